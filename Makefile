@@ -1,0 +1,31 @@
+# The course's two commands:  make lab  (open the course)  and  make test  (run every test).
+# Both create the virtual environment .venv on first use (pip, PyPI only; ~7 GB, a few minutes).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: lab test unit notebooks exercises html bench clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $(STAMP)
+
+lab: $(STAMP)  ## open the course in JupyterLab
+	$(BIN)/jupyter lab --notebook-dir=. notebooks/
+
+test: $(STAMP)  ## unit tests + execute every notebook (nbval), offline
+	$(BIN)/python -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env -p no:randomly
+
+unit: $(STAMP)  ## unit tests only
+	$(BIN)/python -m pytest tests
+
+exercises: $(STAMP)  ## regenerate exercises/ from solutions/
+	$(BIN)/python tools/make_exercises.py
+
+bench: $(STAMP)  ## performance benchmark, writes a table to stdout
+	$(BIN)/python bench/run.py
+
+clean-venv:
+	rm -rf $(VENV)

