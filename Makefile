@@ -16,10 +16,10 @@ lab: $(STAMP)  ## open the course in JupyterLab
 	$(BIN)/jupyter lab --notebook-dir=. notebooks/
 
 test: $(STAMP)  ## unit tests + execute every notebook (nbval), offline
-	$(BIN)/python -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env -p no:randomly
+	tools/offline.sh $(BIN)/python -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env
 
 unit: $(STAMP)  ## unit tests only
-	$(BIN)/python -m pytest tests
+	tools/offline.sh $(BIN)/python -m pytest tests
 
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python tools/make_exercises.py
