@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)  ## open the course in JupyterLab
-	$(BIN)/jupyter lab --notebook-dir=. notebooks/
+	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
 
 test: $(STAMP)  ## unit tests + execute every notebook (nbval), offline
 	tools/offline.sh $(BIN)/python -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env

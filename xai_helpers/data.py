@@ -58,6 +58,9 @@ def load_image(name_or_path):
                 img.draft("RGB", (img.width // 4, img.height // 4))
             img.load()
             return _to_rgb(img)
+    except Image.DecompressionBombError as err:
+        raise ValueError(f"{str(path)!r} is too large to decode safely ({err}). Downscale it first, "
+                         "e.g. to a few thousand pixels per side.") from None
     except UnidentifiedImageError:
         raise ValueError(f"{str(path)!r} is not an image Pillow can read (wrong extension or a "
                          "different file format?). Use a JPEG, PNG, BMP, GIF, TIFF or WebP file.") from None

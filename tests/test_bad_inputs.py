@@ -1,0 +1,154 @@
+"""Table-driven: bad input gets a clear error of a specific type -- or is handled, where users expect it."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import xai_helpers as xh
+from xai_helpers.cam import grad_cam
+
+
+# --- image files ------------------------------------------------------------------------------------
+def _save(tmp_path, name, make):
+    path = tmp_path / name
+    make(path)
+    return path
+
+
+def _truncated(path):
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(path, quality=95)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _exif_rotated(path):
+    img = Image.new("RGB", (60, 20), (0, 0, 255))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    img.save(path, exif=exif)
+
+
+def _rgba(path):
+    img = Image.new("RGBA", (8, 8), (255, 0, 0, 0))  # fully transparent red
+    img.save(path)
+
+
+def _sixteen_bit(path):
+    Image.fromarray(np.full((10, 12), 65535, dtype=np.uint16)).save(path)
+
+
+def _huge_jpeg(path):
+    Image.new("RGB", (8000, 6000), (10, 120, 40)).save(path, quality=50)
+
+
+FILE_ERRORS = [
+    ("missing file", lambda t: t / "nope.jpg", FileNotFoundError, "check the path"),
+    ("unknown short name", lambda t: "kitten", FileNotFoundError, "Course photos"),
+    ("directory instead of a file", lambda t: t, IsADirectoryError, "directory"),
+    ("truncated image", lambda t: _save(t, "cut.jpg", _truncated), ValueError, "truncated"),
+    ("text file with an image extension",
+     lambda t: _save(t, "fake.png", lambda p: p.write_text("hello")), ValueError, "not an image"),
+]
+
+
+@pytest.mark.parametrize("case, make, error, message", FILE_ERRORS, ids=[c[0] for c in FILE_ERRORS])
+def test_bad_image_files_get_clear_errors(tmp_path, case, make, error, message):
+    with pytest.raises(error, match=message):
+        xh.load_image(make(tmp_path))
+
+
+FILE_HANDLED = [
+    ("grayscale", lambda p: Image.new("L", (9, 7), 77).save(p), (9, 7), (77, 77, 77)),
+    ("RGBA transparency composited on white", _rgba, (8, 8), (255, 255, 255)),
+    ("palette", lambda p: Image.new("RGB", (5, 5), (255, 0, 0)).convert("P").save(p), (5, 5), (255, 0, 0)),
+    ("16-bit grayscale", _sixteen_bit, (12, 10), (255, 255, 255)),
+    ("CMYK", lambda p: Image.new("CMYK", (6, 6), (0, 0, 0, 0)).save(p), (6, 6), (255, 255, 255)),
+    ("EXIF-rotated", _exif_rotated, (20, 60), (0, 0, 255)),
+    ("1x1 pixel", lambda p: Image.new("RGB", (1, 1), (1, 2, 3)).save(p), (1, 1), (1, 2, 3)),
+]
+
+
+@pytest.mark.parametrize("case, make, size, corner", FILE_HANDLED, ids=[c[0] for c in FILE_HANDLED])
+def test_unusual_images_are_converted_to_rgb(tmp_path, case, make, size, corner):
+    path = tmp_path / ("img.tif" if "CMYK" in case else "img.png" if "16" in case or "RGBA" in case
+                       else "img.jpg" if "EXIF" in case else "img.png")
+    make(path)
+    img = xh.load_image(path)
+    assert img.mode == "RGB" and img.size == size
+    assert np.allclose(img.getpixel((0, 0)), corner, atol=3)
+
+
+def test_tiny_and_huge_images_become_model_inputs_without_exhausting_memory(tmp_path, image_model):
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (1, 1), (1, 2, 3)).save(tiny)
+    assert image_model.preprocess(tiny).shape == (1, 3, 224, 224)
+    huge = _save(tmp_path, "huge.jpg", _huge_jpeg)
+    img = xh.load_image(huge)  # decoded at reduced size (JPEG draft mode): 48 MP would be 144 MB
+    assert img.width * img.height <= xh.data.MAX_PIXELS
+    assert image_model.preprocess(huge).shape == (1, 3, 224, 224)
+
+
+# --- tensors, targets, layers, models ---------------------------------------------------------
+def _with(value):
+    def make(x):
+        y = x.clone()
+        y[0, 1, 5, 5] = value
+        return y
+    return make
+
+
+TENSOR_ERRORS = [
+    ("NaN in the input", _with(float("nan")), 281, ValueError, "NaN"),
+    ("inf in the input", _with(float("inf")), 281, ValueError, "infinite"),
+    ("batch of two", lambda x: x.repeat(2, 1, 1, 1), 281, ValueError, "one\\s+example"),
+    ("missing batch dimension", lambda x: x[0], 281, ValueError, "unsqueeze"),
+    ("integer tensor", lambda x: (x * 100).long(), 281, TypeError, "floating-point"),
+    ("numpy array instead of a tensor", lambda x: x.numpy(), 281, TypeError, "torch.Tensor"),
+    ("target out of range", lambda x: x, 1000, ValueError, "out of range"),
+    ("negative target", lambda x: x, -3, ValueError, "out of range"),
+    ("unknown class name", lambda x: x, "tabby catt", ValueError, "Did you mean"),
+    ("target of a wrong type", lambda x: x, [281], TypeError, "class index"),
+]
+
+
+@pytest.mark.parametrize("case, change, target, error, message", TENSOR_ERRORS,
+                         ids=[c[0] for c in TENSOR_ERRORS])
+@pytest.mark.parametrize("method", ["vanilla_gradients", "smoothgrad", "grad_cam"])
+def test_bad_tensors_and_targets_get_clear_errors(image_model, cat_x, method, case, change, target, error,
+                                                  message):
+    fn = {"vanilla_gradients": lambda x, t: xh.vanilla_gradients(image_model, x, t),
+          "smoothgrad": lambda x, t: xh.smoothgrad(image_model, x, t, n_samples=2),
+          "grad_cam": lambda x, t: grad_cam(image_model, None, x, t)}[method]
+    with pytest.raises(error, match=message):
+        fn(change(cat_x), target)
+
+
+def test_target_as_class_name_is_supported(image_model, cat_x):
+    assert torch.equal(grad_cam(image_model, None, cat_x, "tabby"), grad_cam(image_model, None, cat_x, 281))
+
+
+def test_layer_not_part_of_the_model(image_model, cat_x):
+    other = torch.nn.Conv2d(3, 3, 1)
+    with pytest.raises(ValueError, match="not part of this model"):
+        grad_cam(image_model, other, cat_x, 281)
+    with pytest.raises(ValueError, match="no layer named"):
+        grad_cam(image_model, "_conv_haed", cat_x, 281)
+
+
+def test_model_left_in_train_mode_is_handled_with_a_warning(image_model, cat_x):
+    net = image_model.model
+    expected = xh.vanilla_gradients(image_model, cat_x, 281)
+    net.train()
+    try:
+        with pytest.warns(UserWarning, match="train mode"):
+            got = xh.vanilla_gradients(image_model, cat_x, 281)
+    finally:
+        net.eval()
+    assert torch.equal(got, expected)
+
+
+def test_unknown_model_names():
+    with pytest.raises(ValueError, match="Choose one of"):
+        xh.load_image_model("alexnet-9000")
