@@ -24,6 +24,9 @@ unit: $(STAMP)  ## unit tests only
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python tools/make_exercises.py
 
+html: $(STAMP)  ## execute the course and render static HTML pages under build/html
+	$(BIN)/python tools/build_html.py
+
 bench: $(STAMP)  ## performance benchmark, writes a table to stdout
 	$(BIN)/python bench/run.py
 

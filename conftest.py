@@ -16,7 +16,6 @@ os.environ["XAI_BLOCK_NETWORK"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-os.environ["MPLBACKEND"] = os.environ.get("MPLBACKEND", "Agg")
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(GUARD), os.environ.get("PYTHONPATH")) if p)
 os.environ.setdefault("TORCH_NUM_THREADS", "2")
 

@@ -1,0 +1,106 @@
+"""Smoke test in a real browser: JupyterLab on localhost, notebook 4.4 run in headless Chromium.
+
+Checks what a learner would see: the BertViz view drew its attention lines (offline, no CDN) and the
+matplotlib figures appeared. A screenshot is saved under build/. The notebook is copied to a temporary
+folder first, so JupyterLab's autosave cannot write outputs into the repository.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "4.4_attention.ipynb"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BUILD = ROOT / "build"
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: run tools/ensure_chromium.sh "
+                                                "(make test does this)"),
+    pytest.mark.skipif(not NOTEBOOK.exists(), reason="notebook 4.4 is not in this checkout"),
+]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab_url(tmp_path_factory):
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copy(NOTEBOOK, work / NOTEBOOK.name)
+    port = _free_port()
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(work / "config"), JUPYTER_RUNTIME_DIR=str(work / "runtime"))
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
+           "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
+           f"--ServerApp.root_dir={work}", "--LabApp.news_url=None",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    log = open(work / "lab.log", "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(url + "/api", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail("JupyterLab exited: " + (work / "lab.log").read_text()[-2000:])
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not start within 2 minutes")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_notebook_4_4_runs_in_jupyterlab_and_draws_bertviz_and_figures(lab_url):
+    from playwright.sync_api import sync_playwright
+    BUILD.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync", "--disable-quic"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{lab_url}/lab/tree/{NOTEBOOK.name}", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+            page.wait_for_function("() => document.querySelector('.jp-Notebook') !== null")
+            page.wait_for_timeout(2000)  # let the kernel connect
+            page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+            page.click("div.lm-Menu-itemLabel:text-is('Run All Cells')")
+            # finished when the last cell has an execution count and no cell shows [*]
+            page.wait_for_function(
+                """() => {
+                    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+                    if (!prompts.length) return false;
+                    if (prompts.some(p => p.textContent.includes('*'))) return false;
+                    return /\\[\\d+\\]/.test(prompts[prompts.length - 1].textContent);
+                }""", timeout=420_000, polling=1000)
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                                  " >> text=Traceback").count()
+            lines = page.evaluate("""() => {
+                const svgs = [...document.querySelectorAll('.jp-OutputArea svg')];
+                return svgs.reduce((n, s) => n + s.querySelectorAll('line, path').length, 0);
+            }""")
+            figures = page.locator(".jp-OutputArea .jp-RenderedImage img").count()
+            page.locator(".jp-OutputArea svg").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(BUILD / "jupyterlab-4.4-bertviz.png"))
+        finally:
+            browser.close()
+    assert errors == 0, "a cell raised an error in JupyterLab"
+    assert lines > 0, "BertViz drew no attention lines inside JupyterLab"
+    assert figures >= 3, f"only {figures} matplotlib figures appeared"
