@@ -10,6 +10,9 @@ from .models import (DEFAULT_IMAGE_MODEL, IMAGE_MODELS, ImageModel, ModelUnavail
                      imagenet_labels, load_image_model)
 from .gradients import (gradient_x_input, max_abs_over_channels, noise_sigma, smoothgrad,
                         sum_over_channels, vanilla_gradients)
+from .cam import grad_cam, grad_cam_plus_plus, resolve_layer
+from .integrated import (BASELINE_NAMES, DEFAULT_IG_STEPS, integrated_gradients, make_baseline,
+                         output_difference)
 from .plotting import overlay_heatmap, resize_map, show_map, show_panels, to_numpy
 from .predict import predict
 

@@ -1,0 +1,182 @@
+"""Grad-CAM and Grad-CAM++ helpers: parity with Captum / pytorch-grad-cam, hooks, errors, edge cases."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import xai_helpers as xh
+from xai_helpers.cam import grad_cam, grad_cam_plus_plus, layer_activation_and_gradient
+
+
+
+@pytest.fixture(scope="module")
+def effnet():
+    return xh.load_image_model()
+
+
+@pytest.fixture(scope="module")
+def dog(effnet):
+    return effnet.preprocess("dog")
+
+
+@pytest.fixture(scope="module")
+def resnet18():
+    return xh.load_image_model("resnet18", random_weights=True)
+
+
+def _all_hooks(module):
+    return [h for m in module.modules() for h in (*m._forward_hooks.values(), *m._forward_pre_hooks.values(),
+                                                  *m._backward_hooks.values())]
+
+
+def _reference_plus_plus(A, g, eps):
+    """Eq. 19 of Chattopadhay et al. 2018, written out as in pytorch-grad-cam (eps added to the denominator)."""
+    sum_A = A.sum(dim=(2, 3), keepdim=True)
+    alpha = g ** 2 / (2 * g ** 2 + sum_A * g ** 3 + eps)
+    alpha = torch.where(g != 0, alpha, torch.zeros_like(alpha))
+    weights = (torch.relu(g) * alpha).sum(dim=(2, 3), keepdim=True)
+    return torch.relu((weights * A).sum(dim=1))[0]
+
+
+def test_grad_cam_equals_captum_layer_grad_cam(effnet, dog):
+    from captum.attr import LayerAttribution, LayerGradCam
+    layer = effnet.target_layer
+    raw = grad_cam(effnet, None, dog, "German shepherd", upsample=False, normalize=False)
+    ref = LayerGradCam(effnet.model, layer).attribute(dog, target=235, relu_attributions=True)
+    assert raw.shape == (7, 7) and raw.max() > 0
+    torch.testing.assert_close(raw, ref[0, 0].cpu(), rtol=1e-5, atol=1e-6)
+    up = LayerAttribution.interpolate(ref, (224, 224), interpolate_mode="bilinear")[0, 0].cpu()
+    torch.testing.assert_close(grad_cam(effnet, layer, dog, 235), up / up.max(), rtol=1e-5, atol=1e-6)
+
+
+def test_map_is_input_sized_cpu_tensor_in_unit_range(effnet, dog):
+    for method in (grad_cam, grad_cam_plus_plus):
+        cam = method(effnet, "_blocks.15", dog, 235)
+        assert isinstance(cam, torch.Tensor) and cam.device.type == "cpu"
+        assert cam.shape == (224, 224) and not torch.isnan(cam).any()
+        assert cam.min() >= 0 and cam.max() == pytest.approx(1.0)
+
+
+def test_grad_cam_plus_plus_matches_closed_form_and_pytorch_grad_cam(effnet, dog):
+    from pytorch_grad_cam import GradCAMPlusPlus
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    A, g, _, _ = layer_activation_and_gradient(effnet, None, dog, 235)
+    raw = grad_cam_plus_plus(effnet, None, dog, 235, upsample=False, normalize=False)
+    torch.testing.assert_close(raw, _reference_plus_plus(A, g, eps=0.0).cpu(), rtol=1e-4, atol=1e-6)
+
+    with GradCAMPlusPlus(model=effnet.model, target_layers=[effnet.target_layer]) as cam:
+        library = cam(dog.clone().requires_grad_(True), targets=[ClassifierOutputTarget(235)])[0]
+
+    def as_library_scales(m):  # min-max, bilinear resize, min-max again, as pytorch-grad-cam does
+        m = (m - m.min()) / (m.max() - m.min() + 1e-7)
+        m = F.interpolate(m[None, None], size=(224, 224), mode="bilinear", align_corners=False)[0, 0]
+        return ((m - m.min()) / (m.max() - m.min() + 1e-7)).numpy()
+
+    # With the library's eps the closed form reproduces it; without, it stays close (eps effect only).
+    np.testing.assert_allclose(as_library_scales(_reference_plus_plus(A, g, 1e-6).cpu()), library, atol=1e-4)
+    np.testing.assert_allclose(as_library_scales(raw), library, atol=0.05)
+
+
+def test_works_on_torchvision_resnets(resnet18):
+    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    for method in (grad_cam, grad_cam_plus_plus):
+        for layer in (None, "layer3", resnet18.model.layer4[-1]):
+            cam = method(resnet18, layer, x, 3)
+            assert cam.shape == (224, 224) and torch.isfinite(cam).all() and cam.max() <= 1.0
+    resnet50 = xh.load_image_model("resnet50", random_weights=True)
+    cam = grad_cam(resnet50.model, resnet50.model.layer4, x[..., :128, :128], 7)  # plain nn.Module too
+    assert cam.shape == (128, 128) and torch.isfinite(cam).all()
+
+
+class _TinyNet(nn.Module):
+    """conv -> ReLU -> average pool -> linear; class 0's weights are all negative, so its CAM is empty."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 2)
+        with torch.no_grad():
+            self.fc.weight.copy_(torch.tensor([[-1.0, -2.0, -0.5, -1.0], [1.0, 1.0, 1.0, 1.0]]))
+
+    def forward(self, x):
+        return self.fc(self.pool(self.features(x)).flatten(1))
+
+
+def test_empty_map_is_zeros_not_nan():
+    net = _TinyNet().eval()
+    x = torch.rand(1, 3, 16, 16)
+    for method in (grad_cam, grad_cam_plus_plus):
+        empty = method(net, "features", x, 0)
+        assert torch.equal(empty, torch.zeros(16, 16))
+        assert method(net, "features", x, 1).max() == pytest.approx(1.0)
+    # a 1x1 feature map: a constant map, never 0/0
+    one_by_one = grad_cam(net, net.pool, x, 1)
+    assert torch.isfinite(one_by_one).all() and one_by_one.shape == (16, 16)
+
+
+def test_hooks_removed_after_success_and_after_errors(effnet, dog):
+    net = _TinyNet().eval()
+    x = torch.rand(1, 3, 16, 16)
+    grad_cam(net, "features", x, 1)
+    grad_cam_plus_plus(net, "features.1", x, 1)
+    assert _all_hooks(net) == []
+    with pytest.raises(ValueError, match="out of range"):
+        grad_cam(net, "features", x, 5)        # raised inside the hook's context, after the forward pass
+    assert _all_hooks(net) == []
+
+    class Broken(nn.Module):
+        def forward(self, x):
+            raise RuntimeError("boom")
+    net.fc = nn.Sequential(Broken())
+    with pytest.raises(RuntimeError, match="boom"):
+        grad_cam(net, "features", x, 1)        # raised by the model's forward pass
+    assert _all_hooks(net) == []
+    with pytest.raises(ValueError, match="called 2 times"):
+        grad_cam(effnet, "_swish", dog, 235)   # raised after a forward pass that hooked it twice
+    assert _all_hooks(effnet.model) == []
+
+
+def test_backpropagation_stops_at_the_layer():
+    class NoBackward(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, grad):
+            raise AssertionError("backpropagated below the target layer")
+
+    class Net(_TinyNet):
+        def forward(self, x):
+            x = NoBackward.apply(x.requires_grad_(True))
+            return super().forward(x)
+
+    net = Net().eval()  # parameters require gradients here, unlike a frozen ImageModel
+    cam = grad_cam(net, "features", torch.rand(1, 3, 16, 16), 1)
+    assert cam.max() == pytest.approx(1.0)
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_clear_errors_for_bad_layer_and_target(effnet, dog, resnet18):
+    with pytest.raises(ValueError, match="no layer named 'layer5'"):
+        grad_cam(resnet18, "layer5", dog, 0)
+    with pytest.raises(ValueError, match="not part of this model"):
+        grad_cam(effnet, resnet18.model.layer4, dog, 0)
+    with pytest.raises(ValueError, match="only an ImageModel"):
+        grad_cam(effnet.model, None, dog, 0)
+    with pytest.raises(TypeError, match="layer must be"):
+        grad_cam(effnet, 3, dog, 0)
+    with pytest.raises(ValueError, match="not a class name"):
+        grad_cam_plus_plus(effnet, None, dog, "bicycle")
+    with pytest.raises(ValueError, match="out of range"):
+        grad_cam(effnet, None, dog, 1000)
+    with pytest.raises(ValueError, match="batch"):
+        grad_cam(effnet, None, dog.repeat(2, 1, 1, 1), 0)
+
+
+def test_maps_are_class_discriminative(effnet, dog):
+    dog_map = grad_cam(effnet, None, dog, "German shepherd")
+    bike_map = grad_cam(effnet, None, dog, "bicycle-built-for-two")
+    assert not torch.allclose(dog_map, bike_map, atol=0.1)
