@@ -20,8 +20,8 @@ def main():
     torch.set_num_threads(min(2, torch.get_num_threads()))
     start = time.perf_counter()
     clf, report = train_sentiment_head()
+    save_sentiment_head(clf, report)  # weights + report only: the file is the same on every run
     report["seconds"] = round(time.perf_counter() - start, 1)
-    save_sentiment_head(clf, report)
     print(f"wrote {SENTIMENT_CHECKPOINT} ({SENTIMENT_CHECKPOINT.stat().st_size} bytes)")
     for key, value in report.items():
         print(f"  {key}: {value}")

