@@ -16,6 +16,7 @@ lab: $(STAMP)  ## open the course in JupyterLab
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
 
 test: $(STAMP)  ## unit tests + execute every notebook (nbval), offline
+	tools/ensure_chromium.sh >/dev/null || echo "make test: Chromium unavailable; the browser tests will be skipped"
 	tools/offline.sh $(BIN)/python -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env
 
 unit: $(STAMP)  ## unit tests only

@@ -13,6 +13,15 @@ from .gradients import (gradient_x_input, max_abs_over_channels, noise_sigma, sm
 from .cam import grad_cam, grad_cam_plus_plus, resolve_layer
 from .integrated import (BASELINE_NAMES, DEFAULT_IG_STEPS, integrated_gradients, make_baseline,
                          output_difference)
+from .text import DEFAULT_TEXT_MODEL, TEXT_MODELS, TextModel, load_text_model
+from .attention import (attention_explorer, attention_maps, attention_rollout, average_attention,
+                        compare_token_scores, most_attended, most_attended_table, plot_attention,
+                        plot_attention_head, plot_layer_heads, plot_special_token_share,
+                        special_token_share, stack_attentions)
+from .bertviz_offline import OfflineView, head_view, model_view
+from .vit import (DEFAULT_VIT_MODEL, TinyViT, VisionModel, cls_attention_map, load_vit_model,
+                  localisation_scores, make_cluttered_digits, object_attention_mass,
+                  plot_scene_attention, rollout_map, vit_attention)
 from .text_classifier import TextClassifier, load_sentiment_data, load_text_classifier
 from .interpret import (ImageClassifierInterpreter, TextClassifierInterpreter, captum_text_visualization,
                         diagnose_misclassification, image_explainers, render_tokens_html,
@@ -21,5 +30,7 @@ from .evaluation import (deletion_insertion_curves, faithfulness, format_table, 
                          model_randomisation_test, pointing_game, spearman_rank_correlation)
 from .plotting import overlay_heatmap, resize_map, show_map, show_panels, to_numpy
 from .predict import predict
+
+from . import check  # noqa: E402  (exercise checkers: xh.check.problem1_maps(...))
 
 __version__ = "0.1.0"

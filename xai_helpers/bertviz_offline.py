@@ -91,8 +91,8 @@ def _make_offline(html):
                            "use bertviz.head_view directly (it needs internet).")
     # "</" inside the script (e.g. a token "</s>" in the JSON data) would end the <script> element early.
     bertviz_js = _REQUIRE_CONFIG.sub("", script.group(1), count=1).replace("</", "<\\/")
-    html = _CDN_LOADER.sub("", html, count=1)
-    return html[:script.start()] + _offline_script(bertviz_js) + html[script.end():]
+    html = html[:script.start()] + _offline_script(bertviz_js) + html[script.end():]
+    return _CDN_LOADER.sub("", html, count=1)
 
 
 def _as_layer_tuple(attentions):

@@ -1,4 +1,5 @@
 """Pretrained BERT-family text encoders whose attention weights we can read, offline by default."""
+import contextlib
 import functools
 import os
 import socket
@@ -100,6 +101,19 @@ def _hub_reachable(host="huggingface.co", port=443, timeout=3.0):
         return False
 
 
+@contextlib.contextmanager
+def _no_progress_bars():
+    """Silence transformers' "Loading weights" progress bars (lesson output), then restore the setting."""
+    from transformers.utils import logging as hf_logging
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+
+
 def _from_pretrained(cls, source, local_only, **kwargs):
     return cls.from_pretrained(source, local_files_only=local_only, **kwargs)
 
@@ -112,15 +126,9 @@ def _load_cached(key, device):
     is_local_dir = os.path.isdir(source)
 
     def load(local_only):
-        from transformers.utils import logging as hf_logging
-        bar_was_on = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # no "Loading weights" bars in the lesson's output
-        try:
+        with _no_progress_bars():
             tok = _from_pretrained(AutoTokenizer, source, local_only)
             net = _from_pretrained(AutoModel, source, local_only, attn_implementation="eager")
-        finally:
-            if bar_was_on:
-                hf_logging.enable_progress_bar()
         return tok, net
 
     try:

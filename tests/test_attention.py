@@ -1,0 +1,200 @@
+"""Attention weights, their analyses, rollout and plots: checked against hand computations."""
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from xai_helpers import attention as A
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+TOKENS = ["[CLS]", "a", "b", "c", "[SEP]"]
+
+
+def _random_attention(layers=3, heads=2, seq=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(layers, heads, seq, seq, generator=g).mul(2).softmax(-1)
+
+
+@pytest.fixture(scope="module")
+def cat_on_mat():
+    from xai_helpers.text import load_text_model
+    text_model = load_text_model()
+    return text_model, *A.attention_maps(text_model, "The cat sat on the mat")
+
+
+# --- getting the weights ---------------------------------------------------------------------------
+def test_attention_maps_shape_tokens_and_values(cat_on_mat):
+    text_model, tokens, att = cat_on_mat
+    assert tokens == ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"]
+    assert att.shape == (6, 12, 8, 8) and att.dtype == torch.float32 and att.device.type == "cpu"
+    torch.testing.assert_close(att.sum(-1), torch.ones(6, 12, 8))
+    with torch.no_grad():
+        direct = text_model.model(**text_model.encode("The cat sat on the mat"), output_attentions=True).attentions
+    torch.testing.assert_close(att[3], direct[3][0].cpu())
+
+
+def test_attention_maps_checks_its_inputs():
+    with pytest.raises(TypeError, match="load_text_model"):
+        A.attention_maps("not a model", "text")
+    with pytest.raises(ValueError, match="eager"):
+        A.stack_attentions(())
+    with pytest.raises(ValueError, match="layers, heads, seq, seq"):
+        A.stack_attentions(torch.ones(3, 4, 5))
+
+
+def test_stack_attentions_accepts_the_models_tuple():
+    att = _random_attention()
+    torch.testing.assert_close(A.stack_attentions(tuple(att[:, None])), att)
+    batch = tuple(torch.stack([att, att + 1], dim=1))              # layers x [2, heads, seq, seq]
+    assert A.stack_attentions(batch).shape == (2, 3, 2, 5, 5)
+
+
+# --- analyses ----------------------------------------------------------------------------------------
+def _designed_attention():
+    """Every word puts 0.5 on [SEP], 0.3 on itself, 0.2 on the next word (c -> a)."""
+    m = torch.zeros(5, 5)
+    m[0, 0] = m[4, 4] = 1.0
+    for i, nxt in ((1, 2), (2, 3), (3, 1)):
+        m[i, 4], m[i, i], m[i, nxt] = 0.5, 0.3, 0.2
+    return m.expand(2, 3, 5, 5).clone()
+
+
+def test_most_attended_with_and_without_special_tokens_and_self():
+    att = _designed_attention()
+    plain = A.most_attended(att, TOKENS)
+    assert [r["token"] for r in plain] == ["a", "b", "c"]                  # specials are not queries
+    assert {r["target"] for r in plain} == {"[SEP]"}
+    assert {r["target"] for r in A.most_attended(att, TOKENS, exclude_self=True)} == {"[SEP]"}
+    words = A.most_attended(att, TOKENS, exclude_self=True, exclude_special=True)
+    assert [(r["token"], r["target"], r["target_position"]) for r in words] == [("a", "b", 2), ("b", "c", 3),
+                                                                              ("c", "a", 1)]
+    assert words[0]["weight"] == pytest.approx(0.2)
+    self_only = A.most_attended(att, TOKENS, exclude_special=True)
+    assert [r["target"] for r in self_only] == ["a", "b", "c"]
+
+
+def test_most_attended_table_has_the_three_settings():
+    table = A.most_attended_table(_designed_attention(), TOKENS)
+    assert list(table.index) == ["a@1", "b@2", "c@3"] and table.shape == (3, 3)
+    assert table.iloc[0, 0] == "[SEP]@4 (0.50)" and table.iloc[0, 2] == "b@2 (0.20)"
+
+
+def test_special_token_share_per_layer_and_head():
+    att = _designed_attention()
+    # queries: [CLS] -> itself (1), a/b/c -> [SEP] (0.5 each), [SEP] -> itself (1): (1 + 1.5 + 1) / 5
+    np.testing.assert_allclose(A.special_token_share(att, TOKENS), [0.7, 0.7], rtol=1e-6)
+    assert A.special_token_share(att, TOKENS, per_head=True).shape == (2, 3)
+
+
+def test_average_attention_selects_layers_and_heads():
+    att = _random_attention()
+    torch.testing.assert_close(A.average_attention(att), att.mean((0, 1)))
+    torch.testing.assert_close(A.average_attention(att, layers=2, heads=[0]), att[2, 0])
+
+
+# --- rollout -----------------------------------------------------------------------------------------
+def _rollout_by_hand(att, residual=0.5):
+    result = np.eye(att.shape[-1])
+    for layer in att.numpy():
+        w = layer.mean(0)
+        a = (1 - residual) * w + residual * np.eye(len(w))
+        a = a / a.sum(1, keepdims=True)
+        result = a @ result
+    return result
+
+
+def test_rollout_matches_abnar_zuidema_by_hand():
+    att = _random_attention(layers=4, heads=3, seq=6)
+    rollout = A.attention_rollout(att)
+    np.testing.assert_allclose(rollout.numpy(), _rollout_by_hand(att), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(rollout.sum(-1), torch.ones(6))
+    one = A.attention_rollout(att[:1])
+    torch.testing.assert_close(one, 0.5 * att[0].mean(0) + 0.5 * torch.eye(6))
+
+
+def test_rollout_edge_cases_and_options():
+    eye = torch.eye(5).expand(3, 2, 5, 5)
+    torch.testing.assert_close(A.attention_rollout(eye), torch.eye(5))    # nobody mixes: identity
+    att = _random_attention()
+    batched = A.attention_rollout(torch.stack([att, att.flip(-1).softmax(-1)]))
+    torch.testing.assert_close(batched[0], A.attention_rollout(att))
+    for fusion in ("max", "min"):
+        r = A.attention_rollout(att, head_fusion=fusion)
+        torch.testing.assert_close(r.sum(-1), torch.ones(5))
+        assert not torch.allclose(r, A.attention_rollout(att))
+    discarded = A.attention_rollout(att, discard_ratio=0.6)
+    torch.testing.assert_close(discarded.sum(-1), torch.ones(5))
+    assert not torch.allclose(discarded, A.attention_rollout(att))
+    torch.testing.assert_close(A.attention_rollout(att, discard_ratio=0.99), torch.eye(5))  # diagonal is kept
+    with pytest.raises(ValueError, match="head_fusion"):
+        A.attention_rollout(att, head_fusion="median")
+    with pytest.raises(ValueError, match="discard_ratio"):
+        A.attention_rollout(att, discard_ratio=1.0)
+
+
+def test_rollout_on_the_real_model_differs_from_raw_last_layer(cat_on_mat):
+    _, tokens, att = cat_on_mat
+    rollout = A.attention_rollout(att)
+    last = att[-1].mean(0)
+    torch.testing.assert_close(rollout.sum(-1), torch.ones(len(tokens)))
+    assert (rollout[0] - last[0]).abs().max() > 0.05
+
+
+def test_compare_token_scores_rank_correlations():
+    s = np.array([0.0, 0.1, 0.5, 0.3, 0.0])
+    fig, corr = A.compare_token_scores(TOKENS, {"m1": s, "same": 2 * s, "reversed": -np.array([0, .5, .1, .3, 0]),
+                                                "signed": -s})
+    plt.close(fig)
+    assert corr.loc["m1", "same"] == pytest.approx(1.0) and corr.loc["m1", "signed"] == pytest.approx(1.0)
+    assert corr.loc["m1", "reversed"] == pytest.approx(-1.0)   # ranks 1,3,2 vs 3,1,2
+    with pytest.raises(ValueError, match="one value per token"):
+        A.compare_token_scores(TOKENS, {"short": s[:3]})
+
+
+# --- figures -----------------------------------------------------------------------------------------
+def test_head_plot_labels_every_token_and_checks_indices():
+    fig, ax = plt.subplots()
+    A.plot_attention_head(_random_attention(), TOKENS, layer=-1, head=1, ax=ax)
+    assert [t.get_text() for t in ax.get_xticklabels()] == TOKENS and ax.get_title() == "layer 2, head 1"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="layer=7 is out of range"):
+        A.plot_attention_head(_random_attention(), TOKENS, layer=7)
+
+
+def test_long_sentences_stay_readable():
+    tokens = [f"w{i}" for i in range(130)]
+    im = A.plot_attention(torch.rand(130, 130).softmax(-1), tokens)
+    labels = [t.get_text() for t in im.axes.get_yticklabels()]
+    assert 30 <= len(labels) <= 60 and labels[0] == "w0"                  # thinned, not 130 overlapping labels
+    assert im.axes.get_yticklabels()[0].get_fontsize() <= 6
+    assert not im.axes.texts                                               # no 16,900 numbers printed
+    plt.close(im.axes.figure)
+
+
+def test_layer_grid_has_one_panel_per_head():
+    fig = A.plot_layer_heads(_random_attention(heads=6), TOKENS, layer=1)
+    panels = [ax for ax in fig.axes if ax.get_images()]
+    assert len(panels) == 6 and [ax.get_title() for ax in panels] == [f"head {h}" for h in range(6)]
+    assert len({ax.get_images()[0].norm.vmax for ax in panels}) == 1      # one shared colour scale
+    plt.close(fig)
+
+
+def test_special_share_plot(cat_on_mat):
+    _, tokens, att = cat_on_mat
+    ax = A.plot_special_token_share(A.special_token_share(att, tokens, per_head=True), chance=2 / len(tokens))
+    assert len(ax.lines) == 12 + 1 + 1   # one per head, the mean, the chance line
+    plt.close(ax.figure)
+
+
+def test_explorer_builds_controls_and_redraws():
+    widgets = pytest.importorskip("ipywidgets")
+    explorer = A.attention_explorer(_random_attention(), TOKENS, layer=1, head=0)
+    controls, output = explorer.children
+    slider, dropdown = controls.children
+    assert isinstance(output, widgets.Output) and (slider.max, slider.value) == (2, 1)
+    assert len(dropdown.options) == 2 + 1
+    slider.value, dropdown.value = 2, -1                                    # redraw must not fail
+    assert "needs a live Jupyter kernel" in repr(explorer)
+    plt.close("all")

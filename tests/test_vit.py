@@ -1,0 +1,184 @@
+"""The course's tiny ViT: reproducible data and training, a checkpoint that loads and classifies, and
+attention scores against the digits' known positions."""
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from xai_helpers import vit as V
+from xai_helpers.models import ModelUnavailableError
+
+
+@pytest.fixture(scope="module")
+def test_set():
+    return V.make_cluttered_digits("test")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return V.load_vit_model()
+
+
+# --- data -------------------------------------------------------------------------------------------
+def test_scenes_are_reproducible_and_test_digits_are_unseen(test_set):
+    again = V.make_cluttered_digits("test")
+    assert torch.equal(test_set.images, again.images) and torch.equal(test_set.boxes, again.boxes)
+    assert test_set.images.shape == (540, 1, 48, 48) and test_set.images.min() >= 0 and test_set.images.max() <= 1
+    train = V.make_cluttered_digits("train", seed=3, n=50)
+    assert not set(test_set.digit_index.tolist()) & set(V._digits_split()[2]["train"].tolist())
+    assert not torch.equal(train.images, V.make_cluttered_digits("train", seed=4, n=50).images)
+    assert np.bincount(test_set.labels.numpy()).min() >= 50                   # every class is tested
+
+
+def test_boxes_hold_the_digit_and_nothing_else(test_set):
+    top, left, bottom, right = test_set.boxes.T
+    assert ((bottom - top) >= 4).all() and ((bottom - top) <= 16).all() and ((right - left) <= 16).all()
+    assert (top >= 0).all() and (bottom <= 48).all() and (left >= 0).all() and (right <= 48).all()
+    # Without pixel noise, the digit's 16x16 square on the canvas is exactly the upscaled digit: the
+    # clutter never overlaps it, and the box is the tight box of its ink.
+    digits = V._digits_split()[0][:30]
+    canvas, boxes = V._render(digits, torch.Generator().manual_seed(7), noise=0.0)
+    big = F.interpolate(digits[:, None], scale_factor=2, mode="bilinear", align_corners=False)[:, 0]
+    for i in range(30):
+        ink = (big[i] > 0.1).nonzero()
+        r0, c0 = ink.min(0).values.tolist()
+        r1, c1 = (ink.max(0).values + 1).tolist()
+        t, l, b, r = boxes[i].tolist()
+        assert (b - t, r - l) == (r1 - r0, c1 - c0)
+        torch.testing.assert_close(canvas[i, 0, t - r0:t - r0 + 16, l - c0:l - c0 + 16], big[i])
+    assert canvas.sum() > big.sum() * 1.2                                     # ... and there is clutter
+
+
+# --- the model ------------------------------------------------------------------------------------------
+def test_attention_module_is_softmax_qk_and_matches_torch_sdpa():
+    torch.manual_seed(0)
+    attn = V.Attention(dim=16, heads=4)
+    x = torch.randn(2, 5, 16)
+    out, weights = attn(x)
+    q, k, v = attn.qkv(x).view(2, 5, 3, 4, 4).permute(2, 0, 3, 1, 4)
+    reference = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(2, 5, 16)
+    torch.testing.assert_close(out, attn.proj(reference))
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 4, 5))
+
+
+def test_checkpoint_is_small_loads_safely_and_keeps_its_accuracy(tiny, test_set):
+    assert V.CHECKPOINT.exists(), "run tools/train_tiny_vit.py to create the checkpoint"
+    assert V.CHECKPOINT.stat().st_size <= 5e6
+    assert tiny.name == V.DEFAULT_VIT_MODEL and not tiny.model.training
+    assert not any(p.requires_grad for p in tiny.model.parameters())
+    assert V.load_vit_model() is tiny                                          # cached per process
+    stored = tiny.info["test_accuracy"]
+    assert stored >= 0.9, tiny.info                                          # 0.9315 when written
+    measured = V.accuracy(tiny, test_set.images, test_set.labels)
+    assert measured == pytest.approx(stored, abs=0.01)
+    assert tiny.info["train_seconds"] > 0 and tiny.info["settings"]["seed"] == 0
+
+
+def test_training_is_reproducible():
+    """Same seed -> identical weights (one short epoch); another seed -> different weights."""
+    a, _ = V.train_tiny_vit(seed=0, epochs=1, threads=1, log=None)
+    b, _ = V.train_tiny_vit(seed=0, epochs=1, threads=1, log=None)
+    c, _ = V.train_tiny_vit(seed=1, epochs=1, threads=1, log=None)
+    for (name, pa), pb, pc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
+        torch.testing.assert_close(pa, pb, msg=name)
+    assert not torch.equal(a.head.weight, c.head.weight)
+
+
+def test_vision_model_views_and_preprocess(tiny, test_set):
+    x = tiny.preprocess(test_set.images[0])
+    assert x.shape == (1, 1, 48, 48)
+    image = tiny.to_image(x)
+    assert image.shape == (48, 48, 3) and np.allclose(image[..., 0], test_set.images[0, 0].numpy())
+    with pytest.raises(ValueError, match="1x48x48"):
+        tiny.preprocess(torch.zeros(3, 32, 32))
+    logits, att = V.vit_attention(tiny, x)
+    assert logits.shape == (1, 10) and att.shape == (4, 4, 37, 37)
+    torch.testing.assert_close(att.sum(-1), torch.ones(4, 4, 37))
+
+
+# --- scoring maps against the truth ---------------------------------------------------------------------------
+def test_box_overlap_and_mass_by_hand():
+    cover = V.box_patch_overlap(torch.tensor([[0, 0, 8, 4]]), image_size=48, patch_size=8)[0]
+    assert cover[0, 0] == 0.5 and cover.sum() == 0.5                        # half of patch (0, 0)
+    on_object = torch.zeros(1, 6, 6)
+    on_object[0, 2, 3] = 1.0
+    mass, chance = V.object_attention_mass(on_object, torch.tensor([[16, 24, 24, 32]]))
+    assert mass.item() == pytest.approx(1.0) and chance.item() == pytest.approx(1 / 36)
+    mass, chance = V.object_attention_mass(torch.ones(1, 6, 6), torch.tensor([[16, 24, 24, 32]]))
+    assert mass.item() == pytest.approx(chance.item())                      # uniform map == chance
+    with pytest.raises(ValueError, match="boxes"):
+        V.object_attention_mass(torch.ones(2, 6, 6), torch.tensor([[0, 0, 8, 8]]))
+
+
+def test_cls_and_rollout_maps():
+    att = torch.rand(3, 2, 37, 37).softmax(-1)
+    cls = V.cls_attention_map(att, grid=6, layer=-1)
+    assert cls.shape == (6, 6) and cls.sum().item() == pytest.approx(1.0)
+    torch.testing.assert_close(V.cls_attention_map(att, layer=0, head=1).flatten(),
+                               att[0, 1, 0, 1:] / att[0, 1, 0, 1:].sum())
+    roll = V.rollout_map(att)
+    assert roll.shape == (6, 6) and roll.sum().item() == pytest.approx(1.0)
+    assert V.rollout_map(torch.stack([att, att])).shape == (2, 6, 6)
+    with pytest.raises(ValueError, match="grid"):
+        V.cls_attention_map(torch.rand(1, 1, 10, 10), grid=4)
+
+
+def test_attention_finds_the_digit_better_than_chance(tiny, test_set):
+    scores = V.localisation_scores(tiny, test_set)
+    chance = scores.loc["random map (control)", "mass on object"]
+    assert scores.loc["random map (control)", "ratio to chance"] == pytest.approx(1.0, abs=0.1)
+    assert scores["chance"].nunique() == 1 and chance == pytest.approx(scores["chance"].iloc[0], abs=0.02)
+    # Measured when the checkpoint was written: rollout 4.7x chance (pointing game 99 %), layer 0 7.7x.
+    assert scores.loc["attention rollout", "ratio to chance"] > 3.0, scores
+    assert scores.loc["attention rollout", "pointing game"] > 0.9, scores
+    assert scores.loc["[CLS] attention, layer 0", "ratio to chance"] > 5.0, scores
+    assert (scores.drop(index="random map (control)")["ratio to chance"] > 2.0).all(), scores
+
+
+def test_hub_vit_offline_fails_fast_and_names_the_default():
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        if isinstance(try_to_load_from_cache(V.HUB_VIT, "config.json"), str):
+            pytest.skip("google/vit-base-patch16-224 is cached here, so it loads")
+    except ImportError:
+        pass
+    start = time.perf_counter()
+    with pytest.raises(ModelUnavailableError, match="tiny-vit-digits"):
+        V.load_vit_model("google/vit-base-patch16-224")
+    assert time.perf_counter() - start < 15
+    with pytest.raises(ValueError, match="tiny-vit-digits"):
+        V.load_vit_model("vit-huge")
+
+
+def test_hub_vit_code_path_on_a_small_local_vit(tmp_path, monkeypatch):
+    """The ViT-Base route (AutoImageProcessor, eager attention, 224 resize without crop), exercised
+    offline on a tiny randomly initialised ViT saved in the Hugging Face format."""
+    from PIL import Image
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+    from xai_helpers.data import load_image
+    config = ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                       intermediate_size=32, num_labels=3)
+    torch.manual_seed(0)
+    ViTForImageClassification(config).save_pretrained(tmp_path)
+    processor = ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    processor.save_pretrained(tmp_path)
+    monkeypatch.setattr(V, "HUB_VIT", str(tmp_path))
+    hub = V._load_hub_vit("cpu")
+    assert hub.model.config._attn_implementation == "eager" and (hub.grid, hub.image_size) == (4, 32)
+    x = hub.preprocess("cat")
+    logits, att = V.vit_attention(hub, x)
+    assert x.shape == (1, 3, 32, 32) and logits.shape == (1, 3) and att.shape == (2, 2, 17, 17)
+    assert V.rollout_map(att, hub.grid).shape == (4, 4)
+    # to_image gives back the whole photo squeezed to 32x32 (no centre crop), in [0, 1].
+    photo = load_image("cat")
+    squeezed = np.asarray(photo.resize((32, 32), Image.BILINEAR), dtype=np.float32) / 255
+    side = min(photo.size)
+    cropped = photo.crop(((photo.width - side) // 2, (photo.height - side) // 2,
+                          (photo.width + side) // 2, (photo.height + side) // 2)).resize((32, 32), Image.BILINEAR)
+    cropped = np.asarray(cropped, dtype=np.float32) / 255
+    seen = hub.to_image(x)
+    assert np.abs(seen - squeezed).mean() < 0.03 < np.abs(seen - cropped).mean()
+    with pytest.raises(TypeError, match="PIL"):
+        hub.preprocess(torch.zeros(1, 3, 32, 32))
