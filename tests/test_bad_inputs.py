@@ -152,3 +152,64 @@ def test_model_left_in_train_mode_is_handled_with_a_warning(image_model, cat_x):
 def test_unknown_model_names():
     with pytest.raises(ValueError, match="Choose one of"):
         xh.load_image_model("alexnet-9000")
+
+
+# --- text ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def text_model():
+    return xh.load_text_model()
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return xh.load_text_classifier()
+
+
+TEXT_ERRORS = [("empty text", "", ValueError, "empty"), ("whitespace only", " \n\t ", ValueError, "whitespace"),
+               ("not a string", 42, TypeError, "str")]
+
+
+@pytest.mark.parametrize("case, text, error, message", TEXT_ERRORS, ids=[c[0] for c in TEXT_ERRORS])
+def test_bad_texts_get_clear_errors(text_model, classifier, case, text, error, message):
+    with pytest.raises(error, match=message):
+        xh.attention_maps(text_model, text)
+    with pytest.raises(error, match=message):
+        classifier.predict([text])
+    with pytest.raises(error, match=message):
+        xh.TextClassifierInterpreter(classifier, n_steps=4).interpret(text)
+
+
+def test_a_single_string_given_to_predict_is_refused(classifier):
+    with pytest.raises(TypeError, match="list of texts"):
+        classifier.predict("great film")
+
+
+def test_text_longer_than_the_model_is_truncated_with_a_warning(text_model, classifier):
+    long_text = "the film was good " * 300
+    with pytest.warns(UserWarning, match="reads at most 512"):
+        tokens, attentions = xh.attention_maps(text_model, long_text)
+    assert len(tokens) == 512 and attentions.shape[-1] == 512
+    with pytest.warns(UserWarning, match="reads at most"):
+        (label, p), = classifier.predict([long_text])
+    assert label in ("positive", "negative")
+    with pytest.warns(UserWarning, match="reads at most"):
+        result = xh.TextClassifierInterpreter(classifier, n_steps=4).interpret(long_text)
+    assert len(result.tokens) == classifier.max_length
+
+
+def test_non_latin_text_and_emoji_are_handled(text_model, classifier):
+    text = "Кошка сидела на коврике 🐈 — 猫がマットに座った"
+    tokens, attentions = xh.attention_maps(text_model, text)
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and attentions.shape[-1] == len(tokens)
+    assert torch.isfinite(attentions).all()
+    (label, p), = classifier.predict([text])
+    assert 0 <= p <= 1
+
+
+def test_script_tokens_are_rendered_as_text_not_markup(classifier):
+    result = xh.TextClassifierInterpreter(classifier, n_steps=4).interpret("<script>alert(1)</script> great")
+    page = xh.render_tokens_html(result.tokens, result.attributions)
+    assert "<script>" not in page and "&lt;" in page
+    tokens = ["[CLS]", "</script><script>alert(1)</script>", "[SEP]"]
+    view = xh.head_view(torch.full((1, 1, 3, 3), 1 / 3), tokens)
+    assert "</script><script>alert(1)" not in view.data

@@ -141,12 +141,13 @@ def test_text_target_by_name_flips_the_sign(clf):
     assert np.sign(pos.attributions.sum()) == -np.sign(neg.attributions.sum())
 
 
-def test_text_lig_leaves_no_hooks_and_never_truncates(clf):
+def test_text_lig_leaves_no_hooks_and_never_truncates_silently(clf):
     it = TextClassifierInterpreter(clf, n_steps=8)
     it.interpret("fine")
     assert _hook_count(clf.model) == 0
-    with pytest.raises(ValueError, match="no tokens are dropped"):
-        it.interpret("word " * (clf.max_length + 5))
+    with pytest.warns(UserWarning, match="reads at most"):
+        result = it.interpret("word " * (clf.max_length + 5))
+    assert len(result.tokens) == clf.max_length and _hook_count(clf.model) == 0
 
 
 def test_html_rendering_escapes_and_centres_colours_at_zero():

@@ -73,5 +73,5 @@ def test_hub_model_via_env_offline_fails_clearly(monkeypatch):
 def test_unknown_names_and_bad_text_are_rejected(text_model):
     with pytest.raises(ValueError, match="all-minilm-l6-v2"):
         load_text_model("gpt-17")
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ValueError, match="empty or whitespace"):
         text_model.encode("   ")

@@ -20,6 +20,7 @@ from ._checks import check_input, eval_mode, resolve_target
 from .gradients import max_abs_over_channels, smoothgrad, sum_over_channels
 from .models import ImageModel
 from .plotting import CAM_CMAP, SIGNED_CMAP, overlay_heatmap, show_map, to_numpy
+from .text import check_text
 
 __all__ = ["ImageClassifierInterpreter", "ImageInterpretation", "image_explainers", "IMAGE_METHODS",
            "TextClassifierInterpreter", "TextInterpretation", "render_tokens_html", "show_token_attributions",
@@ -350,16 +351,9 @@ class TextClassifierInterpreter:
     def interpret(self, text, target=None):
         """Explain one text -> ``TextInterpretation`` (tokens, one attribution each, prediction, delta)."""
         from captum.attr import LayerIntegratedGradients
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"text must be a non-empty string, got {text!r}.")
         clf = self.classifier
-        enc = clf.tokenizer(text, return_tensors="pt", truncation=False)
-        n_tokens = enc["input_ids"].shape[1]
-        if n_tokens > clf.max_length:
-            raise ValueError(f"The text has {n_tokens} tokens; the model reads at most {clf.max_length}. "
-                             "Shorten it or split it: no tokens are dropped silently.")
-        input_ids = enc["input_ids"].to(clf.device)
-        attention_mask = enc["attention_mask"].to(clf.device)
+        enc = clf.encode([check_text(text)])  # a text that is too long is truncated with a warning
+        input_ids, attention_mask = enc["input_ids"], enc["attention_mask"]
         reference = self.reference_ids(input_ids)
         with torch.no_grad():
             logits = clf.model(torch.cat([input_ids, reference]), attention_mask.repeat(2, 1))

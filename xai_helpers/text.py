@@ -3,6 +3,7 @@ import contextlib
 import functools
 import os
 import socket
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -10,7 +11,29 @@ import torch
 from .device import get_device
 from .models import ModelUnavailableError, freeze
 
-__all__ = ["TextModel", "TEXT_MODELS", "DEFAULT_TEXT_MODEL", "load_text_model"]
+__all__ = ["TextModel", "TEXT_MODELS", "DEFAULT_TEXT_MODEL", "load_text_model", "check_text",
+           "warn_if_truncated"]
+
+
+def check_text(text):
+    """Return ``text`` if it is a non-empty string; otherwise raise a clear error."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}.")
+    if not text.strip():
+        raise ValueError(f"text is empty or whitespace only ({text!r}); pass a sentence, "
+                         "e.g. 'The cat sat on the mat'.")
+    return text
+
+
+def warn_if_truncated(tokenizer, texts, max_length):
+    """Warn, naming the numbers, for every text longer than ``max_length`` tokens (it gets truncated)."""
+    for i, text in enumerate(texts):
+        n = len(tokenizer(text, truncation=False, verbose=False)["input_ids"])
+        if n > max_length:
+            which = f"Text {i}" if len(texts) > 1 else "The text"
+            warnings.warn(f"{which} has {n} tokens but the model reads at most {max_length}: only the first "
+                          f"{max_length} tokens (with [CLS] and [SEP]) are used, the rest is ignored. "
+                          "Shorten the text or split it into parts.", UserWarning, stacklevel=3)
 
 DEFAULT_TEXT_MODEL = "all-minilm-l6-v2"
 
@@ -44,8 +67,9 @@ class TextModel:
 
     def encode(self, text, max_length=512):
         """Text -> dict of 1xN input tensors on the model's device (with [CLS] ... [SEP])."""
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"text must be a non-empty string, got {text!r}.")
+        check_text(text)
+        max_length = min(max_length, self.model.config.max_position_embeddings)
+        warn_if_truncated(self.tokenizer, [text], max_length)
         enc = self.tokenizer(text, return_tensors="pt", truncation=True, max_length=max_length)
         return {k: v.to(self.device) for k, v in enc.items()}
 

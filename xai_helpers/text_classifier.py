@@ -18,6 +18,7 @@ from torch import nn
 from .data import DATA_DIR
 from .device import get_device
 from .models import ModelUnavailableError, _reachable
+from .text import check_text, warn_if_truncated
 
 __all__ = ["TextClassifier", "MeanPooledSentimentModel", "load_text_classifier", "load_sentiment_data",
            "train_sentiment_head", "TEXT_CLASSIFIERS", "DEFAULT_TEXT_CLASSIFIER", "SENTIMENT_DIR",
@@ -105,6 +106,8 @@ class TextClassifier:
     def encode(self, texts, truncation=True):
         """Tokenize a list of texts -> dict with ``input_ids`` and ``attention_mask`` on the device."""
         texts = _as_text_list(texts)
+        if truncation:
+            warn_if_truncated(self.tokenizer, texts, self.max_length)
         batch = self.tokenizer(texts, padding=True, truncation=truncation, max_length=self.max_length,
                                return_tensors="pt")
         return {"input_ids": batch["input_ids"].to(self.device),
@@ -139,9 +142,8 @@ def _as_text_list(texts):
         raise TypeError("Pass a list of texts, e.g. predict([text]); a single string would be read as "
                         "a list of characters.")
     texts = list(texts)
-    bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
-    if bad:
-        raise TypeError(f"Every text must be a str; got {bad[0]}.")
+    for text in texts:
+        check_text(text)
     return texts
 
 
