@@ -97,7 +97,14 @@ def test_notebook_4_4_runs_in_jupyterlab_and_draws_bertviz_and_figures(lab_url):
                 return svgs.reduce((n, s) => n + s.querySelectorAll('line, path').length, 0);
             }""")
             figures = page.locator(".jp-OutputArea .jp-RenderedImage img").count()
-            page.locator(".jp-OutputArea svg").first.scroll_into_view_if_needed()
+            if page.locator("button:text-is('No')").count():
+                page.locator("button:text-is('No')").first.click()  # JupyterLab's news prompt
+            page.evaluate("""() => {  // bring the first BertViz drawing into view for the screenshot
+                const count = s => s.querySelectorAll('line, path').length;
+                const svgs = [...document.querySelectorAll('.jp-OutputArea svg')].sort((a, b) => count(b) - count(a));
+                if (svgs.length) svgs[0].scrollIntoView({block: 'center'});
+            }""")
+            page.wait_for_timeout(500)
             page.screenshot(path=str(BUILD / "jupyterlab-4.4-bertviz.png"))
         finally:
             browser.close()
