@@ -17,7 +17,7 @@ lab: $(STAMP)  ## open the course in JupyterLab
 
 test: $(STAMP)  ## unit tests + execute every notebook (nbval), offline
 	tools/ensure_chromium.sh >/dev/null || echo "make test: Chromium unavailable; the browser tests will be skipped"
-	tools/offline.sh $(BIN)/python -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env
+	tools/offline.sh $(BIN)/python -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env --durations=15
 
 unit: $(STAMP)  ## unit tests only
 	tools/offline.sh $(BIN)/python -m pytest tests

@@ -142,12 +142,15 @@ def test_text_target_by_name_flips_the_sign(clf):
 
 
 def test_text_lig_leaves_no_hooks_and_never_truncates_silently(clf):
+    # transformers 5 installs its own output-capturing hooks once, the first time attentions are asked
+    # for (by any caller); what must hold is that interpreting adds none.
+    before = _hook_count(clf.model)
     it = TextClassifierInterpreter(clf, n_steps=8)
     it.interpret("fine")
-    assert _hook_count(clf.model) == 0
+    assert _hook_count(clf.model) == before
     with pytest.warns(UserWarning, match="reads at most"):
         result = it.interpret("word " * (clf.max_length + 5))
-    assert len(result.tokens) == clf.max_length and _hook_count(clf.model) == 0
+    assert len(result.tokens) == clf.max_length and _hook_count(clf.model) == before
 
 
 def test_html_rendering_escapes_and_centres_colours_at_zero():
