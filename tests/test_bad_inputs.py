@@ -1,5 +1,4 @@
 """Table-driven: bad input gets a clear error of a specific type -- or is handled, where users expect it."""
-import warnings
 
 import numpy as np
 import pytest

@@ -1,7 +1,6 @@
 """Reliability: no hooks or memory left behind, bit-identical seeded results, safe loading and rendering."""
 import ast
 import gc
-import hashlib
 import subprocess
 import sys
 from pathlib import Path

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import matplotlib
-import numpy as np
 import skimage.data
 from PIL import Image
 

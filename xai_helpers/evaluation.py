@@ -26,7 +26,7 @@ from torch import nn
 from ._checks import check_input, eval_mode, resolve_target
 from .data import DATA_DIR
 from .models import ImageModel
-from .plotting import resize_map, to_numpy
+from .plotting import as_2d_map, to_numpy
 
 __all__ = ["spearman_rank_correlation", "randomisation_stages", "randomised_copy", "model_randomisation_test",
            "deletion_insertion_curves", "faithfulness", "pointing_game_hit", "pointing_game", "load_boxes",
@@ -38,18 +38,6 @@ POINTING_TOLERANCE = 15
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-def _as_map(saliency, size=None):
-    m = to_numpy(saliency)
-    while m.ndim > 2 and m.shape[0] == 1:
-        m = m[0]
-    if m.ndim != 2:
-        raise ValueError(f"An explanation map must be 2-D (H, W); got shape {m.shape}. Reduce a 1x3xHxW "
-                         "attribution with sum_over_channels(...) or max_abs_over_channels(...) first.")
-    if size is not None and m.shape != tuple(size):
-        m = resize_map(m, size)
-    return m
-
-
 def _require_image_model(image_model, what):
     if not isinstance(image_model, ImageModel):
         raise TypeError(f"{what} needs the ImageModel from load_image_model() (it knows the pixel space "
@@ -166,11 +154,11 @@ def model_randomisation_test(image_model, x, target, explainers, n_checkpoints=4
         raise ValueError(f"n_checkpoints must be a positive integer, got {n_checkpoints!r}.")
     checkpoints = sorted({int(round(v)) for v in np.linspace(1, len(stages), min(n_checkpoints, len(stages)))})
     size = x.shape[-2:]
-    maps = {name: [_as_map(explain(image_model, x, target), size)] for name, explain in explainers.items()}
+    maps = {name: [as_2d_map(explain(image_model, x, target), size)] for name, explain in explainers.items()}
     for k in checkpoints:
         copy_k = randomised_copy(image_model, k, seed=seed)
         for name, explain in explainers.items():
-            maps[name].append(_as_map(explain(copy_k, x, target), size))
+            maps[name].append(as_2d_map(explain(copy_k, x, target), size))
         del copy_k
     correlations = {name: [spearman_rank_correlation(m[0], mk) for mk in m[1:]] for name, m in maps.items()}
     abs_correlations = {name: [spearman_rank_correlation(np.abs(m[0]), np.abs(mk)) for mk in m[1:]]
@@ -215,7 +203,7 @@ def deletion_insertion_curves(image_model, x, target, saliency, steps=10, blur_s
             raise ValueError(f"steps must be a positive integer or increasing fractions from 0 to 1, got {steps!r}.")
     target = resolve_target(target, len(image_model.labels), image_model.labels)
     h, w = x.shape[-2:]
-    m = _as_map(saliency, (h, w))
+    m = as_2d_map(saliency, (h, w))
     if not np.isfinite(m).all():
         raise ValueError("The saliency map contains NaN or infinite values; it cannot rank pixels.")
     order = np.argsort(-m.ravel(), kind="stable")               # most important first
@@ -287,7 +275,7 @@ def pointing_game_hit(saliency, box, tolerance=POINTING_TOLERANCE):
     With several equal maxima the first in row-major order counts. An all-zero (flat) map counts as a
     miss: it points nowhere.
     """
-    m = _as_map(saliency)
+    m = as_2d_map(saliency)
     if np.ptp(m) == 0:
         return False
     y, x = np.unravel_index(int(np.argmax(m)), m.shape)
@@ -311,7 +299,7 @@ def pointing_game(image_model, explainers, boxes=None, maps=None, tolerance=POIN
             known = (maps or {}).get(photo, {}).get(label, {})
             for name, explain in explainers.items():
                 saliency = known[name] if name in known else explain(image_model, x, label)
-                hits[name].append((photo, label, pointing_game_hit(_as_map(saliency, x.shape[-2:]), box, tolerance)))
+                hits[name].append((photo, label, pointing_game_hit(as_2d_map(saliency, x.shape[-2:]), box, tolerance)))
     score = {name: sum(h for _, _, h in rows) / len(rows) if rows else float("nan") for name, rows in hits.items()}
     return {"hits": hits, "score": score, "tolerance": tolerance}
 

@@ -5,7 +5,6 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import torchvision.transforms as T
 from torch import nn

@@ -3,7 +3,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["to_numpy", "resize_map", "overlay_heatmap", "show_map", "show_panels", "SIGNED_CMAP",
+__all__ = ["to_numpy", "resize_map", "as_2d_map", "overlay_heatmap", "show_map", "show_panels", "SIGNED_CMAP",
            "ABSOLUTE_CMAP", "CAM_CMAP"]
 
 SIGNED_CMAP = "RdBu_r"     # diverging: blue < 0 < red, white at exactly 0
@@ -24,13 +24,16 @@ def resize_map(heatmap, size):
     return F.interpolate(m, size=tuple(size), mode="bilinear", align_corners=False)[0, 0].numpy()
 
 
-def _as_2d(heatmap):
+def as_2d_map(heatmap, size=None):
+    """A map (tensor/array, leading 1-dims allowed) -> 2-D numpy array, resized to ``size`` if given."""
     m = to_numpy(heatmap)
     while m.ndim > 2 and m.shape[0] == 1:
         m = m[0]
     if m.ndim != 2:
         raise ValueError(f"A heat map must be 2-D (H, W); got shape {m.shape}. Reduce a 1x3xHxW "
                          "attribution first with max_abs_over_channels(...) or sum_over_channels(...).")
+    if size is not None and m.shape != tuple(size):
+        m = resize_map(m, size)
     return m
 
 
@@ -51,7 +54,7 @@ def show_map(heatmap, ax=None, signed=None, title=None, clip_percentile=99.5, co
     ``clip_percentile`` of |map| saturate the colour scale, so one hot pixel does not wash out the rest.
     """
     import matplotlib.pyplot as plt
-    m = _as_2d(heatmap)
+    m = as_2d_map(heatmap)
     signed = bool((m < 0).any()) if signed is None else signed
     ax = ax or plt.gca()
     vmin, vmax = _limits(m, signed, clip_percentile)
@@ -73,9 +76,7 @@ def overlay_heatmap(image, heatmap, ax=None, alpha=0.5, cmap=None, signed=None, 
     img = to_numpy(image)
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"image must be HxWx3 (use image_model.to_image(x)); got shape {img.shape}.")
-    m = _as_2d(heatmap)
-    if m.shape != img.shape[:2]:
-        m = resize_map(m, img.shape[:2])
+    m = as_2d_map(heatmap, size=img.shape[:2])
     signed = bool((m < 0).any()) if signed is None else signed
     ax = ax or plt.gca()
     ax.imshow(img.clip(0, 1))
