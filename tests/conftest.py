@@ -16,6 +16,17 @@ def cat_x(image_model):
 
 
 @pytest.fixture(scope="session")
+def dog_x(image_model):
+    return image_model.preprocess("dog")
+
+
+@pytest.fixture(scope="session")
+def resnet18_random():
+    """torchvision ResNet-18 with random weights (no download), as an ImageModel."""
+    return xh.load_image_model("resnet18", random_weights=True)
+
+
+@pytest.fixture(scope="session")
 def tiny_net():
     """A small random CNN (10 classes) -- a plain nn.Module without labels."""
     torch.manual_seed(0)

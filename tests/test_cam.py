@@ -10,21 +10,6 @@ from xai_helpers.cam import grad_cam, grad_cam_plus_plus, layer_activation_and_g
 
 
 
-@pytest.fixture(scope="module")
-def effnet():
-    return xh.load_image_model()
-
-
-@pytest.fixture(scope="module")
-def dog(effnet):
-    return effnet.preprocess("dog")
-
-
-@pytest.fixture(scope="module")
-def resnet18():
-    return xh.load_image_model("resnet18", random_weights=True)
-
-
 def _all_hooks(module):
     return [h for m in module.modules() for h in (*m._forward_hooks.values(), *m._forward_pre_hooks.values(),
                                                   *m._backward_hooks.values())]
@@ -39,34 +24,34 @@ def _reference_plus_plus(A, g, eps):
     return torch.relu((weights * A).sum(dim=1))[0]
 
 
-def test_grad_cam_equals_captum_layer_grad_cam(effnet, dog):
+def test_grad_cam_equals_captum_layer_grad_cam(image_model, dog_x):
     from captum.attr import LayerAttribution, LayerGradCam
-    layer = effnet.target_layer
-    raw = grad_cam(effnet, None, dog, "German shepherd", upsample=False, normalize=False)
-    ref = LayerGradCam(effnet.model, layer).attribute(dog, target=235, relu_attributions=True)
+    layer = image_model.target_layer
+    raw = grad_cam(image_model, None, dog_x, "German shepherd", upsample=False, normalize=False)
+    ref = LayerGradCam(image_model.model, layer).attribute(dog_x, target=235, relu_attributions=True)
     assert raw.shape == (7, 7) and raw.max() > 0
     torch.testing.assert_close(raw, ref[0, 0].cpu(), rtol=1e-5, atol=1e-6)
     up = LayerAttribution.interpolate(ref, (224, 224), interpolate_mode="bilinear")[0, 0].cpu()
-    torch.testing.assert_close(grad_cam(effnet, layer, dog, 235), up / up.max(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad_cam(image_model, layer, dog_x, 235), up / up.max(), rtol=1e-5, atol=1e-6)
 
 
-def test_map_is_input_sized_cpu_tensor_in_unit_range(effnet, dog):
+def test_map_is_input_sized_cpu_tensor_in_unit_range(image_model, dog_x):
     for method in (grad_cam, grad_cam_plus_plus):
-        cam = method(effnet, "_blocks.15", dog, 235)
+        cam = method(image_model, "_blocks.15", dog_x, 235)
         assert isinstance(cam, torch.Tensor) and cam.device.type == "cpu"
         assert cam.shape == (224, 224) and not torch.isnan(cam).any()
         assert cam.min() >= 0 and cam.max() == pytest.approx(1.0)
 
 
-def test_grad_cam_plus_plus_matches_closed_form_and_pytorch_grad_cam(effnet, dog):
+def test_grad_cam_plus_plus_matches_closed_form_and_pytorch_grad_cam(image_model, dog_x):
     from pytorch_grad_cam import GradCAMPlusPlus
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-    A, g, _, _ = layer_activation_and_gradient(effnet, None, dog, 235)
-    raw = grad_cam_plus_plus(effnet, None, dog, 235, upsample=False, normalize=False)
+    A, g, _, _ = layer_activation_and_gradient(image_model, None, dog_x, 235)
+    raw = grad_cam_plus_plus(image_model, None, dog_x, 235, upsample=False, normalize=False)
     torch.testing.assert_close(raw, _reference_plus_plus(A, g, eps=0.0).cpu(), rtol=1e-4, atol=1e-6)
 
-    with GradCAMPlusPlus(model=effnet.model, target_layers=[effnet.target_layer]) as cam:
-        library = cam(dog.clone().requires_grad_(True), targets=[ClassifierOutputTarget(235)])[0]
+    with GradCAMPlusPlus(model=image_model.model, target_layers=[image_model.target_layer]) as cam:
+        library = cam(dog_x.clone().requires_grad_(True), targets=[ClassifierOutputTarget(235)])[0]
 
     def as_library_scales(m):  # min-max, bilinear resize, min-max again, as pytorch-grad-cam does
         m = (m - m.min()) / (m.max() - m.min() + 1e-7)
@@ -78,11 +63,11 @@ def test_grad_cam_plus_plus_matches_closed_form_and_pytorch_grad_cam(effnet, dog
     np.testing.assert_allclose(as_library_scales(raw), library, atol=0.05)
 
 
-def test_works_on_torchvision_resnets(resnet18):
+def test_works_on_torchvision_resnets(resnet18_random):
     x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     for method in (grad_cam, grad_cam_plus_plus):
-        for layer in (None, "layer3", resnet18.model.layer4[-1]):
-            cam = method(resnet18, layer, x, 3)
+        for layer in (None, "layer3", resnet18_random.model.layer4[-1]):
+            cam = method(resnet18_random, layer, x, 3)
             assert cam.shape == (224, 224) and torch.isfinite(cam).all() and cam.max() <= 1.0
     resnet50 = xh.load_image_model("resnet50", random_weights=True)
     cam = grad_cam(resnet50.model, resnet50.model.layer4, x[..., :128, :128], 7)  # plain nn.Module too
@@ -116,7 +101,7 @@ def test_empty_map_is_zeros_not_nan():
     assert torch.isfinite(one_by_one).all() and one_by_one.shape == (16, 16)
 
 
-def test_hooks_removed_after_success_and_after_errors(effnet, dog):
+def test_hooks_removed_after_success_and_after_errors(image_model, dog_x):
     net = _TinyNet().eval()
     x = torch.rand(1, 3, 16, 16)
     grad_cam(net, "features", x, 1)
@@ -134,8 +119,8 @@ def test_hooks_removed_after_success_and_after_errors(effnet, dog):
         grad_cam(net, "features", x, 1)        # raised by the model's forward pass
     assert _all_hooks(net) == []
     with pytest.raises(ValueError, match="called 2 times"):
-        grad_cam(effnet, "_swish", dog, 235)   # raised after a forward pass that hooked it twice
-    assert _all_hooks(effnet.model) == []
+        grad_cam(image_model, "_swish", dog_x, 235)   # raised after a forward pass that hooked it twice
+    assert _all_hooks(image_model.model) == []
 
 
 def test_backpropagation_stops_at_the_layer():
@@ -159,24 +144,24 @@ def test_backpropagation_stops_at_the_layer():
     assert all(p.grad is None for p in net.parameters())
 
 
-def test_clear_errors_for_bad_layer_and_target(effnet, dog, resnet18):
+def test_clear_errors_for_bad_layer_and_target(image_model, dog_x, resnet18_random):
     with pytest.raises(ValueError, match="no layer named 'layer5'"):
-        grad_cam(resnet18, "layer5", dog, 0)
+        grad_cam(resnet18_random, "layer5", dog_x, 0)
     with pytest.raises(ValueError, match="not part of this model"):
-        grad_cam(effnet, resnet18.model.layer4, dog, 0)
+        grad_cam(image_model, resnet18_random.model.layer4, dog_x, 0)
     with pytest.raises(ValueError, match="only an ImageModel"):
-        grad_cam(effnet.model, None, dog, 0)
+        grad_cam(image_model.model, None, dog_x, 0)
     with pytest.raises(TypeError, match="layer must be"):
-        grad_cam(effnet, 3, dog, 0)
+        grad_cam(image_model, 3, dog_x, 0)
     with pytest.raises(ValueError, match="not a class name"):
-        grad_cam_plus_plus(effnet, None, dog, "bicycle")
+        grad_cam_plus_plus(image_model, None, dog_x, "bicycle")
     with pytest.raises(ValueError, match="out of range"):
-        grad_cam(effnet, None, dog, 1000)
+        grad_cam(image_model, None, dog_x, 1000)
     with pytest.raises(ValueError, match="batch"):
-        grad_cam(effnet, None, dog.repeat(2, 1, 1, 1), 0)
+        grad_cam(image_model, None, dog_x.repeat(2, 1, 1, 1), 0)
 
 
-def test_maps_are_class_discriminative(effnet, dog):
-    dog_map = grad_cam(effnet, None, dog, "German shepherd")
-    bike_map = grad_cam(effnet, None, dog, "bicycle-built-for-two")
+def test_maps_are_class_discriminative(image_model, dog_x):
+    dog_map = grad_cam(image_model, None, dog_x, "German shepherd")
+    bike_map = grad_cam(image_model, None, dog_x, "bicycle-built-for-two")
     assert not torch.allclose(dog_map, bike_map, atol=0.1)
