@@ -2,14 +2,13 @@
 import contextlib
 import functools
 import os
-import socket
 import warnings
 from dataclasses import dataclass, field
 
 import torch
 
 from .device import get_device
-from .models import ModelUnavailableError, freeze
+from .models import ModelUnavailableError, _reachable, freeze
 
 __all__ = ["TextModel", "TEXT_MODELS", "DEFAULT_TEXT_MODEL", "load_text_model", "check_text",
            "warn_if_truncated"]
@@ -115,14 +114,11 @@ def load_text_model(name=None):
     return _load_cached(key, str(get_device()))
 
 
-def _hub_reachable(host="huggingface.co", port=443, timeout=3.0):
+def _hub_reachable(host="huggingface.co"):
+    """False when HF_HUB_OFFLINE is set, else whether ``host`` answers within 3 s (never hangs)."""
     if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
         return False
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    return _reachable(host)
 
 
 @contextlib.contextmanager

@@ -17,8 +17,8 @@ from torch import nn
 
 from .data import DATA_DIR
 from .device import get_device
-from .models import ModelUnavailableError, _reachable
-from .text import check_text, warn_if_truncated
+from .models import ModelUnavailableError
+from .text import _hub_reachable, check_text, warn_if_truncated
 
 __all__ = ["TextClassifier", "MeanPooledSentimentModel", "load_text_classifier", "load_sentiment_data",
            "train_sentiment_head", "TEXT_CLASSIFIERS", "DEFAULT_TEXT_CLASSIFIER", "SENTIMENT_DIR",
@@ -224,7 +224,7 @@ def _load_hub_classifier(name):
     except OSError:
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or \
             os.environ.get("TRANSFORMERS_OFFLINE", "") not in ("", "0")
-        if offline or not _reachable("huggingface.co"):
+        if offline or not _hub_reachable():
             raise ModelUnavailableError(
                 f"{name!r} is not in the local Hugging Face cache and huggingface.co cannot be reached "
                 f"from here{' (HF_HUB_OFFLINE is set)' if offline else ''}. Use the course's offline "
