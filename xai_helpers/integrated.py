@@ -22,8 +22,9 @@ __all__ = ["integrated_gradients", "make_baseline", "output_difference", "quadra
 #: 2.6 % (squirrel; cat 2.4 %), while the cat needs more than 128 (11.7 % at 50, 5.2 % at 128).
 #: Captum's default of 50 is not enough for this model. Other models: measure again.
 DEFAULT_IG_STEPS = 200
-#: Points on the path evaluated per forward/backward pass: bounds memory (audit 14).
-DEFAULT_IG_BATCH = 16
+#: Points on the path evaluated per forward/backward pass: bounds memory (audit 14). Chosen by
+#: bench/run.py (bench/RESULTS.md): on 2 CPU cores small batches were the fastest per point.
+DEFAULT_IG_BATCH = 4
 #: Standard deviation, in pixels of the model's 224-px view, of the "blur" baseline's Gaussian.
 BLUR_SIGMA = 10.0
 #: Number of seeded uniform-noise images averaged for the "noise" baseline.
