@@ -11,10 +11,21 @@ on a torchvision ResNet-50 with random weights (no download):
    samples in one batch). All three draw the same seeded noise; their maps are compared in the same
    run and no time is reported for a model whose maps differ. Every variant runs in a fresh process
    (peak RSS = that process's ``ru_maxrss``); variants are interleaved round by round so that
-   machine load hits all of them alike, and ratios are taken per round (paired).
+   machine load hits all of them alike, and ratios are taken per round (paired). Before its timed run
+   each variant warms up, with another seed, on exactly the tensor shapes it will time (loop: one
+   sample; chunks of c: one full chunk plus the remainder; NoiseTunnel: all n), so that first-use costs
+   of a shape (oneDNN primitives, allocator growth) fall outside every timed region alike.
+   Informational, not a goal and not eligible for the chunk pick: ``helper-cl:C`` (--cl-chunks), the
+   helper's algorithm with each noisy batch made ``channels_last``, to show how far a layout change
+   alone goes, and ``helper-clfold:C``, the same on a copy with BatchNorm folded into the convolutions
+   (torch.fx ``fuse``, made before the timing); their maps differ by float rounding (ReLU gates can
+   flip), so they are not required to agree.
 2. Integrated Gradients: the steps each quadrature rule needs for a completeness error <= 5 % on the
    course photos (top-1 class, black baseline), and at equal steps ``integrated_gradients`` vs Captum
-   ``IntegratedGradients`` (same ``internal_batch_size``): maps compared, time and peak RSS.
+   ``IntegratedGradients`` at every ``internal_batch_size`` in --ig-batches (both at the same batch;
+   fresh processes, interleaved rounds, warm-up on the timed batch shapes): maps compared at the first
+   batch before any time, then time and peak RSS per batch, each model's fastest batch within 3 GB and
+   one pick for ``DEFAULT_IG_BATCH`` (least mean slowdown vs each model's fastest, as for SmoothGrad).
 3. Grad-CAM and Grad-CAM++: time relative to one plain forward pass (``torch.inference_mode``).
 4. The course: every notebook in notebooks/, solutions/, exercises/ executed by nbclient in a fresh
    process (kernel = this Python, offline settings as in conftest.py): wall time, peak RSS of the
@@ -27,6 +38,7 @@ import argparse
 import contextlib
 import copy
 import datetime
+import functools
 import json
 import os
 import platform
@@ -126,6 +138,50 @@ def helper_smoothgrad(image_model, x, target, n_samples, seed, chunk):
                          seed=seed)
 
 
+def channels_last_smoothgrad(image_model, x, target, n_samples, seed, chunk, noise_level=0.15, module=None):
+    """``xai_helpers.smoothgrad``'s algorithm step for step (same seeded CPU-generator noise, drawn chunk
+    by chunk; frozen parameters; ``torch.autograd.grad`` w.r.t. the input only), except that each noisy
+    batch is made ``channels_last`` before the forward pass. Informational benchmark variant only: the
+    layout changes float rounding, so its map is close to, not equal to, the helper's. ``module``: run
+    this network instead of ``image_model.model`` (e.g. ``folded_copy``'s)."""
+    import torch
+    import xai_helpers as xh
+    module = image_model.model if module is None else module
+    sigma = xh.noise_sigma(x, noise_level)
+    generator = torch.Generator().manual_seed(int(seed))  # CPU generator, as in the helper
+    total = torch.zeros_like(x)
+    for start in range(0, n_samples, chunk):
+        n = min(chunk, n_samples - start)
+        noise = torch.randn((n, *x.shape[1:]), generator=generator).to(x.device) * sigma
+        noisy = (x.detach() + noise).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        with torch.enable_grad():
+            (grad,) = torch.autograd.grad(module(noisy)[:, target].sum(), noisy)
+        total += grad.sum(0, keepdim=True)
+    return total / n_samples
+
+
+def folded_copy(module):
+    """An eval-mode copy with every Conv2d -> BatchNorm2d pair folded into one convolution (torch.fx
+    ``fuse``; exact algebra in eval mode, float rounding differs), parameters frozen. Informational
+    benchmark variant only -> (copy, number of BatchNorm layers folded away)."""
+    import torch
+    from torch.fx.experimental.optimization import fuse
+
+    def n_bn(m):
+        return sum(isinstance(c, torch.nn.BatchNorm2d) for c in m.modules())
+    folded = fuse(copy.deepcopy(module).eval())
+    for p in folded.parameters():
+        p.requires_grad_(False)
+    return folded, n_bn(module) - n_bn(folded)
+
+
+def warm_count(n, chunk):
+    """Samples (or IG steps) for a warm-up that runs exactly the batch shapes of a timed run of ``n`` in
+    chunks of ``chunk``: one full chunk plus the remainder when that fits in ``n``, else ``n`` itself."""
+    m = chunk + n % chunk
+    return m if m <= n else n
+
+
 def captum_ig(module, x, target, baseline, n_steps, method, internal_batch_size):
     from captum.attr import IntegratedGradients
     attr, delta = IntegratedGradients(module).attribute(
@@ -207,18 +263,25 @@ def _worker(task):
     if kind == "sg":
         n, seed, variant = task["n"], task["seed"], task["variant"]
         sigma = xh.noise_sigma(x, 0.15)
-        if variant == "loop":
+        # The warm-up (another seed) runs exactly the tensor shapes of the timed run, so that no variant
+        # pays first-use costs (oneDNN primitives, allocator growth) inside the timed region.
+        if variant == "loop":   # batch 1 throughout: one sample
             module = make_trainable_copy(im.model)
             run = lambda: seed_smooth_grad_loop(module, x, target, sigma, n, seed)  # noqa: E731
             warm = lambda: seed_smooth_grad_loop(module, x, target, sigma, 1, seed + 1)  # noqa: E731
-        elif variant == "nt":
+        elif variant == "nt":   # nt_samples_batch_size=None: all n in one batch, so a full run
             run = lambda: captum_noise_tunnel(im.model, x, target, sigma, n, seed)  # noqa: E731
-            warm = lambda: captum_noise_tunnel(im.model, x, target, sigma, 1, seed + 1)  # noqa: E731
-        else:
-            chunk = int(variant.split(":")[1])
-            run = lambda: helper_smoothgrad(im, x, target, n, seed, chunk)  # noqa: E731
-            warm = lambda: helper_smoothgrad(im, x, target, 1, seed + 1, 1)  # noqa: E731
-        warm()  # one sample, batch 1: library initialisation is not what is compared
+            warm = lambda: captum_noise_tunnel(im.model, x, target, sigma, n, seed + 1)  # noqa: E731
+        else:                   # chunks of c: one full chunk and the remainder
+            name, chunk = variant.split(":")
+            fn = {"helper": helper_smoothgrad, "helper-cl": channels_last_smoothgrad}.get(name)
+            if name == "helper-clfold":   # the folding is a one-time model transformation, outside the timing
+                folded, out["bn_folded"] = folded_copy(im.model)
+                fn = functools.partial(channels_last_smoothgrad, module=folded)
+            chunk = int(chunk)
+            run = lambda: fn(im, x, target, n, seed, chunk)  # noqa: E731
+            warm = lambda: fn(im, x, target, warm_count(n, chunk), seed + 1, chunk)  # noqa: E731
+        warm()
         _sync(task["device"])
         out["rss_before"] = _peak(task["device"])
         t = time.perf_counter()
@@ -258,11 +321,13 @@ def _worker(task):
         base = make_baseline(im, x, "black")
         args = (task["steps"], task["method"], task["batch"])
         if task["impl"] == "helper":
-            run = lambda: integrated_gradients(im, x, target, "black", n_steps=args[0], method=args[1],  # noqa: E731
-                                               internal_batch_size=args[2])
+            def run(steps=args[0]):
+                return integrated_gradients(im, x, target, "black", n_steps=steps, method=args[1],
+                                            internal_batch_size=args[2])
         else:
-            run = lambda: captum_ig(im.model, x, target, base, *args)  # noqa: E731
-        integrated_gradients(im, x, target, "black", n_steps=2, method="riemann_right", internal_batch_size=1)
+            def run(steps=args[0]):
+                return captum_ig(im.model, x, target, base, steps, *args[1:])
+        run(max(2, warm_count(args[0], args[2])))  # warm-up: the timed run's batch shapes, fewer steps
         _sync(task["device"])
         out["rss_before"] = _peak(task["device"])
         t = time.perf_counter()
@@ -419,9 +484,11 @@ class Report:
 def bench_smoothgrad(args, rep, tmp):
     n, seed = args.n_samples, 0
     chunks = args.chunks
-    variants = ["loop", "nt"] + [f"helper:{c}" for c in chunks]
+    # informational: not picked, not a goal, map may differ
+    info = [f"{k}:{c}" for k in ("helper-cl", "helper-clfold") for c in args.cl_chunks]
+    variants = ["loop", "nt"] + [f"helper:{c}" for c in chunks] + info
     sweep_rounds = max(1, min(args.sweep_repeats or args.repeats, args.repeats))
-    picked = {}
+    picked, bn_folded = {}, {}
     for model in args.models:
         times = {v: [None] * args.repeats for v in variants}
         rss = {v: [] for v in variants}
@@ -429,7 +496,7 @@ def bench_smoothgrad(args, rep, tmp):
         agree, best = None, None
         for r in range(args.repeats):
             # sweep rounds run every chunk size; later rounds only loop, NoiseTunnel and the chosen chunk
-            this_round = variants if r < sweep_rounds else ["loop", "nt", f"helper:{best}"]
+            this_round = variants if r < sweep_rounds else ["loop", "nt", f"helper:{best}"] + info
             for v in this_round:
                 if v in failed:
                     continue
@@ -441,6 +508,8 @@ def bench_smoothgrad(args, rep, tmp):
                     continue
                 times[v][r] = res["seconds"]
                 rss[v].append(res["peak_rss"])
+                if "bn_folded" in res:
+                    bn_folded[model] = res["bn_folded"]
                 print(f"  smoothgrad {model} round {r + 1} {v:10s} {res['seconds']:7.2f} s  "
                       f"peak {fmt_gb(res['peak_rss'])}", flush=True)
             if r == 0:  # the maps must agree before any time is reported
@@ -448,12 +517,18 @@ def bench_smoothgrad(args, rep, tmp):
                 maps = {v: torch.load(Path(tmp) / f"sg_{model}_{v.replace(':', '_')}.pt", weights_only=True)
                         for v in variants if v not in failed}
                 ref = maps.get(f"helper:{chunks[0]}")
-                agree = {v: map_difference(ref, m) for v, m in maps.items()} if ref is not None else {}
+                diff = {v: map_difference(ref, m) for v, m in maps.items()} if ref is not None else {}
+                agree = {v: d for v, d in diff.items() if v not in info}
                 bad = {v: d for v, d in agree.items() if d > MAP_TOLERANCE}
                 rep.table(f"SmoothGrad n={n}, {MODEL_TITLE[model]}: map agreement (same seeded noise)",
                           ["variant", "max|diff|/max|ref| vs helper(chunk=%d)" % chunks[0], "same map?"],
-                          [[v, f"{d:.1e}", "yes" if d <= MAP_TOLERANCE else "NO"] for v, d in agree.items()]
-                          + [[v, "failed: " + f, "?"] for v, f in failed.items()])
+                          [[v, f"{d:.1e}", ("yes" if d <= MAP_TOLERANCE else "NO") if v not in info else
+                            ("within tol" if d <= MAP_TOLERANCE else "no") + " (informational)"]
+                           for v, d in diff.items()]
+                          + [[v, "failed: " + f, "?"] for v, f in failed.items()],
+                          "helper-cl:C (informational): channels-last layout: float rounding differs, which flips "
+                          "ReLU gates at a few pixels, so its map is not required to agree within MAP_TOLERANCE"
+                          if info else None)
                 if bad or not agree or "loop" in failed or "nt" in failed:
                     rep.notes.append(f"SmoothGrad {model}: maps differ ({bad}) or runs failed ({failed}): "
                                      "no time reported.")
@@ -480,14 +555,19 @@ def bench_smoothgrad(args, rep, tmp):
                 if v in failed:
                     rows.append([v, "failed: " + failed[v][:60], "", "", "", ""])
                     continue
-                rows.append([v + (" <- fastest within 3 GB" if v == f"helper:{best}" else ""),
+                rows.append([v + (" <- fastest within 3 GB" if v == f"helper:{best}" else
+                                  " (informational)" if v in info else ""),
                              fmt_mr(med[v], " s"), sum(t is not None for t in times[v]), fmt_gb(peak[v]),
                              fmt_mr(paired("loop", v)), fmt_mr(paired("nt", v))])
             rep.table(f"SmoothGrad n={n}, {MODEL_TITLE[model]} (each run a fresh process; chunk sweep in "
                       f"{sweep_rounds} round(s), {args.repeats} rounds of loop / NoiseTunnel / chosen chunk)",
                       ["variant", "time median [min-max]", "runs", "peak RSS", "loop time / this",
                        "NoiseTunnel time / this"], rows,
-                      "ratios are per round (paired), median [min-max]; > 1 means faster than loop / NoiseTunnel")
+                      "ratios are per round (paired), median [min-max]; > 1 means faster than loop / NoiseTunnel"
+                      + ("; helper-cl:C = the helper's algorithm on a channels-last noisy batch, helper-clfold:C = "
+                         "the same on a copy with BatchNorm folded into the convolutions"
+                         + (f" ({bn_folded[model]} BatchNorm layers folded)" if model in bn_folded else "")
+                         + " (informational: not eligible for the chunk pick, not a goal)" if info else ""))
             h = f"helper:{best}"
             vs_loop, vs_nt = paired("loop", h), paired("nt", h)
             rep.goal(f"SmoothGrad helper >= {GOALS['sg_vs_loop']}x the source loop ({model}, chunk {best})",
@@ -498,6 +578,12 @@ def bench_smoothgrad(args, rep, tmp):
                      peak[h] <= MEMORY_LIMIT)
             rep.goal(f"SmoothGrad: helper, loop and NoiseTunnel maps agree ({model})",
                      f"max diff {max(agree.values()):.1e} (tol {MAP_TOLERANCE:g})", True)
+            for v in info:
+                if v in diff:
+                    kind = "channels-last + folded BatchNorm" if v.startswith("helper-clfold") else "channels-last"
+                    rep.goal(f"SmoothGrad {kind} variant vs the source loop ({model}, chunk "
+                             f"{v.split(':')[1]})", fmt_mr(paired("loop", v), "x")
+                             + f"; map diff vs helper {diff[v]:.1e}", "info")
     # one default for all models: least mean slowdown relative to each model's fastest feasible chunk
     common = set.intersection(*(set(p) for p in picked.values())) if picked else set()
     if common:
@@ -511,14 +597,17 @@ def bench_smoothgrad(args, rep, tmp):
 
 def bench_ig(args, rep, tmp):
     from xai_helpers.integrated import DEFAULT_IG_BATCH, DEFAULT_IG_STEPS
-    batch = args.ig_batch or DEFAULT_IG_BATCH
+    search_batch = args.ig_batch or DEFAULT_IG_BATCH   # batch of the step search (its result does not depend on it)
+    batches = args.ig_batches
     compare_steps = args.ig_steps or DEFAULT_IG_STEPS
+    picked, measured = {}, {}   # model -> {feasible batch: helper median s}; model -> (peak, ratio, best)
     for model in args.models:
         rows, need = [], {}
         for method in (args.ig_methods if model in args.ig_steps_models else []):
             t = time.perf_counter()
             res = spawn({"kind": "ig_steps", "model": model, "device": args.device, "method": method,
-                         "photos": args.photos, "grid": args.ig_grid, "batch": batch, "threads": args.threads})
+                         "photos": args.photos, "grid": args.ig_grid, "batch": search_batch,
+                         "threads": args.threads})
             if "failed" in res:
                 rows.append([method, "failed: " + res["failed"][:80], "", ""])
                 continue
@@ -534,49 +623,91 @@ def bench_ig(args, rep, tmp):
             rep.table(f"Integrated Gradients, {MODEL_TITLE[model]}: |delta| / |F(x) - F(black)| (top-1 class)",
                       ["method", "photo", "class", "steps: error (search stops at the first <= 5 %)"], rows,
                       "each photo starts at the step count that sufficed for the previous photos")
-        # equal steps: helper vs Captum
-        impls = ["helper", "captum"]
-        times = {i: [] for i in impls}
-        rss = {i: [] for i in impls}
-        failed, agree = {}, None
+        # equal steps: helper vs Captum at every batch size, interleaved round by round
+        keys = [(impl, b) for b in batches for impl in ("helper", "captum")]
+        times = {k: [None] * args.repeats for k in keys}
+        rss = {k: [] for k in keys}
+        failed, agree, stop = {}, None, False
         for r in range(args.repeats):
-            for impl in impls:
-                if impl in failed:
+            for impl, b in keys:
+                if (impl, b) in failed:
                     continue
-                save = str(Path(tmp) / f"ig_{model}_{impl}.pt") if r == 0 else None
+                save = str(Path(tmp) / f"ig_{model}_{impl}.pt") if r == 0 and b == batches[0] else None
                 res = spawn({"kind": "ig_time", "model": model, "device": args.device, "impl": impl,
-                             "steps": compare_steps, "method": "gausslegendre", "batch": batch, "save": save,
+                             "steps": compare_steps, "method": "gausslegendre", "batch": b, "save": save,
                              "threads": args.threads})
                 if "failed" in res:
-                    failed[impl] = res["failed"]
-                    continue
-                times[impl].append(res["seconds"])
-                rss[impl].append(res["peak_rss"])
-                print(f"  ig {model} round {r + 1} {impl:7s} {res['seconds']:7.2f} s peak {fmt_gb(res['peak_rss'])}",
-                      flush=True)
-            if r == 0:
-                if failed:
-                    rep.notes.append(f"IG {model}: {failed}")
-                    break
-                import torch
-                agree = map_difference(torch.load(Path(tmp) / f"ig_{model}_captum.pt", weights_only=True),
-                                       torch.load(Path(tmp) / f"ig_{model}_helper.pt", weights_only=True))
-                if agree > MAP_TOLERANCE:
-                    rep.goal(f"IG helper equals Captum ({model})", f"{agree:.1e}", False)
-                    break
-        else:
-            ratio = median_range([c / h for c, h in zip(times["captum"], times["helper"])])
-            rep.table(f"Integrated Gradients at equal steps ({compare_steps}, gausslegendre, internal_batch_size="
-                      f"{batch}), {MODEL_TITLE[model]}",
-                      ["implementation", "time median [min-max]", "peak RSS", "Captum time / this"],
-                      [[i, fmt_mr(median_range(times[i]), " s"), fmt_gb(max(rss[i])),
-                        fmt_mr(median_range([c / t for c, t in zip(times["captum"], times[i])]))] for i in impls],
-                      f"attributions helper vs Captum: max|diff|/max = {agree:.1e}")
-            rep.goal(f"IG helper vs Captum at {compare_steps} steps, batch {batch} ({model}): Captum time / helper",
-                     fmt_mr(ratio, "x") + f"; peak {fmt_gb(max(rss['helper']))} vs {fmt_gb(max(rss['captum']))}",
-                     "info")
-            rep.goal(f"IG peak RSS <= 3 GB ({model}, batch {batch})", fmt_gb(max(rss["helper"])),
-                     max(rss["helper"]) <= MEMORY_LIMIT)
+                    failed[(impl, b)] = res["failed"]
+                else:
+                    times[(impl, b)][r] = res["seconds"]
+                    rss[(impl, b)].append(res["peak_rss"])
+                    print(f"  ig {model} round {r + 1} {impl:7s} batch {b:3d} {res['seconds']:7.2f} s "
+                          f"peak {fmt_gb(res['peak_rss'])}", flush=True)
+                if r == 0 and b == batches[0] and impl == "captum":   # the maps must agree before any time
+                    first = [("helper", b), ("captum", b)]
+                    if any(k in failed for k in first):
+                        rep.notes.append(f"IG {model}: {({k: failed[k] for k in first if k in failed})}")
+                        rep.goal(f"IG helper and Captum run ({model}, batch {b})", "failed", False)
+                        stop = True
+                        break
+                    import torch
+                    agree = map_difference(torch.load(Path(tmp) / f"ig_{model}_captum.pt", weights_only=True),
+                                           torch.load(Path(tmp) / f"ig_{model}_helper.pt", weights_only=True))
+                    if agree > MAP_TOLERANCE:
+                        rep.goal(f"IG helper equals Captum ({model})", f"{agree:.1e}", False)
+                        stop = True
+                        break
+            if stop:
+                break
+        if stop:
+            continue
+
+        def paired(a, b):
+            return median_range([ta / tb for ta, tb in zip(times[a], times[b]) if ta is not None and tb is not None])
+        med = {k: median_range(times[k]) for k in keys}
+        peak = {k: max(rss[k]) if rss[k] else None for k in keys}
+        feasible = [b for b in batches if med[("helper", b)] and peak[("helper", b)] <= MEMORY_LIMIT]
+        best = min(feasible, key=lambda b: med[("helper", b)][0]) if feasible else None
+        table = []
+        for b in batches:
+            h, c = ("helper", b), ("captum", b)
+            table.append([f"{b}" + ("  <- fastest within 3 GB" if b == best else ""),
+                          "failed: " + failed[h][:60] if h in failed and not rss[h] else fmt_mr(med[h], " s"),
+                          fmt_gb(peak[h]),
+                          "failed: " + failed[c][:60] if c in failed and not rss[c] else fmt_mr(med[c], " s"),
+                          fmt_gb(peak[c]), fmt_mr(paired(c, h), "x")])
+        rep.table(f"Integrated Gradients at equal steps ({compare_steps}, gausslegendre) by internal_batch_size, "
+                  f"{MODEL_TITLE[model]} (each run a fresh process, {args.repeats} interleaved round(s))",
+                  ["internal_batch_size", "helper time median [min-max]", "helper peak RSS",
+                   "Captum time median [min-max]", "Captum peak RSS", "Captum time / helper (paired)"], table,
+                  f"attributions helper vs Captum at batch {batches[0]}: max|diff|/max = {agree:.1e}; "
+                  "Captum runs at the same internal_batch_size as the helper")
+        if best is None:
+            rep.goal(f"IG: an internal_batch_size within 3 GB ({model})", "none", False)
+            continue
+        picked[model] = {b: med[("helper", b)][0] for b in feasible}
+        measured[model] = (peak, {b: paired(("captum", b), ("helper", b)) for b in batches}, best)
+    # one default for all models: least mean slowdown relative to each model's fastest feasible batch
+    common = set.intersection(*(set(p) for p in picked.values())) if picked else set()
+    fastest = "fastest helper batch within 3 GB: " + ", ".join(f"{m} {v[2]}" for m, v in measured.items())
+    choice = None
+    if common:
+        score = {b: statistics.mean(p[b] / min(p.values()) for p in picked.values()) for b in common}
+        choice = min(score, key=score.get)
+        rep.table("IG internal_batch_size for DEFAULT_IG_BATCH (all models, within 3 GB)",
+                  ["internal_batch_size", "mean helper time / each model's fastest feasible batch"],
+                  [[b, f"{score[b]:.3f}" + ("  <- pick" if b == choice else "")] for b in sorted(score)],
+                  fastest)
+    elif picked:
+        rep.notes.append(f"IG: no internal_batch_size within 3 GB on every model; {fastest}")
+        rep.goal("IG internal_batch_size chosen from measurement", f"{choice} (models: {', '.join(picked)})",
+                 "info")
+    for model, (peak, ratio, best) in measured.items():
+        b = choice or best   # no batch within 3 GB on every model: each model's own fastest
+        h, c = ("helper", b), ("captum", b)
+        rep.goal(f"IG helper vs Captum at {compare_steps} steps, batch {b} ({model}): Captum time / helper",
+                 fmt_mr(ratio[b], "x") + f"; peak {fmt_gb(peak[h])} vs {fmt_gb(peak[c])}", "info")
+        rep.goal(f"IG peak RSS <= 3 GB ({model}, batch {b})", fmt_gb(peak[h]), peak[h] <= MEMORY_LIMIT)
 
 
 def bench_cam(args, rep, tmp):
@@ -695,7 +826,8 @@ def parse_args(argv):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3, help="rounds per timing (default 3)")
     ap.add_argument("--quick", action="store_true",
-                    help="a fast check of the machinery: 1 round, n=10, chunks 1,5,10, 2 photos, small grids")
+                    help="a fast check of the machinery: 1 round, n=10, chunks 1,5,10, 2 photos, small grids, "
+                         "IG batches 4,16")
     ap.add_argument("--only", default="smoothgrad,ig,cam,notebooks",
                     help="comma list of sections, run in this order: smoothgrad,ig,cam,notebooks")
     ap.add_argument("--device", default="cpu", help="torch device (default cpu)")
@@ -703,6 +835,8 @@ def parse_args(argv):
     ap.add_argument("--threads", type=int, default=0, help="torch threads per process (0: torch's default)")
     ap.add_argument("--n-samples", type=int, default=50)
     ap.add_argument("--chunks", default="1,5,10,25,50", help="SmoothGrad chunk sizes to sweep")
+    ap.add_argument("--cl-chunks", default="5,10",
+                    help="chunks of the informational channels-last SmoothGrad variant ('' = none)")
     ap.add_argument("--sweep-repeats", type=int, default=0,
                     help="rounds that sweep every chunk size (default: all --repeats rounds)")
     ap.add_argument("--ig-steps-models", default="",
@@ -712,7 +846,10 @@ def parse_args(argv):
     ap.add_argument("--ig-grid", default="16,32,64,128,256,512", help="IG step counts searched")
     ap.add_argument("--ig-steps", type=int, default=0, help="steps of the helper-vs-Captum IG timing "
                                                             "(default DEFAULT_IG_STEPS)")
-    ap.add_argument("--ig-batch", type=int, default=0, help="internal_batch_size (default DEFAULT_IG_BATCH)")
+    ap.add_argument("--ig-batches", default=None,
+                    help="internal_batch_size values timed, helper and Captum alike (default 4,8,16)")
+    ap.add_argument("--ig-batch", type=int, default=0,
+                    help="shortcut for --ig-batches N; also the step search's batch (default DEFAULT_IG_BATCH)")
     ap.add_argument("--cam-reps", type=int, default=10)
     ap.add_argument("--notebooks", default="", help="only notebooks whose file name contains one of these")
     ap.add_argument("--notebook-timeout", type=int, default=900)
@@ -728,10 +865,17 @@ def parse_args(argv):
         args.ig_grid = "16,32,64"
         args.ig_steps = args.ig_steps or 16
         args.cam_reps = 3
+        args.ig_batches = args.ig_batches or "4,16"
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
     args.models = [s.strip() for s in args.models.split(",") if s.strip()]
     args.ig_steps_models = [s.strip() for s in args.ig_steps_models.split(",") if s.strip()] or args.models
     args.chunks = [int(c) for c in args.chunks.split(",")]
+    args.cl_chunks = [int(c) for c in args.cl_chunks.split(",") if c.strip()]
+    if args.ig_batch:
+        args.ig_batches = str(args.ig_batch)
+    args.ig_batches = [int(c) for c in (args.ig_batches or "4,8,16").split(",") if c.strip()]
+    if not args.ig_batches or min(args.ig_batches) < 1 or min(args.chunks + args.cl_chunks) < 1:
+        ap.error("--chunks, --cl-chunks and --ig-batches need positive integers")
     args.ig_methods = [s.strip() for s in args.ig_methods.split(",") if s.strip()]
     args.ig_grid = [int(c) for c in args.ig_grid.split(",")]
     args.notebooks = [s for s in args.notebooks.split(",") if s]
