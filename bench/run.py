@@ -698,10 +698,10 @@ def bench_ig(args, rep, tmp):
                   ["internal_batch_size", "mean helper time / each model's fastest feasible batch"],
                   [[b, f"{score[b]:.3f}" + ("  <- pick" if b == choice else "")] for b in sorted(score)],
                   fastest)
-    elif picked:
-        rep.notes.append(f"IG: no internal_batch_size within 3 GB on every model; {fastest}")
         rep.goal("IG internal_batch_size chosen from measurement", f"{choice} (models: {', '.join(picked)})",
                  "info")
+    elif picked:
+        rep.notes.append(f"IG: no internal_batch_size within 3 GB on every model; {fastest}")
     for model, (peak, ratio, best) in measured.items():
         b = choice or best   # no batch within 3 GB on every model: each model's own fastest
         h, c = ("helper", b), ("captum", b)
