@@ -55,7 +55,8 @@ GB = 1024 ** 3
 MEMORY_LIMIT = 3 * GB
 MODELS = ("efficientnet_lite0", "resnet50")
 MODEL_TITLE = {"efficientnet_lite0": "EfficientNet-Lite0 (shipped weights)",
-               "resnet50": "ResNet-50 (random weights)", "tiny": "tiny CNN (random weights)"}
+               "resnet50": "ResNet-50 (random weights)", "resnet18": "ResNet-18 (random weights)",
+               "tiny": "tiny CNN (random weights)"}
 GOALS = {"sg_vs_loop": 2.5, "sg_vs_nt": 1.3, "ig_error": 0.05, "cam_vs_forward": 1.3,
          "nb_slowest_s": 90.0, "nb_total_s": 8 * 60.0}
 MAP_TOLERANCE = 1e-3   # max |a - b| / max |a| for "the same map" (float summation order differs by batch)
@@ -831,7 +832,8 @@ def parse_args(argv):
     ap.add_argument("--only", default="smoothgrad,ig,cam,notebooks",
                     help="comma list of sections, run in this order: smoothgrad,ig,cam,notebooks")
     ap.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    ap.add_argument("--models", default=",".join(MODELS), help="comma list (efficientnet_lite0,resnet50,tiny)")
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help="comma list (efficientnet_lite0,resnet50,resnet18,tiny)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads per process (0: torch's default)")
     ap.add_argument("--n-samples", type=int, default=50)
     ap.add_argument("--chunks", default="1,5,10,25,50", help="SmoothGrad chunk sizes to sweep")
