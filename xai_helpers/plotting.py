@@ -8,7 +8,7 @@ __all__ = ["to_numpy", "resize_map", "as_2d_map", "overlay_heatmap", "show_map",
 
 SIGNED_CMAP = "RdBu_r"     # diverging: blue < 0 < red, white at exactly 0
 ABSOLUTE_CMAP = "inferno"  # sequential: dark = 0, bright = large
-CAM_CMAP = "jet"           # the customary CAM palette, used for overlays of maps in [0, 1]
+CAM_CMAP = "magma"         # perceptually uniform, colour-blind safe; overlays of maps in [0, 1]
 
 
 def to_numpy(a):
@@ -65,12 +65,15 @@ def show_map(heatmap, ax=None, signed=None, title=None, clip_percentile=99.5, co
     return im
 
 
-def overlay_heatmap(image, heatmap, ax=None, alpha=0.5, cmap=None, signed=None, title=None,
-                    clip_percentile=99.5, colorbar=True):
+def overlay_heatmap(image, heatmap, ax=None, alpha=0.75, cmap=None, signed=None, title=None,
+                    clip_percentile=99.5, colorbar=True, contour=None):
     """Lay ``heatmap`` over ``image`` -- the HxWx3 pixels the model saw (``image_model.to_image(x)``).
 
     A coarse map (e.g. a 7x7 CAM) is resized to the image first; both share one pixel grid, so the
     overlay is aligned by construction (the source text's overlay on the uncropped photo was not).
+    The colour's opacity follows the map (``alpha`` x |value| / max): where the map is near 0 the
+    photo shows through unchanged, so the picture stays readable. ``contour=q`` (e.g. 0.8) also
+    outlines the region above the q-quantile of |map| in white.
     """
     import matplotlib.pyplot as plt
     img = to_numpy(image)
@@ -81,8 +84,12 @@ def overlay_heatmap(image, heatmap, ax=None, alpha=0.5, cmap=None, signed=None, 
     ax = ax or plt.gca()
     ax.imshow(img.clip(0, 1))
     vmin, vmax = _limits(m, signed, clip_percentile)
+    strength = np.clip(np.abs(m) / max(abs(vmin), abs(vmax), 1e-12), 0, 1)
     im = ax.imshow(m, cmap=cmap or (SIGNED_CMAP if signed else CAM_CMAP), vmin=vmin, vmax=vmax,
-                   alpha=alpha)
+                   alpha=float(alpha) * strength)
+    if contour is not None:
+        level = float(np.quantile(np.abs(m), contour))
+        ax.contour(np.abs(m), levels=[level], colors="white", linewidths=1.2)
     _finish(ax, title)
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
