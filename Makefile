@@ -1,26 +1,35 @@
 # The course's two commands:  make lab  (open the course)  and  make test  (run every test).
 # Both create the virtual environment .venv on first use (pip, PyPI only; ~7 GB, a few minutes).
+# Versions: pyproject.toml names the dependencies (lower bounds), requirements/pins.txt fixes them (constraints).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+PINS   := requirements/pins.txt
+PYTEST := tools/offline.sh $(BIN)/python -m pytest
 
-.PHONY: lab test unit notebooks exercises html bench clean-venv
+.PHONY: lab test unit integration system notebooks exercises html bench clean-venv
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(PINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(PINS) -e ".[lab,test]"
 	touch $(STAMP)
 
 lab: $(STAMP)  ## open the course in JupyterLab
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
 
-test: $(STAMP)  ## unit tests + execute every notebook (nbval), offline
+test: $(STAMP)  ## every tier: unit + integration + system (notebooks by nbval, browser, packaging), offline
 	tools/ensure_chromium.sh >/dev/null || echo "make test: Chromium unavailable; the browser tests will be skipped"
-	tools/offline.sh $(BIN)/python -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env --durations=15
+	$(PYTEST) tests notebooks solutions exercises --nbval-lax --nbval-current-env --durations=15
 
-unit: $(STAMP)  ## unit tests only
-	tools/offline.sh $(BIN)/python -m pytest tests
+unit: $(STAMP)  ## the fast tier only (< 60 s on 2 cores): small hand-built inputs, no pretrained model
+	$(PYTEST) tests -m unit -q --durations=5
+
+integration: $(STAMP)  ## tests that load or train a pretrained/catalog model
+	$(PYTEST) tests -m integration -q --durations=10
+
+system: $(STAMP)  ## notebooks (nbval), browser, network namespace, subprocesses, packaging
+	$(PYTEST) tests notebooks solutions exercises -m system --nbval-lax --nbval-current-env -q --durations=10
 
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python tools/make_exercises.py
@@ -28,8 +37,8 @@ exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 html: $(STAMP)  ## execute the course and render static HTML pages under build/html
 	$(BIN)/python tools/build_html.py
 
-bench: $(STAMP)  ## performance benchmark, writes a table to stdout
-	$(BIN)/python bench/run.py
+bench: $(STAMP)  ## performance benchmark: prints its tables and writes bench/RESULTS.md (~30 min)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

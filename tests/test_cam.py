@@ -118,8 +118,8 @@ def test_hooks_removed_after_success_and_after_errors(image_model, dog_x):
     with pytest.raises(RuntimeError, match="boom"):
         grad_cam(net, "features", x, 1)        # raised by the model's forward pass
     assert _all_hooks(net) == []
-    with pytest.raises(ValueError, match="called 2 times"):
-        grad_cam(image_model, "_swish", dog_x, 235)   # raised after a forward pass that hooked it twice
+    with pytest.raises(ValueError, match="called 2 times"):   # a block's activation: expansion + depthwise
+        grad_cam(image_model, "_blocks.15._swish", dog_x, 235)   # raised after a forward pass that hooked it twice
     assert _all_hooks(image_model.model) == []
 
 
@@ -165,3 +165,47 @@ def test_maps_are_class_discriminative(image_model, dog_x):
     dog_map = grad_cam(image_model, None, dog_x, "German shepherd")
     bike_map = grad_cam(image_model, None, dog_x, "bicycle-built-for-two")
     assert not torch.allclose(dog_map, bike_map, atol=0.1)
+
+
+def test_default_efficientnet_layer_is_post_activation_and_grad_cam_equals_cam(image_model, dog_x):
+    """On the map a global-average-pool + linear head reads, dS/dA^k = W[c,k]/hw everywhere: Grad-CAM = CAM."""
+    A, g, target, name = layer_activation_and_gradient(image_model, None, dog_x, "pickup")
+    assert name == "_head_activation" and A.shape[1:] == (1280, 7, 7) and A.min() >= 0
+    W = image_model.model._fc.weight.detach()
+    hw = A.shape[2] * A.shape[3]
+    torch.testing.assert_close(g[0], (W[target] / hw)[:, None, None].expand_as(g[0]), rtol=1e-4, atol=1e-10)
+    cam = torch.relu((W[target][:, None, None] * A[0]).sum(dim=0)).cpu() / hw       # Zhou et al. 2016
+    raw = grad_cam(image_model, None, dog_x, "pickup", upsample=False, normalize=False)
+    assert raw.max() > 0
+    torch.testing.assert_close(raw, cam, rtol=1e-4, atol=1e-7)
+
+
+def test_grad_cam_plus_plus_on_a_pooled_linear_head_is_cam_with_positive_weights(image_model, dog_x):
+    """Constant gradients per channel make alpha constant per channel: w_k = ReLU(W_ck) / (2 + W_ck mean A^k)."""
+    A, _, target, _ = layer_activation_and_gradient(image_model, None, dog_x, "pickup")
+    W = image_model.model._fc.weight.detach()[target]
+    weights = torch.relu(W) / (2 + W * A[0].mean(dim=(1, 2)))
+    expected = torch.relu((weights[:, None, None] * A[0]).sum(dim=0)).cpu()
+    raw = grad_cam_plus_plus(image_model, None, dog_x, "pickup", upsample=False, normalize=False)
+    torch.testing.assert_close(raw, expected, rtol=1e-4, atol=1e-7)
+    # ... which is why it is less class-discriminative than Grad-CAM here: it keeps no negative evidence
+    plain = grad_cam(image_model, None, dog_x, "pickup", upsample=False)
+    assert not torch.allclose(raw / raw.max(), plain, atol=0.1)
+
+
+def test_grad_cam_plus_plus_warns_on_a_layer_with_negative_activations(image_model, dog_x):
+    import warnings
+    A, _, _, _ = layer_activation_and_gradient(image_model, "_bn1", dog_x, "pickup")
+    assert A.min() < 0                                  # the head's batch norm, before the ReLU6
+    with pytest.warns(UserWarning, match="non-negative activations.*'_bn1'"):
+        grad_cam_plus_plus(image_model, "_bn1", dog_x, "pickup")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # the post-activation default layer: no warning
+        grad_cam_plus_plus(image_model, None, dog_x, "pickup")
+
+
+def test_resnet_default_layer_is_post_relu():
+    resnet50 = xh.load_image_model("resnet50", random_weights=True)
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)).to(resnet50.device)
+    A, _, _, name = layer_activation_and_gradient(resnet50, None, x, 0)
+    assert name == "layer4" and A.min() >= 0 and (A > 0).any()   # Bottleneck ends with relu(out + identity)

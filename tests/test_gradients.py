@@ -120,3 +120,38 @@ def test_reductions_to_two_dimensional_maps(image_model, cat_x):
     assert mx.shape == sm.shape == (224, 224)
     assert (mx >= 0).all() and (sm < 0).any()
     assert torch.allclose(sm.sum(), g.sum())
+
+
+def test_input_on_another_device_than_the_model_gets_a_clear_error(image_model, cat_x):
+    elsewhere = cat_x.to("meta")  # stands for "a GPU tensor and a CPU model" on a CPU-only machine
+    for method in (xh.vanilla_gradients, xh.gradient_x_input, xh.smoothgrad):
+        with pytest.raises(ValueError, match=r"x\.to\('cpu'\)"):
+            method(image_model, elsewhere, TABBY)
+
+
+def test_reductions_reject_batches_and_wrong_shapes(cat_x):
+    for reduce in (xh.max_abs_over_channels, xh.sum_over_channels):
+        assert reduce(cat_x[0]).shape == (224, 224)  # CxHxW is fine
+        with pytest.raises(ValueError, match=r"attribution\[i:i\+1\]"):
+            reduce(cat_x.repeat(2, 1, 1, 1))
+        with pytest.raises(ValueError, match="1xCxHxW"):
+            reduce(cat_x[0, 0])
+        with pytest.raises(TypeError, match="torch.Tensor"):
+            reduce(cat_x.numpy())
+
+
+def test_noise_level_must_be_a_number(cat_x):
+    with pytest.raises(TypeError, match="noise_level must be a number"):
+        xh.noise_sigma(cat_x, "15%")
+
+
+def test_seed_to_seed_difference_of_signed_maps_falls_as_one_over_sqrt_n(tiny_net):
+    # the copies are independent across chunks: 16x the samples -> the difference / sqrt(16) = 4
+    x = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+
+    def seed_difference(n):
+        a, b = (xh.smoothgrad(tiny_net, x, 3, n_samples=n, noise_level=0.2, batch_size=5, seed=s) for s in (0, 1))
+        return float((a - b).norm())
+
+    ratio = seed_difference(8) / seed_difference(128)
+    assert 3.2 < ratio < 5.0, ratio

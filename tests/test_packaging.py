@@ -1,42 +1,154 @@
-"""Build files: pyproject.toml and environment.yml list the same dependencies; CI runs the README's command."""
+"""Packaging: lower bounds in pyproject, exact versions in one constraints file, data found after `pip install .`.
+
+* pyproject.toml names what `import xai_helpers` needs (lower bounds only) and the extras [lab], [colab], [test];
+* requirements/pins.txt pins every one of them exactly once, and is the only file with exact versions;
+  make, environment.yml and binder/postBuild install through it;
+* a built wheel carries the course photos and data: a non-editable install finds them from any folder.
+"""
+import ast
+import importlib.metadata
+import os
 import re
+import subprocess
+import sys
+import sysconfig
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+PINS = ROOT / "requirements" / "pins.txt"
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
-def _norm(req):
-    return re.sub(r"\s+", "", req).lower().replace("_", "-")
+def _name(requirement):
+    return re.split(r"[\s\[<>=!~;@]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
-def _environment_pip_list():
-    lines, inside = [], False
-    for line in (ROOT / "environment.yml").read_text().splitlines():
-        if re.match(r"^\s*-\s*pip:\s*$", line):
-            inside = True
-            continue
-        if inside:
-            m = re.match(r"^\s{6,}-\s*(.+?)\s*$", line)
-            if not m:
-                break
-            lines.append(m.group(1))
-    return [r for r in lines if not r.startswith("-e")]
+def _pins():
+    lines = [ln.strip() for ln in PINS.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    return lines
 
 
-def test_environment_yml_lists_exactly_the_pyproject_dependencies():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    env = _environment_pip_list()
-    assert env, "environment.yml has no pip section"
-    assert sorted(map(_norm, env)) == sorted(map(_norm, project))
+def _all_requirements():
+    return PROJECT["dependencies"] + [r for extra in PROJECT["optional-dependencies"].values() for r in extra]
+
+
+def test_pyproject_has_lower_bounds_and_no_exact_pins():
+    for req in _all_requirements():
+        assert not re.search(r"===?|~=", req), f"{req}: exact versions belong in requirements/pins.txt"
+        assert ">=" in req, f"{req}: give a lower bound"
+    assert {"lab", "test", "colab"} <= set(PROJECT["optional-dependencies"])
+    runtime = {_name(r) for r in PROJECT["dependencies"]}
+    assert not runtime & {"pytest", "nbval", "playwright", "jupyterlab", "hypothesis", "nbgrader", "seaborn"}
+
+
+def test_every_requirement_is_pinned_exactly_once():
+    pins = _pins()
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[\w.+\-]+", p) for p in pins), pins
+    names = [_name(p) for p in pins]
+    assert len(names) == len(set(names)), "a package is pinned twice"
+    missing = {_name(r) for r in _all_requirements()} - set(names)
+    assert not missing, f"not pinned in requirements/pins.txt: {sorted(missing)}"
 
 
 def test_torch_pair_is_pinned():
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert "torch==2.14.1" in deps and "torchvision==0.29.1" in deps
+    assert {"torch==2.14.1", "torchvision==0.29.1"} <= set(_pins())
+
+
+def test_make_conda_and_binder_install_through_the_pins_and_nowhere_else_pin():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "PINS   := requirements/pins.txt" in makefile and re.search(r"pip install .*-c \$\(PINS\)", makefile)
+    env = (ROOT / "environment.yml").read_text()
+    assert "- -c requirements/pins.txt" in env and re.search(r"- -e \.\[.*lab.*\]", env)
+    postbuild = (ROOT / "binder" / "postBuild").read_text()
+    assert "-c requirements/pins.txt" in postbuild
+    for path in (ROOT / "environment.yml", ROOT / "Makefile", *(ROOT / "binder").iterdir()):
+        text = "\n".join(ln for ln in path.read_text().splitlines() if not ln.lstrip().startswith("#"))
+        assert not re.search(r"[A-Za-z]==\d", text), f"{path.name} pins a version; use requirements/pins.txt"
+
+
+def _imports(tree):
+    """(module-level imports, imports inside functions) of a parsed module: top-level package names."""
+    top, lazy = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = {node.module.split(".")[0]}
+        else:
+            continue
+        (top if node.col_offset == 0 else lazy).update(names)
+    return top, lazy
+
+
+def test_what_the_package_imports_is_declared():
+    """Module-level imports need a runtime dependency; imports inside functions at least an extra."""
+    dist_of = importlib.metadata.packages_distributions()
+    runtime = {_name(r) for r in PROJECT["dependencies"]}
+    declared = {_name(r) for r in _all_requirements()}
+    for path in sorted((ROOT / "xai_helpers").rglob("*.py")):
+        top, lazy = _imports(ast.parse(path.read_text()))
+        for names, allowed, kind in ((top, runtime, "dependencies"), (lazy, declared, "an extra")):
+            for module in names - set(sys.stdlib_module_names) - {"xai_helpers"}:
+                dists = {_name(d) for d in dist_of.get(module, [module])}
+                assert dists & allowed, f"{path.name} imports {module} ({dists}): list it in pyproject {kind}"
 
 
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and re.search(r"^make test\s*$", ci, re.M)
+
+
+# ------------------------------------------------------------------- non-editable install (system tier)
+CHECK_INSTALLED = """
+import pathlib, sys, xai_helpers as xh
+from xai_helpers import data, evaluation, text_classifier, vit
+site = pathlib.Path(sys.argv[1])
+assert site in pathlib.Path(xh.__file__).parents, ("not the installed copy", xh.__file__)
+assert site in xh.DATA_DIR.parents, ("data found outside the installed package", xh.DATA_DIR)
+assert xh.load_image("cat").size == (451, 300)
+for parts in (("boxes.json",), ("SOURCES.md",), ("sentiment", "train.tsv"), ("sentiment", "test.tsv"),
+              ("sentiment", "minilm_sentiment_head.safetensors")):
+    assert data.data_path(*parts).is_file(), parts
+assert evaluation.BOXES_PATH.is_file() and text_classifier.SENTIMENT_CHECKPOINT.is_file()
+assert len(evaluation.load_boxes()) > 0 and len(text_classifier.load_sentiment_data("test")[0]) > 0
+assert (pathlib.Path(xh.__file__).parent / "assets" / "vit" / "tiny_vit_digits.safetensors").is_file()
+print("installed copy OK", xh.DATA_DIR)
+"""
+
+
+def test_non_editable_install_finds_the_photos_and_data_from_any_folder(tmp_path):
+    """`pip install .` (a built wheel, not the repository) -> xh.load_image("cat") works from another folder.
+
+    The wheel is built without build isolation (no download) and installed with --no-deps into a fresh venv
+    that sees this environment's third-party packages through a .pth line (whose own .pth files, among
+    them the editable install of this repository, are therefore not run)."""
+    try:
+        import setuptools  # noqa: F401
+    except ImportError:
+        pytest.skip("setuptools is not installed here, so pip cannot build the wheel without a download")
+    wheels, venv = tmp_path / "wheels", tmp_path / "venv"
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                            "--disable-pip-version-check", "-q", "-w", str(wheels), str(ROOT)],
+                           capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stderr[-2000:]
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    (site / "zz_course_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+                              "--no-index", "--disable-pip-version-check", "-q", *map(str, wheels.glob("*.whl"))],
+                             capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr[-2000:]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT / "tests" / "offline_guard")   # stay offline, but not on the repository
+    run = subprocess.run([str(python), "-c", CHECK_INSTALLED, str(site)], cwd=elsewhere, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "installed copy OK" in run.stdout

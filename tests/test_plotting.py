@@ -38,3 +38,21 @@ def test_show_panels_titles_and_errors():
     plt.close(fig)
     with pytest.raises(ValueError, match="2-D"):
         xh.show_map(np.zeros((1, 3, 8, 8)))
+
+
+def test_overlay_contour_outlines_the_top_region_on_any_background():
+    image = np.ones((32, 32, 3))                       # a white photo: a white line alone would vanish
+    m = np.zeros((32, 32))
+    m[8:16, 8:16] = 1.0
+    ax = plt.figure().gca()
+    xh.overlay_heatmap(image, m, ax=ax, contour=0.8)
+    colours = [tuple(np.round(c.get_edgecolor()[0][:3], 2)) for c in ax.collections]
+    assert (0.0, 0.0, 0.0) in colours and (1.0, 1.0, 1.0) in colours   # dark halo under a white line
+    empty_ax = plt.figure().gca()
+    xh.overlay_heatmap(image, np.zeros((32, 32)), ax=empty_ax, contour=0.8)
+    assert len(empty_ax.collections) == 0             # an empty map has no top region to outline
+    with pytest.raises(ValueError, match="quantile"):
+        xh.overlay_heatmap(image, m, ax=plt.figure().gca(), contour=80)
+    fig = xh.show_panels({"a": m, "b": m}, image=image, overlay=True, contour=0.8)
+    assert all(len(ax.collections) == 2 for ax in fig.axes[:2])
+    plt.close("all")

@@ -1,13 +1,17 @@
-"""Put the same Colab set-up cell first in every notebook of the course (idempotent).
+"""Put the same three-line Colab set-up cell first in every notebook of the course (idempotent).
 
     python tools/colab_cell.py          # insert or update the cell everywhere
     python tools/colab_cell.py --check  # exit 1 if a notebook lacks the current cell (used by the tests)
 
-On Google Colab the cell clones the course repository and installs it with the Colab runtime's own
-PyTorch (re-installing a multi-GB CUDA build would take minutes); anywhere else it does nothing. The
-repository address comes from pyproject.toml ([project.urls] Repository) or env COURSE_GIT_URL.
+On Google Colab the cell pip-installs the course package from its git repository with the ``colab``
+extra (pyproject.toml): the package carries the photos and data, and since pyproject gives only lower
+bounds, Colab's own PyTorch stays. Anywhere else it does nothing. The install logic lives in one place,
+pyproject.toml; the cell only names it. The repository address comes from pyproject.toml's
+[project.urls] Repository (set it once the course is published, then rerun this tool); on Colab, env
+COURSE_GIT_URL overrides it, and without either the cell asks the learner to set COURSE_GIT_URL.
 """
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -15,35 +19,29 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("notebooks", "solutions", "exercises")
 MARKER = "# Colab set-up"
+TAG = "colab-setup"
 
-CELL = '''# Colab set-up: on Google Colab this fetches and installs the course; anywhere else it does nothing.
+CELL = '''# Colab set-up: on Google Colab this installs the course package (photos included, Colab's PyTorch kept); elsewhere it does nothing.
 import os, subprocess, sys
-if "google.colab" in sys.modules and not os.path.isdir("/content/course"):
-    import tomllib
-    url = os.environ.get("COURSE_GIT_URL") or "{url}"
-    if not url:
-        raise RuntimeError("Set COURSE_GIT_URL to the address of the course repository (git clone URL).")
-    subprocess.run(["git", "clone", "--depth", "1", url, "/content/course"], check=True)
-    deps = tomllib.load(open("/content/course/pyproject.toml", "rb"))["project"]["dependencies"]
-    keep = [d for d in deps if not d.startswith(("torch", "jupyterlab"))]  # keep Colab's own PyTorch
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *keep], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", "/content/course"], check=True)
-    sys.path.insert(0, "/content/course")
-    os.chdir("/content/course/notebooks")'''
+if "google.colab" in sys.modules: subprocess.run([sys.executable, "-m", "pip", "install", "-q", "xai-helpers[colab] @ git+" + (os.environ.get("COURSE_GIT_URL") or "{url}" or sys.exit("Set COURSE_GIT_URL to the git address of the course repository, then rerun this cell."))], check=True)'''
 
 
 def repository_url():
-    import tomllib
+    """pyproject.toml's [project.urls] Repository, or "" when the course has no published address yet."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     return project.get("urls", {}).get("Repository", "")
 
 
 def cell_source():
-    return CELL.replace("{url}", repository_url())
+    address = repository_url()
+    if any(c in address for c in "\"'\\\n"):
+        raise ValueError(f"{address!r} is not a plain git address (quotes, backslashes or newlines).")
+    return CELL.replace("{url}", address)
 
 
 def notebooks():
-    return [p for folder in FOLDERS for p in sorted((ROOT / folder).glob("*.ipynb"))]
+    return sorted(p for folder in FOLDERS for p in (ROOT / folder).rglob("*.ipynb")
+                  if ".ipynb_checkpoints" not in p.parts)
 
 
 def has_current_cell(nb):
@@ -51,14 +49,17 @@ def has_current_cell(nb):
 
 
 def update(path):
+    """Replace the notebook's set-up cell (keeping its id) or insert one first -> True if it changed."""
     nb = nbformat.read(path, as_version=4)
     if has_current_cell(nb):
         return False
-    if nb.cells and nb.cells[0].cell_type == "code" and nb.cells[0].source.startswith(MARKER):
-        nb.cells[0].source = cell_source()
+    first = nb.cells[0] if nb.cells else None
+    if first is not None and first.cell_type == "code" and (
+            first.source.startswith(MARKER) or TAG in first.metadata.get("tags", [])):
+        first.source = cell_source()
     else:
         nb.cells.insert(0, nbformat.v4.new_code_cell(cell_source()))
-    nb.cells[0].metadata["tags"] = ["colab-setup"]
+    nb.cells[0].metadata["tags"] = [TAG]
     nbformat.write(nb, path)
     return True
 

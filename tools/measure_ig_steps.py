@@ -1,48 +1,54 @@
-"""Measure the Integrated Gradients step count that keeps the completeness error under 5 %.
+"""The Integrated Gradients step count that keeps the completeness error within 5 %: the full error ladder.
 
-For each course photo (xh.COURSE_IMAGES), the default model's top-1 class and the black baseline,
-print |delta| / |F(x) - F(black)| for Gauss-Legendre at several step counts, then the smallest
-listed step count that is under the threshold on all photos measured (and at every larger count).
-Its result is xai_helpers.integrated.DEFAULT_IG_STEPS.
+For each course photo (xh.COURSE_IMAGES), the default model's top-1 class and the black baseline, print
+|delta| / |F(x) - F(black)| at every listed step count, then the answer of the benchmark's step search
+(bench/ig.py ``search_steps``, the one implementation of it, with ``full=True``: every count measured):
+the smallest listed count from which every measured error on every photo is within 5 %.
+Its result is xai_helpers.integrated.DEFAULT_IG_STEPS; `make bench` runs the same search, stopping early.
 
     python tools/measure_ig_steps.py                         # all photos, full ladder (~30 min, 1 core)
     python tools/measure_ig_steps.py --steps 150 200 300 --photos dog coffee
 """
 import argparse
+import sys
 import time
+from pathlib import Path
 
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import xai_helpers as xh
-from xai_helpers.integrated import integrated_gradients, output_difference
-
-THRESHOLD = 0.05
+from bench.ig import IG_ERROR, completeness_error, search_steps  # noqa: E402
 
 
-def main():
+def main(argv=None):
+    import torch
+    import xai_helpers as xh
+    from xai_helpers.integrated import DEFAULT_IG_BATCH
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, nargs="+", default=[50, 64, 100, 128, 150, 200, 256, 300])
     parser.add_argument("--photos", nargs="+", default=list(xh.COURSE_IMAGES))
     parser.add_argument("--method", default="gausslegendre")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+    parser.add_argument("--batch", type=int, default=DEFAULT_IG_BATCH, help="internal_batch_size")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
     image_model = xh.load_image_model()
+    error_at, targets = completeness_error(image_model, args.method, args.batch)
     steps = sorted(args.steps)
-    worst = {n: 0.0 for n in steps}
     print(f"{'photo':14s} {'class':24s} " + " ".join(f"{n:>6d}" for n in steps), flush=True)
-    for name in args.photos:
-        x = image_model.preprocess(name)
-        (index, label, _), = xh.predict(image_model, x, k=1)
-        gap = output_difference(image_model, x, index, "black")
-        row = []
-        for n in steps:
-            _, delta = integrated_gradients(image_model, x, index, "black", n_steps=n, method=args.method)
-            row.append(abs(delta) / abs(gap))
-            worst[n] = max(worst[n], row[-1])
-        print(f"{name:14s} {label[:24]:24s} " + " ".join(f"{e:6.1%}" for e in row), flush=True)
-    print(f"{'worst':39s} " + " ".join(f"{worst[n]:6.1%}" for n in steps))
-    ok = [n for n in steps if all(worst[m] < THRESHOLD for m in steps if m >= n)]
-    print(f"smallest step count under {THRESHOLD:.0%} on every photo ({args.method}): {ok[0] if ok else None}")
+
+    def error_and_print(photo, n):   # prints each photo's row as soon as it is complete
+        e = error_at(photo, n)
+        row.setdefault(photo, []).append(e)
+        if n == steps[-1]:
+            label = image_model.labels[targets[photo]]
+            print(f"{photo:14s} {label[:24]:24s} " + " ".join(f"{v:6.1%}" for v in row[photo]), flush=True)
+        return e
+    row = {}
+    need, errors = search_steps(error_and_print, args.photos, steps, full=True)
+    worst = [max(errors[p][n] for p in errors) for n in steps]
+    print(f"{'worst':39s} " + " ".join(f"{w:6.1%}" for w in worst))
+    print(f"smallest step count from which every photo is within {IG_ERROR:.0%} ({args.method}): "
+          f"{need if need > 0 else None}")
 
 
 if __name__ == "__main__":

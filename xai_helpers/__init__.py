@@ -18,10 +18,14 @@ from .attention import (attention_explorer, attention_maps, attention_rollout, a
                         compare_token_scores, most_attended, most_attended_table, plot_attention,
                         plot_attention_head, plot_layer_heads, plot_special_token_share,
                         special_token_share, stack_attentions)
+from .attention import (head_profile, most_attended_by_layer, plot_attention_row, rank_agreement,
+                        token_attention_by_layer)
 from .bertviz_offline import OfflineView, head_view, model_view
 from .vit import (DEFAULT_VIT_MODEL, TinyViT, VisionModel, cls_attention_map, load_vit_model,
                   localisation_scores, make_cluttered_digits, object_attention_mass,
                   plot_scene_attention, rollout_map, vit_attention)
+from .vit import (box_patch_overlap, brightness_map, cls_queries, erase_digits, head_localisation,
+                  patch_brightness)
 from .text_classifier import TextClassifier, load_sentiment_data, load_text_classifier
 from .interpret import (ImageClassifierInterpreter, TextClassifierInterpreter, captum_text_visualization,
                         diagnose_misclassification, image_explainers, render_tokens_html,

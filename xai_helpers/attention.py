@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 __all__ = ["attention_maps", "stack_attentions", "average_attention", "most_attended",
-           "most_attended_table", "special_token_share", "attention_rollout", "plot_attention",
+           "most_attended_table", "most_attended_by_layer", "token_attention_by_layer", "head_profile",
+           "special_token_share", "attention_rollout", "rank_agreement", "plot_attention", "plot_attention_row",
            "plot_attention_head", "plot_layer_heads", "plot_special_token_share", "compare_token_scores",
            "attention_explorer"]
 
@@ -120,6 +121,86 @@ def most_attended_table(attentions, tokens, *, layers=None, heads=None, special_
     return pd.DataFrame(columns, index=pd.Index(index, name="query token@position"))
 
 
+def most_attended_by_layer(attentions, tokens, *, exclude_self=True, exclude_special=True, special_tokens=None):
+    """Most-attended key of every word, layer by layer (heads averaged) -> pandas DataFrame.
+
+    One row per (non-special) query token, one column per layer; cells read ``target (weight)``.
+    """
+    import pandas as pd
+    a = _select(attentions)
+    columns, index = {}, None
+    for layer in range(a.shape[0]):
+        rows = most_attended(a, tokens, layers=layer, exclude_self=exclude_self, exclude_special=exclude_special,
+                             special_tokens=special_tokens)
+        columns[f"layer {layer}"] = [f"{r['target']} ({r['weight']:.2f})" for r in rows]
+        index = [f"{r['token']}@{r['position']}" for r in rows]
+    return pd.DataFrame(columns, index=pd.Index(index, name="query token@position"))
+
+
+def _position(tokens, token):
+    """A query given as a position (int) or a token string (its first occurrence) -> position."""
+    if isinstance(token, (int, np.integer)):
+        return _check_index(token, len(tokens), "position")
+    if token not in tokens:
+        raise ValueError(f"Token {token!r} is not in the sentence; its tokens are {tokens}. Pass one of them "
+                         "or a position (int).")
+    return tokens.index(token)
+
+
+def token_attention_by_layer(attentions, tokens, token, *, special_tokens=None):
+    """Where one query token's attention goes in each layer (heads averaged) -> pandas DataFrame.
+
+    Columns: the word it attends to most (itself and special tokens excluded), that weight, and the
+    total weight it puts on the special tokens. ``token``: a token string (first occurrence) or a position.
+    """
+    import pandas as pd
+    tokens = list(tokens)
+    a = _select(attentions)
+    i = _position(tokens, token)
+    special = _special_mask(tokens, special_tokens)
+    rows = []
+    for layer in range(a.shape[0]):
+        w = a[layer].mean(0)[i].numpy()
+        candidates = np.where(special | (np.arange(len(tokens)) == i), -np.inf, w)
+        j = int(np.argmax(candidates))
+        rows.append({"most-attended word": tokens[j], "weight": float(w[j]),
+                     "weight on special tokens": float(w[special].sum())})
+    return pd.DataFrame(rows, index=pd.Index(range(a.shape[0]), name="layer"))
+
+
+def head_profile(attentions, tokens, layer, special_tokens=None):
+    """What each head of one layer does with the word rows -> pandas DataFrame, one row per head.
+
+    Columns: a word's mean attention to [CLS], to [SEP], to itself, to the previous word and to the
+    next word (neighbours that are special tokens do not count as words), and ``dominant``, the
+    largest of the five. Clark et al. (2019) classify BERT's heads the same way.
+    """
+    import pandas as pd
+    tokens = list(tokens)
+    a = _select(attentions)
+    layer = _check_index(layer, a.shape[0], "layer")
+    special = _special_mask(tokens, special_tokens)
+    words = np.flatnonzero(~special)
+    if len(words) < 2:
+        raise ValueError(f"head_profile needs at least two words besides the special tokens; got {tokens}.")
+    cls = [i for i, t in enumerate(tokens) if t in ("[CLS]", "<s>")]
+    sep = [i for i, t in enumerate(tokens) if t in ("[SEP]", "</s>")]
+    prev = [i for i in words if i - 1 in words]
+    nxt = [i for i in words if i + 1 in words]
+    table = {}
+    for head in range(a.shape[1]):
+        m = a[layer, head]
+        table[f"head {head}"] = {
+            "[CLS]": m[words][:, cls].sum(-1).mean().item() if cls else 0.0,
+            "[SEP]": m[words][:, sep].sum(-1).mean().item() if sep else 0.0,
+            "self": m[words, words].mean().item(),
+            "previous": m[prev, [i - 1 for i in prev]].mean().item(),
+            "next": m[nxt, [i + 1 for i in nxt]].mean().item()}
+    table = pd.DataFrame(table).T
+    table["dominant"] = table.idxmax(axis=1)
+    return table
+
+
 def special_token_share(attentions, tokens, special_tokens=None, per_head=False):
     """Share of attention that lands on special tokens ([CLS], [SEP]) -- Clark et al. (2019), fig. 2.
 
@@ -174,6 +255,48 @@ def attention_rollout(attentions, head_fusion="mean", discard_ratio=0.0, residua
     return rollout if batched else rollout[0]
 
 
+def _ranks(v):
+    from scipy.stats import rankdata
+    r = rankdata(v)
+    return (r - r.mean()) / max(float(np.sqrt(((r - r.mean()) ** 2).sum())), 1e-12)
+
+
+def rank_agreement(readings, reference, n_permutations=2000, seed=0):
+    """How well per-token scores rank the tokens like a reference, over several sentences -> DataFrame.
+
+    ``readings`` maps a name to a list of 1-D arrays (one per sentence, one value per token);
+    ``reference`` is the list of reference arrays (e.g. |integrated gradients| per token). For each
+    reading: the Spearman rank correlation with the reference in every sentence, averaged over the
+    sentences, and the chance band -- the 2.5 % and 97.5 % quantiles of that average when each
+    sentence's scores are shuffled at random (``n_permutations`` shuffles, seeded). A rank correlation
+    over one short sentence means little; the average over many tokens is what the band judges.
+    """
+    import pandas as pd
+    ref = [np.asarray(r, dtype=np.float64).ravel() for r in reference]
+    if len(ref) == 0:
+        raise ValueError("reference is empty: pass one array of per-token scores per sentence.")
+    ref_ranks = [_ranks(r) for r in ref]
+    rng = np.random.default_rng(seed)
+    rows = {}
+    for name, values in readings.items():
+        values = [np.asarray(v, dtype=np.float64).ravel() for v in values]
+        if len(values) != len(ref) or any(v.shape != r.shape for v, r in zip(values, ref)):
+            raise ValueError(f"readings[{name!r}] must have one array per sentence with one value per token, "
+                             f"like the reference ({[len(r) for r in ref]} tokens); got {[len(v) for v in values]}.")
+        ranks = [_ranks(v) for v in values]
+        rho = np.array([float(a @ b) for a, b in zip(ranks, ref_ranks)])
+        null = np.zeros(n_permutations)
+        for a, b in zip(ranks, ref_ranks):
+            shuffled = np.stack([rng.permutation(a) for _ in range(n_permutations)])
+            null += shuffled @ b
+        null /= len(ranks)
+        lo, hi = np.quantile(null, [0.025, 0.975])
+        rows[name] = {"mean Spearman rho": rho.mean(), "chance low": lo, "chance high": hi,
+                      "sentences with rho > 0": int((rho > 0).sum()), "sentences": len(rho),
+                      "tokens": int(sum(len(r) for r in ref))}
+    return pd.DataFrame(rows).T.astype({"sentences with rho > 0": int, "sentences": int, "tokens": int})
+
+
 # --- figures ------------------------------------------------------------------------------------
 def _token_labels(tokens, numbered=False):
     return [f"{t} {i}" if numbered else str(t) for i, t in enumerate(tokens)]
@@ -183,8 +306,11 @@ def _tick_step(n, max_labels=60):
     return max(1, math.ceil(n / max_labels))
 
 
+MIN_FONTSIZE = 8   # the course's smallest readable text, in points
+
+
 def _fontsize(n):
-    return float(np.clip(220 / max(n, 1), 5, 10))
+    return float(np.clip(220 / max(n, 1), MIN_FONTSIZE, 10))
 
 
 def plot_attention(matrix, tokens, ax=None, title=None, vmax=None, annotate=None, numbered=None,
@@ -193,7 +319,8 @@ def plot_attention(matrix, tokens, ax=None, title=None, vmax=None, annotate=None
 
     Long inputs stay readable: the figure grows with the sentence, fonts shrink, and past 60 tokens
     only every k-th label is written. ``annotate`` (default: up to 12 tokens) prints the weights;
-    ``numbered`` (default: when a token repeats) adds positions to the labels.
+    ``numbered`` (default: when a token repeats) adds positions to the labels. Labels are never
+    smaller than 8 pt: a long sentence gets a larger figure (about 0.16 inch per written label).
     """
     import matplotlib.pyplot as plt
     m = matrix.detach().float().cpu().numpy() if isinstance(matrix, torch.Tensor) \
@@ -203,7 +330,7 @@ def plot_attention(matrix, tokens, ax=None, title=None, vmax=None, annotate=None
     if m.shape != (n, n):
         raise ValueError(f"matrix has shape {m.shape} but there are {n} tokens.")
     if ax is None:
-        side = float(np.clip(0.3 * n + 2.5, 4, 14))
+        side = float(np.clip(max(0.3 * n + 2.5, 0.16 * math.ceil(n / _tick_step(n)) + 2.0), 4, 14))
         _, ax = plt.subplots(figsize=(side + 1, side))
     numbered = len(set(tokens)) < n if numbered is None else numbered
     labels = _token_labels(tokens, numbered)
@@ -223,12 +350,49 @@ def plot_attention(matrix, tokens, ax=None, title=None, vmax=None, annotate=None
         for i in range(n):
             for j in range(n):
                 ax.text(j, i, f"{m[i, j]:.2f}"[1:] if m[i, j] < 1 else "1", ha="center", va="center",
-                        fontsize=max(fs - 2, 5), color="black" if m[i, j] > 0.6 * hi else "white")
+                        fontsize=max(fs - 2, MIN_FONTSIZE), color="black" if m[i, j] > 0.6 * hi else "white")
     if title:
         ax.set_title(title, fontsize=10)
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="attention weight")
     return im
+
+
+def plot_attention_row(attentions, tokens, query, layer=0, head=None, ax=None, color="C0"):
+    """One query token's attention over all keys, as bars: what a single row of a head's matrix is.
+
+    ``query`` is a token string (its first occurrence) or a position; ``head=None`` averages the
+    heads of ``layer``. The bars are the softmax weights of that row (they sum to 1); the query's own
+    bar is outlined. Returns the matplotlib axis.
+    """
+    import matplotlib.pyplot as plt
+    a = _select(attentions)
+    tokens = list(tokens)
+    if a.shape[-1] != len(tokens):
+        raise ValueError(f"{len(tokens)} tokens but attention over {a.shape[-1]} positions.")
+    layer = _check_index(layer, a.shape[0], "layer")
+    i = _position(tokens, query)
+    if head is None:
+        w, which = a[layer, :, i].mean(0).numpy(), f"mean of {a.shape[1]} heads"
+    else:
+        head = _check_index(head, a.shape[1], "head")
+        w, which = a[layer, head, i].numpy(), f"head {head}"
+    ax = ax or plt.subplots(figsize=(max(4.5, 0.55 * len(tokens) + 1.5), 3))[1]
+    bars = ax.bar(np.arange(len(tokens)), w, color=color)
+    bars[i].set_edgecolor("black")
+    bars[i].set_linewidth(1.5)
+    for j, value in enumerate(w):
+        if value >= 0.01:
+            ax.text(j, value, f"{value:.2f}", ha="center", va="bottom", fontsize=MIN_FONTSIZE)
+    labels = _token_labels(tokens, len(set(tokens)) < len(tokens))
+    ax.set_xticks(np.arange(len(tokens)))
+    ax.set_xticklabels(labels, rotation=45 if len(tokens) > 8 else 0,
+                       ha="right" if len(tokens) > 8 else "center", fontsize=max(_fontsize(len(tokens)), 9))
+    ax.set_ylim(0, max(float(w.max()) * 1.18, 0.05))
+    ax.set_xlabel("key (the token attended to)")
+    ax.set_ylabel("attention weight")
+    ax.set_title(f"Query {labels[i]!r}, layer {layer}, {which}: weights sum to {w.sum():.2f}", fontsize=10)
+    return ax
 
 
 def plot_attention_head(attentions, tokens, layer=0, head=0, ax=None, **kwargs):
@@ -284,7 +448,8 @@ def plot_special_token_share(share, chance=None, ax=None, label=None):
     ax = ax or plt.subplots(figsize=(5, 3.2))[1]
     layers = np.arange(share.shape[0])
     if share.ndim == 2:
-        ax.plot(layers, share, color="0.7", lw=0.8)
+        lines = ax.plot(layers, share, color="0.7", lw=0.8)
+        lines[0].set_label("single heads")
         ax.plot(layers, share.mean(1), color="C0", lw=2.5, marker="o", label=label or "mean over heads")
     else:
         ax.plot(layers, share, marker="o", lw=2, label=label or "mean over heads")

@@ -4,10 +4,18 @@ Both methods read one layer's activations ``A`` (1xKxhxw) and the gradient ``g =
 target class score ``S`` (the logit, before softmax), weight the K feature maps, sum them and keep
 the positive part. They differ only in the weights:
 
-* Grad-CAM (Selvaraju et al. 2017, eq. 1-2): ``w_k = mean_ij g^k_ij``.
-* Grad-CAM++ (Chattopadhay et al. 2018, eq. 19 with the ReLU of eq. 7): ``w_k = sum_ij a^k_ij ReLU(g^k_ij)``
-  with ``a = g^2 / (2 g^2 + (sum_ab A^k_ab) g^3)``. No second or third derivative is computed: the
-  paper assumes an exponential output ``Y = exp(S)``, whose higher derivatives are powers of ``g``.
+* Grad-CAM (Selvaraju et al. 2017, arXiv:1610.02391, eq. 1-2): ``w_k = mean_ij g^k_ij``.
+* Grad-CAM++ (Chattopadhay et al. 2018, arXiv:1710.11063, eq. 19 with the ReLU of eq. 7):
+  ``w_k = sum_ij a^k_ij ReLU(g^k_ij)`` with ``a = g^2 / (2 g^2 + (sum_ab A^k_ab) g^3)``. No second or
+  third derivative is computed: the paper assumes an exponential output ``Y = exp(S)``, whose higher
+  derivatives are powers of ``g``.
+
+On the feature map that a global-average-pooling + linear classifier reads (EfficientNet-Lite0's
+default ``_head_activation``, ResNet's ``layer4``) every gradient of channel k is ``W[c, k] / (h w)``:
+Grad-CAM then equals CAM (Zhou et al. 2016, arXiv:1512.04150) up to the ReLU and a constant, and
+Grad-CAM++'s ``a`` is one number per channel, so Grad-CAM++ becomes CAM with only the positive
+weights, each scaled by its ``a`` in (0, 1/2]: it keeps no negative evidence and is less
+class-discriminative. Use a layer after the activation: the closed form assumes ``A >= 0``.
 
 The gradient is taken with ``torch.autograd.grad(score, activation)`` on the layer's output, and the
 graph is cut at that layer, so backpropagation stops there: one forward pass plus the part of the
@@ -181,9 +189,11 @@ def grad_cam_plus_plus(model, layer, x, target, *, upsample=True, normalize=True
         # With A >= 0 (a layer after a ReLU) every a lies in (0, 1/2]; far outside, a few positions
         # near the pole 2 + g sum A = 0 dominate the weights.
         warnings.warn(f"Grad-CAM++'s closed form assumes non-negative activations (after a ReLU); the "
-                      f"layer {name!r} has negative ones and {int(((alpha > 1) | (alpha < 0)).sum())} "
-                      "pixel weights outside [0, 1], so a few positions may dominate the map. Prefer a "
-                      "layer after a ReLU, or Grad-CAM.", UserWarning, stacklevel=2)
+                      f"layer {name!r} has negative ones (min {float(A.min()):.3g}) and "
+                      f"{int(((alpha > 1) | (alpha < 0)).sum())} pixel weights outside [0, 1], so a few "
+                      "positions may dominate the map, or it may come out empty. Prefer a layer after "
+                      "the activation (the model's default target layer), or Grad-CAM.",
+                      UserWarning, stacklevel=2)
     weights = (alpha * torch.relu(g)).sum(dim=(2, 3), keepdim=True)  # eq. 7: w_k = sum_ij a ReLU(g)
     cam = torch.relu((weights * A).sum(dim=1, keepdim=True))
     return _finish_map(cam, x.shape[2:], upsample, normalize)

@@ -1,11 +1,44 @@
-"""The course's photos and a loader that always returns RGB images."""
+"""The course's photos and data files, and a loader that always returns RGB images.
+
+Every file under the repository's ``data/`` folder (photos, ``boxes.json``, ``sentiment/...``) is found
+through one lookup, ``data_path``: in an installed wheel the folder ships inside the package as
+``xai_helpers/_data`` (pyproject.toml maps it there), found with ``importlib.resources``; in a clone or an
+editable install it is the repository's ``data/`` next to the package.
+"""
+from importlib import resources
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["DATA_DIR", "COURSE_IMAGES", "load_image", "course_image_path"]
+__all__ = ["DATA_DIR", "COURSE_IMAGES", "load_image", "course_image_path", "data_path"]
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+def _find_data_dir():
+    """The folder holding the course data: the installed copy first, else the repository's ``data/``."""
+    try:
+        packaged = resources.files(__package__) / "_data"
+    except (ModuleNotFoundError, TypeError):   # imported outside its package (no __package__)
+        packaged = None
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+#: The folder holding the course's photos and data files (see ``data_path``).
+DATA_DIR = _find_data_dir()
+
+
+def data_path(*parts):
+    """Return the path of a course data file, e.g. ``data_path("sentiment", "train.tsv")``.
+
+    Raises ``FileNotFoundError`` naming the fix when the file is not there (a partial install).
+    """
+    path = DATA_DIR.joinpath(*parts)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"Course data file {'/'.join(map(str, parts))!r} not found in {str(DATA_DIR)!r}. Reinstall the "
+            "course package (pip install . from the repository) or run from a complete clone.")
+    return path
 
 #: Short name -> (file in data/, what is in the photo). Origins and licences: data/SOURCES.md.
 COURSE_IMAGES = {
@@ -27,7 +60,7 @@ MAX_PIXELS = 40_000_000
 def course_image_path(name):
     """Return the path of a course photo given its short name (see ``COURSE_IMAGES``)."""
     try:
-        return DATA_DIR / COURSE_IMAGES[name][0]
+        return data_path(COURSE_IMAGES[name][0])
     except KeyError:
         raise KeyError(f"{name!r} is not one of the course's photos. Known names: "
                        f"{', '.join(sorted(COURSE_IMAGES))}; or pass a path to an image file.") from None

@@ -73,7 +73,8 @@ def overlay_heatmap(image, heatmap, ax=None, alpha=0.75, cmap=None, signed=None,
     overlay is aligned by construction (the source text's overlay on the uncropped photo was not).
     The colour's opacity follows the map (``alpha`` x |value| / max): where the map is near 0 the
     photo shows through unchanged, so the picture stays readable. ``contour=q`` (e.g. 0.8) also
-    outlines the region above the q-quantile of |map| in white.
+    outlines the region above the q-quantile of |map| (a white line on a dark halo), which keeps the
+    top region visible where the map's brightest colour lies over bright pixels.
     """
     import matplotlib.pyplot as plt
     img = to_numpy(image)
@@ -88,8 +89,13 @@ def overlay_heatmap(image, heatmap, ax=None, alpha=0.75, cmap=None, signed=None,
     im = ax.imshow(m, cmap=cmap or (SIGNED_CMAP if signed else CAM_CMAP), vmin=vmin, vmax=vmax,
                    alpha=float(alpha) * strength)
     if contour is not None:
+        if not 0 < contour < 1:
+            raise ValueError(f"contour is a quantile of |map| between 0 and 1 (e.g. 0.8 outlines the top "
+                             f"fifth), got {contour!r}.")
         level = float(np.quantile(np.abs(m), contour))
-        ax.contour(np.abs(m), levels=[level], colors="white", linewidths=1.2)
+        if level > 0:  # a dark halo under a white line: visible on bright and on dark parts of the photo
+            ax.contour(np.abs(m), levels=[level], colors="black", linewidths=2.6, alpha=0.6)
+            ax.contour(np.abs(m), levels=[level], colors="white", linewidths=1.2)
     _finish(ax, title)
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
@@ -97,11 +103,12 @@ def overlay_heatmap(image, heatmap, ax=None, alpha=0.75, cmap=None, signed=None,
 
 
 def show_panels(panels, image=None, ncols=None, panel_size=3.2, suptitle=None, overlay=False,
-                signed=None, clip_percentile=99.5, colorbar=True):
+                signed=None, clip_percentile=99.5, colorbar=True, contour=None):
     """Draw several images / maps side by side with titles; returns the figure.
 
     ``panels`` maps a title to an HxWx3 image or a 2-D map (tensor or array). With ``overlay=True``
-    every map is laid over ``image``. ``signed`` is passed on to ``show_map`` (None = decide per map).
+    every map is laid over ``image`` (``contour`` is passed on to ``overlay_heatmap``). ``signed`` is
+    passed on to ``show_map`` (None = decide per map). The panels are ``fig.axes[:len(panels)]``.
     """
     import matplotlib.pyplot as plt
     items = list(panels.items())
@@ -120,7 +127,7 @@ def show_panels(panels, image=None, ncols=None, panel_size=3.2, suptitle=None, o
             if image is None:
                 raise ValueError("overlay=True needs image=... (the HxWx3 pixels the model saw).")
             overlay_heatmap(image, arr, ax=ax, title=title, signed=signed,
-                            clip_percentile=clip_percentile, colorbar=colorbar)
+                            clip_percentile=clip_percentile, colorbar=colorbar, contour=contour)
         else:
             show_map(arr, ax=ax, title=title, signed=signed, clip_percentile=clip_percentile,
                      colorbar=colorbar)

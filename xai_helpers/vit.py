@@ -31,7 +31,8 @@ from .models import ModelUnavailableError, freeze
 __all__ = ["TinyViT", "VisionModel", "VIT_MODELS", "DEFAULT_VIT_MODEL", "CHECKPOINT", "ClutteredDigits",
            "make_cluttered_digits", "train_tiny_vit", "save_tiny_vit", "load_vit_model", "vit_attention",
            "cls_attention_map", "rollout_map", "box_patch_overlap", "object_attention_mass",
-           "localisation_scores", "accuracy", "draw_box", "plot_scene_attention"]
+           "localisation_scores", "head_localisation", "patch_brightness", "brightness_map", "cls_queries",
+           "erase_digits", "accuracy", "draw_box", "plot_scene_attention"]
 
 DEFAULT_VIT_MODEL = "tiny-vit-digits"
 HUB_VIT = "google/vit-base-patch16-224"
@@ -133,6 +134,22 @@ def _render(digit_images, generator, n_strokes=5, n_fragments=3, noise=0.05):
     boxes = torch.stack([top + first(ink_rows), left + first(ink_cols), top + last(ink_rows),
                          left + last(ink_cols)], 1)
     return canvas[:, None], boxes
+
+
+def erase_digits(data, seed=0, noise=0.05):
+    """The same scenes with each digit's box painted over with background noise -> ``ClutteredDigits``.
+
+    Only clutter is left (the clutter never enters the digit's box); ``boxes`` and ``labels`` still say
+    where the digit was and what it was. The noise has the scenes' own level (seeded).
+    """
+    if not isinstance(data, ClutteredDigits):
+        raise TypeError(f"erase_digits needs ClutteredDigits (make_cluttered_digits); got {type(data).__name__}.")
+    g = torch.Generator().manual_seed(seed)
+    images = data.images.clone()
+    background = (noise * torch.randn(images.shape, generator=g)).clamp(0, 1)
+    for i, (top, left, bottom, right) in enumerate(data.boxes.tolist()):
+        images[i, :, top:bottom, left:right] = background[i, :, top:bottom, left:right]
+    return ClutteredDigits(images, data.labels.clone(), data.boxes.clone(), data.digit_index.clone())
 
 
 def make_cluttered_digits(split="test", seed=None, n=None):
@@ -531,12 +548,53 @@ def object_attention_mass(patch_maps, boxes, image_size=CANVAS, patch_size=PATCH
     return (m * cover).sum((-2, -1)), cover.mean((-2, -1))
 
 
-def localisation_scores(vision_model, data, batch_size=256, random_seed=0):
+def patch_brightness(images, patch_size=PATCH):
+    """Mean pixel value ("ink") of every patch -> [B, grid, grid]; images [B, 1, H, W] in [0, 1]."""
+    x = torch.as_tensor(images, dtype=torch.float32)
+    if x.dim() != 4 or x.shape[-1] % patch_size or x.shape[-2] % patch_size:
+        raise ValueError(f"images must be [B, C, H, W] with H and W multiples of patch_size={patch_size}; "
+                         f"got shape {tuple(x.shape)}.")
+    return F.avg_pool2d(x.mean(1, keepdim=True), patch_size)[:, 0]
+
+
+def brightness_map(images, sharpness=20.0, patch_size=PATCH):
+    """A map that knows nothing but ink: softmax(sharpness x patch brightness) over the patches -> [B, grid, grid].
+
+    A control for attention maps: it finds whatever is brightest, digit or clutter.
+    """
+    b = patch_brightness(images, patch_size)
+    return torch.softmax(sharpness * b.flatten(1), -1).view_as(b)
+
+
+@torch.no_grad()
+def cls_queries(vision_model, images, layer=0):
+    """The [CLS] token's query vectors in one layer of the course's TinyViT -> [B, heads, head_dim] (CPU).
+
+    Read with a forward hook on that layer's query/key/value projection (always removed again).
+    """
+    net = vision_model.model if isinstance(vision_model, VisionModel) else vision_model
+    if not isinstance(net, TinyViT):
+        raise TypeError(f"cls_queries reads the course's TinyViT (load_vit_model()); got {type(net).__name__}.")
+    layer = range(len(net.blocks))[layer]
+    attn = net.blocks[layer].attn
+    captured = []
+    handle = attn.qkv.register_forward_hook(lambda module, inputs, output: captured.append(output[:, 0]))
+    try:
+        device = next(net.parameters()).device
+        net(torch.as_tensor(images, dtype=torch.float32).to(device))
+    finally:
+        handle.remove()
+    q = captured[0][:, :attn.heads * attn.head_dim]            # qkv = [q | k | v]; keep q
+    return q.view(-1, attn.heads, attn.head_dim).detach().cpu()
+
+
+def localisation_scores(vision_model, data, batch_size=256, random_seed=0, extra_maps=None):
     """Score attention maps against the digits' true boxes -> pandas DataFrame, one row per method.
 
     Columns: mean share of the map's mass on the object, mean chance share (uniform map), their
     ratio, and the pointing game (how often the map's highest patch overlaps the object).
-    Methods: [CLS] attention of each layer (head mean), attention rollout, and a random map.
+    Methods: [CLS] attention of each layer (head mean), attention rollout, a random map, and any
+    ``extra_maps`` (name -> [N, grid, grid] non-negative maps, e.g. ``brightness_map(data.images)``).
     """
     import pandas as pd
     maps = {}
@@ -550,6 +608,12 @@ def localisation_scores(vision_model, data, batch_size=256, random_seed=0):
     g = torch.Generator().manual_seed(random_seed)
     maps = {k: torch.cat(v) for k, v in maps.items()}
     maps["random map (control)"] = torch.rand(next(iter(maps.values())).shape, generator=g)
+    for name, m in (extra_maps or {}).items():
+        m = torch.as_tensor(m, dtype=torch.float32).detach().cpu()
+        if m.shape != maps["random map (control)"].shape:
+            raise ValueError(f"extra_maps[{name!r}] has shape {tuple(m.shape)}; expected one map per scene, "
+                             f"{tuple(maps['random map (control)'].shape)}.")
+        maps[name] = m
     rows = {}
     cover = box_patch_overlap(data.boxes, vision_model.image_size, vision_model.patch_size)
     for name, m in maps.items():
@@ -562,6 +626,25 @@ def localisation_scores(vision_model, data, batch_size=256, random_seed=0):
     return pd.DataFrame(rows).T
 
 
+def head_localisation(vision_model, data, layer=-1, batch_size=256):
+    """Each head's [CLS] map in one layer, scored like ``localisation_scores`` -> DataFrame, one row per head."""
+    import pandas as pd
+    maps = []
+    for b in range(0, len(data), batch_size):
+        _, att = vit_attention(vision_model, data.images[b:b + batch_size].to(vision_model.device))
+        att = att if att.dim() == 5 else att[None]
+        maps.append(torch.stack([cls_attention_map(att, vision_model.grid, layer=layer, head=h)
+                                 for h in range(att.shape[2])], 1))
+    maps = torch.cat(maps)                                                   # [N, heads, grid, grid]
+    rows = {}
+    for head in range(maps.shape[1]):
+        mass, chance = object_attention_mass(maps[:, head], data.boxes, vision_model.image_size,
+                                             vision_model.patch_size)
+        rows[f"head {head}"] = {"mass on object": mass.mean().item(),
+                                "ratio to chance": (mass.mean() / chance.mean()).item()}
+    return pd.DataFrame(rows).T
+
+
 # --- figures --------------------------------------------------------------------------------------------
 def draw_box(ax, box, color="lime", linewidth=1.5):
     """Outline a (top, left, bottom, right) pixel box (bottom/right exclusive) on an image axis."""
@@ -571,10 +654,12 @@ def draw_box(ax, box, color="lime", linewidth=1.5):
                                lw=linewidth))
 
 
-def plot_scene_attention(vision_model, data, indices, layers=(0, -1), rollout=True, panel_size=2.3):
+def plot_scene_attention(vision_model, data, indices, layers=(0, -1), rollout=True, panel_size=2.4,
+                         extra_maps=None):
     """One row per scene: the image with the digit's true box and the prediction, then [CLS] attention
-    of the chosen layers and the rollout, each laid over the pixels and titled with its mass on the
-    object. Returns the figure."""
+    of the chosen layers, the rollout and any ``extra_maps`` (title -> [len(indices), grid, grid]), each
+    laid over the pixels (opacity follows the map), with a colourbar, the true box in green and the
+    panel's title giving its share of mass on the object. Returns the figure."""
     import matplotlib.pyplot as plt
     from .plotting import overlay_heatmap
     indices = list(indices)
@@ -586,25 +671,35 @@ def plot_scene_attention(vision_model, data, indices, layers=(0, -1), rollout=Tr
             for layer in layers}
     if rollout:
         maps["rollout"] = rollout_map(att, vision_model.grid)
+    for title, m in (extra_maps or {}).items():
+        m = torch.as_tensor(m, dtype=torch.float32).detach().cpu()
+        if m.shape != (len(indices), vision_model.grid, vision_model.grid):
+            raise ValueError(f"extra_maps[{title!r}] must hold one {vision_model.grid}x{vision_model.grid} map "
+                             f"per scene ({len(indices)}); got shape {tuple(m.shape)}.")
+        maps[title] = m / m.sum((-2, -1), keepdim=True).clamp_min(1e-12)
     ncols = 1 + len(maps)
-    fig, axes = plt.subplots(len(indices), ncols, figsize=(panel_size * ncols, panel_size * len(indices)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(indices), ncols, figsize=(panel_size * ncols * 1.12, panel_size * len(indices)),
+                             squeeze=False, layout="constrained")
     pred = logits.argmax(-1)
     for row, i in enumerate(indices):
         image = vision_model.to_image(sub.images[row:row + 1])
         ax = axes[row, 0]
         ax.imshow(image)
         draw_box(ax, sub.boxes[row])
-        ok = "right" if pred[row] == sub.labels[row] else "WRONG"
+        ok = "right" if pred[row] == sub.labels[row] else "wrong"
         ax.set_title(f"#{i}: digit {sub.labels[row].item()}, says {pred[row].item()} ({ok})", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
         for col, (title, m) in enumerate(maps.items(), start=1):
             mass, chance = object_attention_mass(m[row:row + 1], sub.boxes[row:row + 1], vision_model.image_size,
                                                  vision_model.patch_size)
-            overlay_heatmap(image, m[row], ax=axes[row, col], colorbar=False, alpha=0.55,
-                            title=f"{title}\non object {mass.item():.0%} (chance {chance.item():.0%})")
-            draw_box(axes[row, col], sub.boxes[row], color="white", linewidth=1)
-            axes[row, col].title.set_fontsize(8)
-    fig.tight_layout()
+            ax = axes[row, col]
+            im = overlay_heatmap(image, m[row], ax=ax, colorbar=False, alpha=0.85, clip_percentile=None,
+                                 title=f"{title}\non object {mass.item():.0%} (chance {chance.item():.0%})")
+            draw_box(ax, sub.boxes[row])
+            ax.title.set_fontsize(8)
+            bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+            bar.ax.tick_params(labelsize=8)
+            if row == 0 and col == len(maps):
+                bar.set_label("share of the map per patch", fontsize=8)
     return fig
