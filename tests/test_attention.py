@@ -81,6 +81,44 @@ def test_most_attended_table_has_the_three_settings():
     assert table.iloc[0, 0] == "[SEP]@4 (0.50)" and table.iloc[0, 2] == "b@2 (0.20)"
 
 
+def test_most_attended_by_layer_reads_each_layer():
+    att = _designed_attention()
+    att[1] = att[1].flip(-1)                              # layer 1 reversed: every word now looks elsewhere
+    table = A.most_attended_by_layer(att, TOKENS)
+    assert list(table.columns) == ["layer 0", "layer 1"] and list(table.index) == ["a@1", "b@2", "c@3"]
+    assert table.loc["a@1", "layer 0"] == "b (0.20)"
+    expected = A.most_attended(att, TOKENS, layers=1, exclude_self=True, exclude_special=True)[0]
+    assert table.loc["a@1", "layer 1"] == f"{expected['target']} ({expected['weight']:.2f})"
+    assert table.loc["a@1", "layer 1"] != table.loc["a@1", "layer 0"]
+
+
+def test_token_attention_by_layer_excludes_self_and_specials():
+    table = A.token_attention_by_layer(_designed_attention(), TOKENS, "a")
+    assert list(table.index) == [0, 1]
+    assert table.loc[0, "most-attended word"] == "b"
+    assert table.loc[0, "weight"] == pytest.approx(0.2) and table.loc[0, "weight on special tokens"] == pytest.approx(0.5)
+    torch.testing.assert_close(torch.tensor(A.token_attention_by_layer(_designed_attention(), TOKENS, 3)
+                                            ["weight"].values), torch.tensor([0.2, 0.2], dtype=torch.float64))
+    with pytest.raises(ValueError, match="not in the sentence"):
+        A.token_attention_by_layer(_designed_attention(), TOKENS, "dog")
+
+
+def test_head_profile_measures_each_habit():
+    att = _designed_attention()                             # words: 0.5 on [SEP], 0.3 self, 0.2 next (c -> a)
+    profile = A.head_profile(att, TOKENS, layer=0)
+    assert list(profile.index) == ["head 0", "head 1", "head 2"]
+    row = profile.loc["head 0"]
+    assert row["[CLS]"] == 0 and row["[SEP]"] == pytest.approx(0.5) and row["self"] == pytest.approx(0.3)
+    assert row["previous"] == 0 and row["next"] == pytest.approx(0.2)      # a -> b and b -> c; c has no next word
+    assert set(profile["dominant"]) == {"[SEP]"}
+    shifted = torch.zeros(1, 1, 5, 5)
+    for i in range(5):
+        shifted[0, 0, i, max(i - 1, 0)] = 1.0                             # a pure previous-token head
+    assert A.head_profile(shifted, TOKENS, layer=0).loc["head 0", "dominant"] == "previous"
+    with pytest.raises(ValueError, match="layer=4 is out of range"):
+        A.head_profile(att, TOKENS, layer=4)
+
+
 def test_special_token_share_per_layer_and_head():
     att = _designed_attention()
     # queries: [CLS] -> itself (1), a/b/c -> [SEP] (0.5 each), [SEP] -> itself (1): (1 + 1.5 + 1) / 5
@@ -153,7 +191,50 @@ def test_compare_token_scores_rank_correlations():
         A.compare_token_scores(TOKENS, {"short": s[:3]})
 
 
+def test_rank_agreement_over_sentences_with_a_chance_band():
+    g = np.random.default_rng(1)
+    reference = [g.random(n) for n in (9, 12, 10, 11, 14)]
+    readings = {"same": [2 * r for r in reference], "reversed": [-r for r in reference],
+                "noise": [g.random(len(r)) for r in reference]}
+    table = A.rank_agreement(readings, reference, n_permutations=500)
+    assert table.loc["same", "mean Spearman rho"] == pytest.approx(1.0)
+    assert table.loc["reversed", "mean Spearman rho"] == pytest.approx(-1.0)
+    lo, hi = table.loc["noise", ["chance low", "chance high"]]
+    assert -0.5 < lo < 0 < hi < 0.5 and lo < table.loc["noise", "mean Spearman rho"] < hi
+    assert table.loc["same", "mean Spearman rho"] > table.loc["same", "chance high"]
+    assert table.loc["same", "tokens"] == 56 and table.loc["same", "sentences"] == 5
+    assert table.loc["same", "sentences with rho > 0"] == 5 and table.loc["reversed", "sentences with rho > 0"] == 0
+    from scipy.stats import spearmanr
+    noise_rho = np.mean([spearmanr(a, b).statistic for a, b in zip(readings["noise"], reference)])
+    assert table.loc["noise", "mean Spearman rho"] == pytest.approx(noise_rho)
+    with pytest.raises(ValueError, match="one array per sentence"):
+        A.rank_agreement({"short": reference[:4]}, reference)
+
+
 # --- figures -----------------------------------------------------------------------------------------
+def test_attention_row_bars_are_the_row():
+    att = _random_attention()
+    ax = A.plot_attention_row(att, TOKENS, "b", layer=1, head=0)
+    heights = [bar.get_height() for bar in ax.patches]
+    np.testing.assert_allclose(heights, att[1, 0, 2].numpy(), rtol=1e-6)
+    assert ax.patches[2].get_linewidth() > ax.patches[0].get_linewidth()     # the query's own bar is outlined
+    assert "'b'" in ax.get_title() and "layer 1, head 0" in ax.get_title() and "sum to 1.00" in ax.get_title()
+    assert min(t.get_fontsize() for t in ax.texts + ax.get_xticklabels()) >= 8
+    plt.close(ax.figure)
+    ax = A.plot_attention_row(att, TOKENS, 3, layer=-1)                        # by position, heads averaged
+    np.testing.assert_allclose([b.get_height() for b in ax.patches], att[2, :, 3].mean(0).numpy(), rtol=1e-6)
+    assert "mean of 2 heads" in ax.get_title()
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="not in the sentence"):
+        A.plot_attention_row(att, TOKENS, "zebra")
+
+
+def test_annotations_and_labels_are_at_least_8_points():
+    im = A.plot_attention(_random_attention()[0, 0], TOKENS)
+    sizes = [t.get_fontsize() for t in im.axes.texts + im.axes.get_xticklabels() + im.axes.get_yticklabels()]
+    assert len(im.axes.texts) == 25 and min(sizes) >= 8
+    plt.close(im.axes.figure)
+
 def test_head_plot_labels_every_token_and_checks_indices():
     fig, ax = plt.subplots()
     A.plot_attention_head(_random_attention(), TOKENS, layer=-1, head=1, ax=ax)
@@ -168,7 +249,7 @@ def test_long_sentences_stay_readable():
     im = A.plot_attention(torch.rand(130, 130).softmax(-1), tokens)
     labels = [t.get_text() for t in im.axes.get_yticklabels()]
     assert 30 <= len(labels) <= 60 and labels[0] == "w0"                  # thinned, not 130 overlapping labels
-    assert im.axes.get_yticklabels()[0].get_fontsize() <= 6
+    assert im.axes.get_yticklabels()[0].get_fontsize() >= 8                 # the course's smallest text
     assert not im.axes.texts                                               # no 16,900 numbers printed
     plt.close(im.axes.figure)
 

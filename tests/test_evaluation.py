@@ -66,14 +66,50 @@ def test_randomised_copy_never_touches_the_cached_model(image_model):
     assert torch.equal(again.model._fc.weight, copy2.model._fc.weight)  # seeded
 
 
-def test_randomisation_test_separates_a_model_blind_map_from_grad_cam(image_model, cat_x):
-    explainers = {"grad_cam": lambda m, x, t: grad_cam(m, None, x, t), "edge": ev.edge_map}
-    out = ev.model_randomisation_test(image_model, cat_x, "tabby", explainers, n_checkpoints=2)
-    assert out["checkpoints"] == [1, len(out["stages"])]
-    assert out["correlations"]["edge"] == pytest.approx([1.0, 1.0])
-    rho = out["correlations"]["grad_cam"][-1]
-    assert math.isnan(rho) or rho < 0.5   # every layer random: the map must change
-    assert len(out["maps"]["grad_cam"]) == 3
+def test_signed_maps_equal_the_one_image_functions(image_model, cat_x, dog_x):
+    x = torch.cat([cat_x, dog_x])
+    targets = [image_model.labels.index("tabby"), image_model.labels.index("German shepherd")]
+    maps = ev.signed_maps(image_model, x, targets, smoothgrad_samples=4, batch_size=3)
+    coarse = ev.signed_maps(image_model, x, targets, methods=("grad_cam",), upsample=False)["grad_cam"]
+    for i, t in enumerate(targets):
+        xi = x[i:i + 1]
+        grad = xh.vanilla_gradients(image_model, xi, t)
+        assert np.allclose(maps["gradient"][i], grad[0].sum(0).cpu().numpy(), atol=1e-5)
+        assert np.allclose(maps["gradient_x_input"][i], xh.gradient_x_input(image_model, xi, t)[0].sum(0).cpu().numpy(),
+                           atol=1e-5)
+        smooth = xh.smoothgrad(image_model, xi, t, n_samples=4, batch_size=4, seed=0)[0].sum(0).cpu().numpy()
+        assert np.allclose(maps["smoothgrad"][i], smooth, atol=1e-5)
+        cam = grad_cam(image_model, None, xi, t, upsample=False, normalize=False).numpy()
+        assert np.allclose(np.maximum(coarse[i], 0), cam, atol=1e-5)      # Grad-CAM = ReLU of the signed map
+    assert maps["grad_cam"].shape == (2, 224, 224)
+    with pytest.raises(ValueError, match="Unknown method"):
+        ev.signed_maps(image_model, x, targets, methods=("lime",))
+
+
+def test_cascading_randomisation_over_seeds_and_images(image_model):
+    before = _params_checksum(image_model.model)
+    out = ev.model_randomisation_test(image_model, ["cat", "coffee"], targets=["tabby", "espresso"],
+                                      depths=("_fc", "_conv_stem"), seeds=(0, 1), methods=("grad_cam", "gradient"),
+                                      explainers={"edge": ev.edge_map})
+    assert _params_checksum(image_model.model) == before          # the cached model is never touched
+    table = out["table"]
+    assert out["depths"] == [1, len(out["stages"])] and out["labels"] == ["_fc", "_conv_stem"]
+    assert len(table) == 2 * 2 * 3 * 2                              # seeds x depths x methods x images
+    assert set(table["image"]) == {"cat", "coffee"}
+    edge = table[table["method"] == "edge"]
+    assert np.allclose(edge["rho"], 1.0) and np.allclose(edge["rho_abs"], 1.0)   # model-blind: never changes
+    full = table[(table["method"] == "gradient") & (table["depth"] == len(out["stages"]))]
+    assert full["rho_abs"].abs().max() < 0.5                        # every layer random: the gradient map changes
+    assert out["maps"]["gradient"].shape == (3, 2, 224, 224)        # trained + 2 depths, 2 images, first seed
+    trained = ev.signed_maps(image_model, image_model.preprocess("cat"), [image_model.labels.index("tabby")],
+                             methods=("gradient",))["gradient"][0]
+    assert np.allclose(out["maps"]["gradient"][0, 0], trained, atol=1e-6)
+    with pytest.raises(ValueError, match="not a randomisation stage"):
+        ev.model_randomisation_test(image_model, ["cat"], depths=("layer4",), methods=("gradient",))
+    fig = ev.show_randomisation(out)
+    assert len(fig.axes) == 2 and all(len(ax.lines) >= 3 for ax in fig.axes)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
 
 
 def test_deletion_and_insertion_reward_the_map_that_matches_the_model(toy_model):
@@ -90,22 +126,41 @@ def test_deletion_and_insertion_reward_the_map_that_matches_the_model(toy_model)
     with torch.no_grad():
         p_x = toy_model.model(x).softmax(-1)[0, 1].item()
         p_black = toy_model.model(torch.zeros_like(x)).softmax(-1)[0, 1].item()
+        blurred = ev.replacement_image(toy_model, x, "blur")
+        p_blur = toy_model.model(blurred).softmax(-1)[0, 1].item()
     assert good["deletion"][0] == pytest.approx(p_x, abs=1e-6)
     assert good["deletion"][-1] == pytest.approx(p_black, abs=1e-6)
+    assert good["insertion"][0] == pytest.approx(p_black, abs=1e-6)
     assert good["insertion"][-1] == pytest.approx(p_x, abs=1e-6)
+    soft = ev.deletion_insertion_curves(toy_model, x, "on", right, steps=8, replacement="blur")
+    assert soft["deletion"][-1] == pytest.approx(p_blur, abs=1e-6) and soft["insertion"][0] == pytest.approx(p_blur, abs=1e-6)
+    assert p_black < p_blur < p_x                                  # blur keeps part of the square's light
     uneven = ev.deletion_insertion_curves(toy_model, x, "on", right, steps=[0, 0.1, 0.5, 1.0])
     assert len(uneven["deletion"]) == 4
     with pytest.raises(ValueError, match="increasing"):
         ev.deletion_insertion_curves(toy_model, x, "on", right, steps=[0, 0.5])
+    with pytest.raises(ValueError, match="replacement"):
+        ev.deletion_insertion_curves(toy_model, x, "on", right, replacement="grey")
 
 
-def test_faithfulness_averages_over_images(image_model):
+def test_faithfulness_averages_over_images_and_replacements(image_model):
     explainers = {"grad_cam": lambda m, x, t: grad_cam(m, None, x, t), "random": ev.random_map}
     out = ev.faithfulness(image_model, ["cat", "coffee"], explainers, steps=[0, 0.25, 1.0])
     assert set(out["per_image"]) == {"cat", "coffee"}
+    assert set(out["per_image"]["cat"]) == {"black", "blur"}
+    table = out["table"]
+    assert len(table) == 2 * 2 * 2
     for name in explainers:
-        aucs = [out["per_image"][i][name]["deletion_auc"] for i in ("cat", "coffee")]
-        assert out["mean"][name]["deletion_auc"] == pytest.approx(np.mean(aucs))
+        for replacement in ("black", "blur"):
+            rows = table[(table["method"] == name) & (table["replacement"] == replacement)]
+            assert out["mean"].loc[name, f"deletion {replacement}"] == pytest.approx(rows["deletion_auc"].mean())
+            assert out["mean"].loc[name, f"insertion {replacement}"] == pytest.approx(rows["insertion_auc"].mean())
+    cat = out["per_image"]["cat"]["black"]
+    assert cat["grad_cam"]["deletion"][0] == cat["random"]["deletion"][0]      # same end points for every map
+    assert cat["grad_cam"]["deletion"][-1] == cat["random"]["deletion"][-1]
+    given = {"cat": {"m": torch.rand(224, 224)}, "coffee": {"other": torch.rand(224, 224)}}
+    with pytest.raises(ValueError, match="same methods"):
+        ev.faithfulness(image_model, ["cat", "coffee"], maps=given, steps=2)
 
 
 def test_pointing_game_hit_and_tolerance():
@@ -116,6 +171,15 @@ def test_pointing_game_hit_and_tolerance():
     assert not ev.pointing_game_hit(m, [80, 90, 100, 110])  # 30 px away
     assert not ev.pointing_game_hit(m, [80, 90, 100, 110], tolerance=0)
     assert not ev.pointing_game_hit(np.zeros((224, 224)), [0, 0, 223, 223])   # a flat map points nowhere
+
+
+def test_pointing_game_chance_is_the_share_of_pixels_that_count():
+    assert ev.pointing_game_chance([0, 0, 223, 223]) == 1.0
+    assert ev.pointing_game_chance([100, 100, 109, 109], tolerance=0) == pytest.approx(100 / 224 ** 2)
+    assert ev.pointing_game_chance([0, 0, 9, 9], tolerance=5) == pytest.approx(15 * 15 / 224 ** 2)   # clipped
+    box = [40, 60, 120, 150]
+    hits = [ev.pointing_game_hit(ev.random_map(None, torch.zeros(1, 3, 224, 224), seed=s), box) for s in range(400)]
+    assert np.mean(hits) == pytest.approx(ev.pointing_game_chance(box), abs=0.08)   # a random map hits at chance
 
 
 def test_boxes_are_valid_imagenet_classes_inside_the_view(image_model):
@@ -140,6 +204,15 @@ def test_pointing_game_with_a_map_that_peaks_in_each_box(image_model):
     out = ev.pointing_game(image_model, {"oracle": peak_in_box, "flat": lambda m, x, t: torch.zeros(224, 224)},
                            boxes=boxes)
     assert out["score"] == {"oracle": 1.0, "flat": 0.0}
+    chance = np.mean([ev.pointing_game_chance(b) for b in boxes["dog"].values()])
+    assert out["table"].loc["oracle", "chance"] == pytest.approx(chance)
+    assert out["table"].loc["oracle", "trials"] == 3 and out["table"].loc["oracle", "hits"] == 3
+    skipped = ev.pointing_game(image_model, {"oracle": peak_in_box}, boxes=boxes,
+                               maps={"dog": {"pickup": {"oracle": None}}})
+    assert ("dog", "pickup", None) in skipped["hits"]["oracle"]                # a map given as None is not scored
+    assert skipped["table"].loc["oracle", "trials"] == 2 and skipped["score"]["oracle"] == 1.0
+    assert skipped["table"].loc["oracle", "chance"] == pytest.approx(
+        np.mean([ev.pointing_game_chance(boxes["dog"][k]) for k in ("German shepherd", "bicycle-built-for-two")]))
 
 
 def test_format_table():

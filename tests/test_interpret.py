@@ -6,7 +6,7 @@ import torch
 
 import xai_helpers as xh
 from xai_helpers.interpret import (ImageClassifierInterpreter, TextClassifierInterpreter, captum_text_visualization,
-                                   diagnose_misclassification, render_tokens_html, top_region_iou)
+                                   diagnose_misclassification, image_explainers, render_tokens_html, top_region_iou)
 from xai_helpers.integrated import output_difference
 from xai_helpers.text_classifier import load_text_classifier
 
@@ -49,6 +49,21 @@ def test_three_maps_at_input_size_with_their_conventions(image_model, cat_x, cat
     diff = output_difference(image_model, cat_x, cat_result.target)
     assert cat_result.ig_score_difference == pytest.approx(diff, rel=1e-4)
     assert cat_result.maps["integrated_gradients"].sum() == pytest.approx(diff + cat_result.ig_delta, rel=1e-3, abs=1e-3)
+
+
+def test_ig_maps_carry_their_completeness_error(image_model, cat_result):
+    # 4 steps are far too few on this model: the result must say so, and the figure must warn
+    assert cat_result.ig_steps == 4 and cat_result.ig_relative_error > 0.05 and not cat_result.ig_reliable
+    fig = ImageClassifierInterpreter.show(None, cat_result)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any("completeness error" in t and "do not read" in t for t in titles)
+    matplotlib.pyplot.close(fig)
+    explain = image_explainers(("integrated_gradients",), ig_steps=4)["integrated_gradients"]
+    with pytest.warns(UserWarning, match="completeness error"):
+        explain(image_model, image_model.preprocess("cat"), "tabby")
+    record, = explain.completeness
+    assert record["steps"] == 4 and record["target"] == image_model.labels.index("tabby")
+    assert record["relative_error"] == pytest.approx(cat_result.ig_relative_error, rel=1e-3)  # same target, same map
 
 
 def test_target_by_name_changes_the_maps(image_model):
@@ -107,9 +122,21 @@ def test_diagnosis_numbers_come_from_the_model(image_model):
     matplotlib.pyplot.close(fig)
 
 
-def test_diagnosis_of_a_correct_prediction_says_so(image_model):
+def test_diagnosis_of_a_correct_prediction_says_so_and_draws_one_row(image_model):
     report = diagnose_misclassification(image_model, "squirrel", "fox squirrel", methods=("grad_cam",))
     assert report.correct and report.true_rank == 1 and report.diagnosis[0].startswith("Correct")
+    fig = report.show()
+    assert len([ax for ax in fig.axes if ax.images]) == 2        # the same maps are not drawn twice
+    matplotlib.pyplot.close(fig)
+
+
+def test_diagnosis_reports_ig_completeness_and_ignores_unreadable_ig(image_model):
+    with pytest.warns(UserWarning, match="completeness error"):
+        report = diagnose_misclassification(image_model, "eagle", "bald eagle", ig_steps=4)
+    assert set(report.ig_errors) == {report.predicted[1], "bald eagle"}
+    assert all(e > 0.05 for e in report.ig_errors.values())
+    assert "not read" in report.report()
+    assert not any("Integrated Gradients" in sentence for sentence in report.diagnosis)
 
 
 def test_unknown_true_class_suggests_names(image_model):
@@ -121,6 +148,14 @@ def test_unknown_true_class_suggests_names(image_model):
 def test_text_attributions_one_per_token_and_complete(clf):
     it = TextClassifierInterpreter(clf, n_steps=50)
     r = it.interpret("The soup was cold but the staff were lovely.")
+    assert r.quantity == "margin"
+    p = r.probabilities[r.target_label]
+    assert r.text_score == pytest.approx(np.log(p / (1 - p)), abs=1e-4)      # the margin = log-odds of the target
+    assert r.score_difference == pytest.approx(r.text_score - r.reference_score)
+    with torch.no_grad():
+        ref = clf.model(it.reference_ids(clf.encode([r.text])["input_ids"]), clf.encode([r.text])["attention_mask"])[0]
+    other = 1 - r.target
+    assert r.reference_score == pytest.approx(float(ref[r.target] - ref[other]), abs=1e-4)
     assert r.tokens[0] == "[CLS]" and r.tokens[-1] == "[SEP]"
     assert len(r.attributions) == len(r.tokens)
     assert r.prediction[0] == clf.predict([r.text])[0][0]
@@ -137,8 +172,21 @@ def test_text_target_by_name_flips_the_sign(clf):
     pos = it.interpret("What a wonderful day.", target="positive")
     neg = it.interpret("What a wonderful day.", target="negative")
     assert neg.target_label == "negative"
-    # two classes: d(logit_neg - logit_pos) ... the per-token sums have opposite sign overall
-    assert np.sign(pos.attributions.sum()) == -np.sign(neg.attributions.sum())
+    # two classes: the margin of 'negative' is minus the margin of 'positive', token by token
+    assert np.allclose(neg.attributions, -pos.attributions, atol=1e-4)
+    assert neg.reference_score == pytest.approx(-pos.reference_score, abs=1e-5)
+
+
+def test_text_logit_mode_explains_one_logit(clf):
+    it = TextClassifierInterpreter(clf, n_steps=50, explain="logit")
+    r = it.interpret("What a wonderful day.", target="positive")
+    enc = clf.encode([r.text])
+    with torch.no_grad():
+        logits = clf.model(enc["input_ids"], enc["attention_mask"])[0]
+    assert r.quantity == "logit" and r.text_score == pytest.approx(float(logits[r.target]), abs=1e-4)
+    assert abs(r.attributions.sum() - r.score_difference - r.delta) < 1e-4
+    with pytest.raises(ValueError, match="margin"):
+        TextClassifierInterpreter(clf, explain="probability")
 
 
 def test_text_lig_leaves_no_hooks_and_never_truncates_silently(clf):

@@ -137,6 +137,87 @@ def test_attention_finds_the_digit_better_than_chance(tiny, test_set):
     assert (scores.drop(index="random map (control)")["ratio to chance"] > 2.0).all(), scores
 
 
+def test_extra_maps_are_scored_like_attention(tiny, test_set):
+    sub = test_set[:40]
+    perfect = V.box_patch_overlap(sub.boxes)                               # all mass on the box
+    scores = V.localisation_scores(tiny, sub, extra_maps={"the box itself": perfect})
+    by_hand = ((perfect ** 2).sum((-2, -1)) / perfect.sum((-2, -1))).mean().item()   # partly covered patches count
+    assert scores.loc["the box itself", "mass on object"] == pytest.approx(by_hand, rel=1e-5)
+    assert scores.loc["the box itself", "pointing game"] == 1.0
+    assert (scores.drop(index="the box itself")["mass on object"] < by_hand).all()
+    with pytest.raises(ValueError, match="one map per scene"):
+        V.localisation_scores(tiny, sub, extra_maps={"wrong": perfect[:3]})
+
+
+def test_head_localisation_scores_each_head(tiny, test_set):
+    sub = test_set[:60]
+    table = V.head_localisation(tiny, sub, layer=-1, batch_size=25)
+    assert list(table.index) == [f"head {h}" for h in range(4)]
+    _, att = V.vit_attention(tiny, sub.images)
+    mass, chance = V.object_attention_mass(V.cls_attention_map(att, 6, layer=-1, head=2), sub.boxes)
+    assert table.loc["head 2", "mass on object"] == pytest.approx(mass.mean().item(), rel=1e-5)
+    assert table.loc["head 2", "ratio to chance"] == pytest.approx((mass.mean() / chance.mean()).item(), rel=1e-5)
+
+
+def test_patch_brightness_and_brightness_map_by_hand():
+    images = torch.zeros(2, 1, 48, 48)
+    images[0, 0, 8:16, 40:48] = 1.0                                        # patch (1, 5) fully white
+    images[1, 0, 0:4, 0:8] = 0.5                                           # half of patch (0, 0) at 0.5
+    b = V.patch_brightness(images)
+    assert b.shape == (2, 6, 6) and b[0, 1, 5] == 1.0 and b[0].sum() == 1.0 and b[1, 0, 0] == 0.25
+    m = V.brightness_map(images, sharpness=20)
+    torch.testing.assert_close(m.sum((-2, -1)), torch.ones(2))
+    assert m[0].argmax() == 1 * 6 + 5 and m[0, 1, 5] > 0.99
+    with pytest.raises(ValueError, match="multiples of patch_size"):
+        V.patch_brightness(torch.zeros(1, 1, 50, 50))
+
+
+def test_erase_digits_leaves_only_clutter(test_set):
+    sub = test_set[:20]
+    erased = V.erase_digits(sub)
+    assert torch.equal(erased.boxes, sub.boxes) and torch.equal(erased.labels, sub.labels)
+    inside = torch.zeros_like(sub.images, dtype=torch.bool)
+    for i, (top, left, bottom, right) in enumerate(sub.boxes.tolist()):
+        inside[i, :, top:bottom, left:right] = True
+    assert torch.equal(erased.images[~inside], sub.images[~inside])        # clutter untouched
+    assert erased.images[inside].max() < 0.35 < sub.images[inside].max()   # only background noise is left
+    assert torch.equal(V.erase_digits(sub).images, erased.images)          # seeded
+    with pytest.raises(TypeError, match="ClutteredDigits"):
+        V.erase_digits(sub.images)
+
+
+def test_first_layer_cls_query_is_input_independent_and_hooks_are_released(tiny, test_set):
+    images = test_set.images[:30]
+    q0, q1 = V.cls_queries(tiny, images, layer=0), V.cls_queries(tiny, images, layer=1)
+    assert q0.shape == (30, 4, 16) and q0.device.type == "cpu"
+    assert (q0 - q0[:1]).abs().max() < 1e-5 < 0.1 < (q1 - q1[:1]).abs().max()
+    assert all(not block.attn.qkv._forward_hooks for block in tiny.model.blocks)
+    # the hooked query reproduces the model's own layer-0 [CLS] attention row
+    net = tiny.model
+    with torch.no_grad():
+        tokens = net.patch_embed(net.stem((images[:2] - 0.5) / 0.5)).flatten(2).transpose(1, 2)
+        x = torch.cat([net.cls_token.expand(2, -1, -1), tokens], 1) + net.pos_embed
+        k = net.blocks[0].attn.qkv(net.blocks[0].norm1(x))[..., 64:128].view(2, 37, 4, 16).transpose(1, 2)
+    row = ((q0[:2, :, None, :] @ k.transpose(-2, -1)) / 4.0).softmax(-1)[:, :, 0]
+    _, att = V.vit_attention(tiny, images[:2])
+    torch.testing.assert_close(row, att[:, 0, :, 0], rtol=1e-4, atol=1e-5)
+    with pytest.raises(TypeError, match="TinyViT"):
+        V.cls_queries(torch.nn.Linear(2, 2), images)
+
+
+def test_first_layer_cls_map_follows_patch_brightness(tiny, test_set):
+    from scipy.stats import spearmanr
+    sub = test_set[:100]
+    _, att = V.vit_attention(tiny, sub.images)
+    brightness = V.patch_brightness(sub.images)
+    rho = {layer: np.median([spearmanr(m.flatten(), b.flatten()).statistic
+                             for m, b in zip(V.cls_attention_map(att, 6, layer=layer), brightness)])
+           for layer in (0, -1)}
+    assert rho[0] > 0.5 and rho[0] > rho[-1] + 0.15, rho
+    erased = V.localisation_scores(tiny, V.erase_digits(sub)).loc["[CLS] attention, layer 0"]
+    assert erased["mass on object"] < erased["chance"]                   # with the digit gone it finds clutter
+
+
 def test_hub_vit_offline_fails_fast_and_names_the_default():
     try:
         from huggingface_hub import try_to_load_from_cache

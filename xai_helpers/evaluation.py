@@ -1,21 +1,26 @@
 """How do we know an explanation is right? Three measurable checks (section 4.5).
 
-* Sanity check, model parameter randomisation (Adebayo et al. 2018, "Sanity Checks for Saliency
-  Maps"): re-initialise the network's layers from the output down (cascading) and measure the
-  Spearman rank correlation of each method's map with the map of the trained model. A map that
-  stays the same when the weights are destroyed does not explain the weights.
-* Faithfulness, deletion and insertion curves (Petsiuk et al. 2018, "RISE", section 4.1): remove
-  (deletion) or reveal (insertion) pixels in the order of the map and follow the class probability.
-  A faithful map makes it fall fast (small deletion AUC) and rise fast (large insertion AUC).
+* Sanity check, cascading model-parameter randomisation (Adebayo et al. 2018, "Sanity Checks for
+  Saliency Maps", arXiv:1810.03292, section 3.1): re-initialise the network's layers from the output
+  down, one depth after the other, over several seeds and images, and measure the Spearman rank
+  correlation of each method's map with the trained model's map, on the signed map and on |map|.
+  A map that stays the same when the weights are destroyed does not explain the weights.
+* Faithfulness, deletion and insertion curves (Petsiuk et al. 2018, "RISE", arXiv:1806.07421,
+  section 4.1; Samek et al. 2017, arXiv:1509.06321): remove (deletion) or reveal (insertion) pixels in
+  the order of the map and follow the class probability. A faithful map makes it fall fast (small
+  deletion AUC) and rise fast (large insertion AUC). "Removing" means replacing by *something*: black,
+  or a blurred copy of the image; both are measured, since the choice changes the verdict.
 * Localisation, the pointing game (Zhang et al. 2016, "Top-down neural attention by excitation
-  backprop"): a hit when the map's maximum lies inside the object's box (15-pixel tolerance).
+  backprop", arXiv:1608.00507): a hit when the map's maximum lies inside the object's box (15-pixel
+  tolerance), reported next to its chance rate (the hit rate of a map whose peak falls anywhere).
 
 An *explainer* is any callable ``explain(image_model, x, target) -> 2-D map`` (HxW, larger = more
-important) such as those of ``xai_helpers.interpret.image_explainers()``. Everything here returns
-plain numbers (dicts, lists, arrays); ``format_table`` turns rows into a compact text table.
+important) such as those of ``xai_helpers.interpret.image_explainers()``. Results are plain numbers,
+lists, arrays and pandas DataFrames; ``format_table`` turns rows into a compact text table.
 """
 import copy
 import dataclasses
+import gc
 import json
 import math
 
@@ -29,12 +34,19 @@ from .models import ImageModel
 from .plotting import as_2d_map, to_numpy
 
 __all__ = ["spearman_rank_correlation", "randomisation_stages", "randomised_copy", "model_randomisation_test",
-           "deletion_insertion_curves", "faithfulness", "pointing_game_hit", "pointing_game", "load_boxes",
+           "signed_maps", "show_randomisation", "RANDOMISATION_METHODS",
+           "replacement_image", "deletion_insertion_curves", "faithfulness", "REPLACEMENTS",
+           "pointing_game_hit", "pointing_game_chance", "pointing_game", "load_boxes",
            "edge_map", "random_map", "format_table", "BOXES_PATH", "POINTING_TOLERANCE"]
 
 BOXES_PATH = DATA_DIR / "boxes.json"
 #: Pixels around a box that still count as a hit (Zhang et al. 2016 use 15 px at 224 px).
 POINTING_TOLERANCE = 15
+#: What deleted pixels become (and what insertion starts from): pixel value 0, or a blurred copy
+#: (the same Gaussian as the "blur" baseline of Integrated Gradients, ``integrated.make_baseline``).
+REPLACEMENTS = ("black", "blur")
+#: Methods ``signed_maps`` computes in one batched pass per model (cheap: 1 + smoothgrad_samples passes).
+RANDOMISATION_METHODS = ("grad_cam", "gradient", "gradient_x_input", "smoothgrad")
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -42,6 +54,13 @@ def _require_image_model(image_model, what):
     if not isinstance(image_model, ImageModel):
         raise TypeError(f"{what} needs the ImageModel from load_image_model() (it knows the pixel space "
                         f"and the model's layers), got {type(image_model).__name__}.")
+
+
+def _as_input(image_model, image):
+    """Course photo name / path / PIL image / normalised 1x3xHxW tensor -> (key, x on the model's device)."""
+    if isinstance(image, torch.Tensor):
+        return None, check_input(image, name="image").to(image_model.device)
+    return (image if isinstance(image, str) else None), image_model.preprocess(image)
 
 
 def spearman_rank_correlation(a, b):
@@ -79,7 +98,7 @@ def random_map(image_model, x, target=None, seed=0):
     return torch.rand(x.shape[-2:], generator=generator)
 
 
-# --- 1. sanity check: model parameter randomisation -------------------------------------------------
+# --- 1. sanity check: cascading model-parameter randomisation ---------------------------------------
 def randomisation_stages(module):
     """The layers of ``module`` that hold parameters, from the output down -> list of ``(name, module)``.
 
@@ -112,6 +131,13 @@ def _reinitialise(module):
             nn.init.normal_(p, std=0.02)
 
 
+def _reinitialise_stages(stages, seed):
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
+        for _, stage in stages:
+            _reinitialise(stage)
+
+
 def randomised_copy(image_model, n_stages, seed=0):
     """A deep copy of ``image_model`` whose top ``n_stages`` stages are re-initialised (cascading).
 
@@ -124,137 +150,351 @@ def randomised_copy(image_model, n_stages, seed=0):
     stages = randomisation_stages(net)
     if not isinstance(n_stages, int) or not 0 <= n_stages <= len(stages):
         raise ValueError(f"n_stages must be an integer in 0 ... {len(stages)}, got {n_stages!r}.")
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
-        for _, stage in stages[:n_stages]:
-            _reinitialise(stage)
+    _reinitialise_stages(stages[:n_stages], seed)
     net.eval()
     return dataclasses.replace(image_model, name=f"{image_model.name} (top {n_stages} stages randomised)",
                                model=net, target_layer=net.get_submodule(image_model.target_layer_name))
 
 
-def model_randomisation_test(image_model, x, target, explainers, n_checkpoints=4, seed=0):
-    """Cascading model-parameter randomisation (Adebayo et al. 2018, section 3.1).
+def _resolve_depths(depths, stages):
+    """Depths as numbers of top stages (int) or the name of the deepest stage to randomise -> sorted ints."""
+    names = [n for n, _ in stages]
+    if depths is None:
+        depths = (1, max(1, round(len(names) / 3)), len(names))
+    out = []
+    for d in depths:
+        if isinstance(d, str):
+            if d not in names:
+                raise ValueError(f"{d!r} is not a randomisation stage; stages from the top: {', '.join(names)}.")
+            out.append(names.index(d) + 1)
+        elif isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= len(names):
+            out.append(d)
+        else:
+            raise ValueError(f"A depth is a number of top stages in 1 ... {len(names)} or a stage name, got {d!r}.")
+    return sorted(set(out))
 
-    ``explainers``: dict name -> ``explain(image_model, x, target)``. Maps are computed for the trained
-    model and for copies with the top 1, ..., all stages re-initialised; ``n_checkpoints`` copies,
-    evenly spaced from 'output layer only' to 'every layer', are evaluated (each costs one map per
-    method). ``target`` is resolved on the trained model and kept fixed. Returns a dict with
-    ``stages`` (all stage names, top down), ``checkpoints`` (number of randomised stages per column),
-    ``labels`` (the last randomised stage per column), ``maps[name]`` (the original map, then one per
-    checkpoint), ``correlations[name]`` (Spearman rank correlation with the original, per checkpoint)
-    and ``abs_correlations[name]`` (the same for |map|: Adebayo et al. report both, since a sign flip
-    alone decorrelates a signed map that looks unchanged).
+
+def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, smoothgrad_samples=8, noise_level=0.15,
+                seed=0, batch_size=6, upsample=True):
+    """Signed maps of several images in one batched pass -> ``{method: N x H x W numpy array}``.
+
+    ``x``: N x 3 x H x W normalised images; ``targets``: one class index per image. Methods:
+    ``grad_cam``: the weighted sum of the target layer's feature maps *before* Grad-CAM's ReLU
+    (``xh.grad_cam`` = ReLU of it, upsampled, divided by its max; ``upsample=False`` keeps the layer's
+    grid, bilinear upsampling to x's HxW otherwise); ``gradient``: the input gradient
+    summed over colour channels; ``gradient_x_input``: ``x * gradient`` summed over channels;
+    ``smoothgrad``: the mean gradient over ``smoothgrad_samples`` noisy copies (sigma =
+    ``noise_level`` x each image's range, generator seeded with ``seed``: the same noise as
+    ``xh.smoothgrad(..., n_samples=smoothgrad_samples, batch_size=smoothgrad_samples, seed=seed)``),
+    summed over channels. Per image these equal the package's one-image functions (tests assert it);
+    batching only saves time. Cost: one forward+backward pass of N images, plus N x
+    ``smoothgrad_samples`` noisy images in chunks of ``batch_size`` when SmoothGrad is asked for.
     """
+    _require_image_model(image_model, "signed_maps")
+    unknown = [m for m in methods if m not in RANDOMISATION_METHODS]
+    if unknown:
+        raise ValueError(f"Unknown method(s) {unknown}; signed_maps computes {', '.join(RANDOMISATION_METHODS)}.")
+    if x.dim() != 4 or len(targets) != x.shape[0]:
+        raise ValueError(f"x must be N x 3 x H x W with one target per image; got {tuple(x.shape)} and "
+                         f"{len(targets)} targets.")
+    net, layer = image_model.model, image_model.target_layer
+    n, size = x.shape[0], x.shape[-2:]
+    index = torch.arange(n, device=x.device)
+    tgt = torch.tensor([int(t) for t in targets], device=x.device)
+    out = {}
+    seen = []
+    handle = layer.register_forward_hook(lambda module, inputs, output: seen.append(output))
+    try:
+        with eval_mode(net), torch.enable_grad():
+            xr = x.detach().requires_grad_(True)
+            logits = net(xr)
+            if len(seen) != 1:
+                raise ValueError(f"The target layer {image_model.target_layer_name!r} ran {len(seen)} times in one "
+                                 "forward pass; Grad-CAM needs a layer that runs once.")
+            activation = seen[0]
+            grad_x, grad_a = torch.autograd.grad(logits[index, tgt].sum(), [xr, activation])
+    finally:
+        handle.remove()
+    if "grad_cam" in methods:
+        cam = (grad_a.mean((2, 3), keepdim=True) * activation.detach()).sum(1, keepdim=True)  # eq. 2, no ReLU
+        if upsample:
+            cam = nn.functional.interpolate(cam, size=tuple(size), mode="bilinear", align_corners=False)
+        out["grad_cam"] = cam[:, 0].detach().cpu().numpy()
+    if "gradient" in methods:
+        out["gradient"] = grad_x.sum(1).detach().cpu().numpy()
+    if "gradient_x_input" in methods:
+        out["gradient_x_input"] = (x.detach() * grad_x).sum(1).detach().cpu().numpy()
+    del activation, grad_a, grad_x, logits, seen
+    if "smoothgrad" in methods:
+        out["smoothgrad"] = _batched_smoothgrad(net, x, tgt, smoothgrad_samples, noise_level, seed, batch_size)
+    return {m: out[m] for m in methods}
+
+
+def _batched_smoothgrad(net, x, tgt, n_samples, noise_level, seed, batch_size):
+    from .gradients import noise_sigma
+    noisy, owner = [], []
+    for i in range(x.shape[0]):
+        generator = torch.Generator().manual_seed(int(seed))  # per image, as xh.smoothgrad draws it
+        noise = torch.randn((n_samples, *x.shape[1:]), generator=generator).to(x.device)
+        noisy.append(x[i:i + 1].detach() + noise * noise_sigma(x[i:i + 1], noise_level))
+        owner += [i] * n_samples
+    noisy, owner = torch.cat(noisy), torch.tensor(owner, device=x.device)
+    total = torch.zeros_like(x)
+    with eval_mode(net), torch.enable_grad():
+        for start in range(0, len(noisy), batch_size):
+            chunk = noisy[start:start + batch_size].requires_grad_(True)
+            who = owner[start:start + batch_size]
+            (grad,) = torch.autograd.grad(net(chunk)[torch.arange(len(chunk), device=x.device), tgt[who]].sum(), chunk)
+            total.index_add_(0, who, grad)
+    return (total / n_samples).sum(1).detach().cpu().numpy()
+
+
+def model_randomisation_test(image_model, images, targets=None, depths=None, seeds=(0, 1, 2),
+                             methods=RANDOMISATION_METHODS, explainers=None, smoothgrad_samples=8,
+                             noise_level=0.15, batch_size=6):
+    """Cascading model-parameter randomisation (Adebayo et al. 2018, arXiv:1810.03292, section 3.1).
+
+    For every seed, one copy of the model is re-initialised from the output layer down, depth after
+    depth (the top stages keep their random weights when deeper ones follow, as in the paper), and at
+    each depth every method's map of every image is compared with the trained model's map by
+    Spearman rank correlation, on the signed map and on its absolute value.
+
+    ``images``: photo names, paths, PIL images or 1x3xHxW tensors; ``targets``: one class (index or
+    name) per image, default each image's top-1 class, resolved on the trained model and then kept
+    fixed. ``depths``: numbers of top stages, or names of the deepest stage randomised (default: the
+    output layer, the top third of the stages, all); see ``randomisation_stages``. ``methods``: the
+    cheap batched maps of ``signed_maps``; ``explainers``: optional further ``{name: explain(model, x,
+    target)}`` called per image (e.g. ``edge_map``). Only one randomised copy exists at a time.
+
+    Returns a dict: ``table`` (pandas DataFrame, one row per image x seed x depth x method with
+    columns image, seed, depth, stage, method, rho, rho_abs), ``depths`` (ints), ``labels`` (the
+    deepest randomised stage per depth), ``stages`` (all stage names, top down), ``targets``,
+    ``images`` (keys) and ``maps[method]``: an array (1 + depths) x images x H x W of the signed maps
+    for the first seed, the trained model's first.
+    """
+    import pandas as pd
     _require_image_model(image_model, "model_randomisation_test")
-    check_input(x)
-    target = resolve_target(target, len(image_model.labels), image_model.labels)
-    stages = [name for name, _ in randomisation_stages(image_model.model)]
-    if not isinstance(n_checkpoints, int) or n_checkpoints < 1:
-        raise ValueError(f"n_checkpoints must be a positive integer, got {n_checkpoints!r}.")
-    checkpoints = sorted({int(round(v)) for v in np.linspace(1, len(stages), min(n_checkpoints, len(stages)))})
-    size = x.shape[-2:]
-    maps = {name: [as_2d_map(explain(image_model, x, target), size)] for name, explain in explainers.items()}
-    for k in checkpoints:
-        copy_k = randomised_copy(image_model, k, seed=seed)
+    if isinstance(images, (str, torch.Tensor)) or not hasattr(images, "__iter__"):
+        images = [images]
+    keys, xs = [], []
+    for i, image in enumerate(images):
+        key, x = _as_input(image_model, image)
+        keys.append(key or f"image {i}")
+        xs.append(x)
+    x = torch.cat(xs)
+    del xs
+    if targets is None:
+        with torch.no_grad(), eval_mode(image_model.model):
+            targets = image_model.model(x).argmax(1).tolist()
+    targets = [resolve_target(t, len(image_model.labels), image_model.labels) for t in targets]
+    if len(targets) != len(keys):
+        raise ValueError(f"{len(keys)} images but {len(targets)} targets.")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one seed, e.g. (0, 1, 2).")
+    explainers = dict(explainers or {})
+    stages = randomisation_stages(image_model.model)
+    depths = _resolve_depths(depths, stages)
+    names = [n for n, _ in stages]
+
+    def all_maps(model):
+        maps = signed_maps(model, x, targets, methods, smoothgrad_samples, noise_level, 0, batch_size) if methods else {}
         for name, explain in explainers.items():
-            maps[name].append(as_2d_map(explain(copy_k, x, target), size))
-        del copy_k
-    correlations = {name: [spearman_rank_correlation(m[0], mk) for mk in m[1:]] for name, m in maps.items()}
-    abs_correlations = {name: [spearman_rank_correlation(np.abs(m[0]), np.abs(mk)) for mk in m[1:]]
-                        for name, m in maps.items()}
-    return {"stages": stages, "checkpoints": checkpoints, "labels": [stages[k - 1] for k in checkpoints],
-            "maps": maps, "correlations": correlations, "abs_correlations": abs_correlations, "target": target}
+            maps[name] = np.stack([as_2d_map(explain(model, x[i:i + 1], t), x.shape[-2:])
+                                   for i, t in enumerate(targets)])
+        return maps
+
+    original = all_maps(image_model)
+    kept = {m: [v] for m, v in original.items()}
+    rows = []
+    for seed in seeds:
+        net = copy.deepcopy(image_model.model)
+        model = dataclasses.replace(image_model, model=net, target_layer=net.get_submodule(image_model.target_layer_name))
+        model_stages, done = randomisation_stages(net), 0
+        for depth in depths:
+            _reinitialise_stages(model_stages[done:depth], seed * 1000 + depth)  # cascading: top stages stay random
+            done = depth
+            maps = all_maps(model)
+            for method, values in maps.items():
+                for i, key in enumerate(keys):
+                    rows.append({"image": key, "seed": seed, "depth": depth, "stage": names[depth - 1],
+                                 "method": method,
+                                 "rho": spearman_rank_correlation(original[method][i], values[i]),
+                                 "rho_abs": spearman_rank_correlation(np.abs(original[method][i]), np.abs(values[i]))})
+                if seed == seeds[0]:
+                    kept[method].append(values)
+            del maps
+        del model, net, model_stages
+        gc.collect()
+    return {"table": pd.DataFrame(rows), "depths": depths, "labels": [names[d - 1] for d in depths],
+            "stages": names, "targets": dict(zip(keys, targets)), "images": keys,
+            "maps": {m: np.stack(v) for m, v in kept.items()}}
+
+
+def show_randomisation(result, titles=None, ax=None):
+    """Correlation with the trained model's map vs randomisation depth, one line per method.
+
+    Two panels: the signed map and |map|. Each point is the mean over images x seeds; the band spans
+    their minimum and maximum. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+    table = result["table"]
+    methods = list(dict.fromkeys(table["method"]))
+    titles = titles or {}
+    if ax is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    else:
+        axes = ax
+        fig = axes[0].figure
+    positions = range(len(result["depths"]))
+    ticks = [f"{d} of {len(result['stages'])}\n(to {label})" for d, label in zip(result["depths"], result["labels"])]
+    for axis, column, title in zip(axes, ("rho", "rho_abs"), ("signed map", "|map|")):
+        for method in methods:
+            part = table[table["method"] == method].groupby("depth")[column]
+            mean, low, high = part.mean(), part.min(), part.max()
+            line, = axis.plot(positions, mean.values, marker="o", label=titles.get(method, method))
+            axis.fill_between(positions, low.values, high.values, color=line.get_color(), alpha=0.15)
+        axis.axhline(0, color="0.4", linewidth=0.8)
+        axis.set_xticks(list(positions), ticks, fontsize=8)
+        axis.set_title(f"Spearman rho with the trained model's map: {title}", fontsize=10)
+        axis.set_xlabel("stages re-initialised, from the output down", fontsize=9)
+        axis.set_ylim(-1.05, 1.05)
+    axes[0].set_ylabel("rank correlation (mean, min-max band)", fontsize=9)
+    axes[1].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
 
 
 # --- 2. faithfulness: deletion and insertion --------------------------------------------------------
-def _blurred(image_model, x, sigma):
-    import torchvision.transforms.functional as TF
-    pixels = image_model.denormalize(x.detach()).clamp(0, 1)
-    sigma = min(float(sigma), (min(pixels.shape[-2:]) - 1) / 6)  # small images: the kernel must fit
-    kernel = 2 * math.ceil(3 * sigma) + 1  # >= 6 sigma + 1 taps: a real Gaussian, not a box blur
-    return image_model.normalize(TF.gaussian_blur(pixels, [kernel, kernel], [sigma, sigma]))
+def replacement_image(image_model, x, replacement="black"):
+    """What deleted pixels become -> a normalised 1x3xHxW tensor on x's device.
+
+    ``"black"``: pixel value 0 everywhere; ``"blur"``: x blurred with the Gaussian of IG's "blur"
+    baseline (``integrated.make_baseline(image_model, x, "blur")``, sigma ``BLUR_SIGMA`` pixels; on
+    images smaller than its kernel, the largest sigma whose kernel fits).
+    """
+    from .integrated import BLUR_SIGMA, make_baseline
+    if replacement not in REPLACEMENTS:
+        raise ValueError(f"replacement must be one of {', '.join(map(repr, REPLACEMENTS))}, got {replacement!r}.")
+    sigma = min(BLUR_SIGMA, (min(x.shape[-2:]) - 1) // 6) if replacement == "blur" else BLUR_SIGMA
+    return make_baseline(image_model, x, replacement, sigma=sigma)[:1].to(device=x.device, dtype=x.dtype)
+
+
+def _fractions(steps):
+    if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1:
+        return np.linspace(0.0, 1.0, steps + 1)
+    fractions = np.asarray(steps, dtype=float) if not isinstance(steps, (int, bool)) else np.array([])
+    if fractions.ndim != 1 or len(fractions) < 2 or fractions[0] != 0 or fractions[-1] != 1 or \
+            (np.diff(fractions) <= 0).any():
+        raise ValueError(f"steps must be a positive integer or increasing fractions from 0 to 1, got {steps!r}.")
+    return fractions
 
 
 def _auc(fractions, scores):
     return float(np.trapezoid(scores, fractions))
 
 
-def deletion_insertion_curves(image_model, x, target, saliency, steps=10, blur_sigma=10.0, batch_size=32):
-    """Deletion and insertion curves of one map (Petsiuk et al. 2018, section 4.1) -> dict of numbers.
+def _curves(image_model, x, target, saliencies, fractions, replacement, batch_size):
+    """Deletion and insertion curves of several maps of one image; the end points are computed once."""
+    h, w = x.shape[-2:]
+    x = x.detach()
+    fill = replacement_image(image_model, x, replacement)
+    counts = np.round(fractions[1:-1] * h * w).astype(np.int64)
+    images = [x, fill]                                   # f = 0 and f = 1 of both curves, shared by every map
+    for name, saliency in saliencies.items():
+        m = as_2d_map(saliency, (h, w))
+        if not np.isfinite(m).all():
+            raise ValueError(f"The map {name!r} contains NaN or infinite values; it cannot rank pixels.")
+        rank = np.empty(h * w, dtype=np.int64)
+        rank[np.argsort(-m.ravel(), kind="stable")] = np.arange(h * w)   # 0 = most important
+        masks = torch.from_numpy(rank.reshape(1, h, w) < counts[:, None, None])
+        masks = masks.unsqueeze(1).to(device=x.device, dtype=x.dtype)    # taken pixels = 1
+        images += [x * (1 - masks) + fill * masks, fill * (1 - masks) + x * masks]
+    images = torch.cat(images)
+    with torch.no_grad(), eval_mode(image_model.model):
+        probs = torch.cat([image_model.model(images[i:i + batch_size]).softmax(-1)[:, target]
+                           for i in range(0, len(images), batch_size)]).cpu().numpy()
+    p_x, p_fill, k = probs[0], probs[1], len(counts)
+    out = {}
+    for j, name in enumerate(saliencies):
+        block = probs[2 + 2 * k * j: 2 + 2 * k * (j + 1)]
+        deletion = np.concatenate([[p_x], block[:k], [p_fill]])
+        insertion = np.concatenate([[p_fill], block[k:], [p_x]])
+        out[name] = {"fractions": fractions, "deletion": deletion, "insertion": insertion,
+                     "deletion_auc": _auc(fractions, deletion), "insertion_auc": _auc(fractions, insertion),
+                     "target": target, "replacement": replacement}
+    return out
+
+
+def deletion_insertion_curves(image_model, x, target, saliency, steps=10, replacement="black", batch_size=16):
+    """Deletion and insertion curves of one map (Petsiuk et al. 2018, arXiv:1806.07421) -> dict of numbers.
 
     Pixels are ranked by ``saliency`` (2-D, larger = more important; resized to x's HxW if needed).
-    Deletion: the top fraction f of pixels is set to black (pixel value 0), f = 0, 1/steps, ..., 1.
-    Insertion: starting from a Gaussian-blurred copy of the image (``blur_sigma`` pixels), the top
-    fraction f is restored to the original. Each curve is the target's softmax probability;
-    ``steps + 1`` images per curve (or ``steps`` = an increasing sequence of fractions from 0 to 1,
-    e.g. denser at the start where curves change fastest), ``batch_size`` per forward pass. Returns ``fractions``,
-    ``deletion``, ``insertion`` (arrays) and ``deletion_auc`` (lower = more faithful),
-    ``insertion_auc`` (higher = more faithful), areas under the curves over f in [0, 1].
+    Deletion: the top fraction f of pixels is replaced by ``replacement_image(image_model, x,
+    replacement)`` ("black" or "blur"). Insertion: starting from that replacement image, the top
+    fraction f is restored to the original. Each curve is the target's softmax probability at
+    f = 0, 1/steps, ..., 1 (or ``steps`` = an increasing sequence of fractions from 0 to 1, e.g. denser
+    at the start where curves change fastest). Returns ``fractions``, ``deletion``, ``insertion``
+    (arrays), ``deletion_auc`` (lower = more faithful) and ``insertion_auc`` (higher = more faithful),
+    areas under the curves over f in [0, 1].
     """
     _require_image_model(image_model, "deletion_insertion_curves")
     check_input(x)
-    if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1:
-        fractions = np.linspace(0.0, 1.0, steps + 1)
-    else:
-        fractions = np.asarray(steps, dtype=float) if not isinstance(steps, (int, bool)) else np.array([])
-        if fractions.ndim != 1 or len(fractions) < 2 or fractions[0] != 0 or fractions[-1] != 1 or \
-                (np.diff(fractions) <= 0).any():
-            raise ValueError(f"steps must be a positive integer or increasing fractions from 0 to 1, got {steps!r}.")
+    fractions = _fractions(steps)
     target = resolve_target(target, len(image_model.labels), image_model.labels)
-    h, w = x.shape[-2:]
-    m = as_2d_map(saliency, (h, w))
-    if not np.isfinite(m).all():
-        raise ValueError("The saliency map contains NaN or infinite values; it cannot rank pixels.")
-    order = np.argsort(-m.ravel(), kind="stable")               # most important first
-    rank = np.empty(h * w, dtype=np.int64)
-    rank[order] = np.arange(h * w)
-    counts = np.round(fractions * h * w).astype(np.int64)
-    masks = torch.from_numpy(rank.reshape(1, h, w) < counts[:, None, None])  # (steps+1) x H x W, True = taken
-    masks = masks.unsqueeze(1).to(device=x.device, dtype=x.dtype)
-    x = x.detach()
-    black = image_model.pixel_value_tensor(0.0).to(x.device)
-    blurred = _blurred(image_model, x, blur_sigma)
-    curves = {}
-    with torch.no_grad(), eval_mode(image_model.model):
-        for kind, start, end in (("deletion", x, black), ("insertion", blurred, x)):
-            images = start * (1 - masks) + end * masks
-            probs = [image_model.model(images[i:i + batch_size]).softmax(-1)[:, target]
-                     for i in range(0, len(images), batch_size)]
-            curves[kind] = torch.cat(probs).cpu().numpy()
-    return {"fractions": fractions, "deletion": curves["deletion"], "insertion": curves["insertion"],
-            "deletion_auc": _auc(fractions, curves["deletion"]),
-            "insertion_auc": _auc(fractions, curves["insertion"]), "target": target}
+    return _curves(image_model, x, target, {"map": saliency}, fractions, replacement, batch_size)["map"]
 
 
-def faithfulness(image_model, images, explainers, targets=None, steps=10, maps=None):
-    """Deletion and insertion AUCs of every explainer over several images -> dict of numbers.
+def faithfulness(image_model, images, explainers=None, targets=None, steps=10, maps=None, replacements=REPLACEMENTS,
+                 batch_size=16):
+    """Deletion and insertion AUCs of several maps over several images and replacements.
 
     ``images``: course photo names / paths / PIL images; ``targets``: one per image (default: each
-    image's top-1 class); ``maps``: optional precomputed ``{image: {method: map}}`` to reuse.
-    Returns ``per_image[image][method]`` (the curves dict of ``deletion_insertion_curves``) and
-    ``mean[method] = {"deletion_auc": ..., "insertion_auc": ...}`` averaged over the images.
+    image's top-1 class); ``maps``: precomputed ``{image: {method: map}}``; ``explainers``: ``{method:
+    explain(image_model, x, target)}`` for the maps not given. Every image must end up with the same
+    methods. Returns ``per_image[image][replacement][method]`` (the dict of
+    ``deletion_insertion_curves``), ``table`` (pandas DataFrame: image, replacement, method,
+    deletion_auc, insertion_auc) and ``mean`` (DataFrame, one row per method, columns
+    "deletion <replacement>" / "insertion <replacement>", averaged over the images).
     """
+    import pandas as pd
     _require_image_model(image_model, "faithfulness")
     images = list(images)
     targets = list(targets) if targets is not None else [None] * len(images)
     if len(targets) != len(images):
         raise ValueError(f"{len(images)} images but {len(targets)} targets.")
-    per_image = {}
+    for r in replacements:
+        if r not in REPLACEMENTS:
+            raise ValueError(f"replacement must be one of {', '.join(map(repr, REPLACEMENTS))}, got {r!r}.")
+    fractions = _fractions(steps)
+    explainers = dict(explainers or {})
+    per_image, rows, methods = {}, [], None
     for image, target in zip(images, targets):
-        key = image if isinstance(image, str) else str(len(per_image))
-        x = image_model.preprocess(image)
+        key, x = _as_input(image_model, image)
+        key = key or f"image {len(per_image)}"
         if target is None:
             with torch.no_grad(), eval_mode(image_model.model):
                 target = int(image_model.model(x).argmax(1))
-        known = (maps or {}).get(key, {})
-        per_image[key] = {}
+        target = resolve_target(target, len(image_model.labels), image_model.labels)
+        saliencies = dict((maps or {}).get(key, {}))
         for name, explain in explainers.items():
-            saliency = known[name] if name in known else explain(image_model, x, target)
-            per_image[key][name] = deletion_insertion_curves(image_model, x, target, saliency, steps=steps)
-    mean = {name: {k: float(np.mean([per_image[i][name][k] for i in per_image]))
-                   for k in ("deletion_auc", "insertion_auc")} for name in explainers}
-    return {"per_image": per_image, "mean": mean, "steps": steps}
+            if name not in saliencies:
+                saliencies[name] = explain(image_model, x, target)
+        if methods is None:
+            methods = list(saliencies)
+        elif set(saliencies) != set(methods):
+            raise ValueError(f"{key!r} has maps for {sorted(saliencies)}, the first image for {sorted(methods)}; "
+                             "give every image the same methods.")
+        per_image[key] = {}
+        for replacement in replacements:
+            curves = _curves(image_model, x, target, saliencies, fractions, replacement, batch_size)
+            per_image[key][replacement] = curves
+            rows += [{"image": key, "replacement": replacement, "method": name,
+                      "deletion_auc": c["deletion_auc"], "insertion_auc": c["insertion_auc"]} for name, c in curves.items()]
+    table = pd.DataFrame(rows)
+    mean = table.groupby(["method", "replacement"], sort=False)[["deletion_auc", "insertion_auc"]].mean().unstack()
+    mean.columns = [f"{metric.split('_')[0]} {replacement}" for metric, replacement in mean.columns]
+    return {"per_image": per_image, "table": table, "mean": mean.loc[methods], "fractions": fractions}
 
 
 # --- 3. localisation: the pointing game -------------------------------------------------------------
@@ -283,25 +523,55 @@ def pointing_game_hit(saliency, box, tolerance=POINTING_TOLERANCE):
     return bool(x0 - tolerance <= x <= x1 + tolerance and y0 - tolerance <= y <= y1 + tolerance)
 
 
-def pointing_game(image_model, explainers, boxes=None, maps=None, tolerance=POINTING_TOLERANCE):
-    """Pointing-game accuracy of every explainer over all boxed objects -> dict of numbers.
+def pointing_game_chance(box, tolerance=POINTING_TOLERANCE, size=(224, 224)):
+    """Chance of a hit for ``box``: the share of pixels where a peak would count (box + tolerance, clipped).
+
+    A map whose maximum falls on a uniformly random pixel (e.g. ``random_map``) hits with exactly this
+    probability; a large box is easy to hit by luck.
+    """
+    h, w = size
+    x0, y0, x1, y1 = box
+    width = min(x1 + tolerance, w - 1) - max(x0 - tolerance, 0) + 1
+    height = min(y1 + tolerance, h - 1) - max(y0 - tolerance, 0) + 1
+    return max(width, 0) * max(height, 0) / (h * w)
+
+
+def pointing_game(image_model, explainers=None, boxes=None, maps=None, tolerance=POINTING_TOLERANCE):
+    """Pointing-game hit rate of every method over all boxed objects, with its chance rate.
 
     ``boxes``: ``{photo: {class name: box}}`` (default ``load_boxes()``); each box is one trial: the
-    map for that class must peak inside that box. ``maps``: optional ``{photo: {class: {method: map}}}``
-    to reuse. Returns ``hits[method]`` (list of (photo, class, hit)) and ``score[method]`` = hit rate.
+    map for that class must peak inside that box. ``maps``: precomputed ``{photo: {class: {method:
+    map}}}``; a map given as ``None`` is not scored (e.g. an IG map whose completeness error is too
+    large to read). ``explainers`` compute the maps not given. Returns ``hits[method]`` (list of
+    (photo, class, hit True/False/None)), ``score[method]`` (hit rate over the scored trials) and
+    ``table`` (DataFrame: method, hits, trials, hit rate, chance = mean chance of that method's trials).
     """
+    import pandas as pd
     _require_image_model(image_model, "pointing_game")
     boxes = load_boxes() if boxes is None else boxes
-    hits = {name: [] for name in explainers}
+    explainers = dict(explainers or {})
+    hits, chance = {}, {}
     for photo, objects in boxes.items():
-        x = image_model.preprocess(photo)
+        x = None
         for label, box in objects.items():
-            known = (maps or {}).get(photo, {}).get(label, {})
-            for name, explain in explainers.items():
-                saliency = known[name] if name in known else explain(image_model, x, label)
-                hits[name].append((photo, label, pointing_game_hit(as_2d_map(saliency, x.shape[-2:]), box, tolerance)))
-    score = {name: sum(h for _, _, h in rows) / len(rows) if rows else float("nan") for name, rows in hits.items()}
-    return {"hits": hits, "score": score, "tolerance": tolerance}
+            known = dict((maps or {}).get(photo, {}).get(label, {}))
+            if set(explainers) - set(known):
+                x = image_model.preprocess(photo) if x is None else x
+                for name, explain in explainers.items():
+                    known.setdefault(name, explain(image_model, x, label))
+            for name, saliency in known.items():
+                hit = None if saliency is None else pointing_game_hit(as_2d_map(saliency, (image_model.crop,) * 2),
+                                                                      box, tolerance)
+                hits.setdefault(name, []).append((photo, label, hit))
+                chance.setdefault(name, []).append(pointing_game_chance(box, tolerance, (image_model.crop,) * 2))
+    rows, score = [], {}
+    for name, trials in hits.items():
+        scored = [(h, c) for (_, _, h), c in zip(trials, chance[name]) if h is not None]
+        n_hit = sum(h for h, _ in scored)
+        score[name] = n_hit / len(scored) if scored else float("nan")
+        rows.append({"method": name, "hits": n_hit, "trials": len(scored), "hit rate": score[name],
+                     "chance": float(np.mean([c for _, c in scored])) if scored else float("nan")})
+    return {"hits": hits, "score": score, "table": pd.DataFrame(rows).set_index("method"), "tolerance": tolerance}
 
 
 # --- a compact table ---------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ ASSET_DIR = Path(__file__).resolve().parent / "assets" / "groundtruth"
 REBUILD_COMMAND = "python tools/train_groundtruth_cnns.py"
 #: Shares of training scenes that carry the mark; 0.0 is the clean CNN.
 STRENGTHS = (0.0, 0.5, 0.9, 1.0)
-CNN_CONFIG = dict(channels=(16, 32, 64), num_classes=10)
+CNN_CONFIG = dict(channels=(8, 16, 32), num_classes=10)
 TRAIN_SETTINGS = dict(seed=0, epochs=20, batch_size=64, lr=0.01, weight_decay=1e-4)
 MARK_SIZE, MARK_NOISE = 4, 0.05           # a 4x4 pattern; the scenes' pixel noise (vit._render's default)
 LESSON_MARK_SEED, LESSON_MARK_CORNER = 7, (1, 1)
@@ -50,7 +50,7 @@ CASE_SEED, CASE_STRENGTH = 2024, 0.9
 #: Settings of the attribution methods on these 48x48 scenes. IG_STEPS: Gauss-Legendre points for a
 #: completeness error <= 5 % on 95 % of the scored scenes, both baselines, every model (measured by
 #: ``ig_completeness``; tools/train_groundtruth_cnns.py --measure-ig prints it).
-IG_STEPS, SMOOTHGRAD_SAMPLES, NOISE_LEVEL, BLUR_SIGMA = 32, 16, 0.15, 3.0
+IG_STEPS, SMOOTHGRAD_SAMPLES, NOISE_LEVEL, BLUR_SIGMA = 16, 16, 0.15, 3.0
 METHODS = ("vanilla gradients", "gradient x input", "smoothgrad", "IG (black)", "IG (blur)", "grad-cam",
            "grad-cam++", "random map", "edge detector")
 CONTROLS = ("random map", "edge detector")
@@ -67,22 +67,24 @@ CASE_FILE = "digits_cnn_case.safetensors"
 class DigitCNN(nn.Module):
     """A small CNN for 1x48x48 scenes in [0, 1]: three blocks -> global average pool -> linear layer.
 
-    ``block3`` (12x12 feature maps, after a ReLU) is the last block: with the global average pool and
-    the single linear ``head`` after it, Grad-CAM there equals CAM (Zhou et al. 2016), the class's head
-    weights applied to the feature maps. About 61 k parameters.
+    ``block3`` (12x12 feature maps) is the last block: with the global average pool and the single linear
+    ``head`` after it, Grad-CAM there equals CAM (Zhou et al. 2016), the class's head weights applied to the
+    feature maps. The network is smooth (SiLU inside, average pooling, Softplus at the end of ``block3`` so
+    its maps are positive, as Grad-CAM++ assumes): Integrated Gradients' path integral then converges in a
+    few quadrature points, where ReLU and max pooling make the integrand jump. About 16 k parameters.
     """
 
     target_layer = "block3"
 
-    def __init__(self, channels=(16, 32, 64), num_classes=10):
+    def __init__(self, channels=(8, 16, 32), num_classes=10):
         super().__init__()
         c1, c2, c3 = channels
 
-        def conv(i, o):
-            return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
-        self.block1 = nn.Sequential(*conv(1, c1), nn.MaxPool2d(2))           # 24x24
-        self.block2 = nn.Sequential(*conv(c1, c2), nn.MaxPool2d(2))          # 12x12
-        self.block3 = nn.Sequential(*conv(c2, c3), *conv(c3, c3))            # 12x12, non-negative
+        def conv(i, o, act=nn.SiLU):
+            return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), act()]
+        self.block1 = nn.Sequential(*conv(1, c1), nn.AvgPool2d(2))                      # 24x24
+        self.block2 = nn.Sequential(*conv(c1, c2), nn.AvgPool2d(2))                     # 12x12
+        self.block3 = nn.Sequential(*conv(c2, c3), *conv(c3, c3, act=nn.Softplus))      # 12x12, positive
         self.head = nn.Linear(c3, num_classes)
 
     def features(self, x):
@@ -458,7 +460,7 @@ class AttributionMaps:
 
 
 def attribution_maps(model, images, targets, methods=METHODS, *, ig_steps=IG_STEPS, smoothgrad_samples=SMOOTHGRAD_SAMPLES,
-                     noise_level=NOISE_LEVEL, blur_sigma=BLUR_SIGMA, chunk=100, seed=0):
+                     noise_level=NOISE_LEVEL, blur_sigma=BLUR_SIGMA, ig_method="gausslegendre", chunk=100, seed=0):
     """Every method's map for every scene, each explaining the scene's own ``targets[i]`` -> ``AttributionMaps``.
 
     Uses the package's helpers: ``vanilla_gradients``, ``gradient_x_input``, ``smoothgrad`` (``noise_level`` of
@@ -497,7 +499,7 @@ def attribution_maps(model, images, targets, methods=METHODS, *, ig_steps=IG_STE
             elif name.startswith("IG"):
                 kind = "black" if name == "IG (black)" else "blur"
                 base = torch.zeros_like(xj) if kind == "black" else _blurred(x, blur_sigma).transpose(0, 1)
-                m, _ = integrated_gradients(joint, xj, 0, baseline=base, n_steps=ig_steps,
+                m, _ = integrated_gradients(joint, xj, 0, baseline=base, n_steps=ig_steps, method=ig_method,
                                             internal_batch_size=max(1, 400 // len(t)))
                 m = m[0]
                 with torch.no_grad():

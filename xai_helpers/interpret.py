@@ -6,11 +6,14 @@
   interpreters leaves the model as it was.
 * ``TextClassifierInterpreter``: Layer Integrated Gradients (Captum) on the classifier's embeddings
   layer, the model run on ``input_ids`` + ``attention_mask``; reference = the same sequence with
-  [CLS]/[SEP] kept and every other token replaced by [PAD]. One attribution per token, signed.
+  [CLS]/[SEP] kept and every other token replaced by [PAD]. One attribution per token, signed. By
+  default it explains the *margin* that decides the prediction (the target's log-odds; with two
+  classes, logit(target) - logit(other)), not one logit, and it reports the margin on the reference.
 * ``diagnose_misclassification``: maps for the predicted and the true class, the true class's rank
   and probability, and a diagnosis worded from those numbers (nothing pre-written).
 """
 import html
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +21,7 @@ import torch
 
 from ._checks import check_input, eval_mode, resolve_target
 from .gradients import max_abs_over_channels, smoothgrad, sum_over_channels
+from .integrated import DEFAULT_IG_STEPS
 from .models import ImageModel
 from .plotting import CAM_CMAP, SIGNED_CMAP, overlay_heatmap, show_map, to_numpy
 from .text import check_text
@@ -25,7 +29,12 @@ from .text import check_text
 __all__ = ["ImageClassifierInterpreter", "ImageInterpretation", "image_explainers", "IMAGE_METHODS",
            "TextClassifierInterpreter", "TextInterpretation", "render_tokens_html", "show_token_attributions",
            "captum_text_visualization", "diagnose_misclassification", "MisclassificationReport",
-           "top_region_iou"]
+           "top_region_iou", "IG_MAX_ERROR", "TEXT_QUANTITIES"]
+
+#: Largest IG completeness error |delta| / |F(x) - F(baseline)| at which an IG map is read at all.
+IG_MAX_ERROR = 0.05
+#: What ``TextClassifierInterpreter`` can attribute: the decision margin (log-odds) or one logit.
+TEXT_QUANTITIES = ("margin", "logit")
 
 #: Method key -> title used in figures and tables.
 IMAGE_METHODS = {"grad_cam": "Grad-CAM", "integrated_gradients": "Integrated Gradients",
@@ -33,28 +42,38 @@ IMAGE_METHODS = {"grad_cam": "Grad-CAM", "integrated_gradients": "Integrated Gra
 
 
 # --- image methods as explainers: (image_model, x, target) -> 2-D map -------------------------------
-def image_explainers(methods=("grad_cam", "integrated_gradients", "smoothgrad"), ig_steps=32,
-                     ig_baseline="black", smoothgrad_samples=16, noise_level=0.15, batch_size=16):
+def image_explainers(methods=("grad_cam", "integrated_gradients", "smoothgrad"), ig_steps=DEFAULT_IG_STEPS,
+                     ig_baseline="black", smoothgrad_samples=16, noise_level=0.15, batch_size=None):
     """Dict method key -> ``explain(image_model, x, target) -> HxW tensor`` (larger = more important).
 
     grad_cam: Grad-CAM at the model's ``target_layer``, in [0, 1]. integrated_gradients: IG from a
     true-black baseline with ``ig_steps`` Gauss-Legendre points, summed over colour channels (signed:
-    positive = evidence for the class). smoothgrad: SmoothGrad with ``smoothgrad_samples`` seeded noisy
-    copies (sigma = ``noise_level`` x input range), largest |gradient| over channels (unsigned).
-    gradient: the plain input gradient, largest |value| over channels. Cost per map: Grad-CAM 1,
-    IG ``ig_steps``, SmoothGrad ``smoothgrad_samples`` forward+backward passes.
+    positive = evidence for the class); every call appends ``{"target", "steps", "relative_error"}``
+    to ``explainers["integrated_gradients"].completeness`` and warns when the completeness error is
+    above ``IG_MAX_ERROR``. smoothgrad: SmoothGrad with ``smoothgrad_samples`` seeded noisy copies
+    (sigma = ``noise_level`` x input range), largest |gradient| over channels (unsigned). gradient:
+    the plain input gradient, largest |value| over channels. ``batch_size``: images per pass for IG
+    and SmoothGrad (None = the package's measured defaults). Cost per map: Grad-CAM 1, IG
+    ``ig_steps``, SmoothGrad ``smoothgrad_samples`` forward+backward passes.
     """
     from .cam import grad_cam
-    from .integrated import integrated_gradients
+    from .integrated import DEFAULT_IG_BATCH, integrated_gradients, output_difference
     from .gradients import vanilla_gradients
 
     def _grad_cam(model, x, target):
         return grad_cam(model, None, x, target)
 
     def _integrated_gradients(model, x, target):
-        attributions, _ = integrated_gradients(model, x, target, baseline=ig_baseline, n_steps=ig_steps,
-                                               internal_batch_size=batch_size)
+        attributions, delta = integrated_gradients(model, x, target, baseline=ig_baseline, n_steps=ig_steps,
+                                                   internal_batch_size=batch_size or DEFAULT_IG_BATCH)
+        error = abs(delta) / max(abs(output_difference(model, x, target, baseline=ig_baseline)), 1e-12)
+        _integrated_gradients.completeness.append({"target": target, "steps": ig_steps, "relative_error": error})
+        if error > IG_MAX_ERROR:
+            warnings.warn(f"IG completeness error {error:.1%} at {ig_steps} steps (target {target!r}) is above "
+                          f"{IG_MAX_ERROR:.0%}: do not read this map; raise ig_steps.", UserWarning, stacklevel=2)
         return sum_over_channels(attributions).cpu()
+
+    _integrated_gradients.completeness = []
 
     def _smoothgrad(model, x, target):
         return max_abs_over_channels(smoothgrad(model, x, target, n_samples=smoothgrad_samples,
@@ -83,6 +102,7 @@ class ImageInterpretation:
     maps: dict                   # method key -> HxW numpy array
     ig_delta: float = float("nan")            # IG convergence delta (sum of attributions - score difference)
     ig_score_difference: float = float("nan")  # F(x) - F(black) for the target logit
+    ig_steps: int = 0                         # quadrature points used for IG
     extras: dict = field(default_factory=dict)
 
     @property
@@ -90,15 +110,22 @@ class ImageInterpretation:
         """|delta| / |F(x) - F(baseline)|: how far IG's attributions are from completeness."""
         return abs(self.ig_delta) / max(abs(self.ig_score_difference), 1e-12)
 
+    @property
+    def ig_reliable(self):
+        """True when IG's completeness error is at most ``IG_MAX_ERROR`` (5 %): only then read its map."""
+        return bool(self.ig_relative_error <= IG_MAX_ERROR)
+
 
 class ImageClassifierInterpreter:
     """Predictions plus Grad-CAM, Integrated Gradients and SmoothGrad for an ``ImageModel``.
 
-    ``ig_steps``, ``smoothgrad_samples``: cost knobs (forward+backward passes per map); ``top_k``:
-    how many predictions to list. No hooks are registered by the constructor.
+    ``ig_steps``, ``smoothgrad_samples``: cost knobs (forward+backward passes per map; the IG default
+    is the package's measured ``DEFAULT_IG_STEPS``); every IG result carries its completeness error
+    (``ig_relative_error``, ``ig_reliable``). ``top_k``: how many predictions to list. No hooks are
+    registered by the constructor.
     """
 
-    def __init__(self, image_model, ig_steps=32, smoothgrad_samples=16, noise_level=0.15, top_k=5,
+    def __init__(self, image_model, ig_steps=DEFAULT_IG_STEPS, smoothgrad_samples=16, noise_level=0.15, top_k=5,
                  ig_baseline="black"):
         if not isinstance(image_model, ImageModel):
             raise TypeError("ImageClassifierInterpreter needs the ImageModel from load_image_model() (it "
@@ -142,7 +169,7 @@ class ImageClassifierInterpreter:
             attributions, delta = integrated_gradients(m, x, target, baseline=self.ig_baseline,
                                                        n_steps=self.ig_steps)
             maps["integrated_gradients"] = to_numpy(sum_over_channels(attributions))
-            result.ig_delta = delta
+            result.ig_delta, result.ig_steps = delta, self.ig_steps
             result.ig_score_difference = output_difference(m, x, target, baseline=self.ig_baseline)
         result.maps = {k: maps[k] for k in methods}
         return result
@@ -162,7 +189,9 @@ class ImageClassifierInterpreter:
             if key == "grad_cam":
                 overlay_heatmap(result.image, heat, ax=ax, cmap=CAM_CMAP, signed=False, title=title)
             elif key == "integrated_gradients":
-                show_map(heat, ax=ax, signed=True, title=title + " (signed)")
+                verdict = "" if result.ig_reliable else f" > {IG_MAX_ERROR:.0%}: do not read"
+                show_map(heat, ax=ax, signed=True, title=f"{title} (signed)\ncompleteness error "
+                         f"{result.ig_relative_error:.1%}{verdict}")
             else:
                 show_map(heat, ax=ax, signed=False, title=title)
         fig.tight_layout()
@@ -194,6 +223,7 @@ class MisclassificationReport:
     overlap: dict                     # method -> IoU of the top-20 % regions of the two maps
     diagnosis: list                   # sentences, each derived from a number above
     n_classes: int = 1000
+    ig_errors: dict = field(default_factory=dict)  # class label -> IG completeness error (when IG was used)
 
     @property
     def correct(self):
@@ -207,19 +237,28 @@ class MisclassificationReport:
                  "top predictions: " + ", ".join(f"{label} {p:.1%}" for _, label, p in self.predictions)]
         lines += [f"overlap of the top-20 % regions ({IMAGE_METHODS.get(k, k)}): IoU {v:.2f}"
                   for k, v in self.overlap.items()]
+        lines += [f"IG completeness error for '{label}': {e:.1%}" + ("" if e <= IG_MAX_ERROR else
+                  f" (above {IG_MAX_ERROR:.0%}: IG's map and IoU are not read)") for label, e in self.ig_errors.items()]
         lines += ["diagnosis:"] + [f"  - {d}" for d in self.diagnosis]
         return "\n".join(lines)
 
     def show(self, panel_size=3.0):
-        """Figure: row 1 the predicted class's maps, row 2 the true class's maps; returns it."""
+        """Figure: row 1 the predicted class's maps, row 2 the true class's maps; returns it.
+
+        When the prediction is correct both rows would be the same maps: then one row is drawn.
+        """
         import matplotlib.pyplot as plt
         methods = list(self.maps_predicted)
         n = 1 + len(methods)
-        fig, axes = plt.subplots(2, n, figsize=(panel_size * n * 1.12, panel_size * 2 + 0.5), squeeze=False)
-        for row, (name, maps, info) in enumerate((("predicted", self.maps_predicted, self.predicted),
-                                                   ("true", self.maps_true, self.true))):
+        rows = [("predicted", self.maps_predicted, self.predicted)]
+        if not self.correct:
+            rows.append(("true", self.maps_true, self.true))
+        fig, axes = plt.subplots(len(rows), n, figsize=(panel_size * n * 1.12, panel_size * len(rows) + 0.5),
+                                 squeeze=False)
+        for row, (name, maps, info) in enumerate(rows):
             ax = axes[row, 0]
             ax.imshow(self.image)
+            name = "predicted = true" if self.correct else name
             ax.set_title(f"{name}: {info[1]}\np = {info[2]:.1%}" + (f", rank {self.true_rank}" if row else ""),
                          fontsize=9)
             ax.set_xticks([]), ax.set_yticks([])
@@ -234,13 +273,15 @@ class MisclassificationReport:
 
 
 def diagnose_misclassification(image_model, image, true_class, methods=("grad_cam", "integrated_gradients"),
-                               top_k=5, ig_steps=16, **explainer_options):
+                               top_k=5, ig_steps=DEFAULT_IG_STEPS, **explainer_options):
     """Why did the model predict what it did instead of ``true_class``? -> ``MisclassificationReport``.
 
     ``true_class``: index or full ImageNet class name (any of the model's 1000 labels). Maps are
     computed for the predicted (top-1) and the true class with ``image_explainers(methods, ...)``.
     The diagnosis states facts computed here: the true class's rank and probability, the margin to
-    the prediction, and whether both classes are read from the same region (top-20 % IoU).
+    the prediction, and whether both classes are read from the same region (top-20 % IoU). With IG,
+    each map's completeness error is reported (``ig_errors``); an IG overlap whose maps have an error
+    above ``IG_MAX_ERROR`` is left out of the diagnosis.
     """
     if not isinstance(image_model, ImageModel):
         raise TypeError(f"diagnose_misclassification needs the ImageModel from load_image_model(), got "
@@ -260,10 +301,17 @@ def diagnose_misclassification(image_model, image, true_class, methods=("grad_ca
     maps_true = maps_pred if true_index == predicted[0] else {k: to_numpy(f(m, x, true_index))
                                                              for k, f in explainers.items()}
     overlap = {k: top_region_iou(maps_pred[k], maps_true[k]) for k in methods}
-    diagnosis = _diagnose(predicted, true, true_rank, overlap, probs)
+    ig_errors = {}
+    if "integrated_gradients" in explainers:
+        for record in explainers["integrated_gradients"].completeness:
+            ig_errors[m.labels[record["target"]]] = record["relative_error"]
+    readable = {k: v for k, v in overlap.items()
+                if k != "integrated_gradients" or all(e <= IG_MAX_ERROR for e in ig_errors.values())}
+    diagnosis = _diagnose(predicted, true, true_rank, readable, probs)
     report = MisclassificationReport(image=m.to_image(x), predictions=predictions, predicted=predicted, true=true,
                                      true_rank=true_rank, maps_predicted=maps_pred, maps_true=maps_true,
-                                     overlap=overlap, diagnosis=diagnosis, n_classes=len(m.labels))
+                                     overlap=overlap, diagnosis=diagnosis, n_classes=len(m.labels),
+                                     ig_errors=ig_errors)
     return report
 
 
@@ -299,17 +347,26 @@ def _diagnose(predicted, true, true_rank, overlap, probs):
 # --- text ---------------------------------------------------------------------------------------------
 @dataclass
 class TextInterpretation:
-    """One attribution per token (Layer Integrated Gradients on the embeddings layer)."""
+    """One attribution per token (Layer Integrated Gradients on the embeddings layer).
+
+    The attributions explain ``quantity`` for ``target``: ``"margin"`` = the target's log-odds
+    ``log p / (1 - p)`` (with two classes exactly logit(target) - logit(other), the number whose sign
+    decides the prediction), or ``"logit"`` = the target's logit alone. They sum to
+    ``text_score - reference_score`` (up to ``delta``): relative to the reference, not to 0.
+    """
     text: str
     tokens: list                 # every token, [CLS] and [SEP] included
-    attributions: np.ndarray     # one signed number per token; they sum to the logit difference (+ delta)
+    attributions: np.ndarray     # one signed number per token; they sum to score_difference (+ delta)
     prediction: tuple            # (label, probability) of the top class
     target: int
     target_label: str
     probabilities: dict          # label -> probability
     delta: float                 # convergence delta: sum(attributions) - (F(x) - F(reference))
-    score_difference: float      # F(x) - F(reference) for the target logit
+    score_difference: float      # F(text) - F(reference) of the explained quantity
     reference_tokens: list
+    quantity: str = "margin"     # what F is: "margin" (log-odds of the target) or "logit"
+    text_score: float = float("nan")       # F(text)
+    reference_score: float = float("nan")  # F(reference): where the attributions start from
 
     @property
     def relative_error(self):
@@ -319,9 +376,16 @@ class TextInterpretation:
         return render_tokens_html(self.tokens, self.attributions, title=self.title())
 
     def title(self):
-        return (f"prediction: {self.prediction[0]} ({self.prediction[1]:.1%}) · attributions for "
-                f"'{self.target_label}' · sum {self.attributions.sum():+.3f} vs logit difference "
-                f"{self.score_difference:+.3f} (delta {self.delta:+.1e})")
+        what = "margin (log-odds)" if self.quantity == "margin" else "logit"
+        return (f"prediction: {self.prediction[0]} ({self.prediction[1]:.1%}) · attributions of the {what} of "
+                f"'{self.target_label}': text {self.text_score:+.2f}, reference {self.reference_score:+.2f}, "
+                f"sum {self.attributions.sum():+.2f} (delta {self.delta:+.1e})")
+
+
+def _log_odds(logits, target):
+    """log p_target / (1 - p_target) from logits: logit(target) - logsumexp(other logits)."""
+    others = torch.cat([logits[:, :target], logits[:, target + 1:]], dim=1)
+    return logits[:, target] - torch.logsumexp(others, dim=1)
 
 
 class TextClassifierInterpreter:
@@ -330,16 +394,23 @@ class TextClassifierInterpreter:
     The model is run on ``input_ids`` and ``attention_mask`` exactly as in prediction; Captum's
     ``LayerIntegratedGradients`` interpolates the output of ``classifier.embeddings`` between the
     reference sequence ([CLS]/[SEP] kept, all other tokens -> [PAD]) and the text. ``n_steps``
-    Gauss-Legendre points (Captum's default rule).
+    Gauss-Legendre points (Captum's default rule). ``explain``: ``"margin"`` (default) attributes the
+    target's log-odds, i.e. with two classes logit(target) - logit(other), the quantity whose sign is
+    the decision; ``"logit"`` attributes the target's logit alone (it also moves with whatever raises
+    both logits together, which changes no prediction).
     """
 
-    def __init__(self, classifier, n_steps=50, internal_batch_size=None):
+    def __init__(self, classifier, n_steps=50, internal_batch_size=None, explain="margin"):
         for attr in ("model", "tokenizer", "labels", "embeddings"):
             if not hasattr(classifier, attr):
                 raise TypeError(f"TextClassifierInterpreter needs a classifier from load_text_classifier() "
                                 f"(with .model, .tokenizer, .labels, .embeddings); {type(classifier).__name__} "
                                 f"has no .{attr}.")
+        if explain not in TEXT_QUANTITIES:
+            raise ValueError(f"explain must be 'margin' (the log-odds that decide the prediction) or 'logit', "
+                             f"got {explain!r}.")
         self.classifier, self.n_steps, self.internal_batch_size = classifier, n_steps, internal_batch_size
+        self.explain = explain
 
     def reference_ids(self, input_ids):
         """The LIG reference: special tokens ([CLS], [SEP], [PAD]) kept, every other token -> [PAD]."""
@@ -347,6 +418,9 @@ class TextClassifierInterpreter:
         special = torch.tensor(tok.get_special_tokens_mask(input_ids[0].tolist(), already_has_special_tokens=True),
                                dtype=torch.bool, device=input_ids.device)
         return torch.where(special, input_ids, torch.full_like(input_ids, tok.pad_token_id))
+
+    def _score(self, logits, target):
+        return _log_odds(logits, target) if self.explain == "margin" else logits[:, target]
 
     def interpret(self, text, target=None):
         """Explain one text -> ``TextInterpretation`` (tokens, one attribution each, prediction, delta)."""
@@ -360,9 +434,14 @@ class TextClassifierInterpreter:
         probs = logits[0].softmax(-1).cpu()
         best = int(probs.argmax())
         target = best if target is None else resolve_target(target, len(clf.labels), clf.labels)
-        lig = LayerIntegratedGradients(clf.model, clf.embeddings)
+        scores = self._score(logits, target).cpu()
+
+        def forward(ids, mask):
+            return self._score(clf.model(ids, mask), target)
+
+        lig = LayerIntegratedGradients(forward, clf.embeddings)
         attributions, delta = lig.attribute(inputs=input_ids, baselines=reference,
-                                            additional_forward_args=(attention_mask,), target=target,
+                                            additional_forward_args=(attention_mask,),
                                             n_steps=self.n_steps, internal_batch_size=self.internal_batch_size,
                                             return_convergence_delta=True)
         per_token = attributions.sum(-1)[0].detach().cpu().numpy()
@@ -371,8 +450,8 @@ class TextClassifierInterpreter:
             text=text, tokens=convert(input_ids[0].tolist()), attributions=per_token,
             prediction=(clf.labels[best], float(probs[best])), target=target, target_label=clf.labels[target],
             probabilities={label: float(p) for label, p in zip(clf.labels, probs)}, delta=float(delta),
-            score_difference=float(logits[0, target] - logits[1, target]),
-            reference_tokens=convert(reference[0].tolist()))
+            score_difference=float(scores[0] - scores[1]), reference_tokens=convert(reference[0].tolist()),
+            quantity=self.explain, text_score=float(scores[0]), reference_score=float(scores[1]))
 
     def show(self, result, ax=None):
         """Draw the tokens coloured by attribution (matplotlib); returns the figure."""
@@ -437,10 +516,17 @@ def show_token_attributions(result, ax=None, max_chars_per_line=70):
             ax.text(x, row, token, fontsize=11, family="monospace", va="center",
                     bbox=dict(boxstyle="round,pad=0.25", facecolor=_token_colour(value, scale), edgecolor="0.8"))
             x += len(token) + 1.2
-    ax.set_title(result.title(), fontsize=9)
+    ax.set_title(_wrap(result.title(), 110), fontsize=9)
+    what = "margin" if getattr(result, "quantity", "logit") == "margin" else "logit"
     fig.colorbar(ScalarMappable(norm=Normalize(-scale, scale), cmap=SIGNED_CMAP), ax=ax, orientation="horizontal",
-                 fraction=0.08, pad=0.02, aspect=40, label=f"attribution to '{result.target_label}' (0 = white)")
+                 fraction=0.08, pad=0.02, aspect=40, label=f"attribution to the {what} of '{result.target_label}' "
+                 "(red = for, blue = against, white = 0)")
     return fig
+
+
+def _wrap(text, width):
+    import textwrap
+    return "\n".join(textwrap.wrap(text, width))
 
 
 def captum_text_visualization(results, true_labels=None):
