@@ -228,17 +228,18 @@ def _batch_table(args, rep, model, steps, t, best):
     rows = []
     for b in args.ig_batches:
         h, c = ("helper", b), ("captum", b)
-        rows.append([f"{b}" + ("  <- fastest within 3 GB" if h == best else ""),
-                     "failed: " + t.failed[h][:60] if h in t.failed and not t.peaks.get(h) else fmt_mr(t.median(h), " s"),
-                     fmt_gb(t.peak(h)),
-                     "failed: " + t.failed[c][:60] if c in t.failed and not t.peaks.get(c) else fmt_mr(t.median(c), " s"),
-                     fmt_gb(t.peak(c)), fmt_mr(t.paired(c, h), "x")])
+        rows.append([f"{b}" + ("  <- fastest within 3 GB" if h == best else ""), _time_cell(t, h), fmt_gb(t.peak(h)),
+                     _time_cell(t, c), fmt_gb(t.peak(c)), fmt_mr(t.paired(c, h), "x")])
     rep.table(f"Integrated Gradients at equal steps ({steps}, gausslegendre) by internal_batch_size, "
               f"{MODEL_TITLE[model]} (each run a fresh process, {args.repeats} interleaved round(s))",
               ["internal_batch_size", "helper time median [min-max]", "helper peak RSS",
                "Captum time median [min-max]", "Captum peak RSS", "Captum time / helper (paired)"], rows,
               f"attributions helper vs Captum at batch {args.ig_batches[0]}: max|diff|/max = {t.agreement:.1e}; "
               "Captum runs at the same internal_batch_size as the helper")
+
+
+def _time_cell(t, key):
+    return "failed: " + t.failed[key][:60] if key in t.failed and not t.peaks.get(key) else fmt_mr(t.median(key), " s")
 
 
 def _pick_batch(rep, steps, picked, measured):

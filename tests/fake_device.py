@@ -58,7 +58,8 @@ class OnDevice(torch.Tensor):
             return _copy(args[0], kwargs)
         tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
         if any(t.device == FAKE and not isinstance(t, OnDevice) for t in tensors):
-            raise RuntimeError(f"{func}: a real 'meta' tensor reached the fake device (made outside FactoriesOnDevice?)")
+            raise RuntimeError(f"{func}: a real 'meta' tensor reached the fake device (made outside "
+                               "FactoriesOnDevice?)")
         on_device = any(isinstance(t, OnDevice) for t in tensors)
         cpu = [t for t in tensors if not isinstance(t, OnDevice) and t.dim() > 0]
         if on_device and cpu and func not in INDEX_OPS:

@@ -101,13 +101,12 @@ def _numbers(obj):
     return [float(obj)] if isinstance(obj, (int, float)) else []
 
 
-@pytest.mark.parametrize("name", ["deletion_insertion_curves", "image_explainers", "randomised_copy"])
+@pytest.mark.parametrize("name", ["deletion_insertion_curves", "randomised_copy"])
 def test_evaluation_runs_on_a_device_and_gives_the_cpus_result(models, name):
     from xai_helpers import evaluation as ev
     calls = {
         "deletion_insertion_curves": lambda m, x: ev.deletion_insertion_curves(
             m, x, TARGET, xh.max_abs_over_channels(xh.vanilla_gradients(m, x, TARGET)), steps=4),
-        "image_explainers": lambda m, x: {k: f(m, x, TARGET) for k, f in xh.image_explainers().items()},
         "randomised_copy": lambda m, x: ev.randomised_copy(m, 1).model(x),
     }
     (cpu, x_cpu), (fake, x_fake) = models

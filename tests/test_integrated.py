@@ -68,6 +68,38 @@ def test_completeness_improves_with_steps(small):
         assert errors[2] <= errors[1] + 1e-5 and errors[2] < 0.03, (method, errors)
 
 
+class _Saturating(nn.Module):
+    """The toy of notebook 4.3: min(1, x1 + x2) written as 1 - ReLU(1 - x1 - x2); input 1x2x1x1, one output."""
+
+    def forward(self, x):
+        return (1 - torch.relu(1 - x.sum(dim=(1, 2, 3)))).unsqueeze(1)
+
+
+class _SameFunction(nn.Module):
+    """The same function written differently: s - ReLU(s - 1) with s = x1 + x2."""
+
+    def forward(self, x):
+        s = x.sum(dim=(1, 2, 3))
+        return (s - torch.relu(s - 1)).unsqueeze(1)
+
+
+def test_saturation_toy_gradient_is_zero_but_ig_keeps_the_axioms():
+    x = torch.tensor([1.5, 0.5]).view(1, 2, 1, 1)
+    baseline = torch.zeros_like(x)
+    f, g = _Saturating(), _SameFunction()
+    assert float(f(x) - f(baseline)) == 1.0
+    assert torch.all(xh.vanilla_gradients(f, x, 0) == 0) and torch.all(xh.gradient_x_input(f, x, 0) == 0)
+    # midpoint nodes never sit on the kink at alpha = 0.5, so the sum is the exact integral here
+    ig_f, delta_f = integrated_gradients(f, x, 0, baseline, n_steps=100, method="riemann_middle")
+    ig_g, delta_g = integrated_gradients(g, x, 0, baseline, n_steps=100, method="riemann_middle")
+    torch.testing.assert_close(ig_f.flatten(), torch.tensor([0.75, 0.25]))     # sensitivity, shares 3 : 1
+    torch.testing.assert_close(ig_f, ig_g)                                      # implementation invariance
+    assert abs(delta_f) < 1e-5 and abs(delta_g) < 1e-5                           # completeness
+    # Gauss-Legendre, exact for polynomials of degree < 14 with 7 nodes, is far off on this kinked integrand
+    _, delta_gl = integrated_gradients(f, x, 0, baseline, n_steps=7)
+    assert abs(delta_gl) > 0.05
+
+
 def test_linear_model_is_exact():
     net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3)).eval()
     x, b = torch.randn(1, 3, 2, 2), torch.randn(1, 3, 2, 2)

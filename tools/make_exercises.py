@@ -1,25 +1,27 @@
 #!/usr/bin/env python
 """Generate the learners' notebook exercises/chapter4_exercises.ipynb from solutions/chapter4_solutions.ipynb.
 
-The solutions notebook is the single source; never edit the exercises notebook by hand. Conventions
-(compatible with nbgrader's ``BEGIN SOLUTION`` / ``END SOLUTION`` delimiters):
+The solutions notebook is the single source; never edit the exercises notebook by hand. It is also an
+nbgrader source notebook as it stands, and this script produces the same cell sources as
+``nbgrader generate_assignment`` (its ClearSolutions step), so exercises/ equals a release.
 
-Code cells
-    ``### BEGIN SOLUTION`` ... ``### END SOLUTION``: the lines between the markers are the reference
-    answer. In the exercises they become ``# YOUR CODE HERE`` + ``raise NotImplementedError("hint")``,
-    indented like the markers (a region may sit inside a function body). Inside a region,
-    ``# HINT: text`` lines give the hint (shown as comments and in the error message) and
-    ``# STUB: code`` lines are code the learner starts from (e.g. a template for a written answer).
-Markdown cells
-    ``<!-- BEGIN SOLUTION -->`` ... ``<!-- END SOLUTION -->`` encloses a model answer; it is removed.
-    ``<!-- EXERCISE`` ... ``-->`` is invisible in the solutions and unwrapped in the exercises (the
-    structured prompt for a written answer, or text meant for learners only).
-Cells tagged ``solution-only`` are dropped from the exercises.
+Conventions (nbgrader's):
+* A region between a line containing ``BEGIN SOLUTION`` and one containing ``END SOLUTION`` (in code,
+  ``### BEGIN SOLUTION`` / ``### END SOLUTION``) is the reference answer. It becomes
+  ``# YOUR CODE HERE`` + ``raise NotImplementedError()`` (code) or ``YOUR ANSWER HERE`` (markdown),
+  indented like the first marker. Everything outside the region -- prompts, hints, starter code,
+  templates of written answers -- is kept as it is.
+* Cells carry nbgrader metadata: answers ``solution``; written answers ``solution`` + ``grade`` with
+  ``points`` (graded by hand); checks ``grade`` + ``locked`` with ``points`` (graded automatically).
+  A solution region outside a solution cell, a check cell with a region, a grade cell without points
+  and a repeated ``grade_id`` are errors here, as they are in nbgrader.
+* Hints are markdown ``<details><summary>Hint 1: ...</summary> ... </details>`` blocks in the prompt:
+  learners open them one at a time; they are not part of any region.
 
-nbval: every exercise cell that contains a stub, and every later cell that reads a name such a cell
+nbval: every exercise cell that holds a stub, and every later cell that reads a name such a cell
 defines (found by parsing the code, followed transitively), is tagged ``raises-exception``, so
-``pytest --nbval-lax`` accepts their NotImplementedError / NameError until the learner solves them.
-Outputs and execution counts are cleared.
+``pytest --nbval-lax`` accepts their NotImplementedError / NameError / unanswered checks. Outputs and
+execution counts are cleared.
 
 Usage: python tools/make_exercises.py [--check]   (--check: exit 1 if exercises/ is out of date)
 """
@@ -36,67 +38,31 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions" / "chapter4_solutions.ipynb"
 EXERCISES = ROOT / "exercises" / "chapter4_exercises.ipynb"
 RAISES_TAG = "raises-exception"
-SOLUTION_ONLY_TAG = "solution-only"
-DEFAULT_HINT = "write your solution here, then delete this line"
-DEFAULT_TEXT_PROMPT = "**Your answer:** _write it here._"
-_EXERCISE_BLOCK = re.compile(r"<!--\s*EXERCISE\s*\n?(.*?)-->", re.DOTALL)
+CODE_STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
+TEXT_STUB = ["YOUR ANSWER HERE"]
+BEGIN, END = "BEGIN SOLUTION", "END SOLUTION"
+_LEGACY = re.compile(r"^\s*#\s*(HINT|STUB):|<!--\s*EXERCISE", re.MULTILINE)
 
 
 class MarkerError(ValueError):
-    """Unbalanced or nested solution markers in the solutions notebook."""
+    """Unbalanced or misplaced solution markers, or nbgrader metadata nbgrader would refuse."""
 
 
-def _is_marker(line, word):
-    stripped = line.strip()
-    return stripped.startswith("#") and f"{word} SOLUTION" in stripped
+def _nbgrader(cell):
+    return cell.metadata.get("nbgrader", {})
 
 
-def strip_code(source, where="a code cell"):
-    """Code cell source -> (exercise source, True if a solution region was replaced)."""
-    out, region, changed = [], None, False
-    for line in source.splitlines():
-        if _is_marker(line, "BEGIN"):
-            if region is not None:
-                raise MarkerError(f"nested BEGIN SOLUTION in {where}")
-            region = {"indent": line[:len(line) - len(line.lstrip())], "hints": [], "stub": []}
-        elif _is_marker(line, "END"):
-            if region is None:
-                raise MarkerError(f"END SOLUTION without BEGIN SOLUTION in {where}")
-            indent, hints = region["indent"], region["hints"]
-            out.append(f"{indent}# YOUR ANSWER HERE: fill in the template, then delete the raise line"
-                       if region["stub"] else f"{indent}# YOUR CODE HERE")
-            out += [f"{indent}# Hint: {h}" for h in hints]
-            out += region["stub"]
-            message = " ".join(hints) if hints else DEFAULT_HINT
-            out.append(f"{indent}raise NotImplementedError({message!r})")
-            region, changed = None, True
-        elif region is not None:
-            text = line.strip()
-            if text.startswith("# HINT:"):
-                region["hints"].append(text[len("# HINT:"):].strip())
-            elif text.startswith("# STUB:"):
-                stub = line.split("# STUB:", 1)[1]
-                region["stub"].append(region["indent"] + (stub[1:] if stub.startswith(" ") else stub))
-        else:
-            out.append(line)
-    if region is not None:
-        raise MarkerError(f"BEGIN SOLUTION without END SOLUTION in {where}")
-    return "\n".join(out), changed
-
-
-def _is_md_marker(line, word):
-    return re.fullmatch(rf"<!--\s*{word} SOLUTION\s*-->", line.strip()) is not None
-
-
-def strip_markdown(source, where="a markdown cell"):
-    """Markdown cell source -> exercise source (model answers removed, EXERCISE blocks unwrapped)."""
-    out, inside, removed = [], False, False
-    for line in source.splitlines():
-        if _is_md_marker(line, "BEGIN"):
+def replace_regions(source, stub, where="a cell"):
+    """Source -> (source with each solution region replaced by ``stub``, number of regions), as nbgrader does."""
+    out, inside, regions = [], False, 0
+    for line in source.split("\n"):
+        if BEGIN in line:
             if inside:
                 raise MarkerError(f"nested BEGIN SOLUTION in {where}")
-            inside, removed = True, True
-        elif _is_md_marker(line, "END"):
+            inside, regions = True, regions + 1
+            indent = re.match(r"\s*", line).group(0)
+            out += [indent + s for s in stub]
+        elif END in line:
             if not inside:
                 raise MarkerError(f"END SOLUTION without BEGIN SOLUTION in {where}")
             inside = False
@@ -104,12 +70,31 @@ def strip_markdown(source, where="a markdown cell"):
             out.append(line)
     if inside:
         raise MarkerError(f"BEGIN SOLUTION without END SOLUTION in {where}")
-    text = "\n".join(out)
-    has_prompt = bool(_EXERCISE_BLOCK.search(text))
-    text = _EXERCISE_BLOCK.sub(lambda m: m.group(1).strip("\n"), text)
-    if removed and not has_prompt:
-        text = text.rstrip("\n") + ("\n\n" if text.strip() else "") + DEFAULT_TEXT_PROMPT
-    return text.strip("\n")
+    return "\n".join(out), regions
+
+
+def strip_cell(cell, where="a cell"):
+    """One solutions cell -> (its exercise source, True if an answer was removed). Checks nbgrader's rules."""
+    meta = _nbgrader(cell)
+    if _LEGACY.search(cell.source):
+        raise MarkerError(f"{where} uses the old '# HINT:' / '# STUB:' / '<!-- EXERCISE' conventions, which nbgrader "
+                          "does not know: put hints in the prompt's <details> blocks and starter code outside the "
+                          "solution region.")
+    stub = CODE_STUB if cell.cell_type == "code" else TEXT_STUB
+    source, regions = replace_regions(cell.source, stub, where)
+    solution, grade = bool(meta.get("solution")), bool(meta.get("grade"))
+    if regions and not solution:
+        raise MarkerError(f"{where} has a solution region but is not an nbgrader solution cell: mark it "
+                          "'Autograded answer' or 'Manually graded answer' (metadata nbgrader.solution = true).")
+    if grade and meta.get("locked") and regions:
+        raise MarkerError(f"{where} is a locked autograder test cell with a solution region.")
+    if grade and not isinstance(meta.get("points"), (int, float)):
+        raise MarkerError(f"{where} is a grade cell without points.")
+    if (solution or grade or meta.get("locked")) and not meta.get("grade_id"):
+        raise MarkerError(f"{where} has nbgrader metadata but no grade_id.")
+    if solution and not regions:      # a whole-cell answer: nbgrader replaces all of it
+        return "\n".join(stub), True
+    return source, bool(regions)
 
 
 def _names(source):
@@ -140,24 +125,23 @@ def _tag(cell, tag):
 def make_exercises(solutions):
     """Solutions notebook (NotebookNode) -> exercises notebook (a new NotebookNode)."""
     nb = copy.deepcopy(solutions)
-    cells, tainted = [], set()
+    tainted, ids = set(), set()
     for index, cell in enumerate(nb.cells):
         where = f"cell {index} ({cell.get('id', '?')})"
-        if SOLUTION_ONLY_TAG in cell.metadata.get("tags", []):
-            continue
-        if cell.cell_type == "markdown":
-            cell.source = strip_markdown(cell.source, where)
-        elif cell.cell_type == "code":
-            loads, stores = _names(cell.source)
-            cell.source, changed = strip_code(cell.source, where)
+        grade_id = _nbgrader(cell).get("grade_id")
+        if grade_id:
+            if grade_id in ids:
+                raise MarkerError(f"{where}: grade_id {grade_id!r} is used twice; nbgrader needs unique ids.")
+            ids.add(grade_id)
+        loads, stores = _names(cell.source) if cell.cell_type == "code" else (set(), set())
+        cell.source, changed = strip_cell(cell, where)
+        if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             if changed or loads & tainted:
                 _tag(cell, RAISES_TAG)
                 tainted |= stores
             else:
                 tainted -= stores
-        cells.append(cell)
-    nb.cells = cells
     return nb
 
 

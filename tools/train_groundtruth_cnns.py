@@ -26,9 +26,9 @@ from xai_helpers import groundtruth as gt  # noqa: E402
 
 
 def jobs(only):
-    """(file name, strength, mark) for every model asked for."""
-    every = {("clean" if s == 0 else f"{round(s * 100)}"): (gt._file_name(s), s, gt.LESSON_MARK) for s in gt.STRENGTHS}
-    every["case"] = (gt.CASE_FILE, gt.CASE_STRENGTH, gt._case_mark())
+    """(file name, strength, mark, seed) for every model asked for."""
+    every = {("clean" if s == 0 else f"{round(s * 100)}"): (gt._file_name(s), s, gt.LESSON_MARK, 0) for s in gt.STRENGTHS}
+    every["case"] = (gt.CASE_FILE, gt.CASE_STRENGTH, gt._case_mark(), gt.CASE_TRAIN_SEED)
     names = list(every) if not only else [n.strip() for n in only.split(",")]
     unknown = [n for n in names if n not in every]
     if unknown:
@@ -38,8 +38,8 @@ def jobs(only):
 
 def train(out, only, epochs):
     out.mkdir(parents=True, exist_ok=True)
-    for file_name, strength, mark in jobs(only):
-        model, info = gt.train_digit_cnn(strength, mark=mark, epochs=epochs)
+    for file_name, strength, mark, seed in jobs(only):
+        model, info = gt.train_digit_cnn(strength, mark=mark, seed=seed, epochs=epochs)
         if file_name == gt.CASE_FILE:
             info = {k: v for k, v in info.items() if k != "strength"}   # Problem 6: nothing about the shortcut
         path = gt.save_digit_cnn(model, info, out / file_name)
@@ -52,7 +52,7 @@ def verify(only):
     with tempfile.TemporaryDirectory() as tmp:
         train(Path(tmp), only, None)
         same = True
-        for file_name, _, _ in jobs(only):
+        for file_name, *_ in jobs(only):
             new, old = load_file(str(Path(tmp) / file_name)), load_file(str(gt.ASSET_DIR / file_name))
             equal = new.keys() == old.keys() and all(torch.equal(new[k], old[k]) for k in new)
             same &= equal

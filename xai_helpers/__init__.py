@@ -36,5 +36,6 @@ from .plotting import overlay_heatmap, resize_map, show_map, show_panels, to_num
 from .predict import predict
 
 from . import check  # noqa: E402  (exercise checkers: xh.check.problem1_maps(...))
+from . import groundtruth, check_problem6  # noqa: E402  (xh.groundtruth: scored against known answers, 4.5)
 
 __version__ = "0.1.0"

@@ -237,7 +237,7 @@ def attention_rollout(attentions, head_fusion="mean", discard_ratio=0.0, residua
         raise ValueError(f"residual_weight must be in [0, 1]; got {residual_weight}.")
     fused = fusions[head_fusion](a)  # [B, L, S, S]
     n = fused.shape[-1]
-    eye = torch.eye(n)
+    eye = torch.eye(n, dtype=fused.dtype, device=fused.device)
     if discard_ratio > 0:
         flat = fused.flatten(start_dim=2).clone()
         k = min(int(flat.shape[-1] * discard_ratio), n * n - n)   # never the diagonal

@@ -33,8 +33,6 @@ def reference_word_attention(matrix, tokens):
 def _word_variants(m, tokens):
     groups = _groups(list(tokens))
     first = [g[0] for g in groups]
-    def build(row, col):
-        return np.array([[row(m[np.ix_(gi, gj)], 0 if row is np.mean else 0) for gj in groups] for gi in groups])
     return [
         (np.array([[m[np.ix_(gi, gj)].mean(1).mean() for gj in groups] for gi in groups]),
          "the attention *to* a word is averaged over its pieces; it is their sum (so that every row still sums to 1)"),
@@ -49,7 +47,7 @@ def _word_variants(m, tokens):
 def _check_words(got_words, ref_words, tokens, label):
     if got_words == ref_words:
         return
-    plain = [t for t in tokens]
+    plain = list(tokens)
     if any("##" in str(w) for w in got_words):
         fail(label, "some words still contain '##': the continuation mark is removed when pieces are joined.")
     if any(" " in str(w) for w in got_words):

@@ -145,8 +145,9 @@ def integrated_gradients(model, x, target, baseline="black", n_steps=DEFAULT_IG_
     alphas, weights = quadrature(method, n_steps)
     base = _baseline_tensor(model, x, baseline)
     x = x.detach()
-    alphas = torch.tensor(alphas, dtype=x.dtype, device=x.device).view(-1, 1, 1, 1)
-    weights = torch.tensor(weights, dtype=x.dtype, device=x.device).view(-1, 1, 1, 1)
+    # float32 on the CPU first: numpy's float64 must never reach the device (Apple MPS has no float64)
+    alphas = torch.from_numpy(np.asarray(alphas, dtype=np.float32)).to(device=x.device, dtype=x.dtype).view(-1, 1, 1, 1)
+    weights = torch.from_numpy(np.asarray(weights, dtype=np.float32)).to(device=x.device, dtype=x.dtype).view(-1, 1, 1, 1)
     with eval_mode(module):
         scores = _scores(module, torch.cat([x, base]), slice(None))
         target = resolve_target(target, scores.shape[1], labels)

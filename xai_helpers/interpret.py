@@ -64,6 +64,8 @@ def image_explainers(methods=("grad_cam", "integrated_gradients", "smoothgrad"),
         return grad_cam(model, None, x, target)
 
     def _integrated_gradients(model, x, target):
+        if isinstance(model, ImageModel):
+            target = resolve_target(target, len(model.labels), model.labels)
         attributions, delta = integrated_gradients(model, x, target, baseline=ig_baseline, n_steps=ig_steps,
                                                    internal_batch_size=batch_size or DEFAULT_IG_BATCH)
         error = abs(delta) / max(abs(output_difference(model, x, target, baseline=ig_baseline)), 1e-12)

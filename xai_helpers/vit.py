@@ -92,8 +92,9 @@ def _segments(n, k, generator, size):
 
 def _window(n, top, left, h, w):
     """Advanced-indexing triple selecting an h x w window at (top, left) in each of n canvases."""
-    return (torch.arange(n)[:, None, None], (top[:, None] + torch.arange(h))[:, :, None],
-            (left[:, None] + torch.arange(w))[:, None, :])
+    return (torch.arange(n, device=top.device)[:, None, None],
+            (top[:, None] + torch.arange(h, device=top.device))[:, :, None],
+            (left[:, None] + torch.arange(w, device=left.device))[:, None, :])
 
 
 def _paste(canvas, patches, top, left):
@@ -117,7 +118,7 @@ def _render(digit_images, generator, n_strokes=5, n_fragments=3, noise=0.05):
         r, c = torch.randint(0, 5, (2, n), generator=generator)
         frag = src[_window(n, r, c, 4, 4)]
         frag = F.interpolate(frag[:, None], scale_factor=2, mode="bilinear", align_corners=False)[:, 0]
-        frag = frag * (0.4 + 0.6 * torch.rand(n, 1, 1, generator=generator))
+        frag = frag * (0.4 + 0.6 * torch.rand(n, 1, 1, generator=generator))  # device-ok: scenes are made on the CPU
         top, left = torch.randint(0, size - 8 + 1, (2, n), generator=generator)
         _paste(canvas, frag, top, left)
     top, left = torch.randint(0, size - s + 1, (2, n), generator=generator)
@@ -538,14 +539,14 @@ def object_attention_mass(patch_maps, boxes, image_size=CANVAS, patch_size=PATCH
     ``patch_maps`` [B, grid, grid] (non-negative; normalised here). A patch partly covered by the
     object's box counts with the covered fraction. Returns ``(mass [B], chance [B])``.
     """
-    m = torch.as_tensor(patch_maps, dtype=torch.float32)
-    m = m.view(-1, *m.shape[-2:])
+    m = torch.as_tensor(patch_maps, dtype=torch.float32).detach().cpu()
+    m = m.reshape(-1, *m.shape[-2:])
     m = m / m.sum((-2, -1), keepdim=True).clamp_min(1e-12)
     cover = box_patch_overlap(boxes, image_size, patch_size)
     if cover.shape != m.shape:
         raise ValueError(f"{len(cover)} boxes for {len(m)} maps of {tuple(m.shape[-2:])} patches: "
                          f"pass one box per map and the model's image_size and patch_size.")
-    return (m * cover).sum((-2, -1)), cover.mean((-2, -1))
+    return (m * cover).sum((-2, -1)), cover.mean((-2, -1))  # device-ok: m was moved to the CPU above
 
 
 def patch_brightness(images, patch_size=PATCH):

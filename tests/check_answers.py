@@ -1,0 +1,357 @@
+"""Reference answers of Problems 1-5 (as in the solutions notebook) and wrong answers a learner might write.
+
+Used by tests/test_check_wrong_answers.py to check the checkers: every reference must pass, every
+wrong answer must be refused with the message that names its mistake.
+"""
+import math
+
+import numpy as np
+import torch
+import torchvision.transforms.functional as TF
+from PIL import Image
+
+import xai_helpers as xh
+
+
+# --- Problem 1 ------------------------------------------------------------------------------------
+def box_share(heatmap, box, *, mistake=None):
+    m = np.asarray(xh.to_numpy(heatmap), dtype=np.float64)
+    if (m < 0).any():
+        if mistake == "abs for signed":
+            m = np.abs(m)
+        elif mistake == "TypeError for signed":
+            raise TypeError("negative")
+        else:
+            raise ValueError("box_share needs a non-negative map")
+    x0, y0, x1, y1 = box
+    total = m.sum()
+    if mistake == "swapped":
+        return float(m[x0:x1 + 1, y0:y1 + 1].sum() / total)
+    if mistake == "exclusive":
+        return float(m[y0:y1, x0:x1].sum() / total)
+    if mistake == "mean inside":
+        return float(m[y0:y1 + 1, x0:x1 + 1].mean())
+    if mistake == "not divided":
+        return float(m[y0:y1 + 1, x0:x1 + 1].sum())
+    if mistake == "ratio to chance":
+        inside = m[y0:y1 + 1, x0:x1 + 1]
+        return float(inside.sum() / total / (inside.size / m.size))
+    if mistake == "nan for empty":
+        return float(m[y0:y1 + 1, x0:x1 + 1].sum() / total) if total > 0 else float("nan")
+    return float(m[y0:y1 + 1, x0:x1 + 1].sum() / total) if total > 0 else 0.0
+
+
+def box_share_numpy_only(heatmap, box):
+    x0, y0, x1, y1 = box
+    return float(heatmap.numpy()[y0:y1 + 1, x0:x1 + 1].sum() / heatmap.numpy().sum())
+
+
+def contrasts(image_model, x, layers, classes, box, *, mistake=None):
+    out = {}
+    for layer in layers:
+        share = {}
+        for c in classes:
+            cam = xh.grad_cam(image_model, layer, x, c, upsample=(mistake != "coarse grid"))
+            share[c] = box_share(cam, box)
+        out[layer] = share[classes[1]] - share[classes[0]]
+        if mistake == "sign":
+            out[layer] = -out[layer]
+    return out
+
+
+def measurements(maps, layers, classes, image_model, x, boxes, *, mistake=None):
+    out = {}
+    for method, per_class in maps.items():
+        layer = layers[method]
+        grid = x.shape[-1] if layer is None else xh.grad_cam(image_model, layer, x, classes[0], upsample=False).shape[-1]
+        if mistake == "upsampled grid" and layer is not None:
+            grid = x.shape[-1]
+        first, second = (xh.to_numpy(per_class[c]).ravel() for c in classes)
+        rough = {c: xh.check.roughness(per_class[c]) for c in classes}
+        if mistake == "other class roughness":
+            rough = {c: xh.check.roughness(per_class[o]) for c, o in zip(classes, classes[::-1])}
+        out[method] = {"grid": int(grid), "roughness": rough,
+                       "tower_share": {c: box_share(per_class[c], boxes["tower"]) for c in classes},
+                       "lake_share": {c: box_share(per_class[c], boxes["tower" if mistake == "wrong box" else "lake"])
+                                      for c in classes},
+                       "class_correlation": 1.0 if mistake == "self correlation"
+                       else float(np.corrcoef(first, second)[0, 1])}
+    return out
+
+
+# --- Problem 2 ------------------------------------------------------------------------------------
+def smoothgrad(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=8, *, mistake=None):
+    if isinstance(target, str):
+        target = image_model.labels.index(target)
+    if mistake == "ignores target":
+        with torch.no_grad():
+            target = int(image_model.model(x).argmax())
+    sigma = float(noise_level) * float(x.max() - x.min())
+    if mistake == "absolute sigma":
+        sigma = float(noise_level)
+    elif mistake == "range 2":
+        sigma = 2 * float(noise_level)
+    generator = None if mistake == "unseeded" else torch.Generator().manual_seed(0 if mistake == "seed ignored" else seed)
+    noise = torch.randn((n_samples, *x.shape[1:]), generator=generator).to(x.device)
+    if mistake == "pixel noise":
+        std = torch.as_tensor(image_model.std, dtype=x.dtype).view(1, 3, 1, 1)
+        noise = noise * float(noise_level) / std
+    else:
+        noise = noise * sigma
+    if mistake == "re-seeds per chunk":
+        noise = torch.cat([torch.randn((len(c), *x.shape[1:]), generator=torch.Generator().manual_seed(seed)) * sigma
+                           for c in noise.split(batch_size)])
+    chunks = [noise] if mistake == "ignores batch_size" else list(noise.split(batch_size))
+    if mistake == "first chunk only":
+        chunks = chunks[:1]
+    if mistake == "drops last chunk" and len(chunks) > 1:
+        chunks = chunks[:-1]
+    total, means, used = torch.zeros_like(x), [], 0
+    for chunk in chunks:
+        points = (x.detach() + chunk).requires_grad_(True)
+        out = image_model.model(points)
+        out = out.softmax(-1) if mistake == "probability" else out
+        (grad,) = torch.autograd.grad(out[:, target].sum(), points)
+        grad = grad.abs() if mistake == "abs" else grad
+        total += grad.sum(0, keepdim=True)
+        means.append(grad.mean(0, keepdim=True))
+        used += len(chunk)
+    if mistake == "sum":
+        return total
+    if mistake == "mean of chunk means":
+        return torch.stack(means).mean(0)
+    if mistake == "2-D":
+        return xh.max_abs_over_channels(total / used)
+    return total / used
+
+
+def experiment(image_model, x, target, n_list, *, mistake=None):
+    results = {}
+    for i, n in enumerate(n_list):
+        m0 = smoothgrad(image_model, x, target, n_samples=n, seed=0)
+        m1 = m0 if mistake == "same seed" else smoothgrad(image_model, x, target, n_samples=n, seed=1)
+        if mistake == "swapped seeds":
+            m0, m1 = m1, m0
+        diff = xh.check.rms_difference(xh.max_abs_over_channels(m0), xh.max_abs_over_channels(m1)) \
+            if mistake == "drawn difference" else xh.check.rms_difference(m0, m1)
+        results[n] = {"seconds": 2.0 if mistake == "typed seconds" else 0.01 * (i + 1) * n,
+                      "maps": (m0, m1), "difference": diff}
+    return results
+
+
+def plan(results, target_ratio=0.1, *, mistake=None):
+    n_list = list(results)
+    diffs = np.array([results[n]["difference"] for n in n_list])
+    if mistake == "log10":
+        slope, intercept = np.polyfit(np.log10(n_list), np.log10(diffs), 1)
+    else:
+        slope, intercept = np.polyfit(np.log(n_list), np.log(diffs), 1)
+    if mistake == "textbook slope":
+        slope = -0.5
+    largest = results[n_list[-1]]["maps"]
+    mean_map = (largest[0] + largest[1]) / 2
+    signal = float(mean_map.abs().mean()) if mistake == "mean abs" else float(mean_map.pow(2).mean().sqrt())
+    target = target_ratio * signal
+    exact = math.exp((math.log(target) - intercept) / slope)
+    n_needed = math.floor(exact) if mistake == "floor" else math.ceil(exact)
+    per_sample = float(np.median([results[n]["seconds"] / n for n in n_list]))
+    return {"slope": float(slope), "intercept": float(intercept), "signal": signal, "target": target,
+            "n_needed": n_needed, "seconds_needed": n_needed * per_sample}
+
+
+# --- Problem 3 ------------------------------------------------------------------------------------
+def baselines(image_model, x, seed=0, blur_sigma=10.0, n_noise=2, *, mistake=None):
+    pixels = image_model.denormalize(x.detach()).clamp(0, 1)
+    sigma = 10.0 if mistake == "sigma ignored" else blur_sigma
+    kernel = 2 * math.ceil(sigma) + 1 if mistake == "narrow kernel" else 2 * math.ceil(3 * sigma) + 1
+    generator = None if mistake == "unseeded" else torch.Generator().manual_seed(0 if mistake == "seed ignored" else seed)
+    count = 2 if mistake == "n_noise ignored" else n_noise
+    base = {"black": torch.zeros_like(pixels), "white": torch.ones_like(pixels),
+            "blur": TF.gaussian_blur(pixels, kernel_size=[kernel, kernel], sigma=[sigma, sigma]),
+            "noise": torch.rand((count, *pixels.shape[1:]), generator=generator)}
+    out = {k: image_model.normalize(v) for k, v in base.items()}
+    if mistake == "normalised zeros":
+        out["black"] = torch.zeros_like(x)
+    elif mistake == "minus one":
+        out["black"] = -torch.ones_like(x)
+    elif mistake == "normalised ones":
+        out["white"] = torch.ones_like(x)
+    elif mistake == "darkest pixel":
+        out["black"] = torch.full_like(x, float(x.min()))
+    elif mistake == "no blur":
+        out["blur"] = x.detach().clone()
+    elif mistake == "uniform blur":
+        out["blur"] = image_model.normalize(pixels.mean(dim=(2, 3), keepdim=True).expand_as(pixels))
+    elif mistake == "randn noise":
+        out["noise"] = torch.randn((n_noise, *x.shape[1:]), generator=torch.Generator().manual_seed(seed))
+    elif mistake == "noise not normalised":
+        out["noise"] = base["noise"]
+    return out
+
+
+def table(image_model, x, bases, ig, mask, blind_ratio=0.5, *, mistake=None):
+    inside = torch.as_tensor(mask)
+    photo = image_model.denormalize(x).clamp(0, 1)
+    out = {}
+    for name, b in bases.items():
+        if mistake == "normalised distance":
+            d = (x - b).abs().mean(1).mean(0)
+        else:
+            d = (photo - image_model.denormalize(b)).abs().mean(1).mean(0)
+        a = ig[name]["attributions"][0]
+        magnitude = a.sum(0).abs() if mistake == "signed share" else a.abs().sum(0)
+        d_in, d_out = float(d[inside].mean()), float(d[~inside].mean())
+        if mistake == "swapped":
+            d_in, d_out = d_out, d_in
+        out[name] = {"distance inside": d_in, "distance outside": d_out,
+                     "IG share outside": float(magnitude[~inside].sum() / magnitude.sum())}
+        blind = d_out < blind_ratio * d_in
+        out[name]["blind to background"] = (not blind) if mistake == "blind flipped" else blind
+    return out
+
+
+# --- Problem 4 ------------------------------------------------------------------------------------
+def word_attention(matrix, tokens, *, mistake=None):
+    groups = []
+    for position, token in enumerate(tokens):
+        if token.startswith("##") and groups:
+            groups[-1].append(position)
+        elif mistake == "drop specials" and token in ("[CLS]", "[SEP]"):
+            continue
+        elif mistake == "merge by string" and any(tokens[g[0]] == token for g in groups):
+            groups[[tokens[g[0]] for g in groups].index(token)].append(position)
+        else:
+            groups.append([position])
+    join = (lambda g: " ".join(tokens[k] for k in g)) if mistake == "keep hashes" else \
+        (lambda g: tokens[g[0]] + "".join(tokens[k][2:] for k in g[1:]))
+    words = [join(g) for g in groups]
+    m = np.asarray(xh.to_numpy(matrix), dtype=np.float64)
+    if mistake == "drop specials":
+        keep = [k for g in groups for k in g]
+        m = m[np.ix_(keep, keep)]
+        m = m / m.sum(1, keepdims=True)
+        position = {k: i for i, k in enumerate(keep)}
+        groups = [[position[k] for k in g] for g in groups]
+    def cell(gi, gj):
+        block = m[np.ix_(gi, gj)]
+        if mistake == "mean columns":
+            return block.mean(1).mean()
+        if mistake == "sum rows":
+            return block.sum(1).sum()
+        if mistake == "first piece":
+            return block[0, 0]
+        return block.sum(1).mean()
+    W = np.array([[cell(gi, gj) for gj in groups] for gi in groups])
+    if mistake == "transposed":
+        W = np.array([[m[np.ix_(gj, gi)].sum(0).mean() for gj in groups] for gi in groups])
+    return words, W
+
+
+def verb_margin(attentions, tokens, verb, subject, attractor, *, mistake=None):
+    n_layers, n_heads = attentions.shape[:2]
+    out = np.zeros((n_layers, n_heads))
+    for layer in range(n_layers):
+        for head in range(n_heads):
+            if mistake == "token level":
+                words, W = list(tokens), xh.to_numpy(attentions[layer, head])
+                first = {w: next(i for i, t in enumerate(tokens) if w.startswith(t) and not t.startswith("##")
+                                 and t not in ("[CLS]", "[SEP]")) for w in (verb, subject, attractor)}
+                out[layer, head] = W[first[verb], first[subject]] - W[first[verb], first[attractor]]
+                continue
+            words, W = word_attention(attentions[layer, head], tokens)
+            v, s, a = (words.index(w) for w in (verb, subject, attractor))
+            out[layer, head] = (W[s, v] - W[a, v]) if mistake == "rows" else W[v, s] - W[v, a]
+    if mistake == "sign":
+        return -out
+    if mistake == "mean over heads":
+        return out.mean(1)
+    return out
+
+
+def held_out_answers(margins, text_model, sentences, *, mistake=None):
+    best = tuple(int(i) for i in np.unravel_index(int(margins.argmax()), margins.shape))
+    if mistake == "not argmax":
+        best = tuple(int(i) for i in np.unravel_index(int(margins.argmin()), margins.shape))
+    held = {}
+    for sentence, verb, subject, attractor in sentences:
+        toks, att = xh.attention_maps(text_model, sentence)
+        m = verb_margin(att, toks, verb, subject, attractor)
+        held[sentence] = float(m.max() if mistake == "own best head" else m[best])
+    values = list(held.values())
+    generalises = all(v > 0 for v in values) and np.mean(values) >= 0.5 * margins[best]
+    return best, held, (not generalises) if mistake == "verdict flipped" else generalises
+
+
+# --- Problem 5 ------------------------------------------------------------------------------------
+def misclassification_numbers(image_model, x, true_class, *, mistake=None, typed=None):
+    if typed is not None:
+        return dict(typed)
+    true_index = image_model.labels.index(true_class) if isinstance(true_class, str) else int(true_class)
+    with torch.no_grad():
+        out = image_model.model(x)[0].cpu()
+    probs = out if mistake == "logits" else out.softmax(-1)
+    p = int(probs.argmax())
+    result = {"predicted_index": p, "predicted_label": image_model.labels[p], "predicted_probability": float(probs[p]),
+              "true_index": true_index, "true_label": image_model.labels[true_index],
+              "true_probability": float(probs[true_index]), "true_rank": int((probs > probs[true_index]).sum()) + 1}
+    if mistake == "rank from 0":
+        result["true_rank"] -= 1
+    elif mistake == "percent":
+        result["true_probability"] *= 100
+    elif mistake == "short labels":
+        result["predicted_label"] = result["predicted_label"].split()[-1].capitalize()
+    return result
+
+
+def evidence(cams, igs, classes, box, *, mistake=None):
+    x0, y0, x1, y1 = box
+    mask = torch.zeros(224, 224, dtype=torch.bool)
+    mask[y0:y1 + 1, x0:x1 + 1] = True
+    chance = float(mask.float().mean())
+    if mistake == "chance without corners":
+        chance = (x1 - x0) * (y1 - y0) / 224 ** 2
+    out = {}
+    for c in classes:
+        cam = torch.as_tensor(xh.to_numpy(cams[c]))
+        signed = xh.sum_over_channels(igs[c]).cpu()
+        ig = signed.abs() if mistake == "abs IG" else signed if mistake == "signed IG" else signed.clamp_min(0)
+        out[c] = {"Grad-CAM share in box": float(cam[mask].sum() / cam.sum()),
+                  "IG share in box": float(ig[mask].sum() / ig.sum())}
+    return out, chance
+
+
+def crop_probability(image_model, image, box, margin, target, *, mistake=None):
+    x0, y0, x1, y1 = box
+    w, h = image.size
+    right = 0 if mistake == "exclusive" else 1
+    if mistake == "no clipping":
+        region = (x0 - margin, y0 - margin, x1 + 1 + margin, y1 + 1 + margin)
+    else:
+        region = (max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + right + margin), min(h, y1 + right + margin))
+    crop = image.crop(region)
+    if mistake == "preprocess":
+        x = image_model.preprocess(crop)
+    else:
+        resample = Image.BICUBIC if mistake == "bicubic" else Image.BILINEAR
+        x = TF.to_tensor(crop.resize((image_model.crop, image_model.crop), resample)).unsqueeze(0).to(image_model.device)
+        x = x if mistake == "not normalised" else image_model.normalize(x)
+    target = image_model.labels.index(target) if isinstance(target, str) else int(target)
+    with torch.no_grad():
+        out = image_model.model(x)[0]
+    return float(out[target] if mistake == "logit" else out.softmax(-1)[target])
+
+
+def margin_answers(image_model, scene, box, true_class, margins, majority=0.5, *, mistake=None):
+    p = {m: crop_probability(image_model, scene, box, m, true_class) for m in margins}
+    keep = [m for m, v in p.items() if v >= majority]
+    largest = (min(keep) if keep else None) if mistake == "smallest" else (max(keep) if keep else None)
+    return p, largest
+
+
+def make_scene(image_model):
+    """The Problem 5 scene: the butterfly photo, 72 x 72, pasted onto the lake of china.jpg (224 x 224)."""
+    from sklearn.datasets import load_sample_image
+    box = (150, 110, 221, 181)
+    scene = image_model.view(Image.fromarray(load_sample_image("china.jpg"))).copy()
+    scene.paste(image_model.view("butterfly").resize((72, 72), Image.BILINEAR), box[:2])
+    return scene, box
