@@ -9,6 +9,7 @@ import ast
 import importlib.metadata
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -130,9 +131,13 @@ def test_non_editable_install_finds_the_photos_and_data_from_any_folder(tmp_path
         import setuptools  # noqa: F401
     except ImportError:
         pytest.skip("setuptools is not installed here, so pip cannot build the wheel without a download")
-    wheels, venv = tmp_path / "wheels", tmp_path / "venv"
+    wheels, venv, source = tmp_path / "wheels", tmp_path / "venv", tmp_path / "source"
+    for part in ("xai_helpers", "data"):   # build from a copy: setuptools leaves build/ next to the sources
+        shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / part, source / part)
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                            "--disable-pip-version-check", "-q", "-w", str(wheels), str(ROOT)],
+                            "--disable-pip-version-check", "-q", "-w", str(wheels), str(source)],
                            capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stderr[-2000:]
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)

@@ -263,3 +263,32 @@ def test_hub_vit_code_path_on_a_small_local_vit(tmp_path, monkeypatch):
     assert np.abs(seen - squeezed).mean() < 0.03 < np.abs(seen - cropped).mean()
     with pytest.raises(TypeError, match="PIL"):
         hub.preprocess(torch.zeros(1, 3, 32, 32))
+
+
+def test_vit_helpers_run_on_a_device_and_give_the_cpus_result(tiny, test_set):
+    """The ViT helpers on the fake accelerator of tests/fake_device.py (CUDA's and MPS's rules, CPU's
+    arithmetic): no CPU constant meets a device tensor, nothing calls .numpy() there, same numbers."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from fake_device import FAKE, FactoriesOnDevice, to_fake_device
+    sub = test_set[:12]
+    on_device = V.VisionModel(name=tiny.name, model=to_fake_device(tiny.model), labels=tiny.labels,
+                              image_size=tiny.image_size, patch_size=tiny.patch_size, info=tiny.info, device=FAKE)
+    with FactoriesOnDevice():
+        logits, att = V.vit_attention(on_device, sub.images)
+        queries = V.cls_queries(on_device, sub.images, layer=0)
+        predicted, _ = on_device.predict(sub.images)
+        scores = V.localisation_scores(on_device, sub, batch_size=5)
+        heads = V.head_localisation(on_device, sub, batch_size=5)
+        fig = V.plot_scene_attention(on_device, sub, indices=[0, 1], extra_maps={"ink": V.brightness_map(sub.images[:2])})
+        plt.close(fig)
+    cpu_logits, cpu_att = V.vit_attention(tiny, sub.images)
+    assert att.device.type == "cpu" and queries.device.type == "cpu"
+    torch.testing.assert_close(logits, cpu_logits)
+    torch.testing.assert_close(att, cpu_att)
+    torch.testing.assert_close(queries, V.cls_queries(tiny, sub.images, layer=0))
+    assert torch.equal(predicted, tiny.predict(sub.images)[0])
+    np.testing.assert_allclose(scores.drop(index="random map (control)").values,
+                               V.localisation_scores(tiny, sub).drop(index="random map (control)").values, rtol=1e-5)
+    np.testing.assert_allclose(heads.values, V.head_localisation(tiny, sub).values, rtol=1e-5)

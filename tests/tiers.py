@@ -6,8 +6,9 @@ Every collected test gets exactly one tier, so a new test file needs no marker:
 * ``system``: a notebook cell (nbval), or a test whose code starts processes or leaves the Python process
   -- ``subprocess``, a browser (playwright, Chromium), a network namespace or sockets (``unshare``,
   ``offline.sh``, ``socket.``), a virtual environment, a notebook kernel (nbclient, nbconvert, build_html);
-* ``integration``: a test that loads or trains a catalog model (``load_image_model``, ``load_text_model``,
-  ``load_text_classifier``, ``load_vit_model``, ``from_pretrained``, ``train_*``);
+* ``integration``: a test that loads or trains a network (a call of ``load_*model*`` / ``*cnn*`` /
+  ``*classifier*`` / ``*vit*`` / ``*case*`` such as ``load_image_model``, ``load_text_classifier``,
+  ``load_digit_cnn``; ``from_pretrained``; ``train_*``);
 * ``unit``: everything else (small hand-built networks, arrays, files, static scans).
 
 "The test's code" is its own source, the source of every fixture it uses (transitively, pytest's closure),
@@ -26,9 +27,8 @@ SYSTEM_CODE = re.compile(
     r"\bsubprocess\.(run|Popen|call|check_call|check_output)\s*\(|\bPopen\(|playwright\.|sync_playwright|chromium"
     r"|\bunshare\b|offline\.sh|\bsocket\.|venv\.create|EnvBuilder|ensurepip"
     r"|NotebookClient|ExecutePreprocessor|nbconvert|build_html", re.IGNORECASE)
-INTEGRATION_CODE = re.compile(
-    r"\b(load_image_model|load_text_model|load_text_classifier|load_vit_model|from_pretrained"
-    r"|_load_cached|train_sentiment_head|train_tiny_vit)\b")
+INTEGRATION_CODE = re.compile(   # a loader of a trained network (load_image_model, load_digit_cnn, ...) or training
+    r"\b(_?load_\w*(model|cnn|classifier|net|vit|case)\w*|_load_cached|from_pretrained|train_\w+)\s*\(")
 
 
 def tier_of(item):

@@ -426,7 +426,7 @@ def _curves(image_model, x, target, saliencies, fractions, replacement, batch_si
     return out
 
 
-def deletion_insertion_curves(image_model, x, target, saliency, steps=10, replacement="black", batch_size=16):
+def deletion_insertion_curves(image_model, x, target, saliency, steps=10, replacement="black", batch_size=8):
     """Deletion and insertion curves of one map (Petsiuk et al. 2018, arXiv:1806.07421) -> dict of numbers.
 
     Pixels are ranked by ``saliency`` (2-D, larger = more important; resized to x's HxW if needed).
@@ -446,7 +446,7 @@ def deletion_insertion_curves(image_model, x, target, saliency, steps=10, replac
 
 
 def faithfulness(image_model, images, explainers=None, targets=None, steps=10, maps=None, replacements=REPLACEMENTS,
-                 batch_size=16):
+                 batch_size=8):
     """Deletion and insertion AUCs of several maps over several images and replacements.
 
     ``images``: course photo names / paths / PIL images; ``targets``: one per image (default: each

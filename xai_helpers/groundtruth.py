@@ -36,7 +36,7 @@ __all__ = ["DigitCNN", "Mark", "Scenes", "STRENGTHS", "METHODS", "LESSON_MARK", 
            "make_scenes", "train_digit_cnn", "save_digit_cnn", "load_digit_cnn", "load_case", "predict_classes",
            "accuracy_table", "attribution_maps", "AttributionMaps", "box_masks", "mass_in_boxes",
            "pointing_hits", "score_maps", "method_table", "ig_completeness", "plot_mark_mass",
-           "plot_scene_maps", "REBUILD_COMMAND"]
+           "plot_scene_kinds", "plot_scene_maps", "REBUILD_COMMAND", "POINTING_TOLERANCE"]
 
 ASSET_DIR = Path(__file__).resolve().parent / "assets" / "groundtruth"
 REBUILD_COMMAND = "python tools/train_groundtruth_cnns.py"
@@ -404,15 +404,16 @@ def predict_classes(model, images, batch_size=500):
                       for b in range(0, len(images), batch_size)])
 
 
-def accuracy_table(models, n=200):
+def accuracy_table(models, n=200, sets=None):
     """Accuracy of each model on clean scenes, on scenes with their own class's mark and on scenes with
     another class's mark -> pandas DataFrame, one row per model (``models``: dict name -> model).
 
     The last column, "follows the other mark", is the share of scenes with another class's mark that the
-    model assigns to the *mark's* class instead of the digit's: how far it obeys the shortcut.
+    model assigns to the *mark's* class instead of the digit's: how far it obeys the shortcut. ``sets``:
+    optional dict ``{"none": Scenes, "own": Scenes, "other": Scenes}`` (default: ``make_scenes(n, marks=...)``).
     """
     import pandas as pd
-    sets = {kind: make_scenes(n, marks=kind) for kind in ("none", "own", "other")}
+    sets = sets or {kind: make_scenes(n, marks=kind) for kind in ("none", "own", "other")}
     rows = {}
     for name, model in models.items():
         pred = {kind: predict_classes(model, s.images) for kind, s in sets.items()}
@@ -636,6 +637,37 @@ def plot_mark_mass(tables, column="mass on mark", ax=None, chance=None):
     ax.set_xticks([100 * s for s in strengths])
     ax.tick_params(labelsize=8)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_scene_kinds(sets, index=0, mark=None):
+    """The same scene clean, with its own class's mark and with another class's mark (digit box green, mark
+    box cyan), and the ten mark patterns. ``sets``: dict as for ``accuracy_table``. Returns the figure."""
+    import matplotlib.pyplot as plt
+    mark = mark or sets["own"].mark
+    fig, axes = plt.subplots(1, 4, figsize=(10, 2.9), gridspec_kw={"width_ratios": [1, 1, 1, 2.2]})
+    titles = {"none": "clean scene", "own": "its own class's mark", "other": "another class's mark"}
+    for ax, kind in zip(axes, ("none", "own", "other")):
+        s = sets[kind]
+        ax.imshow(s.images[index, 0].cpu(), cmap="gray", vmin=0, vmax=1)
+        draw_box(ax, s.boxes[index], color="lime", linewidth=1)
+        mark_class = int(s.mark_classes[index])
+        if mark_class >= 0:
+            draw_box(ax, mark.box, color="cyan", linewidth=1)
+        ax.set_title(f"digit {int(s.labels[index])}, {titles[kind]}" + (f" ({mark_class})" if mark_class >= 0 else ""),
+                     fontsize=8)
+    size = mark.size
+    strip = torch.ones(size + 2, 10 * (size + 1) + 1) * 0.5
+    for c in range(10):
+        strip[1:size + 1, 1 + c * (size + 1):1 + c * (size + 1) + size] = mark.patterns[c]
+    axes[3].imshow(strip, cmap="gray", vmin=0, vmax=1)
+    axes[3].set_xticks([1 + c * (size + 1) + (size - 1) / 2 for c in range(10)], [str(c) for c in range(10)], fontsize=8)
+    axes[3].set_title(f"the ten {size}x{size} marks, one per class", fontsize=8)
+    for ax in axes[:3]:
+        ax.set_xticks([])
+    for ax in axes:
+        ax.set_yticks([])
     fig.tight_layout()
     return fig
 

@@ -48,7 +48,8 @@ def image_explainers(methods=("grad_cam", "integrated_gradients", "smoothgrad"),
 
     grad_cam: Grad-CAM at the model's ``target_layer``, in [0, 1]. integrated_gradients: IG from a
     true-black baseline with ``ig_steps`` Gauss-Legendre points, summed over colour channels (signed:
-    positive = evidence for the class); every call appends ``{"target", "steps", "relative_error"}``
+    positive = evidence for the class); every call appends ``{"target", "steps", "relative_error",
+    "score_difference"}``
     to ``explainers["integrated_gradients"].completeness`` and warns when the completeness error is
     above ``IG_MAX_ERROR``. smoothgrad: SmoothGrad with ``smoothgrad_samples`` seeded noisy copies
     (sigma = ``noise_level`` x input range), largest |gradient| over channels (unsigned). gradient:
@@ -68,8 +69,10 @@ def image_explainers(methods=("grad_cam", "integrated_gradients", "smoothgrad"),
             target = resolve_target(target, len(model.labels), model.labels)
         attributions, delta = integrated_gradients(model, x, target, baseline=ig_baseline, n_steps=ig_steps,
                                                    internal_batch_size=batch_size or DEFAULT_IG_BATCH)
-        error = abs(delta) / max(abs(output_difference(model, x, target, baseline=ig_baseline)), 1e-12)
-        _integrated_gradients.completeness.append({"target": target, "steps": ig_steps, "relative_error": error})
+        difference = output_difference(model, x, target, baseline=ig_baseline)
+        error = abs(delta) / max(abs(difference), 1e-12)
+        _integrated_gradients.completeness.append({"target": target, "steps": ig_steps, "relative_error": error,
+                                                   "score_difference": difference})
         if error > IG_MAX_ERROR:
             warnings.warn(f"IG completeness error {error:.1%} at {ig_steps} steps (target {target!r}) is above "
                           f"{IG_MAX_ERROR:.0%}: do not read this map; raise ig_steps.", UserWarning, stacklevel=2)
