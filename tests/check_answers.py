@@ -189,7 +189,7 @@ def baselines(image_model, x, seed=0, blur_sigma=10.0, n_noise=2, *, mistake=Non
     return out
 
 
-def table(image_model, x, bases, ig, mask, blind_ratio=0.5, *, mistake=None):
+def table(image_model, x, bases, ig, mask, blind_distance=0.2, *, mistake=None):
     inside = torch.as_tensor(mask)
     photo = image_model.denormalize(x).clamp(0, 1)
     out = {}
@@ -199,13 +199,14 @@ def table(image_model, x, bases, ig, mask, blind_ratio=0.5, *, mistake=None):
         else:
             d = (photo - image_model.denormalize(b)).abs().mean(1).mean(0)
         a = ig[name]["attributions"][0]
-        magnitude = a.sum(0).abs() if mistake == "signed share" else a.abs().sum(0)
+        per_pixel = a.abs().sum(0) if mistake == "abs part" else a.sum(0)
+        total = ig[name]["output difference"] if mistake == "divided by difference" else per_pixel.sum()
         d_in, d_out = float(d[inside].mean()), float(d[~inside].mean())
         if mistake == "swapped":
             d_in, d_out = d_out, d_in
         out[name] = {"distance inside": d_in, "distance outside": d_out,
-                     "IG share outside": float(magnitude[~inside].sum() / magnitude.sum())}
-        blind = d_out < blind_ratio * d_in
+                     "IG part outside": float(per_pixel[~inside].sum() / total)}
+        blind = d_out < blind_distance
         out[name]["blind to background"] = (not blind) if mistake == "blind flipped" else blind
     return out
 

@@ -41,7 +41,7 @@ def test_differences_and_correlation():
 def test_numbers_in_reads_percent_minus_and_exponents():
     assert check().numbers_in("p = 58.3%, rank 2, r=-0.09, d 1.2e-03, \u22120.5") == \
         pytest.approx([0.583, 2, -0.09, 0.0012, -0.5])
-    assert check().numbers_in("_blocks.12 and 7x7") == pytest.approx([7, 7])
+    assert check().numbers_in("_blocks.12 and a 7\u00d77 grid") == pytest.approx([7, 7])
 
 
 def test_written_answer_accepts_quotes_and_refuses_the_rest(capsys):

@@ -72,7 +72,10 @@ def flower96(model):
     mask = (cols - 48) ** 2 + (rows - 48) ** 2 <= 34 ** 2
     bases = A.baselines(model, x)
     generator = torch.Generator().manual_seed(0)
-    ig = {name: {"attributions": torch.randn((1, 3, 96, 96), generator=generator)} for name in bases}
+    ig = {}
+    for name in bases:
+        attributions = torch.randn((1, 3, 96, 96), generator=generator) + 0.05
+        ig[name] = {"attributions": attributions, "output difference": 1.1 * float(attributions.sum())}
     return x, mask, bases, ig
 
 
@@ -236,8 +239,9 @@ WRONG = [
     ("3a", "n_noise ignored", "n_noise = 3 asks"),
     ("3c", "normalised distance", "normalised units"),
     ("3c", "swapped", "inside and outside are swapped"),
-    ("3c", "signed share", "sums the signed channels"),
-    ("3c", "blind flipped", "does not follow from its distances"),
+    ("3c", "abs part", r"uses \|attribution\|"),
+    ("3c", "divided by difference", "divided by F"),
+    ("3c", "blind flipped", "does not follow from its distance"),
     ("4a", "mean columns", "averaged over its pieces"),
     ("4a", "sum rows", "summed over its pieces' rows"),
     ("4a", "first piece", "first piece is used"),

@@ -207,6 +207,9 @@ def test_pointing_game_with_a_map_that_peaks_in_each_box(image_model):
     chance = np.mean([ev.pointing_game_chance(b) for b in boxes["dog"].values()])
     assert out["table"].loc["oracle", "chance"] == pytest.approx(chance)
     assert out["table"].loc["oracle", "trials"] == 3 and out["table"].loc["oracle", "hits"] == 3
+    chances = [ev.pointing_game_chance(b) for b in boxes["dog"].values()]
+    assert out["table"].loc["oracle", "p (luck)"] == pytest.approx(np.prod(chances))      # all three by luck
+    assert out["table"].loc["flat", "p (luck)"] == pytest.approx(1.0)                    # >= 0 hits: certain
     skipped = ev.pointing_game(image_model, {"oracle": peak_in_box}, boxes=boxes,
                                maps={"dog": {"pickup": {"oracle": None}}})
     assert ("dog", "pickup", None) in skipped["hits"]["oracle"]                # a map given as None is not scored

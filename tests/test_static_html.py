@@ -1,5 +1,16 @@
-"""make html: executed notebooks become static pages with their figures and offline BertViz views."""
-import re
+"""make html: the course site (Jupyter Book 1.x, tools/build_html.py) -- staging, and a real browser offline.
+
+The unit tests check what the build step writes before Jupyter Book runs: the table of contents globbed
+from notebooks/ and solutions/, the landing page cut from README.md's course map, the Colab cell hidden.
+The system test builds a two-lesson site (a formula, a figure, a BertViz view; ~1 min) with the real
+configuration, opens it in headless Chromium with the network off, follows the navigation from the
+landing page through every page and checks that the figure loads, the formula is typeset by the bundled
+MathJax, the BertViz view draws its attention lines and the search finds a lesson; screenshots go to build/.
+Set XAI_SITE_DIR=build/html to run the same browser checks on the full site that `make html` built.
+"""
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,40 +21,224 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import build_html  # noqa: E402
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or os.environ.get("XAI_CHROMIUM")
+BUILD = ROOT / "build"
+HEADS, SEQ = 2, 4
+TOKENS = ["[CLS]", "cats", "purr", "[SEP]"]
+
+
+# ------------------------------------------------------------------------------------- staging (unit)
+@pytest.mark.unit
+def test_table_of_contents_is_the_sorted_glob_of_lessons_then_solutions():
+    sources = build_html.default_sources()
+    lessons = [p for p in sources if p.parent.name == "notebooks"]
+    assert lessons == sorted((ROOT / "notebooks").glob("*.ipynb")) and lessons, lessons
+    assert sources[len(lessons):] == sorted((ROOT / "solutions").glob("*.ipynb"))
+
+
+README = """# A course
+
+Intro line with **bold**.
+
+## Two commands
+
+make lab
+
+## Course map
+
+| notebook | topics |
+|---|---|
+| `notebooks/4.1_saliency_maps.ipynb` | saliency |
+| `notebooks/4.9_gone.ipynb` | renamed since |
+| `exercises/`, `solutions/` | Problems |
+
+## The package
+"""
+
+
+@pytest.mark.unit
+def test_landing_page_is_readme_intro_and_course_map_with_links():
+    pages = {"notebooks/4.1_saliency_maps.ipynb": "notebooks/4.1_saliency_maps.ipynb",
+             "solutions/chapter4_solutions.ipynb": "solutions/chapter4_solutions.ipynb"}
+    page = build_html.landing_page(README, pages)
+    assert page.startswith("# A course\n") and "Intro line with **bold**." in page
+    assert "make lab" not in page and "The package" not in page          # only intro + course map
+    assert "[`notebooks/4.1_saliency_maps.ipynb`](notebooks/4.1_saliency_maps.ipynb)" in page
+    assert "| `notebooks/4.9_gone.ipynb` |" in page                       # no page: plain text, no dead link
+    assert "[`solutions/`](solutions/chapter4_solutions.ipynb)" in page
+    assert "* [4.1_saliency_maps](notebooks/4.1_saliency_maps.ipynb)" in page
+
+
+@pytest.mark.unit
+def test_landing_page_needs_the_course_map_section():
+    with pytest.raises(ValueError, match="Course map"):
+        build_html.landing_page("# Title\n\nintro\n\n## Other\n", {})
+
+
+def _notebook(path, cells, colab=True):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    first = [nbformat.v4.new_code_cell("# Colab set-up: does nothing here", metadata={"tags": ["colab-setup"]})]
+    nb.cells = (first if colab else []) + cells
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.unit
+def test_stage_writes_toc_landing_page_and_hides_the_colab_cell(tmp_path):
+    source = _notebook(tmp_path / "in" / "notebooks" / "lesson.ipynb", [nbformat.v4.new_markdown_cell("# L")])
+    before = source.read_text()
+    pages = build_html.stage([source], tmp_path / "src")
+    assert pages == {"notebooks/lesson.ipynb": "notebooks/lesson.ipynb"}
+    assert "- file: notebooks/lesson\n" in (tmp_path / "src" / "_toc.yml").read_text()
+    assert (tmp_path / "src" / "_config.yml").read_text() == (ROOT / "site" / "_config.yml").read_text()
+    assert (tmp_path / "src" / "index.md").read_text().startswith("# ")
+    staged = nbformat.read(tmp_path / "src" / "notebooks" / "lesson.ipynb", as_version=4)
+    assert staged.cells[0].metadata["tags"] == ["colab-setup", "remove-cell"]
+    assert source.read_text() == before                                   # the source notebook is untouched
+
+
+@pytest.mark.unit
+def test_site_config_keeps_the_build_offline():
+    config = (ROOT / "site" / "_config.yml").read_text()
+    assert "sphinx-mathjax-offline" in config                             # MathJax from _static, not a CDN
+    assert "thebe: false" in config and "execute_notebooks: force" in config
+
+
+@pytest.mark.system
+def test_a_lesson_that_raises_fails_the_build(tmp_path):
+    if shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("jupyter-book is not installed (pip install -e '.[site]')")
+    broken = _notebook(tmp_path / "notebooks" / "broken.ipynb", [nbformat.v4.new_code_cell("1 / 0")], colab=False)
+    with pytest.raises(subprocess.CalledProcessError):
+        build_html.main([str(broken), "--out", str(tmp_path / "html"), "--src", str(tmp_path / "src")])
+    assert not (tmp_path / "html").exists()
+
+
+# ------------------------------------------------------------------------------ the site in a browser
+LESSON_A = [
+    nbformat.v4.new_markdown_cell("# Lesson alpha: gradients\n\nThe saliency of class $c$ is "
+                                  "$\\partial y_c / \\partial x$, and the word quokkaquest is only here.\n\n"
+                                  "$$\\mathrm{IG}_i = (x_i - x'_i) \\int_0^1 \\partial_i F\\,d\\alpha$$"),
+    nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(3, 2))\n"
+                              "ax.imshow([[0, 1], [1, 0]], cmap='viridis'); ax.set_title('a figure')\nplt.show()"),
+]
+LESSON_B = [
+    nbformat.v4.new_markdown_cell("# Lesson beta: attention"),
+    nbformat.v4.new_code_cell(
+        "import torch\nfrom xai_helpers import bertviz_offline\ntorch.manual_seed(0)\n"
+        f"att = [torch.softmax(torch.randn(1, {HEADS}, {SEQ}, {SEQ}), -1) for _ in range(2)]\n"
+        f"bertviz_offline.head_view(att, {TOKENS!r})"),
+    nbformat.v4.new_code_cell("import ipywidgets\nipywidgets.IntSlider(description='widgetprobe')"),
+]
+
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    work = tmp_path_factory.mktemp("html")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell("# A lesson page"),
-        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nimport xai_helpers as xh\n"
-                                  "m = xh.load_image_model(); x = m.preprocess('cat')\n"
-                                  "fig = xh.show_panels({'photo': m.to_image(x)})"),
-        nbformat.v4.new_code_cell("from xai_helpers import text, attention, bertviz_offline\n"
-                                  "tokens, att = attention.attention_maps(text.load_text_model(), 'The cat sat')\n"
-                                  "bertviz_offline.head_view(att, tokens)"),
-    ]
-    source = work / "lesson.ipynb"
-    nbformat.write(nb, source)
-    out = work / "site"
-    build_html.main([str(source), "--out", str(out)])
-    return out
+def site(tmp_path_factory):
+    if os.environ.get("XAI_SITE_DIR"):
+        return Path(os.environ["XAI_SITE_DIR"]).resolve()
+    if shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("jupyter-book is not installed (pip install -e '.[site]')")
+    work = tmp_path_factory.mktemp("site")
+    sources = [_notebook(work / "notebooks" / "a_lesson.ipynb", LESSON_A),
+               _notebook(work / "notebooks" / "b_lesson.ipynb", LESSON_B)]
+    build_html.main([str(s) for s in sources] + ["--out", str(work / "html"), "--src", str(work / "src")])
+    return work / "html"
 
 
-def test_pages_and_index_are_written(page):
-    assert (page / "lesson.html").exists()
-    assert "lesson.html" in (page / "index.html").read_text()
+PAGE_STATE = """() => {
+    const article = document.querySelector('article') || document.body;
+    const imgs = [...article.querySelectorAll('.cell_output img')];
+    return {
+        title: document.title,
+        figures: imgs.length,
+        figures_drawn: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
+        formulas: article.querySelectorAll('mjx-container').length,
+        formulas_wide: [...article.querySelectorAll('mjx-container')].filter(
+            m => m.getBoundingClientRect().width > 5).length,
+        raw_tex: (() => {  // TeX left in the prose (code cells and outputs may hold TeX on purpose)
+            const prose = article.cloneNode(true);
+            prose.querySelectorAll('pre, code, .cell_input, .cell_output, mjx-container').forEach(e => e.remove());
+            return /\\\\(partial|int|mathrm|frac|sum)|\\\\\\(|\\$\\$/.test(prose.textContent);
+        })(),
+        text: article.innerText,
+        bertviz_lines: [...article.querySelectorAll('svg')].reduce((n, s) => n + s.querySelectorAll('line').length, 0),
+        next: (document.querySelector('a.right-next') || {}).href || null,
+        nav: [...document.querySelectorAll('nav.bd-docs-nav a.reference')].map(a => a.href),
+    };
+}"""
 
 
-def test_page_embeds_the_figures(page):
-    html = (page / "lesson.html").read_text()
-    assert re.search(r'<img[^>]+src="data:image/png;base64,', html)
+@pytest.mark.system
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: run tools/ensure_chromium.sh")
+def test_site_navigates_and_renders_figure_formula_bertviz_and_search_offline(site):
+    from playwright.sync_api import sync_playwright
+    BUILD.mkdir(exist_ok=True)
+    index = site / "index.html"
+    assert index.exists(), f"no site at {site}: run make html"
+    external, states = [], {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync", "--disable-quic", "--proxy-server=http://127.0.0.1:9",
+            "--host-resolver-rules=MAP * ~NOTFOUND"])
+        try:
+            context = browser.new_context(viewport={"width": 1300, "height": 900}, offline=True)
 
-
-def test_bertviz_view_is_inlined_and_loads_nothing_from_the_internet(page):
-    html = (page / "lesson.html").read_text()
-    assert "bertviz" in html.lower()
-    external = re.findall(r'<script[^>]+src="(https?:[^"]+)"', html)
-    lesson_scripts = [s for s in external if "require" in s or "d3" in s or "jquery" in s]
-    assert not lesson_scripts, f"scripts fetched from the internet: {lesson_scripts}"
+            def local_only(route):
+                if not route.request.url.startswith(("file:", "data:", "blob:", "about:")):
+                    external.append(route.request.url)
+                    return route.abort()
+                return route.continue_()
+            context.route("**/*", local_only)
+            page = context.new_page()
+            page.goto(index.as_uri())
+            page.wait_for_load_state("load")
+            landing = page.evaluate(PAGE_STATE)
+            assert page.locator("article table").count() >= 1 and "Course map" in page.inner_text("article")
+            # follow the navigation: the sidebar's first entry, then each page's "next" link to the end
+            assert landing["nav"], "the landing page has no navigation sidebar"
+            page.goto(landing["nav"][0])
+            while True:
+                page.wait_for_load_state("load")
+                page.wait_for_timeout(1500)      # MathJax typesets and BertViz draws after load
+                state = page.evaluate(PAGE_STATE)
+                states[page.url] = state
+                if state["formulas"] and "formula" not in states:
+                    states["formula"] = page.url
+                    page.locator("mjx-container").first.scroll_into_view_if_needed()
+                    page.screenshot(path=str(BUILD / "site-formula.png"))
+                if state["figures_drawn"] and "figure" not in states:
+                    states["figure"] = page.url
+                    page.locator(".cell_output img").first.scroll_into_view_if_needed()
+                    page.screenshot(path=str(BUILD / "site-figure.png"))
+                if state["bertviz_lines"] and "bertviz" not in states:
+                    states["bertviz"] = page.url
+                    page.locator("article svg").first.scroll_into_view_if_needed()
+                    page.screenshot(path=str(BUILD / "site-bertviz.png"))
+                if not state["next"] or state["next"] in states or len(states) > 60:
+                    break
+                page.goto(state["next"])
+            page.goto((site / "search.html").as_uri() + "?q=quokkaquest" if not os.environ.get("XAI_SITE_DIR")
+                      else (site / "search.html").as_uri() + "?q=saliency")
+            page.wait_for_selector("ul.search li", timeout=20_000)
+            hits = page.locator("ul.search li a").evaluate_all("as => as.map(a => a.href)")
+        finally:
+            browser.close()
+    pages = {url: s for url, s in states.items() if isinstance(s, dict)}
+    visited = [url.split("#")[0] for url in pages]
+    assert [u.split("#")[0] for u in landing["nav"]] == visited, "next links do not walk the sidebar's pages"
+    assert not external, f"the site asked the network for {external[:5]}"
+    for url, s in pages.items():
+        assert s["figures_drawn"] == s["figures"], f"{url}: {s['figures'] - s['figures_drawn']} figures missing"
+        assert not s["raw_tex"], f"{url}: untypeset TeX on the page"
+        assert s["formulas_wide"] == s["formulas"], f"{url}: a formula was typeset empty"
+    assert {"formula", "figure", "bertviz"} <= set(states), {u: s for u, s in pages.items()}
+    if not os.environ.get("XAI_SITE_DIR"):
+        assert pages[states["bertviz"]]["bertviz_lines"] == HEADS * SEQ * SEQ   # a line per head and token pair
+        assert any("a_lesson" in h for h in hits), hits
+        # an ipywidget (needs a live kernel; its page scripts would come from a CDN) shows its text instead
+        assert "IntSlider(" in pages[states["bertviz"]]["text"] and "widgetprobe" in pages[states["bertviz"]]["text"]
+    else:
+        assert hits, "search found nothing for 'saliency'"

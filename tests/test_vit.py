@@ -1,6 +1,8 @@
 """The course's tiny ViT: reproducible data and training, a checkpoint that loads and classifies, and
 attention scores against the digits' known positions."""
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +11,9 @@ import torch.nn.functional as F
 
 from xai_helpers import vit as V
 from xai_helpers.models import ModelUnavailableError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import train_tiny_vit as training  # noqa: E402  (the training code lives in tools/, not in the package)
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +81,36 @@ def test_checkpoint_is_small_loads_safely_and_keeps_its_accuracy(tiny, test_set)
     assert tiny.info["train_seconds"] > 0 and tiny.info["settings"]["seed"] == 0
 
 
-def test_training_is_reproducible():
-    """Same seed -> identical weights (one short epoch); another seed -> different weights."""
-    a, _ = V.train_tiny_vit(seed=0, epochs=1, threads=1, log=None)
-    b, _ = V.train_tiny_vit(seed=0, epochs=1, threads=1, log=None)
-    c, _ = V.train_tiny_vit(seed=1, epochs=1, threads=1, log=None)
+def test_training_is_reproducible(tmp_path):
+    """The training code (tools/train_tiny_vit.py): same seed -> identical weights and checkpoint tensors
+    (one short epoch); another seed -> different weights."""
+    a, info = training.train_tiny_vit(seed=0, epochs=1, threads=1, log=None)
+    b, _ = training.train_tiny_vit(seed=0, epochs=1, threads=1, log=None)
+    c, _ = training.train_tiny_vit(seed=1, epochs=1, threads=1, log=None)
     for (name, pa), pb, pc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
-        torch.testing.assert_close(pa, pb, msg=name)
+        torch.testing.assert_close(pa, pb, msg=name, rtol=0, atol=0)
     assert not torch.equal(a.head.weight, c.head.weight)
+    digests = [training.tensor_digest(training.save_tiny_vit(m, info, tmp_path / f"{k}.safetensors"))
+               for k, m in enumerate((a, b, c))]
+    assert digests[0] == digests[1] != digests[2]
+    model, read_info = V._read_checkpoint(tmp_path / "0.safetensors")     # the package reads what the tool wrote
+    assert read_info["settings"]["epochs"] == 1 and torch.equal(model.head.weight, a.head.weight)
+
+
+def test_the_package_does_not_train():
+    """Training lives in tools/; xai_helpers.vit keeps the model, the data and checkpoint reading only."""
+    source = Path(V.__file__).read_text()
+    assert ".backward(" not in source and "torch.optim" not in source and "save_file" not in source
+    assert not hasattr(V, "train_tiny_vit") and not hasattr(V, "save_tiny_vit")
+
+
+def test_missing_checkpoint_is_an_error_naming_the_rebuild_command(tmp_path, monkeypatch):
+    missing = tmp_path / "tiny_vit_digits.safetensors"
+    monkeypatch.setattr(V, "CHECKPOINT", missing)
+    start = time.process_time()
+    with pytest.raises(ModelUnavailableError, match=r"tiny-vit-digits.*is missing.*python tools/train_tiny_vit\.py"):
+        V._load_cached.__wrapped__(V.DEFAULT_VIT_MODEL, "cpu")               # bypass the per-process cache
+    assert time.process_time() - start < 2 and not missing.exists()        # nothing was trained or written
 
 
 def test_vision_model_views_and_preprocess(tiny, test_set):

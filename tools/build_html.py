@@ -1,68 +1,129 @@
-"""Render the executed course to static HTML pages under build/html (make html).
+"""Build the course site under build/html with Jupyter Book 1.x (make html).
 
-Each notebook is executed in a fresh kernel (nbclient) and exported with its outputs -- figures
-embedded as PNG, BertViz views with their JavaScript inlined, so the pages work offline and can be
-served from any static host. An index.html links the pages in course order.
+Jupyter Book 1 (Sphinx + myst-nb + sphinx-book-theme, all from PyPI) builds with no network: the theme,
+the search index and MathJax (sphinx-mathjax-offline) are copied into the site's _static folder.
+(Jupyter Book 2 / mystmd fetches its HTML theme from the internet at build time, which the course's
+offline rule forbids.)
+
+The notebooks are not edited: this script stages a copy of the book in build/site-src --
+site/_config.yml, a _toc.yml made from notebooks/*.ipynb (sorted) and solutions/*.ipynb, copies of the
+notebooks (the Colab set-up cell tagged ``remove-cell``, it does nothing off Colab) and a landing page
+cut from README.md (its title, introduction and course map, links turned into links between pages) --
+then runs ``jupyter-book build`` there, which executes every notebook in a fresh kernel.
+BertViz views carry their own JavaScript (xai_helpers.bertviz_offline), so they work on the pages too.
 """
 import argparse
-import html
 import os
+import re
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SOURCES = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
+SITE_CONFIG = ROOT / "site"
+COLAB_TAG = "colab-setup"
 
 
-def render(notebook, out_dir, timeout=600):
-    """Execute ``notebook`` and write ``out_dir/<name>.html``; return the page's path."""
-    nb = nbformat.read(notebook, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(notebook.parent)}}).execute()
-    exporter = HTMLExporter(template_name="lab")
-    exporter.require_js_url = REQUIRE_JS  # the copy shipped with the package, not the CDN's
-    body, _ = exporter.from_notebook_node(nb)
-    page = out_dir / (notebook.stem + ".html")
-    page.write_text(body, encoding="utf-8")
-    return page
+def default_sources():
+    """Lessons in sorted order, then the solutions -- globbed, so split or new notebooks join the site."""
+    return sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
 
 
-REQUIRE_JS = "_static/require.js"
+def _section(markdown, heading):
+    """The text under ``## heading`` up to the next ``## ``; ValueError if README lost the section."""
+    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", markdown, flags=re.M | re.S)
+    if match is None:
+        raise ValueError(f"README.md has no '## {heading}' section; the landing page is cut from it")
+    return match.group(1).strip()
 
 
-def copy_static(out_dir):
-    """Put the page template's require.js next to the pages (offline; MathJax still comes from its CDN)."""
-    from xai_helpers.bertviz_offline import ASSETS_DIR, JS_LIBRARIES
-    static = out_dir / "_static"
-    static.mkdir(exist_ok=True)
-    shutil.copy(ASSETS_DIR / JS_LIBRARIES["requirejs"][0], out_dir / REQUIRE_JS)
+def landing_page(readme, pages):
+    """index.md: README's title, introduction and course map; `path.ipynb` cells become page links.
+
+    ``pages`` maps a notebook's repository path (``notebooks/4.1_x.ipynb``) to its page in the book.
+    A course-map row whose notebook is not in the book (renamed or split) keeps its plain text.
+    """
+    title = re.search(r"^# (.+)$", readme, flags=re.M)
+    if title is None:
+        raise ValueError("README.md has no '# title' line")
+    intro = readme[title.end():].split("\n## ", 1)[0].strip()
+    course_map = _section(readme, "Course map")
+
+    def link(match):
+        path = match.group(1)
+        if path in pages:
+            return f"[`{path}`]({pages[path]})"
+        folder = path.rstrip("/")
+        inside = [p for p in pages if p.startswith(folder + "/")]
+        return f"[`{path}`]({pages[inside[0]]})" if path.endswith("/") and inside else match.group(0)
+
+    course_map = re.sub(r"`([\w./-]+(?:\.ipynb|/))`", link, course_map)
+    lessons = "\n".join(f"* [{Path(p).stem}]({page})" for p, page in pages.items())
+    return (f"# {title.group(1).strip()}\n\n{intro}\n\n## Course map\n\n{course_map}\n\n"
+            f"## Pages\n\n{lessons}\n")
+
+
+def stage(sources, src_dir):
+    """Write the book's sources into ``src_dir``; return {repository path: staged path} of the notebooks."""
+    if src_dir.exists():
+        shutil.rmtree(src_dir)
+    src_dir.mkdir(parents=True)
+    shutil.copy(SITE_CONFIG / "_config.yml", src_dir / "_config.yml")
+    pages = {}
+    for source in sources:
+        source = Path(source).resolve()
+        rel = source.relative_to(ROOT) if source.is_relative_to(ROOT) else Path("notebooks") / source.name
+        nb = nbformat.read(source, as_version=4)
+        for cell in nb.cells:
+            if COLAB_TAG in cell.metadata.get("tags", []):
+                cell.metadata["tags"] = [*cell.metadata["tags"], "remove-cell"]
+        (src_dir / rel.parent).mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, src_dir / rel)
+        pages[rel.as_posix()] = rel.as_posix()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (src_dir / "index.md").write_text(landing_page(readme, pages), encoding="utf-8")
+    toc = ["format: jb-book", "root: index", "chapters:"]
+    toc += [f"- file: {Path(page).with_suffix('').as_posix()}" for page in pages.values()]
+    (src_dir / "_toc.yml").write_text("\n".join(toc) + "\n", encoding="utf-8")
+    # notebooks that read ../data etc. run in the staged folder: point those folders at the repository's
+    for name in ("data",):
+        if (ROOT / name).exists() and not (src_dir / name).exists():
+            (src_dir / name).symlink_to(ROOT / name, target_is_directory=True)
+    return pages
+
+
+def build(src_dir, out_dir):
+    """Run ``jupyter-book build`` on the staged sources; the site ends up in ``out_dir``."""
+    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
+    if jb is None:
+        raise RuntimeError("jupyter-book is not installed: pip install -e '.[site]' (make html does this)")
+    env = dict(os.environ)
+    env.pop("MPLBACKEND", None)  # kernels must use the inline backend so figures are embedded
+    subprocess.run([jb, "build", str(src_dir), "--builder", "html", "--path-output", str(src_dir)],
+                   check=True, env=env)
+    built = src_dir / "_build" / "html"
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    shutil.copytree(built, out_dir)
+    return out_dir
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/ and solutions/")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb, solutions/*.ipynb")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "html")
+    parser.add_argument("--src", type=Path, default=None, help="staging folder (default: <out>/../site-src)")
     args = parser.parse_args(argv)
-    os.environ.pop("MPLBACKEND", None)  # kernels must use the inline backend so figures are embedded
-    args.out.mkdir(parents=True, exist_ok=True)
-    copy_static(args.out)
-    pages = []
-    for nb in (args.notebooks or DEFAULT_SOURCES):
-        start = time.perf_counter()
-        pages.append(render(nb.resolve(), args.out))
-        print(f"{pages[-1].relative_to(args.out.parent.parent) if args.out.is_relative_to(ROOT) else pages[-1]}"
-              f"  ({time.perf_counter() - start:.0f} s)")
-    links = "\n".join(f'<li><a href="{html.escape(p.name)}">{html.escape(p.stem)}</a></li>' for p in pages)
-    (args.out / "index.html").write_text(
-        "<!doctype html><meta charset='utf-8'><title>Interpreting deep learning models</title>"
-        f"<h1>Interpreting deep learning models: chapter 4</h1><ul>{links}</ul>\n", encoding="utf-8")
-    print(f"open {args.out / 'index.html'}")
+    out = args.out.resolve()
+    src = (args.src or out.parent / "site-src").resolve()
+    start = time.perf_counter()
+    stage(args.notebooks or default_sources(), src)
+    build(src, out)
+    print(f"site built in {time.perf_counter() - start:.0f} s: open {out / 'index.html'}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from .evaluation import (deletion_insertion_curves, faithfulness, format_table, 
                          model_randomisation_test, pointing_game, spearman_rank_correlation)
 from .plotting import overlay_heatmap, resize_map, show_map, show_panels, to_numpy
 from .predict import predict
+from .explorer import explore_image, explore_text  # interactive explorers (issue #18)
 
 from . import check  # noqa: E402  (exercise checkers: xh.check.problem1_maps(...))
 from . import groundtruth, check_problem6  # noqa: E402  (xh.groundtruth: scored against known answers, 4.5)

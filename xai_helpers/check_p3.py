@@ -7,11 +7,11 @@ import torch
 from .check_common import (NotAnsweredYet, as_array, call, fail, imagenet_normalised, number, ok, require,
                            small_input)
 
-__all__ = ["problem3_baselines", "problem3_table", "reference_baselines", "BLIND_RATIO"]
+__all__ = ["problem3_baselines", "problem3_table", "reference_baselines", "BLIND_DISTANCE"]
 
 NAMES = ("black", "white", "blur", "noise")
-#: A baseline is called blind to the background when x - x' there is below this fraction of its value on the object.
-BLIND_RATIO = 0.5
+#: A baseline is called blind to a region when the mean |x - x'| there (pixel units, 0 = black, 1 = white) is below this.
+BLIND_DISTANCE = 0.2
 
 
 def reference_baselines(image_model, x, seed=0, blur_sigma=10.0, n_noise=2):
@@ -131,12 +131,13 @@ def _pixel_distance(image_model, x, baseline):
     return (photo - base).abs().mean(1).mean(0).cpu().double().numpy()
 
 
-_FIELDS = ("distance inside", "distance outside", "IG share outside", "blind to background")
+_FIELDS = ("distance inside", "distance outside", "IG part outside", "blind to background")
 
 
 def problem3_table(table, image_model, x, baselines, ig, mask):
     """Task 3c: ``table[name]`` for every baseline: mean |x - x'| in pixel space inside and outside the flower
-    ``mask``, the share of IG's |attribution| outside it, and whether the baseline is blind to the background."""
+    ``mask``; the part of the attributions' sum (of F(x) - F(x')) that lies outside it; and whether the baseline
+    is blind to the background (mean distance outside below BLIND_DISTANCE)."""
     label = "Problem 3c"
     require(table, label, "table_3")
     if not isinstance(table, dict) or list(table) != list(baselines):
@@ -161,21 +162,23 @@ def problem3_table(table, image_model, x, baselines, ig, mask):
                             "in pixel space (denormalize both), where 1 is the distance from black to white.")
             fail(label, f"the distances of {name!r} are not the mean over channels (and over the baseline's images) of "
                         "|x - x'| in pixel space, averaged inside and outside the mask.")
-        attributions = ig[name]["attributions"]
-        magnitude = as_array(attributions)[0]
-        per_pixel = np.abs(magnitude).sum(0)
-        share = float(per_pixel[~inside].sum() / per_pixel.sum())
-        got_share = number(row["IG share outside"], label, f"table_3[{name!r}]['IG share outside']")
-        if abs(got_share - share) > 1e-3:
-            signed = np.abs(magnitude.sum(0))
-            if abs(got_share - float(signed[~inside].sum() / signed.sum())) <= 1e-3:
-                fail(label, f"for {name!r} the share sums the signed channels before |.|: use |attribution| summed "
-                            "over the channels (evidence for and against both count as attribution).")
-            if abs(got_share - (1 - share)) <= 1e-3:
-                fail(label, f"for {name!r} the IG share is measured inside the flower; the column asks for outside.")
-            fail(label, f"the IG share outside the flower for {name!r} does not match its attributions.")
-        blind = ref_out < BLIND_RATIO * ref_in
-        if bool(row["blind to background"]) != blind:
-            fail(label, f"'blind to background' for {name!r} does not follow from its distances: blind means the mean "
-                        f"|x - x'| outside the flower is below {BLIND_RATIO} times the mean inside.")
-    ok(label, f"distances, IG shares and blind spots right for {len(baselines)} baselines.")
+        attributions = as_array(ig[name]["attributions"])[0]
+        per_pixel = attributions.sum(0)
+        part = float(per_pixel[~inside].sum() / per_pixel.sum())
+        got_part = number(row["IG part outside"], label, f"table_3[{name!r}]['IG part outside']")
+        if abs(got_part - part) > 1e-3:
+            magnitude = np.abs(attributions).sum(0)
+            if abs(got_part - float(magnitude[~inside].sum() / magnitude.sum())) <= 1e-3:
+                fail(label, f"for {name!r} the part uses |attribution|; completeness splits F(x) - F(x') by region only "
+                            "for the signed attributions: sum them outside the mask and divide by their total sum.")
+            if abs(got_part - (1 - part)) <= 1e-3:
+                fail(label, f"for {name!r} the part is measured inside the flower; the column asks for outside.")
+            difference = ig[name].get("output difference")
+            if difference and abs(got_part - float(per_pixel[~inside].sum()) / difference) <= 1e-3:
+                fail(label, f"for {name!r} the sum outside is divided by F(x) - F(x'); divide by the sum of all "
+                            "attributions (the two differ by the completeness error), so that the parts add up to 1.")
+            fail(label, f"the IG part outside the flower for {name!r} does not match its attributions.")
+        if bool(row["blind to background"]) != (ref_out < BLIND_DISTANCE):
+            fail(label, f"'blind to background' for {name!r} does not follow from its distance: blind means the mean "
+                        f"|x - x'| outside the flower is below {BLIND_DISTANCE} (a fifth of the way from black to white).")
+    ok(label, f"distances, IG parts and blind spots right for {len(baselines)} baselines.")

@@ -21,6 +21,7 @@ lists, arrays and pandas DataFrames; ``format_table`` turns rows into a compact 
 import copy
 import dataclasses
 import gc
+import itertools
 import json
 import math
 
@@ -269,8 +270,11 @@ def model_randomisation_test(image_model, images, targets=None, depths=None, see
     Returns a dict: ``table`` (pandas DataFrame, one row per image x seed x depth x method with
     columns image, seed, depth, stage, method, rho, rho_abs), ``depths`` (ints), ``labels`` (the
     deepest randomised stage per depth), ``stages`` (all stage names, top down), ``targets``,
-    ``images`` (keys) and ``maps[method]``: an array (1 + depths) x images x H x W of the signed maps
-    for the first seed, the trained model's first.
+    ``images`` (keys), ``maps[method]``: an array (1 + depths) x images x H x W of the signed maps
+    for the first seed, the trained model's first, and ``floor``: the same correlations between the
+    fully randomised copies of two different seeds (image, seeds, method, rho, rho_abs), i.e. what two
+    models that share only the architecture and the input have in common: the level at which a
+    correlation with the trained map says nothing about the trained weights.
     """
     import pandas as pd
     _require_image_model(image_model, "model_randomisation_test")
@@ -306,7 +310,7 @@ def model_randomisation_test(image_model, images, targets=None, depths=None, see
 
     original = all_maps(image_model)
     kept = {m: [v] for m, v in original.items()}
-    rows = []
+    rows, deepest = [], {}
     for seed in seeds:
         net = copy.deepcopy(image_model.model)
         model = dataclasses.replace(image_model, model=net, target_layer=net.get_submodule(image_model.target_layer_name))
@@ -323,10 +327,18 @@ def model_randomisation_test(image_model, images, targets=None, depths=None, see
                                  "rho_abs": spearman_rank_correlation(np.abs(original[method][i]), np.abs(values[i]))})
                 if seed == seeds[0]:
                     kept[method].append(values)
+                if depth == depths[-1]:
+                    deepest.setdefault(method, {})[seed] = values
             del maps
         del model, net, model_stages
         gc.collect()
-    return {"table": pd.DataFrame(rows), "depths": depths, "labels": [names[d - 1] for d in depths],
+    floor = [{"image": key, "seeds": f"{a} vs {b}", "method": method,
+              "rho": spearman_rank_correlation(by_seed[a][i], by_seed[b][i]),
+              "rho_abs": spearman_rank_correlation(np.abs(by_seed[a][i]), np.abs(by_seed[b][i]))}
+             for method, by_seed in deepest.items() for a, b in itertools.combinations(seeds, 2)
+             for i, key in enumerate(keys)]
+    return {"table": pd.DataFrame(rows), "floor": pd.DataFrame(floor, columns=["image", "seeds", "method", "rho", "rho_abs"]),
+            "depths": depths, "labels": [names[d - 1] for d in depths],
             "stages": names, "targets": dict(zip(keys, targets)), "images": keys,
             "maps": {m: np.stack(v) for m, v in kept.items()}}
 
@@ -536,6 +548,14 @@ def pointing_game_chance(box, tolerance=POINTING_TOLERANCE, size=(224, 224)):
     return max(width, 0) * max(height, 0) / (h * w)
 
 
+def _at_least(k, chances):
+    """P(at least k successes) in independent trials with success probabilities ``chances`` (Poisson binomial)."""
+    distribution = np.array([1.0])
+    for c in chances:
+        distribution = np.concatenate([distribution * (1 - c), [0.0]]) + np.concatenate([[0.0], distribution * c])
+    return float(distribution[k:].sum())
+
+
 def pointing_game(image_model, explainers=None, boxes=None, maps=None, tolerance=POINTING_TOLERANCE):
     """Pointing-game hit rate of every method over all boxed objects, with its chance rate.
 
@@ -544,7 +564,9 @@ def pointing_game(image_model, explainers=None, boxes=None, maps=None, tolerance
     map}}}``; a map given as ``None`` is not scored (e.g. an IG map whose completeness error is too
     large to read). ``explainers`` compute the maps not given. Returns ``hits[method]`` (list of
     (photo, class, hit True/False/None)), ``score[method]`` (hit rate over the scored trials) and
-    ``table`` (DataFrame: method, hits, trials, hit rate, chance = mean chance of that method's trials).
+    ``table`` (DataFrame: method, hits, trials, hit rate, chance = mean chance of that method's
+    trials, and "p (luck)" = the probability of at least that many hits for a map whose peak falls on a
+    random pixel, each trial with its own chance: a small p says the hits are not luck).
     """
     import pandas as pd
     _require_image_model(image_model, "pointing_game")
@@ -570,7 +592,8 @@ def pointing_game(image_model, explainers=None, boxes=None, maps=None, tolerance
         n_hit = sum(h for h, _ in scored)
         score[name] = n_hit / len(scored) if scored else float("nan")
         rows.append({"method": name, "hits": n_hit, "trials": len(scored), "hit rate": score[name],
-                     "chance": float(np.mean([c for _, c in scored])) if scored else float("nan")})
+                     "chance": float(np.mean([c for _, c in scored])) if scored else float("nan"),
+                     "p (luck)": _at_least(n_hit, [c for _, c in scored])})
     return {"hits": hits, "score": score, "table": pd.DataFrame(rows).set_index("method"), "tolerance": tolerance}
 
 

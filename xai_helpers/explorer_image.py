@@ -110,6 +110,7 @@ class ImageExplorer:
         self.photo_name = image if isinstance(image, str) else "your photo"
         self.photo = load_image(image)
         self.runner, self.view, self.png, self.widget, self.ui = Runner(), None, None, None, None
+        self.last_error = None
         self.runner.run_now(self._compute_now, self._store)
         if resolve_interactive(interactive):
             from .explorer_image_widgets import build_image_widgets
@@ -160,7 +161,8 @@ class ImageExplorer:
                           fontsize=10)
         for ax, (method, heatmap, signed, note) in zip(axes[1:], view["maps"]):
             title = f"{METHODS[method]} for '{view['label']}'" + (f"\n{note}" if note else "")
-            overlay_heatmap(view["pixels"], heatmap, ax=ax, signed=signed, title=title, contour=0.8)
+            contour = 0.8 if method in ("grad_cam", "grad_cam_plus_plus") else None  # pixel maps: too ragged
+            overlay_heatmap(view["pixels"], heatmap, ax=ax, signed=signed, title=title, contour=contour)
         return fig
 
     def _store(self, view):
@@ -206,7 +208,6 @@ class ImageExplorer:
         on_error = ui.show_error if ui else (lambda err: None)
         if ui:
             ui.busy(METHODS[s["method"]])
-        self.last_error = None
         return self.runner.submit(compute, draw, lambda err: (setattr(self, "last_error", err), on_error(err)))
 
 

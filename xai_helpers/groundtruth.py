@@ -463,25 +463,40 @@ class AttributionMaps:
 
 
 def attribution_maps(model, images, targets, methods=METHODS, *, ig_steps=IG_STEPS, smoothgrad_samples=SMOOTHGRAD_SAMPLES,
-                     noise_level=NOISE_LEVEL, blur_sigma=BLUR_SIGMA, ig_method="gausslegendre", chunk=64, per_pass=256, seed=0):
+                     noise_level=NOISE_LEVEL, blur_sigma=BLUR_SIGMA, ig_method="gausslegendre", chunk=64, per_pass=256, threads=1, seed=0):
     """Every method's map for every scene, each explaining the scene's own ``targets[i]`` -> ``AttributionMaps``.
 
     Uses the package's helpers: ``vanilla_gradients``, ``gradient_x_input``, ``smoothgrad`` (``noise_level`` of
     the input range, seeded), ``integrated_gradients`` (Gauss-Legendre, ``ig_steps`` points, from black =
     pixel 0 and from the scene blurred with ``blur_sigma`` px), ``grad_cam`` and ``grad_cam_plus_plus`` at
     ``block3`` (upsampled to 48x48), and the controls ``random_map`` (seed = scene index) and ``edge_map``
-    (Sobel) of ``xai_helpers.evaluation``. Gradient methods run ``chunk`` scenes per call (``_SceneSum``).
-    Signed maps are returned as |map|: the scores ask where a method puts weight, for or against.
+    (Sobel) of ``xai_helpers.evaluation``. Gradient methods run ``chunk`` scenes per call (``_SceneSum``),
+    ``per_pass`` images per forward/backward pass. ``threads``: torch threads while this runs (restored after;
+    None = leave as is): this CNN's passes are too small to split across cores, one thread is the fastest on
+    2 CPU cores (bench/RESULTS.md). Signed maps are returned as |map|: the scores ask where a method puts
+    weight, for or against.
     """
-    from . import evaluation as ev
-    from .cam import grad_cam, grad_cam_plus_plus
-    from .gradients import gradient_x_input, smoothgrad, vanilla_gradients
-    from .integrated import integrated_gradients
     images = _check_images(images)
     targets = _check_classes(targets, len(images))
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"Unknown method(s) {unknown}; choose from {list(METHODS)}.")
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        return _attribution_maps(model, images, targets, methods, ig_steps, smoothgrad_samples, noise_level,
+                                 blur_sigma, ig_method, chunk, per_pass, seed)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _attribution_maps(model, images, targets, methods, ig_steps, smoothgrad_samples, noise_level, blur_sigma,
+                      ig_method, chunk, per_pass, seed):
+    from . import evaluation as ev
+    from .cam import grad_cam, grad_cam_plus_plus
+    from .gradients import gradient_x_input, smoothgrad, vanilla_gradients
+    from .integrated import integrated_gradients
     device = _device_of(model)
     result = AttributionMaps({m: [] for m in methods}, targets)
     result.seconds = {m: 0.0 for m in methods}
@@ -612,32 +627,37 @@ def method_table(model, scenes, methods=METHODS, **kwargs):
 
 
 # --- figures --------------------------------------------------------------------------------------------------
-def plot_mark_mass(tables, column="mass on mark", ax=None, chance=None):
-    """One line per method: ``column`` of each shortcut strength's table against the strength.
+def plot_mark_mass(tables, columns=("mass on mark", "pointing game (mark)"), chance=None):
+    """One panel per column of the ``score_maps`` tables, one line per method, against the shortcut strength.
 
-    ``tables``: dict strength -> DataFrame of ``score_maps`` (rows = methods). Controls are dashed.
-    ``chance`` draws the uniform map's share as a dotted line. Returns the figure.
+    ``tables``: dict strength -> DataFrame (rows = methods). "mass on mark" is drawn on a log scale, with the
+    uniform map's share (``chance``) as a dotted line; the controls are dashed. Returns the figure.
     """
     import matplotlib.pyplot as plt
     strengths = sorted(tables)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    else:
-        fig = ax.figure
+    fig, axes = plt.subplots(1, len(columns), figsize=(5.2 * len(columns) + 1.6, 4), squeeze=False)
     markers = "osD^v<>ph*"
-    for i, method in enumerate(tables[strengths[0]].index):
-        values = [tables[s].loc[method, column] for s in strengths]
-        ax.plot([100 * s for s in strengths], values, marker=markers[i % len(markers)],
-                ls="--" if method in CONTROLS else "-", color=plt.cm.tab10(i % 10), label=method)
-    if chance is not None:
-        ax.axhline(chance, color="0.4", ls=":", lw=1, label="chance (uniform map)")
-    ax.set_xlabel("shortcut strength: % of training scenes with the mark", fontsize=9)
-    ax.set_ylabel(f"{column} (mean share of |map|)", fontsize=9)
-    ax.set_title(f"{column} on scenes that carry their class's mark", fontsize=10)
-    ax.set_xticks([100 * s for s in strengths])
-    ax.tick_params(labelsize=8)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
+    for ax, column in zip(axes[0], columns):
+        for i, method in enumerate(tables[strengths[0]].index):
+            values = [tables[s].loc[method, column] for s in strengths]
+            ax.plot([100 * s for s in strengths], values, marker=markers[i % len(markers)],
+                    ls="--" if method in CONTROLS else "-", color=plt.cm.tab10(i % 10), label=method)
+        if column.startswith("mass"):
+            ax.set_yscale("log")
+            if chance is not None:
+                ax.axhline(chance, color="0.3", ls=":", lw=1.2, label="chance (uniform map)")
+            ax.set_ylabel(f"{column}: mean share of |map| (log scale)", fontsize=9)
+        else:
+            ax.set_ylim(-0.03, 1.03)
+            ax.set_ylabel(f"{column}: share of scenes", fontsize=9)
+        ax.set_title(f"{column}, scenes with their class's mark", fontsize=10)
+        ax.set_xlabel("shortcut strength: % of training scenes with the mark", fontsize=9)
+        ax.set_xticks([100 * s for s in strengths])
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="center right")
+    fig.tight_layout(rect=(0, 0, 1 - 1.6 / fig.get_figwidth(), 1))
     return fig
 
 
@@ -673,23 +693,22 @@ def plot_scene_kinds(sets, index=0, mark=None):
 
 
 def plot_scene_maps(scenes, maps_by_row, index, methods, row_titles=None, panel_size=1.9):
-    """One row per entry of ``maps_by_row`` (e.g. one per model): scene ``index`` and each method's map laid
-    over it, with the digit's box (green) and the mark's box (cyan). Returns the figure."""
+    """One row per entry of ``maps_by_row`` (e.g. one per CNN): scene ``index``, then each method's map on its
+    own (inferno: dark = 0, bright = the map's largest values), with the digit's box (green) and the mark's
+    box (cyan). Returns the figure."""
     import matplotlib.pyplot as plt
-    from .plotting import overlay_heatmap
+    from .plotting import show_map
     rows = list(maps_by_row)
     fig, axes = plt.subplots(len(rows), 1 + len(methods), squeeze=False,
                              figsize=(panel_size * (1 + len(methods)), panel_size * len(rows) + 0.3))
-    image = scenes.images[index, 0].cpu().numpy()
-    rgb = np.repeat(image[:, :, None], 3, axis=2)
     mark_box = scenes.mark_boxes[index]
     for r, key in enumerate(rows):
         ax = axes[r, 0]
-        ax.imshow(rgb)
+        ax.imshow(scenes.images[index, 0].cpu(), cmap="gray", vmin=0, vmax=1)
         ax.set_title(f"{(row_titles or {}).get(key, key)}\ndigit {int(scenes.labels[index])}", fontsize=8)
         for col, method in enumerate(methods, start=1):
-            overlay_heatmap(rgb, maps_by_row[key].maps[method][index], ax=axes[r, col], colorbar=False, alpha=0.9,
-                            title=method)
+            show_map(maps_by_row[key].maps[method][index], ax=axes[r, col], signed=False, colorbar=False,
+                     title=method)
             axes[r, col].title.set_fontsize(8)
         for ax in axes[r]:
             draw_box(ax, scenes.boxes[index], color="lime", linewidth=1)

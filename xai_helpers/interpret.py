@@ -269,8 +269,8 @@ class MisclassificationReport:
             ax.set_xticks([]), ax.set_yticks([])
             for ax, key in zip(axes[row, 1:], methods):
                 title = f"{IMAGE_METHODS.get(key, key)}: '{info[1]}'"
-                if key == "grad_cam":
-                    overlay_heatmap(self.image, maps[key], ax=ax, cmap=CAM_CMAP, signed=False, title=title)
+                if key == "grad_cam":   # the white line outlines the top-20 % region that the IoU compares
+                    overlay_heatmap(self.image, maps[key], ax=ax, cmap=CAM_CMAP, signed=False, title=title, contour=0.8)
                 else:
                     show_map(maps[key], ax=ax, signed=bool((maps[key] < 0).any()), title=title)
         fig.tight_layout()

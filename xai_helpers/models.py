@@ -12,13 +12,61 @@ from torch import nn
 from .device import get_device
 
 __all__ = ["ImageModel", "IMAGE_MODELS", "DEFAULT_IMAGE_MODEL", "load_image_model", "imagenet_labels",
-           "ModelUnavailableError", "freeze"]
+           "ModelUnavailableError", "unavailable_error", "offline_switch", "freeze"]
 
 DEFAULT_IMAGE_MODEL = "efficientnet_lite0"
 
 
 class ModelUnavailableError(RuntimeError):
     """A model's weights are neither on this machine nor downloadable from here."""
+
+
+def unavailable_error(what, reason, default, hint=""):
+    """The one text every loader gives -> ``ModelUnavailableError``:
+
+    ``"<what> cannot be loaded: <reason>. Use the offline default instead: <default>. <hint>"``
+    (``default`` is the call that works offline, e.g. ``load_text_model('all-minilm-l6-v2')``).
+    """
+    return ModelUnavailableError(f"{what} cannot be loaded: {reason}. Use the offline default instead: "
+                                 f"{default}." + (f" {hint}" if hint else ""))
+
+
+# --- the one reachability check ------------------------------------------------------------------
+OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def offline_switch():
+    """``"NAME=value"`` of the first of HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE set to 1/true/yes/on
+    (any case, as huggingface_hub reads them), else ``None``."""
+    for name in OFFLINE_ENV:
+        value = os.environ.get(name, "")
+        if value.strip().upper() in ("1", "TRUE", "YES", "ON"):
+            return f"{name}={value}"
+    return None
+
+
+def _open_connection(host, port, timeout):
+    return socket.create_connection((host, port), timeout=timeout)
+
+
+def _reachable(host, port=443, timeout=3.0):
+    """Whether a download from ``host`` may and can start: ``False`` at once, without touching the
+    network, when an offline switch is set (``offline_switch``); else whether ``host`` answers within
+    ``timeout`` seconds (never hangs). Every loader of the package asks this one check."""
+    if offline_switch():
+        return False
+    try:
+        with _open_connection(host, port, timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _unreachable_reason(host, what_is_missing):
+    """Why no download is tried, for ``unavailable_error``: the offline switch, or ``host`` not answering."""
+    switch = offline_switch()
+    why = f"{switch} is set, so the network is not tried" if switch else f"{host} cannot be reached from here"
+    return f"{what_is_missing} and {why}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -163,26 +211,17 @@ IMAGE_MODELS = {
 def _torchvision_state_dict(weights_enum, arch):
     url = weights_enum.url
     cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+    default = f"load_image_model({DEFAULT_IMAGE_MODEL!r}) (or unset XAI_IMAGE_MODEL)"
     if not cached.exists() and not _reachable("download.pytorch.org"):
-        raise ModelUnavailableError(
-            f"The {arch} weights are not cached (looked for {cached}) and download.pytorch.org cannot "
-            f"be reached from this machine. Use the offline default instead: "
-            f"load_image_model({DEFAULT_IMAGE_MODEL!r}) (or unset XAI_IMAGE_MODEL), or copy the file "
-            f"{os.path.basename(url)} from a machine with internet access into {cached.parent}.")
+        raise unavailable_error(
+            f"The {arch} weights", _unreachable_reason("download.pytorch.org", f"they are not cached ({cached})"),
+            default, f"Or copy the file {os.path.basename(url)} from a machine with internet access into "
+                     f"{cached.parent}.")
     try:
         return weights_enum.get_state_dict(progress=False, check_hash=True)
     except Exception as err:  # network dropped half-way, bad hash, ...
-        raise ModelUnavailableError(
-            f"Downloading the {arch} weights from {url} failed ({err}). Use the offline default "
-            f"load_image_model({DEFAULT_IMAGE_MODEL!r}) or retry with a working connection.") from err
-
-
-def _reachable(host, port=443, timeout=3.0):
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+        raise unavailable_error(f"The {arch} weights", f"the download from {url} failed ({err})", default,
+                                "Or retry with a working connection.") from err
 
 
 def load_image_model(name=None, *, random_weights=False):

