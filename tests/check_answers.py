@@ -139,7 +139,7 @@ def experiment(image_model, x, target, n_list, *, mistake=None):
     return results
 
 
-def plan(results, target_ratio=0.1, *, mistake=None):
+def plan(results, target_ratio=0.5, *, mistake=None):
     n_list = list(results)
     diffs = np.array([results[n]["difference"] for n in n_list])
     if mistake == "log10":

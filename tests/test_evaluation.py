@@ -101,6 +101,10 @@ def test_cascading_randomisation_over_seeds_and_images(image_model):
     full = table[(table["method"] == "gradient") & (table["depth"] == len(out["stages"]))]
     assert full["rho_abs"].abs().max() < 0.5                        # every layer random: the gradient map changes
     assert out["maps"]["gradient"].shape == (3, 2, 224, 224)        # trained + 2 depths, 2 images, first seed
+    floor = out["floor"]                                             # fully random copies of two seeds compared
+    assert len(floor) == 1 * 3 * 2 and set(floor["seeds"]) == {"0 vs 1"}
+    assert np.allclose(floor[floor["method"] == "edge"]["rho"], 1.0)
+    assert floor[floor["method"] == "gradient"]["rho_abs"].abs().max() < 0.5
     trained = ev.signed_maps(image_model, image_model.preprocess("cat"), [image_model.labels.index("tabby")],
                              methods=("gradient",))["gradient"][0]
     assert np.allclose(out["maps"]["gradient"][0, 0], trained, atol=1e-6)

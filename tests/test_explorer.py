@@ -117,7 +117,7 @@ def test_changing_method_class_compare_and_knobs_recomputes(explorer):
     ui.layer.value = ui.layer.options[1]
     _wait(explorer)
     assert explorer.view["settings"]["layer"] == ui.layer.options[1]
-    ui.compare.value = None
+    ui.compare.value = "none"
     ui.steps.value = 16
     ui.method.value = "integrated_gradients"
     _wait(explorer)

@@ -108,8 +108,8 @@ def _errors(page):
     return tracebacks, widget_errors
 
 
-def _select(page, label, **option):
-    page.locator(f".widget-dropdown:has(label:text-is('{label}')) select").first.select_option(**option)
+def _select(page, description, **option):
+    page.locator(f".widget-dropdown:has(label:text-is('{description}')) select").first.select_option(**option)
 
 
 def _run_all(page, url):
@@ -137,7 +137,9 @@ def test_explorers_react_to_upload_method_class_and_sentence_in_jupyterlab(lab):
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             _run_all(page, url)
             src = _image_src(page, 0)
-            page.locator(".widget-upload input[type=file]").set_input_files(str(photo))
+            with page.expect_file_chooser() as chooser:      # FileUpload's <input type=file> is detached
+                page.locator("button.widget-upload").first.click()
+            chooser.value.set_files(str(photo))
             src = _wait_for_new_image(page, 0, src, "upload")
             page.wait_for_function("() => document.body.innerText.includes('my holiday photo.webp')", timeout=60_000)
             _select(page, "Method", label="Gradient × Input")
@@ -154,7 +156,7 @@ def test_explorers_react_to_upload_method_class_and_sentence_in_jupyterlab(lab):
             box.press("Tab")                                   # continuous_update=False: sent on blur
             _wait_for_new_image(page, 1, text_src, "sentence")
             page.wait_for_function("() => document.body.innerText.includes('boring')", timeout=60_000)
-            bold = page.evaluate("() => document.querySelectorAll('.jp-OutputArea .widget-html b').length")
+            bold = page.evaluate("() => document.querySelectorAll('.jp-Cell:has(.widget-textarea) .widget-html b').length")
             page.locator(".widget-textarea").first.scroll_into_view_if_needed()
             page.screenshot(path=str(BUILD / "explorer-text-jupyterlab.png"))
             text_errors = _errors(page)

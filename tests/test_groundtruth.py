@@ -2,6 +2,8 @@
 batched attributions equal to the helpers' own per-scene results, the scores, the shipped CNNs and the
 Problem-6 checker."""
 import json
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +12,18 @@ import xai_helpers as xh
 from xai_helpers import check_problem6 as check6
 from xai_helpers import groundtruth as gt
 from xai_helpers.models import ModelUnavailableError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import train_groundtruth_cnns as training  # noqa: E402  (the training code lives in tools/, not in the package)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """This 16 k-parameter CNN runs fastest on one thread; two threads on a busy machine wait on each other."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +78,7 @@ def test_scenes_share_digits_and_keep_the_digit_clear_of_the_mark():
 
 
 def test_the_problem6_mark_is_elsewhere_and_not_in_the_shipped_metadata():
-    case = gt._case_mark()
+    case = gt._case_setup()
     lesson = gt.box_masks(torch.tensor([gt.LESSON_MARK.box]))
     assert not (gt.box_masks(torch.tensor([case.box])) & lesson).any()
     assert not torch.equal(case.patterns, gt.LESSON_MARK.patterns)
@@ -96,7 +110,7 @@ def test_bad_inputs_get_clear_errors(random_cnn, scenes):
     with pytest.raises(ValueError, match="strength"):
         gt.load_digit_cnn("strong")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        gt.train_digit_cnn(1.5)
+        training.train_digit_cnn(1.5)
     with pytest.raises(ValueError, match="'none', 'own' or 'other'"):
         gt.make_scenes(10, marks="some")
     with pytest.raises(ValueError, match="n must be an integer from 1 to"):
@@ -120,13 +134,17 @@ def test_a_missing_checkpoint_names_the_rebuild_command(monkeypatch, tmp_path):
 
 
 # --- training: reproducible, on a reduced setting ---------------------------------------------------------
+def test_the_package_does_not_train():
+    assert not hasattr(gt, "train_digit_cnn") and not hasattr(gt, "save_digit_cnn")
+
+
 def test_training_is_reproducible_bit_for_bit():
     """Two runs with the same seed (one thread) give identical weights; another seed does not. The full
     training runs only in tools/train_groundtruth_cnns.py (its --verify compares with the shipped files)."""
     kwargs = dict(strength=0.5, epochs=1, n_train=96, log=None)
-    a, info = gt.train_digit_cnn(**kwargs)
-    b, _ = gt.train_digit_cnn(**kwargs)
-    c, _ = gt.train_digit_cnn(seed=1, **kwargs)
+    a, info = training.train_digit_cnn(**kwargs)
+    b, _ = training.train_digit_cnn(**kwargs)
+    c, _ = training.train_digit_cnn(seed=1, **kwargs)
     sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa), "same seed, one thread: the weights must be identical"
     assert not all(torch.equal(sa[k], sc[k]) for k in sa)
@@ -141,7 +159,7 @@ def test_training_marks_the_chosen_share_of_scenes(monkeypatch):
         seen.append(torch.as_tensor(classes))
         return real(images, mark, classes, seed)
     monkeypatch.setattr(gt, "add_mark", spy)
-    gt.train_digit_cnn(0.9, epochs=2, n_train=50, log=None)
+    training.train_digit_cnn(0.9, epochs=2, n_train=50, log=None)
     assert [int((c >= 0).sum()) for c in seen] == [45, 45]
 
 
@@ -179,11 +197,22 @@ def test_batched_smoothgrad_is_the_mean_gradient_over_the_same_noisy_scenes(rand
 
 def test_gradcam_at_the_last_block_is_cam(random_cnn, scenes):
     """Global average pooling + one linear layer: Grad-CAM's channel weights are the head's weights / 144."""
-    x, c = scenes.images[:1], int(scenes.labels[0])
-    with torch.no_grad():
-        cam = torch.relu(torch.einsum("k,khw->hw", random_cnn.head.weight[c], random_cnn.features(x)[0]))
-    cam = torch.nn.functional.interpolate(cam[None, None], size=(48, 48), mode="bilinear", align_corners=False)[0, 0]
-    torch.testing.assert_close(xh.grad_cam(random_cnn, "block3", x, c), cam / cam.max())
+    compared = 0
+    for i in range(len(scenes)):
+        x = scenes.images[i:i + 1]
+        for c in range(10):
+            with torch.no_grad():
+                cam = torch.relu(torch.einsum("k,khw->hw", random_cnn.head.weight[c], random_cnn.features(x)[0]))
+            if cam.max() <= 0:
+                assert xh.grad_cam(random_cnn, "block3", x, c).abs().max() == 0     # empty map: zeros, not NaN
+                continue
+            cam = torch.nn.functional.interpolate(cam[None, None], size=(48, 48), mode="bilinear",
+                                                  align_corners=False)[0, 0]
+            torch.testing.assert_close(xh.grad_cam(random_cnn, "block3", x, c), cam / cam.max())
+            compared += 1
+        if compared >= 5:
+            break
+    assert compared >= 5
 
 
 # --- scores ---------------------------------------------------------------------------------------------------
@@ -244,7 +273,7 @@ def case():
 
 
 def test_problem6_checker_accepts_a_region_on_the_mark(case, capsys):
-    top, left, bottom, right = gt._case_mark().box
+    top, left, bottom, right = gt._case_setup().box
     assert check6.problem6_region((top - 2, left - 1, bottom + 1, right + 2), *case) is True
     assert "\u2713" in capsys.readouterr().out
 
@@ -263,7 +292,7 @@ def test_problem6_checker_rejects_malformed_regions(case, region, message):
 
 def test_problem6_checker_explains_a_wrong_location(case):
     model, scenes = case
-    top, left, bottom, right = gt._case_mark().box
+    top, left, bottom, right = gt._case_setup().box
     # on the digits: the centre of the scene, where digits usually are
     with pytest.raises(check6.CheckFailed, match="digit") as err:
         check6.problem6_region((20, 20, 28, 28), model, scenes)

@@ -9,7 +9,8 @@ The notebooks are not edited: this script stages a copy of the book in build/sit
 site/_config.yml, a _toc.yml made from notebooks/*.ipynb (sorted) and solutions/*.ipynb, copies of the
 notebooks (the Colab set-up cell tagged ``remove-cell``, it does nothing off Colab) and a landing page
 cut from README.md (its title, introduction and course map, links turned into links between pages) --
-then runs ``jupyter-book build`` there, which executes every notebook in a fresh kernel.
+executes the staged notebooks, each in a fresh kernel (nbclient; ``--jobs`` at a time, so a teacher's
+laptop builds the course in the time of its slowest lesson), and runs ``jupyter-book build`` on them.
 BertViz views carry their own JavaScript (xai_helpers.bertviz_offline), so they work on the pages too.
 """
 import argparse
@@ -19,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -96,6 +98,33 @@ def stage(sources, src_dir):
     return pages
 
 
+def execute(notebook, timeout=600):
+    """Run a staged notebook in a fresh kernel in its own folder and save it with its outputs.
+
+    Returns (notebook, seconds). A cell that raises stops the build: RuntimeError naming the notebook.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    os.environ.pop("MPLBACKEND", None)  # kernels must use the inline backend so figures are embedded
+    notebook = Path(notebook)
+    nb = nbformat.read(notebook, as_version=4)
+    start = time.perf_counter()
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(notebook.parent)}}).execute()
+    except CellExecutionError as error:
+        raise RuntimeError(f"{notebook.name} failed while executing for the site:\n{str(error)[-3000:]}") from None
+    nbformat.write(nb, notebook)
+    return notebook, time.perf_counter() - start
+
+
+def execute_all(notebooks, jobs):
+    """Execute the staged notebooks, ``jobs`` at a time; print each one's time."""
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for notebook, seconds in pool.map(execute, notebooks):
+            print(f"executed {notebook.name} ({seconds:.0f} s)", flush=True)
+
+
 def build(src_dir, out_dir):
     """Run ``jupyter-book build`` on the staged sources; the site ends up in ``out_dir``."""
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
@@ -117,11 +146,14 @@ def main(argv=None):
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb, solutions/*.ipynb")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "html")
     parser.add_argument("--src", type=Path, default=None, help="staging folder (default: <out>/../site-src)")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="notebooks executed at the same time (default: 2; each kernel needs ~1.5 GB)")
     args = parser.parse_args(argv)
     out = args.out.resolve()
     src = (args.src or out.parent / "site-src").resolve()
     start = time.perf_counter()
-    stage(args.notebooks or default_sources(), src)
+    pages = stage(args.notebooks or default_sources(), src)
+    execute_all([src / page for page in pages.values()], args.jobs)
     build(src, out)
     print(f"site built in {time.perf_counter() - start:.0f} s: open {out / 'index.html'}")
 

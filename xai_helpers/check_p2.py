@@ -99,11 +99,11 @@ def problem2_smoothgrad(my_smoothgrad, image_model, photo="coffee"):
 
     Tested at several sample counts (one above the chunk size, with a smaller last chunk), noise levels
     (0 gives the plain gradient), seeds and targets (index and name), on the course model and on the same
-    network with ImageNet mean/std, on 64x64 inputs so that the check is quick.
+    network with ImageNet mean/std, on 32x32 inputs so that the check is quick.
     """
     label = "Problem 2a"
     other = imagenet_normalised(image_model)
-    x, x_other = small_input(image_model, photo, 64), small_input(other, photo, 64)
+    x, x_other = small_input(image_model, photo, 32), small_input(other, photo, 32)
     with torch.no_grad():
         ranked = image_model.model(x).argsort(descending=True)[0].tolist()
         ranked_other = other.model(x_other).argsort(descending=True)[0].tolist()

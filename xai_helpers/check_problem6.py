@@ -87,7 +87,7 @@ def problem6_region(region, model, scenes):
     besides the digit."""
     label = "Problem 6a"
     region = _region(region, label)
-    truth = gt._case_mark().box
+    truth = gt._case_setup().box
     covered = _overlap(region, truth)
     if covered >= MIN_COVERED:
         _ok(label, f"that is the place. Pasting your region from a scene of another class makes the model "
@@ -140,7 +140,8 @@ def problem6_paste(paste_region):
             _fail(label, "pixels outside the region changed; only the region is copied.")
         if torch.equal(got[inside], images[inside]):
             _fail(label, "the region is unchanged: copy it from the donor scenes.")
-        if torch.equal(got[inside], images[torch.arange(n).flip(0)][inside]) and not torch.equal(donors, torch.arange(n).flip(0)):
+        flipped = torch.arange(n).flip(0)
+        if torch.equal(got[inside], images[flipped][inside]) and not torch.equal(donors, flipped):
             _fail(label, "scene i must receive the region of scene donors[i].")
         if not torch.equal(got, want):
             _fail(label, f"the pasted pixels are wrong for region {region}: rows top:bottom and columns left:right "

@@ -27,7 +27,7 @@ class ImageWidgets:
         self.search = W.Combobox(description="Search", placeholder="type a class name (1000 classes)",
                                  options=list(model.labels), ensure_option=True)
         self.method = W.Dropdown(description="Method", options=[(v, k) for k, v in METHODS.items()], value=s["method"])
-        self.compare = W.Dropdown(description="Compare", options=[("(none)", None)] + [(v, k) for k, v in METHODS.items()])
+        self.compare = W.Dropdown(description="Compare", options=[("(none)", "none")] + [(v, k) for k, v in METHODS.items()])
         self.layer = W.Dropdown(description="Layer", options=cam_layers(model))
         self.noise = W.FloatSlider(description="Noise", value=s["noise_level"], min=0.0, max=0.5, step=0.05,
                                    continuous_update=False)
@@ -61,7 +61,8 @@ class ImageWidgets:
         self.target.observe(on(lambda v: self.explorer.update(target=v)), "value")
         self.search.observe(on(self._searched), "value")
         self.method.observe(on(lambda v: (self._show_knobs(), self.explorer.update(method=v))), "value")
-        self.compare.observe(on(lambda v: (self._show_knobs(), self.explorer.update(compare=v))), "value")
+        self.compare.observe(on(lambda v: (self._show_knobs(), self.explorer.update(compare=None if v == "none" else v))),
+                             "value")
         self.layer.observe(on(lambda v: self.explorer.update(layer=v)), "value")
         self.noise.observe(on(lambda v: self.explorer.update(noise_level=float(v))), "value")
         self.samples.observe(on(lambda v: self.explorer.update(n_samples=int(v))), "value")

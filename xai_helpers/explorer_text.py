@@ -114,12 +114,12 @@ class _TextWidgets:
         n_layers = explorer.text_model.num_layers if explorer.text_model is not None else 1
         self.text = W.Textarea(value=explorer.settings["text"], description="Sentence", continuous_update=False,
                                layout=W.Layout(width="70%"))
-        self.target = W.Dropdown(description="Explain", options=[("predicted class", None)]
+        self.target = W.Dropdown(description="Explain", options=[("predicted class", "predicted")]
                                  + [(label, i) for i, label in enumerate(explorer.classifier.labels)])
         self.layer = W.IntSlider(description="Layer", min=1, max=n_layers, value=n_layers, continuous_update=False)
         self.status, self.tokens, self.image = W.HTML(), W.HTML(), W.Image(format="png")
         self.box = W.VBox([self.text, W.HBox([self.target, self.layer]), self.status, self.tokens, self.image])
-        for widget, key, convert in ((self.text, "text", str), (self.target, "target", lambda v: v),
+        for widget, key, convert in ((self.text, "text", str), (self.target, "target", lambda v: None if v == "predicted" else v),
                                      (self.layer, "layer", lambda v: int(v) - 1)):
             widget.observe(self._observer(key, convert), "value")
         self.show_view(explorer.view)

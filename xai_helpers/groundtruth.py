@@ -23,9 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .device import get_device
@@ -33,7 +31,7 @@ from .models import ModelUnavailableError, freeze
 from .vit import CANVAS, ClutteredDigits, draw_box, make_cluttered_digits
 
 __all__ = ["DigitCNN", "Mark", "Scenes", "STRENGTHS", "METHODS", "LESSON_MARK", "make_mark", "add_mark",
-           "make_scenes", "train_digit_cnn", "save_digit_cnn", "load_digit_cnn", "load_case", "predict_classes",
+           "make_scenes", "load_digit_cnn", "load_case", "predict_classes",
            "accuracy_table", "attribution_maps", "AttributionMaps", "box_masks", "mass_in_boxes",
            "pointing_hits", "score_maps", "method_table", "ig_completeness", "plot_mark_mass",
            "plot_scene_kinds", "plot_scene_maps", "REBUILD_COMMAND", "POINTING_TOLERANCE"]
@@ -43,7 +41,6 @@ REBUILD_COMMAND = "python tools/train_groundtruth_cnns.py"
 #: Shares of training scenes that carry the mark; 0.0 is the clean CNN.
 STRENGTHS = (0.0, 0.5, 0.9, 1.0)
 CNN_CONFIG = dict(channels=(8, 16, 32), num_classes=10)
-TRAIN_SETTINGS = dict(seed=0, epochs=20, batch_size=64, lr=0.01, weight_decay=1e-4)
 MARK_SIZE, MARK_NOISE = 4, 0.05           # a 4x4 pattern; the scenes' pixel noise (vit._render's default)
 LESSON_MARK_SEED, LESSON_MARK_CORNER = 7, (1, 1)
 CASE_SEED, CASE_STRENGTH, CASE_TRAIN_SEED = 2024, 0.9, 1
@@ -59,7 +56,9 @@ POINTING_TOLERANCE = 3
 
 
 def _file_name(strength):
-    return "digits_cnn_clean.safetensors" if strength == 0 else f"digits_cnn_mark{round(strength * 100):03d}.safetensors"
+    if strength == 0:
+        return "digits_cnn_clean.safetensors"
+    return f"digits_cnn_mark{round(strength * 100):03d}.safetensors"
 
 
 CASE_FILE = "digits_cnn_case.safetensors"
@@ -137,7 +136,7 @@ def make_mark(seed, top, left, size=MARK_SIZE):
 LESSON_MARK = make_mark(LESSON_MARK_SEED, *LESSON_MARK_CORNER)
 
 
-def _case_mark():
+def _case_setup():
     g = torch.Generator().manual_seed(CASE_SEED)
     patterns = _patterns(g)
     band = [(t, c) for t in range(1, CANVAS - MARK_SIZE) for c in range(1, CANVAS - MARK_SIZE)
@@ -148,8 +147,8 @@ def _case_mark():
 
 def _check_images(images, what="images"):
     if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor of scenes N x 1 x {CANVAS} x {CANVAS} (make_scenes(...).images), "
-                        f"got {type(images).__name__}.")
+        raise TypeError(f"{what} must be a torch.Tensor of scenes N x 1 x {CANVAS} x {CANVAS} "
+                        f"(make_scenes(...).images), got {type(images).__name__}.")
     if images.dim() == 3:
         images = images.unsqueeze(1)
     if images.dim() != 4 or tuple(images.shape[1:]) != (1, CANVAS, CANVAS):
@@ -168,8 +167,9 @@ def _check_classes(classes, n, what="targets", allow_none=False):
         raise ValueError(f"{what} must be {n} integer class indices, one per scene; got {tuple(t.shape)} of {t.dtype}.")
     low = -1 if allow_none else 0
     if len(t) and (t.min() < low or t.max() > 9):
-        raise ValueError(f"{what} out of range: the digit classes are 0 ... 9" + (" (-1 = no mark)" if allow_none else "")
-                         + f"; got values from {int(t.min())} to {int(t.max())}.")
+        none = " (-1 = no mark)" if allow_none else ""
+        raise ValueError(f"{what} out of range: the digit classes are 0 ... 9{none}; got values from "
+                         f"{int(t.min())} to {int(t.max())}.")
     return t.long()
 
 
@@ -230,6 +230,12 @@ def _clear_of(boxes, mark, margin=1):
     return apart
 
 
+@functools.lru_cache(maxsize=4)
+def _rendered(split, seed):
+    """``make_cluttered_digits(split, seed)``, rendered once per process (callers only index into it)."""
+    return make_cluttered_digits(split, seed=seed)
+
+
 def make_scenes(n=200, marks="none", mark=None, split="test", seed=None):
     """Held-out scenes with known digit boxes, with or without the mark -> ``Scenes``.
 
@@ -242,7 +248,7 @@ def make_scenes(n=200, marks="none", mark=None, split="test", seed=None):
     if marks not in ("none", "own", "other"):
         raise ValueError(f"marks must be 'none', 'own' or 'other', got {marks!r}.")
     mark = LESSON_MARK if mark is None else mark
-    data = make_cluttered_digits(split, seed=seed)
+    data = _rendered(split, seed)
     keep = _clear_of(data.boxes, mark).nonzero()[:, 0]
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(keep):
         raise ValueError(f"n must be an integer from 1 to {len(keep)} (the {split} scenes whose digit keeps clear of "
@@ -260,89 +266,14 @@ def make_scenes(n=200, marks="none", mark=None, split="test", seed=None):
     return Scenes(images, labels, boxes, classes, mark, description=f"{n} {split} scenes, marks: {marks}")
 
 
-# --- training -----------------------------------------------------------------------------------------------
-def train_digit_cnn(strength=0.0, mark=None, seed=0, epochs=None, n_train=None, threads=1, log=print):
-    """Train a ``DigitCNN`` on freshly rendered training scenes, a share ``strength`` of them with the mark
-    of their class -> ``(model, info)``.
-
-    Every seed is fixed (initialisation, scene rendering, which scenes get the mark, batch order); with one
-    thread (the default) a rerun gives the same weights bit for bit. ``n_train`` keeps the first n training
-    digits (for quick tests). ``info``: settings, clean test accuracy, training time (wall and CPU seconds).
-    """
-    if not isinstance(strength, (int, float)) or isinstance(strength, bool) or not 0 <= strength <= 1:
-        raise ValueError(f"strength is the share of training scenes with the mark, a number in [0, 1]; got {strength!r}.")
-    mark = LESSON_MARK if mark is None else mark
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(int(threads))
-    try:
-        with torch.random.fork_rng(devices=[]):
-            return _train(float(strength), mark, seed, epochs, n_train, log)
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _train(strength, mark, seed, epochs, n_train, log):
-    settings = dict(TRAIN_SETTINGS, seed=seed, **({"epochs": epochs} if epochs else {}))
-    torch.manual_seed(settings["seed"])
-    model = DigitCNN(**CNN_CONFIG)
-    g = torch.Generator().manual_seed(settings["seed"] + 1)
-    first = make_cluttered_digits("train", seed=settings["seed"] * 1000 + 1, n=n_train)
-    n, bs = len(first), settings["batch_size"]
-    opt = torch.optim.AdamW(model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"])
-    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings["lr"],
-                                                   total_steps=settings["epochs"] * math.ceil(n / bs))
-    start, cpu_start = time.perf_counter(), time.process_time()
-    for epoch in range(settings["epochs"]):
-        data = first if epoch == 0 else make_cluttered_digits("train", seed=settings["seed"] * 1000 + 1 + epoch,
-                                                              n=n_train)
-        marked = torch.randperm(n, generator=g)[:round(strength * n)]
-        classes = torch.full((n,), -1, dtype=torch.long)
-        classes[marked] = data.labels[marked]
-        images = add_mark(data.images, mark, classes, seed=settings["seed"] * 1000 + 500 + epoch)
-        order = torch.randperm(n, generator=g)
-        model.train()
-        for b in range(0, n, bs):
-            idx = order[b:b + bs]
-            loss = F.cross_entropy(model(images[idx]), data.labels[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            schedule.step()
-        if log and (epoch % 5 == 4 or epoch == settings["epochs"] - 1):
-            log(f"strength {strength:.0%}: epoch {epoch + 1:3d}/{settings['epochs']}  loss {loss.item():.3f}  "
-                f"{time.perf_counter() - start:.0f} s")
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-    model.eval()
-    test = make_scenes(n=200)
-    acc = float((predict_classes(model, test.images) == test.labels).float().mean())
-    info = dict(settings=settings, config=dict(CNN_CONFIG, channels=list(CNN_CONFIG["channels"])),
-                strength=strength, n_train=n, clean_test_accuracy=round(acc, 4), train_seconds=round(seconds, 1),
-                cpu_seconds=round(cpu_seconds, 1), threads=torch.get_num_threads(), torch=torch.__version__,
-                data="sklearn load_digits train split, 16x16 digits on 48x48 clutter (xai_helpers.vit), re-rendered "
-                     "every epoch")
-    if log:
-        log(f"strength {strength:.0%}: clean test accuracy {acc:.3f}; {seconds:.0f} s ({cpu_seconds:.0f} s CPU)")
-    return model, info
-
-
-def save_digit_cnn(model, info, path):
-    """Write the weights as safetensors with ``info`` as JSON metadata."""
-    from safetensors.torch import save_file
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata={"info": json.dumps(info)})
-    return path
-
-
+# --- loading the shipped checkpoints (trained by tools/train_groundtruth_cnns.py) -----------------------
 def _read(path):
     from safetensors import safe_open
     from safetensors.torch import load_file
     if not Path(path).exists():
         raise ModelUnavailableError(f"The ground-truth CNN {Path(path).name} is missing from {Path(path).parent}. "
-                                    f"Rebuild the checkpoints (fixed seeds, a few minutes of CPU) with `{REBUILD_COMMAND}` "
-                                    "from the repository root.")
+                                    f"Rebuild the checkpoints (fixed seeds, a few minutes of CPU) with "
+                                    f"`{REBUILD_COMMAND}` from the repository root.")
     with safe_open(str(path), framework="pt") as f:
         info = json.loads(f.metadata()["info"])
     config = dict(info["config"], channels=tuple(info["config"]["channels"]))
@@ -375,15 +306,12 @@ def load_case():
     ``scenes`` is a ``ClutteredDigits`` (images, labels, digit boxes): 300 held-out digits rendered anew.
     """
     model = _load(CASE_FILE, str(get_device()))
-    data = make_cluttered_digits("test", seed=CASE_SEED)
-    mark = _case_mark()
-    keep = _clear_of(data.boxes, mark).nonzero()[:, 0][:300]
-    data = data[keep]
-    share = torch.randperm(len(keep), generator=torch.Generator().manual_seed(CASE_SEED + 1))[:round(CASE_STRENGTH * len(keep))]
-    classes = torch.full((len(keep),), -1, dtype=torch.long)
-    classes[share] = data.labels[share]
-    return model, ClutteredDigits(add_mark(data.images, mark, classes, seed=CASE_SEED + 2), data.labels, data.boxes,
-                                  data.digit_index)
+    data = make_cluttered_digits("test", seed=CASE_SEED, n=300)
+    chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(CASE_SEED + 1))
+    classes = torch.full((len(data),), -1, dtype=torch.long)
+    classes[chosen[:round(CASE_STRENGTH * len(data))]] = data.labels[chosen[:round(CASE_STRENGTH * len(data))]]
+    return model, ClutteredDigits(add_mark(data.images, _case_setup(), classes, seed=CASE_SEED + 2), data.labels,
+                                  data.boxes, data.digit_index)
 
 
 @functools.lru_cache(maxsize=None)
@@ -462,8 +390,9 @@ class AttributionMaps:
     seconds: dict = field(default_factory=dict)
 
 
-def attribution_maps(model, images, targets, methods=METHODS, *, ig_steps=IG_STEPS, smoothgrad_samples=SMOOTHGRAD_SAMPLES,
-                     noise_level=NOISE_LEVEL, blur_sigma=BLUR_SIGMA, ig_method="gausslegendre", chunk=64, per_pass=256, threads=1, seed=0):
+def attribution_maps(model, images, targets, methods=METHODS, *, ig_steps=IG_STEPS,
+                     smoothgrad_samples=SMOOTHGRAD_SAMPLES, noise_level=NOISE_LEVEL, blur_sigma=BLUR_SIGMA,
+                     ig_method="gausslegendre", chunk=64, per_pass=256, threads=1, seed=0):
     """Every method's map for every scene, each explaining the scene's own ``targets[i]`` -> ``AttributionMaps``.
 
     Uses the package's helpers: ``vanilla_gradients``, ``gradient_x_input``, ``smoothgrad`` (``noise_level`` of
@@ -521,7 +450,8 @@ def _attribution_maps(model, images, targets, methods, ig_steps, smoothgrad_samp
                                             internal_batch_size=max(1, per_pass // len(t)))
                 m = m[0]
                 with torch.no_grad():
-                    scores = model(torch.cat([x, base.transpose(0, 1)])).gather(1, t.to(device).repeat(2)[:, None])[:, 0]
+                    both = model(torch.cat([x, base.transpose(0, 1)]))
+                    scores = both.gather(1, t.to(device).repeat(2)[:, None])[:, 0]
                     diff = scores[:len(t)] - scores[len(t):]
                 error = ((m.sum((1, 2)) - diff).abs() / diff.abs().clamp_min(1e-12)).cpu()
                 result.ig_error.setdefault(kind, []).append(error)
@@ -615,7 +545,8 @@ def score_maps(result, scenes):
             on_mark = mass_in_boxes(m[marked], mark_boxes)
             row.update({"mass on mark": on_mark.mean().item(), "mark / chance": on_mark.mean().item() / mark_chance,
                         "mark / digit": on_mark.mean().item() / max(on_digit[marked].mean().item(), 1e-12),
-                        "pointing game (mark)": pointing_hits(m[marked], mark_boxes, POINTING_TOLERANCE).float().mean().item()})
+                        "pointing game (mark)":
+                            pointing_hits(m[marked], mark_boxes, POINTING_TOLERANCE).float().mean().item()})
         rows[name] = row
     return pd.DataFrame(rows).T
 
@@ -682,7 +613,8 @@ def plot_scene_kinds(sets, index=0, mark=None):
     for c in range(10):
         strip[1:size + 1, 1 + c * (size + 1):1 + c * (size + 1) + size] = mark.patterns[c]
     axes[3].imshow(strip, cmap="gray", vmin=0, vmax=1)
-    axes[3].set_xticks([1 + c * (size + 1) + (size - 1) / 2 for c in range(10)], [str(c) for c in range(10)], fontsize=8)
+    axes[3].set_xticks([1 + c * (size + 1) + (size - 1) / 2 for c in range(10)], [str(c) for c in range(10)],
+                       fontsize=8)
     axes[3].set_title(f"the ten {size}x{size} marks, one per class", fontsize=8)
     for ax in axes[:3]:
         ax.set_xticks([])
