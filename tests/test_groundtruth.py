@@ -300,3 +300,20 @@ def test_problem6_checker_explains_a_wrong_location(case):
     # the lesson's mark position, copied from section 4.5
     with pytest.raises(check6.CheckFailed, match="changes"):
         check6.problem6_region(gt.LESSON_MARK.box, model, scenes)
+
+
+# --- on an accelerator ----------------------------------------------------------------------------------------
+def test_attribution_maps_and_predictions_run_on_a_device(random_cnn, scenes):
+    """On a fake accelerator (tests/fake_device.py: CPU data that refuses CPU/device mixing, float64 and
+    .numpy() as a GPU does) every method gives the CPU's maps, returned on the CPU."""
+    from fake_device import FactoriesOnDevice, OnDevice, to_fake_device
+    x, t = scenes.images[:3], scenes.labels[:3]
+    expected = gt.attribution_maps(random_cnn, x, t, ig_steps=4, smoothgrad_samples=3)
+    fake = to_fake_device(random_cnn)
+    with FactoriesOnDevice():
+        got = gt.attribution_maps(fake, x, t, ig_steps=4, smoothgrad_samples=3)
+        predicted = gt.predict_classes(fake, x)
+    for name in gt.METHODS:
+        assert not isinstance(got.maps[name], OnDevice) and got.maps[name].device.type == "cpu"
+        torch.testing.assert_close(got.maps[name], expected.maps[name], rtol=1e-4, atol=1e-6)
+    assert torch.equal(predicted, gt.predict_classes(random_cnn, x))

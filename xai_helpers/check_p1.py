@@ -2,8 +2,8 @@
 import numpy as np
 import torch
 
-from .check_common import (NotAnsweredYet, as_array, call, fail, number, ok, pearson, quiet, require, roughness,
-                           two_d)
+from .check_common import (NotAnsweredYet, as_array, call, fail, memo, number, ok, pearson, quiet, require,
+                           roughness, two_d)
 
 __all__ = ["problem1_box_share", "problem1_layers", "problem1_measurements", "reference_box_share"]
 
@@ -82,10 +82,15 @@ def problem1_box_share(box_share):
               "0 for an empty map, ValueError for a signed map.")
 
 
-def _cams(image_model, x, layer, classes):
+@memo
+def _grad_cam(image_model, layer, x, target, upsample=True):
     from .cam import grad_cam
     with quiet():
-        return {c: as_array(grad_cam(image_model, layer, x, c)) for c in classes}
+        return grad_cam(image_model, layer, x, target, upsample=upsample)
+
+
+def _cams(image_model, x, layer, classes):
+    return {c: as_array(_grad_cam(image_model, layer, x, c)) for c in classes}
 
 
 def problem1_layers(contrast_by_layer, best_layer, image_model, x, classes, box, candidate_layers):
@@ -123,9 +128,7 @@ def problem1_layers(contrast_by_layer, best_layer, image_model, x, classes, box,
 
 
 def _coarse(image_model, x, layer, target):
-    from .cam import grad_cam
-    with quiet():
-        return grad_cam(image_model, layer, x, target, upsample=False)
+    return _grad_cam(image_model, layer, x, target, upsample=False)
 
 
 def _native_grid(image_model, x, method, layer):

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import torch
 
-from .check_common import (NotAnsweredYet, as_array, batch_sizes, call, close, fail, imagenet_normalised, number,
-                           ok, quiet, require, rms_difference, small_input)
+from .check_common import (NotAnsweredYet, as_array, batch_sizes, call, close, fail, imagenet_normalised, memo,
+                           number, ok, quiet, require, rms_difference, small_input)
 
 __all__ = ["problem2_smoothgrad", "problem2_experiment", "problem2_plan", "reference_smoothgrad", "TARGET_RATIO"]
 
@@ -36,6 +36,7 @@ def _gradients(image_model, points, target, chunk=8, score="logit"):
     return torch.cat(grads)
 
 
+@memo
 def reference_smoothgrad(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=8):
     """Mean gradient of the target logit over ``n_samples`` copies x + sigma * N(0, 1), sigma relative to the
     range of x; the noise is one draw of shape (n_samples, C, H, W) from a generator seeded with ``seed``."""

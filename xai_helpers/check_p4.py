@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from .check_common import NotAnsweredYet, as_array, call, fail, number, ok, quiet, require
+from .check_common import NotAnsweredYet, as_array, call, fail, memo, number, ok, quiet, require
 
 __all__ = ["problem4_word_attention", "problem4_margins", "problem4_held_out", "reference_word_attention",
            "reference_margins", "SPECIAL_TOKENS"]
@@ -99,6 +99,13 @@ def problem4_word_attention(word_attention):
               "numpy and torch).")
 
 
+@memo
+def _attention(text_model, sentence):
+    from .attention import attention_maps
+    with quiet():
+        return attention_maps(text_model, sentence)
+
+
 def _position(words, word, label, what):
     if word not in words:
         fail(label, f"{what} {word!r} is not a word of the sentence {words}.")
@@ -120,13 +127,11 @@ def reference_margins(attentions, tokens, verb, subject, attractor):
 def problem4_margins(verb_margin, text_model, sentence, verb, subject, attractor):
     """Task 4b: ``verb_margin(attentions, tokens, verb, subject, attractor)`` -> [layers, heads] array of
     W[verb, subject] - W[verb, attractor], on a random attention tensor and on the sentence."""
-    from .attention import attention_maps
     label = "Problem 4b"
     rng = np.random.default_rng(11)
     tokens = ["[CLS]", "the", "kangaroo", "##s", "beside", "the", "pe", "##lica", "##n", "were", "hungry", "[SEP]"]
     random_att = torch.tensor(rng.dirichlet(np.full(len(tokens), 0.5), size=(3, 4, len(tokens))), dtype=torch.float32)
-    with quiet():
-        real_tokens, real_att = attention_maps(text_model, sentence)
+    real_tokens, real_att = _attention(text_model, sentence)
     for att, toks, words in ((random_att, tokens, ("were", "kangaroos", "pelican")),
                              (real_att, real_tokens, (verb, subject, attractor))):
         got = call(verb_margin, label, att, list(toks), *words)
@@ -168,7 +173,6 @@ def problem4_held_out(best_head, held_out, generalises, margins, text_model, hel
     """Task 4c: ``best_head`` = (layer, head) with the largest margin on the first sentence; ``held_out[s]`` = that
     head's margin on each held-out sentence; ``generalises`` = positive on every held-out sentence and on average
     at least half the margin it had on the first sentence."""
-    from .attention import attention_maps
     label = "Problem 4c"
     require(held_out, label, "held_out")
     if generalises is None or generalises is Ellipsis:
@@ -183,8 +187,7 @@ def problem4_held_out(best_head, held_out, generalises, margins, text_model, hel
         fail(label, "held_out should have one entry per held-out sentence, keyed by the sentence, in the given order.")
     values = []
     for sentence, verb, subject, attractor in held_out_sentences:
-        with quiet():
-            tokens, att = attention_maps(text_model, sentence)
+        tokens, att = _attention(text_model, sentence)
         ref = reference_margins(att, tokens, verb, subject, attractor)
         got = number(held_out[sentence], label, f"held_out[{sentence!r}]")
         if abs(got - ref[layer, head]) > 1e-4:

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import torch
 
-from .check_common import (NotAnsweredYet, as_array, call, fail, imagenet_normalised, logits, number, ok, quiet,
-                           require)
+from .check_common import (NotAnsweredYet, as_array, call, fail, imagenet_normalised, logits, memo, number, ok,
+                           quiet, require)
 
 __all__ = ["problem5_numbers", "problem5_evidence", "problem5_crop", "problem5_margins", "reference_numbers",
            "reference_crop_probability", "KEYS", "MAJORITY"]
@@ -21,6 +21,7 @@ def _index(image_model, target):
     return resolve_target(target, len(image_model.labels), image_model.labels)
 
 
+@memo
 def reference_numbers(image_model, x, true_class):
     """Predicted and true class of one input: indices, full labels, softmax probabilities, rank of the true class."""
     probs = logits(image_model, x)[0].softmax(-1)
@@ -129,6 +130,7 @@ def problem5_evidence(evidence, chance, cams, igs, classes, box):
     ok(label, "Grad-CAM and IG shares inside the object's box and the chance level are right.")
 
 
+@memo
 def reference_crop_probability(image_model, image, box, margin, target, resample=None):
     """p(target) for the image cropped to ``box`` widened by ``margin`` (clipped to the image), resized to the
     model's input size with bilinear interpolation and normalised."""
