@@ -53,7 +53,7 @@ def spread(values):
 def image_rows(explorer, repeats):
     rows = []
     for name, settings in CASES:
-        base = dict(explorer.settings, compare=None, **{k: v for k, v in settings.items()})
+        base = {**explorer.settings, "compare": None, **settings}
 
         def choose(base=base):
             explorer.settings.update(base)

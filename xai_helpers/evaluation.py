@@ -302,7 +302,9 @@ def model_randomisation_test(image_model, images, targets=None, depths=None, see
     names = [n for n, _ in stages]
 
     def all_maps(model):
-        maps = signed_maps(model, x, targets, methods, smoothgrad_samples, noise_level, 0, batch_size) if methods else {}
+        maps = {}
+        if methods:
+            maps = signed_maps(model, x, targets, methods, smoothgrad_samples, noise_level, 0, batch_size)
         for name, explain in explainers.items():
             maps[name] = np.stack([as_2d_map(explain(model, x[i:i + 1], t), x.shape[-2:])
                                    for i, t in enumerate(targets)])
@@ -313,7 +315,8 @@ def model_randomisation_test(image_model, images, targets=None, depths=None, see
     rows, deepest = [], {}
     for seed in seeds:
         net = copy.deepcopy(image_model.model)
-        model = dataclasses.replace(image_model, model=net, target_layer=net.get_submodule(image_model.target_layer_name))
+        model = dataclasses.replace(image_model, model=net,
+                                    target_layer=net.get_submodule(image_model.target_layer_name))
         model_stages, done = randomisation_stages(net), 0
         for depth in depths:
             _reinitialise_stages(model_stages[done:depth], seed * 1000 + depth)  # cascading: top stages stay random
@@ -337,7 +340,8 @@ def model_randomisation_test(image_model, images, targets=None, depths=None, see
               "rho_abs": spearman_rank_correlation(np.abs(by_seed[a][i]), np.abs(by_seed[b][i]))}
              for method, by_seed in deepest.items() for a, b in itertools.combinations(seeds, 2)
              for i, key in enumerate(keys)]
-    return {"table": pd.DataFrame(rows), "floor": pd.DataFrame(floor, columns=["image", "seeds", "method", "rho", "rho_abs"]),
+    floor = pd.DataFrame(floor, columns=["image", "seeds", "method", "rho", "rho_abs"])
+    return {"table": pd.DataFrame(rows), "floor": floor,
             "depths": depths, "labels": [names[d - 1] for d in depths],
             "stages": names, "targets": dict(zip(keys, targets)), "images": keys,
             "maps": {m: np.stack(v) for m, v in kept.items()}}
@@ -501,8 +505,8 @@ def faithfulness(image_model, images, explainers=None, targets=None, steps=10, m
         for replacement in replacements:
             curves = _curves(image_model, x, target, saliencies, fractions, replacement, batch_size)
             per_image[key][replacement] = curves
-            rows += [{"image": key, "replacement": replacement, "method": name,
-                      "deletion_auc": c["deletion_auc"], "insertion_auc": c["insertion_auc"]} for name, c in curves.items()]
+            rows += [{"image": key, "replacement": replacement, "method": name, "deletion_auc": c["deletion_auc"],
+                      "insertion_auc": c["insertion_auc"]} for name, c in curves.items()]
     table = pd.DataFrame(rows)
     mean = table.groupby(["method", "replacement"], sort=False)[["deletion_auc", "insertion_auc"]].mean().unstack()
     mean.columns = [f"{metric.split('_')[0]} {replacement}" for metric, replacement in mean.columns]
