@@ -317,3 +317,18 @@ def test_attribution_maps_and_predictions_run_on_a_device(random_cnn, scenes):
         assert not isinstance(got.maps[name], OnDevice) and got.maps[name].device.type == "cpu"
         torch.testing.assert_close(got.maps[name], expected.maps[name], rtol=1e-4, atol=1e-6)
     assert torch.equal(predicted, gt.predict_classes(random_cnn, x))
+
+
+def test_a_model_in_train_mode_is_explained_in_eval_mode_and_left_as_it_was(random_cnn, scenes):
+    x, t = scenes.images[:2], scenes.labels[:2]
+    methods = ("vanilla gradients", "IG (black)", "grad-cam")
+    expected = gt.attribution_maps(random_cnn, x, t, methods=methods, ig_steps=4)
+    random_cnn.train()
+    try:
+        with pytest.warns(UserWarning, match="train mode"):
+            got = gt.attribution_maps(random_cnn, x, t, methods=methods, ig_steps=4)
+        assert random_cnn.training and all(m.training for m in random_cnn.modules())
+    finally:
+        random_cnn.eval()
+    for name in methods:
+        torch.testing.assert_close(got.maps[name], expected.maps[name])

@@ -110,12 +110,8 @@ def problem2_smoothgrad(my_smoothgrad, image_model, photo="coffee"):
         ranked_other = other.model(x_other).argsort(descending=True)[0].tolist()
     cases = [(image_model, x, ranked[0], 3, 0.15, 0, 8), (image_model, x, image_model.labels[ranked[2]], 10, 0.3, 1, 4),
              (image_model, x, ranked[1], 2, 0.0, 3, 2), (other, x_other, ranked_other[1], 5, 0.1, 2, 2)]
-    for model, xi, target, n, level, seed, batch in cases:
-        where = (f"n_samples={n}, noise_level={level}, seed={seed}, batch_size={batch}, target={target!r}"
-                 + (", ImageNet mean/std" if model is other else ""))
-        with batch_sizes(model.model) as sizes:
-            got = call(my_smoothgrad, label, model, xi, target, n_samples=n, noise_level=level, seed=seed,
-                       batch_size=batch)
+    def run(model, xi, target, **kwargs):
+        got = call(my_smoothgrad, label, model, xi, target, **kwargs)
         if got is None:
             raise NotAnsweredYet(f"{label}: my_smoothgrad returned None -- return the averaged gradient.")
         if not isinstance(got, torch.Tensor):
@@ -123,23 +119,29 @@ def problem2_smoothgrad(my_smoothgrad, image_model, photo="coffee"):
         if tuple(got.shape) != tuple(xi.shape):
             fail(label, f"my_smoothgrad returned shape {tuple(got.shape)} for an input of shape {tuple(xi.shape)}: "
                         "return the signed mean gradient with the channels and the batch dimension of 1 kept.")
+        return got.detach()
+
+    first = run(image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=0, batch_size=8)
+    again = run(image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=0, batch_size=8)
+    if not torch.equal(first.detach().cpu(), again.detach().cpu()):
+        fail(label, "two calls with the same seed gave different maps: the noise is not seeded. Draw it from "
+                    "torch.Generator().manual_seed(seed).")
+    other_seed = run(image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=5, batch_size=8)
+    if torch.equal(first.detach().cpu(), other_seed.detach().cpu()):
+        fail(label, "seed=0 and seed=5 gave the same map: the seed argument is ignored.")
+    for model, xi, target, n, level, seed, batch in cases:
+        where = (f"n_samples={n}, noise_level={level}, seed={seed}, batch_size={batch}, target={target!r}"
+                 + (", ImageNet mean/std" if model is other else ""))
+        with batch_sizes(model.model) as sizes:
+            got = run(model, xi, target, n_samples=n, noise_level=level, seed=seed, batch_size=batch)
         ref = reference_smoothgrad(model, xi, target, n, level, seed)
         if not close(got, ref, 1e-3):
-            message = _diagnose(got.detach(), model, xi, target, n, level, seed, batch)
+            message = _diagnose(got, model, xi, target, n, level, seed, batch)
             fail(label, f"with {where}: " + (message or "the map differs from the mean gradient of the target's "
                                                         "logit over the seeded noisy copies.") + ".")
         if max(sizes, default=0) > batch or sum(sizes) < n:
             fail(label, f"with {where} the model saw batches of {sizes}: process the copies batch_size at a time "
                         "(this bounds the memory), all of them.")
-    first = call(my_smoothgrad, label, image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=0, batch_size=8)
-    again = call(my_smoothgrad, label, image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=0, batch_size=8)
-    if not torch.equal(first.detach().cpu(), again.detach().cpu()):
-        fail(label, "two calls with the same seed gave different maps: the noise is not seeded. Draw it from "
-                    "torch.Generator().manual_seed(seed).")
-    other_seed = call(my_smoothgrad, label, image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=5,
-                      batch_size=8)
-    if torch.equal(first.detach().cpu(), other_seed.detach().cpu()):
-        fail(label, "seed=0 and seed=5 gave the same map: the seed argument is ignored.")
     ok(label, f"equals the reference in {len(cases)} settings (more samples than a chunk, noise level 0, a class "
               "name, ImageNet mean/std), reproducible per seed, chunked as asked.")
 

@@ -17,6 +17,7 @@ each); the package holds no training code. Scores: the share of |map| inside a b
 pixels the box covers (chance), and the pointing game (Zhang et al. 2016: is the map's maximum inside the
 box, give or take ``POINTING_TOLERANCE`` pixels?).
 """
+import contextlib
 import functools
 import json
 import math
@@ -325,13 +326,26 @@ def _device_of(model):
     return next(model.parameters()).device
 
 
+@contextlib.contextmanager
+def _threads(n):
+    """torch uses ``n`` threads inside (None: unchanged); the previous number is restored on exit."""
+    previous = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 @torch.no_grad()
-def predict_classes(model, images, batch_size=500):
-    """Predicted class of every scene -> LongTensor [N] on the CPU."""
+def predict_classes(model, images, batch_size=500, threads=1):
+    """Predicted class of every scene -> LongTensor [N] on the CPU (``threads``: as in ``attribution_maps``)."""
     images = _check_images(images)
     device = _device_of(model)
-    return torch.cat([model(images[b:b + batch_size].to(device)).argmax(1).cpu()
-                      for b in range(0, len(images), batch_size)])
+    with _threads(threads):
+        return torch.cat([model(images[b:b + batch_size].to(device)).argmax(1).cpu()
+                          for b in range(0, len(images), batch_size)])
 
 
 def accuracy_table(models, n=200, sets=None):
@@ -412,14 +426,10 @@ def attribution_maps(model, images, targets, methods=METHODS, *, ig_steps=IG_STE
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"Unknown method(s) {unknown}; choose from {list(METHODS)}.")
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(int(threads))
-    try:
+    from ._checks import eval_mode
+    with _threads(threads), eval_mode(model):        # a model left in train mode: warned, evaluated, restored
         return _attribution_maps(model, images, targets, methods, ig_steps, smoothgrad_samples, noise_level,
                                  blur_sigma, ig_method, chunk, per_pass, seed)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _attribution_maps(model, images, targets, methods, ig_steps, smoothgrad_samples, noise_level, blur_sigma,
@@ -434,7 +444,7 @@ def _attribution_maps(model, images, targets, methods, ig_steps, smoothgrad_samp
     for start in range(0, len(images), chunk):
         x = images[start:start + chunk].to(device)
         t = targets[start:start + chunk]
-        joint = _SceneSum(model, t.to(device)).eval()
+        joint = _SceneSum(model, t.to(device)).train(model.training)
         xj = x.transpose(0, 1)                                  # [1, B, H, W]: the scenes as one example
         for name in methods:
             clock = time.perf_counter()
