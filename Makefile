@@ -12,7 +12,7 @@ PYTEST := tools/offline.sh $(BIN)/python -m pytest
 
 $(STAMP): pyproject.toml $(PINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(PINS) -e ".[lab,test]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(PINS) -e ".[lab,test,site]"
 	touch $(STAMP)
 
 lab: $(STAMP)  ## open the course in JupyterLab
@@ -34,8 +34,8 @@ system: $(STAMP)  ## notebooks (nbval), browser, network namespace, subprocesses
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python tools/make_exercises.py
 
-html: $(STAMP)  ## execute the course and render static HTML pages under build/html
-	$(BIN)/python tools/build_html.py
+html: $(STAMP)  ## execute the course and build the site under build/html (Jupyter Book, offline)
+	tools/offline.sh $(BIN)/python tools/build_html.py $(HTML_ARGS)
 
 bench: $(STAMP)  ## performance benchmark: prints its tables and writes bench/RESULTS.md (~30 min)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -41,7 +41,8 @@ def course(tmp_path_factory):
     (course / "nbgrader_config.py").write_text(
         "c = get_config()\n"
         "c.CourseDirectory.course_id = 'xai-chapter4'\n"
-        f"c.Execute.timeout = {CELL_TIMEOUT}\n", encoding="utf-8")
+        f"c.Execute.timeout = {CELL_TIMEOUT}\n"
+        "c.Execute.kernel_name = 'python3'\n", encoding="utf-8")
     source = course / "source" / ASSIGNMENT
     source.mkdir(parents=True)
     shutil.copy(SOLUTIONS, source / f"{NOTEBOOK}.ipynb")
