@@ -264,7 +264,7 @@ def make_scenes(n=200, marks="none", mark=None, split="test", seed=None):
         classes = labels.clone()
     else:
         shift = torch.randint(1, 10, (n,), generator=torch.Generator().manual_seed(99 + (seed or 0)))
-        classes = (labels + shift) % 10
+        classes = (labels + shift) % 10  # device-ok: scenes are made on the CPU
     images = add_mark(images, mark, classes, seed=1 + (seed or 0)) if marks != "none" else images
     return Scenes(images, labels, boxes, classes, mark, description=f"{n} {split} scenes, marks: {marks}")
 
