@@ -334,7 +334,8 @@ def crop_probability(image_model, image, box, margin, target, *, mistake=None):
         x = image_model.preprocess(crop)
     else:
         resample = Image.BICUBIC if mistake == "bicubic" else Image.BILINEAR
-        x = TF.to_tensor(crop.resize((image_model.crop, image_model.crop), resample)).unsqueeze(0).to(image_model.device)
+        size = 224 if mistake == "size 224" else image_model.crop
+        x = TF.to_tensor(crop.resize((size, size), resample)).unsqueeze(0).to(image_model.device)
         x = x if mistake == "not normalised" else image_model.normalize(x)
     target = image_model.labels.index(target) if isinstance(target, str) else int(target)
     with torch.no_grad():

@@ -270,6 +270,7 @@ WRONG = [
     ("5c", "not normalised", "not normalised like the model's inputs"),
     ("5c", "logit", "logit, not the probability"),
     ("5c", "bicubic", "bicubic"),
+    ("5c", "size 224", "resized to 224 pixels"),
     ("5d", "smallest", "largest margin"),
 ]
 

@@ -61,13 +61,15 @@ def test_solutions_carry_nbgrader_metadata_and_only_solution_cells_hold_answers(
             kinds["test"] += 1
             assert meta["points"] > 0 and not has_region
             lines = cell.source.splitlines()
-            assert "importlib.reload(xh.check)" in lines[0], f"{cell.id}: a check must restore the checkers first"
-            assert len(lines) >= 2 and all(l.startswith(("check.", " ")) for l in lines[1:]), \
-                f"{cell.id}: a check cell holds only the check"
+            assert re.search(r"importlib\.reload\(xh\.check\w*\)", lines[0]), \
+                f"{cell.id}: a check must restore the checkers first"
+            calls = [l for l in lines[1:] if not re.match(r"\s|check\w* = importlib\.reload\(xh\.check\w*\)$", l)]
+            assert calls and all(re.match(r"check\w*\.\w+\(", l) for l in calls), \
+                f"{cell.id}: a check cell holds only the check (no displays nbgrader could not score)"
         elif meta.get("solution"):
             kinds["manual" if meta.get("grade") else "answer"] += 1
             assert has_region, f"{cell.id}: keep starter code outside a solution region, the answer inside one"
-    assert kinds["answer"] >= 10 and kinds["manual"] == 5 and kinds["test"] >= 15, kinds
+    assert kinds["answer"] >= 10 and kinds["manual"] >= 5 and kinds["test"] >= 15, kinds
 
 
 def test_every_task_prompt_has_three_hidden_hints_and_no_hint_in_the_raise():

@@ -92,6 +92,7 @@ def test_the_problem6_mark_is_elsewhere_and_not_in_the_shipped_metadata():
 
 
 # --- bad input ------------------------------------------------------------------------------------------------
+@pytest.mark.unit            # cheap: nothing is loaded, training runs 1-2 epochs on <= 96 scenes
 def test_bad_inputs_get_clear_errors(random_cnn, scenes):
     with pytest.raises(ValueError, match="N x 1 x 48 x 48"):
         gt.attribution_maps(random_cnn, torch.rand(2, 1, 32, 32), [0, 1])
@@ -123,6 +124,7 @@ def test_bad_inputs_get_clear_errors(random_cnn, scenes):
         gt.pointing_hits(torch.ones(2, 48, 48), torch.tensor([[0, 0, 4, 4]]))
 
 
+@pytest.mark.unit            # cheap: nothing is loaded, training runs 1-2 epochs on <= 96 scenes
 def test_a_missing_checkpoint_names_the_rebuild_command(monkeypatch, tmp_path):
     monkeypatch.setattr(gt, "ASSET_DIR", tmp_path)
     gt._load.cache_clear()
@@ -138,6 +140,7 @@ def test_the_package_does_not_train():
     assert not hasattr(gt, "train_digit_cnn") and not hasattr(gt, "save_digit_cnn")
 
 
+@pytest.mark.unit            # cheap: nothing is loaded, training runs 1-2 epochs on <= 96 scenes
 def test_training_is_reproducible_bit_for_bit():
     """Two runs with the same seed (one thread) give identical weights; another seed does not. The full
     training runs only in tools/train_groundtruth_cnns.py (its --verify compares with the shipped files)."""
@@ -151,6 +154,7 @@ def test_training_is_reproducible_bit_for_bit():
     assert info["n_train"] == 96 and info["strength"] == 0.5 and info["threads"] == 1
 
 
+@pytest.mark.unit            # cheap: nothing is loaded, training runs 1-2 epochs on <= 96 scenes
 def test_training_marks_the_chosen_share_of_scenes(monkeypatch):
     seen = []
     real = gt.add_mark
@@ -332,3 +336,47 @@ def test_a_model_in_train_mode_is_explained_in_eval_mode_and_left_as_it_was(rand
         random_cnn.eval()
     for name in methods:
         torch.testing.assert_close(got.maps[name], expected.maps[name])
+
+
+def _paste_in_place(images, region, donors):
+    top, left, bottom, right = region
+    images[:, :, top:bottom, left:right] = images[torch.as_tensor(donors)][:, :, top:bottom, left:right].clone()
+    return images
+
+
+def _paste_inclusive(images, region, donors):          # bottom/right taken as included: one row/column too many
+    top, left, bottom, right = region
+    out = images.clone()
+    out[:, :, top:bottom + 1, left:right + 1] = images[torch.as_tensor(donors)][:, :, top:bottom + 1, left:right + 1]
+    return out
+
+
+def _paste_nothing(images, region, donors):
+    return images.clone()
+
+
+def _paste_transposed(images, region, donors):          # rows and columns swapped
+    top, left, bottom, right = region
+    out = images.clone()
+    out[:, :, left:right, top:bottom] = images[torch.as_tensor(donors)][:, :, left:right, top:bottom]
+    return out
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("wrong, message", [(_paste_in_place, "in place"), (_paste_inclusive, "outside the region"),
+                                            (_paste_nothing, "unchanged"), (_paste_transposed, "outside the region"),
+                                            (lambda images, region, donors: None, "returned None"),
+                                            ("not a function", "expected your function")])
+def test_problem6_paste_checker_names_the_mistake(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        check6.problem6_paste(wrong)
+
+
+@pytest.mark.unit
+def test_problem6_paste_checker_accepts_a_right_answer(capsys):
+    def paste(images, region, donors):
+        top, left, bottom, right = region
+        out = images.clone()
+        out[:, :, top:bottom, left:right] = images[donors][:, :, top:bottom, left:right]
+        return out
+    assert check6.problem6_paste(paste) is True and "\u2713" in capsys.readouterr().out

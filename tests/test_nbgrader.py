@@ -29,8 +29,9 @@ CELL_TIMEOUT = int(os.environ.get("XAI_NBGRADER_TIMEOUT", "600"))
 def _nbgrader(course, *args, timeout=3600):
     executable = Path(sys.executable).with_name("nbgrader")
     command = [str(executable) if executable.exists() else "nbgrader", *args, f"--Execute.timeout={CELL_TIMEOUT}"]
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])   # nbgrader runs `alembic`
     done = subprocess.run(command, cwd=course, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env={**os.environ, "PATH": path, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
     return done
 
@@ -58,16 +59,25 @@ def test_generate_assignment_matches_the_exercises(course):
         assert (ours.cell_type, ours.source) == (theirs.cell_type, theirs.source), f"cell {ours.id} differs"
     text = "\n".join(c.source for c in release.cells)
     assert "BEGIN SOLUTION" not in text and "<details><summary>Hint 3" in text
-    assert text.count("raise NotImplementedError()") == sum(
+    code = "\n".join(c.source for c in release.cells if c.cell_type == "code")
+    assert code.count("raise NotImplementedError()") == sum(
         c.source.count("### BEGIN SOLUTION") for c in nbformat.read(str(SOLUTIONS), as_version=4).cells)
+
+
+def _test_cells():
+    """grade_ids of the autograder test cells (graded, not answers) in the solutions notebook."""
+    cells = nbformat.read(str(SOLUTIONS), as_version=4).cells
+    return {c.metadata["nbgrader"]["grade_id"] for c in cells
+            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")}
 
 
 def _autograded(course, student):
     from nbgrader.api import Gradebook
+    tests = _test_cells()
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         notebook = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student)
-        tests = [g for g in notebook.grades if g.cell_type == "code" and not g.cell.solution]
-        return sum(g.auto_score or 0 for g in tests), sum(g.max_score for g in tests), len(tests)
+        grades = [g for g in notebook.grades if g.name in tests]
+        return sum(g.auto_score or 0 for g in grades), sum(g.max_score for g in grades), len(grades)
 
 
 def test_autograde_blank_release_scores_zero_and_solutions_score_full(course):

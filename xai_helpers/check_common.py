@@ -158,16 +158,14 @@ def _short(value):
 
 @functools.lru_cache(maxsize=8)
 def imagenet_normalised(image_model):
-    """The same network fed with torchvision's ImageNet mean/std: a second normalisation to test against.
-
-    An answer that is right only because the course model's mean and std are both about 0.5 fails here.
-    """
+    """The same network fed with torchvision's ImageNet mean/std and 112-pixel inputs: a second model to test
+    against. An answer that is right only because the course model's mean and std are both about 0.5, or
+    that hard-codes 224 pixels, fails here (the network pools globally, so any input size runs)."""
     from .models import ImageModel
-    return ImageModel(name=f"{image_model.name} (ImageNet mean/std)", model=image_model.model,
+    return ImageModel(name=f"{image_model.name} (ImageNet mean/std, 112 px)", model=image_model.model,
                       labels=image_model.labels, target_layer=image_model.target_layer,
                       target_layer_name=image_model.target_layer_name, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                      resize=image_model.resize, crop=image_model.crop, description="checker variant",
-                      device=image_model.device)
+                      resize=128, crop=112, description="checker variant", device=image_model.device)
 
 
 def small_input(image_model, photo, size):

@@ -89,8 +89,33 @@ def _grad_cam(image_model, layer, x, target, upsample=True):
         return grad_cam(image_model, layer, x, target, upsample=upsample)
 
 
-def _cams(image_model, x, layer, classes):
-    return {c: as_array(_grad_cam(image_model, layer, x, c)) for c in classes}
+@memo
+def _grad_cams(image_model, x, layers, classes):
+    """Grad-CAM of every (layer, class) from one forward pass: hooks on all layers, one backward per class.
+    Same equations and finishing as ``xai_helpers.grad_cam`` (bilinear upsampling, then division by the max)."""
+    from .cam import _finish_map, resolve_layer
+    from ._checks import resolve_target
+    module = image_model.model
+    saved, handles = {}, []
+    try:
+        for layer in layers:
+            _, layer_module, _ = resolve_layer(image_model, layer)
+            handles.append(layer_module.register_forward_hook(
+                lambda _m, _i, out, key=layer: saved.__setitem__(key, out)))
+        with quiet(), torch.enable_grad():
+            logits = module(x.detach().requires_grad_(True))
+            maps = {}
+            for c in classes:
+                t = resolve_target(c, logits.shape[1], image_model.labels)
+                grads = torch.autograd.grad(logits[0, t], [saved[k] for k in layers], retain_graph=True)
+                for layer, g in zip(layers, grads):
+                    A = saved[layer].detach()
+                    cam = torch.relu((g.mean(dim=(2, 3), keepdim=True) * A).sum(dim=1, keepdim=True))
+                    maps[(layer, c)] = as_array(_finish_map(cam, x.shape[2:], True, True))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return maps
 
 
 def problem1_layers(contrast_by_layer, best_layer, image_model, x, classes, box, candidate_layers):
@@ -103,9 +128,9 @@ def problem1_layers(contrast_by_layer, best_layer, image_model, x, classes, box,
         fail(label, f"contrast_by_layer should have one entry per candidate layer, in the order of candidate_layers; "
                     f"its keys are {keys}.")
     reference = {}
+    all_cams = _grad_cams(image_model, x, tuple(candidate_layers), tuple(classes))
     for layer in candidate_layers:
-        cams = _cams(image_model, x, layer, classes)
-        share = {c: reference_box_share(cams[c], box) for c in classes}
+        share = {c: reference_box_share(all_cams[(layer, c)], box) for c in classes}
         reference[layer] = share[classes[1]] - share[classes[0]]
         got = number(contrast_by_layer[layer], label, f"contrast_by_layer[{layer!r}]")
         if abs(got - reference[layer]) <= 2e-3:

@@ -2,7 +2,7 @@
 
 The learner gets a digit CNN and scenes like those it was trained on (``groundtruth.load_case()``), and
 must locate, with the chapter's methods, the small region the model relies on besides the digit. The
-checker accepts a region of at most 10x10 pixels that covers at least a quarter of that region; for any
+checker accepts a region of at most 10x10 pixels that overlaps that region by at least 4 pixels; for any
 other answer it says what the proposed region actually holds -- how often it lies on the digits, and how
 much the model's predictions depend on it -- without giving the location away.
 """
@@ -12,8 +12,7 @@ import torch
 from .check import CheckFailed, NotAnsweredYet
 from . import groundtruth as gt
 
-__all__ = ["CheckFailed", "NotAnsweredYet", "problem6_region", "problem6_paste", "paste_region_reference",
-           "follow_rate", "MAX_REGION_PIXELS"]
+__all__ = ["CheckFailed", "NotAnsweredYet", "problem6_region", "problem6_paste", "follow_rate", "MAX_REGION_PIXELS"]
 
 MAX_REGION_PIXELS = 100          # a 10x10 region at most: 4 % of the 48x48 scene
 MIN_COVERED = 4                  # pixels of the true region a correct answer covers
@@ -54,7 +53,7 @@ def _overlap(a, b):
     return rows * cols
 
 
-def paste_region_reference(images, region, donors):
+def _paste_region(images, region, donors):
     """Scene i with the pixels of ``region`` copied from scene ``donors[i]`` (the reference for Task 6b)."""
     top, left, bottom, right = region
     out = images.clone()
@@ -78,7 +77,7 @@ def follow_rate(model, scenes, region, seed=0):
     """Share of scenes that the model assigns to the donor's class once ``region`` is pasted from a scene of
     another class: 1 = the region alone decides, about 0 = the model ignores it."""
     donors = _donors(scenes.labels, seed)
-    pasted = paste_region_reference(scenes.images, region, donors)
+    pasted = _paste_region(scenes.images, region, donors)
     return float((gt.predict_classes(model, pasted) == scenes.labels[donors]).float().mean())
 
 
@@ -132,7 +131,7 @@ def problem6_paste(paste_region):
         got = torch.as_tensor(got)
         if got.shape != images.shape:
             _fail(label, f"expected images of shape {tuple(images.shape)}, got {tuple(got.shape)}.")
-        want = paste_region_reference(images, region, donors)
+        want = _paste_region(images, region, donors)
         top, left, bottom, right = region
         inside = torch.zeros_like(images, dtype=torch.bool)
         inside[:, :, top:bottom, left:right] = True

@@ -233,6 +233,18 @@ def _clear_of(boxes, mark, margin=1):
     return apart
 
 
+@contextlib.contextmanager
+def _threads(n):
+    """torch uses ``n`` threads inside (None: unchanged); the previous number is restored on exit."""
+    previous = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 @functools.lru_cache(maxsize=4)
 def _rendered(split, seed):
     """``make_cluttered_digits(split, seed)``, rendered once per process (callers only index into it)."""
@@ -251,7 +263,8 @@ def make_scenes(n=200, marks="none", mark=None, split="test", seed=None):
     if marks not in ("none", "own", "other"):
         raise ValueError(f"marks must be 'none', 'own' or 'other', got {marks!r}.")
     mark = LESSON_MARK if mark is None else mark
-    data = _rendered(split, seed)
+    with _threads(1):                              # small tensor operations: one thread is faster (bench)
+        data = _rendered(split, seed)
     keep = _clear_of(data.boxes, mark).nonzero()[:, 0]
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(keep):
         raise ValueError(f"n must be an integer from 1 to {len(keep)} (the {split} scenes whose digit keeps clear of "
@@ -324,18 +337,6 @@ def _load(file_name, device):
 
 def _device_of(model):
     return next(model.parameters()).device
-
-
-@contextlib.contextmanager
-def _threads(n):
-    """torch uses ``n`` threads inside (None: unchanged); the previous number is restored on exit."""
-    previous = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @torch.no_grad()
@@ -541,8 +542,12 @@ def score_maps(result, scenes):
     mass on the mark (chance: 16 of 2,304 pixels), its ratio to chance, mass on the mark / mass on the digit,
     and how often the map's maximum is on the mark.
     """
+    with _threads(1):
+        return _score_maps(result.maps if isinstance(result, AttributionMaps) else result, scenes)
+
+
+def _score_maps(maps, scenes):
     import pandas as pd
-    maps = result.maps if isinstance(result, AttributionMaps) else result
     digit_chance = box_masks(scenes.boxes).float().mean((1, 2)).mean().item()
     marked = scenes.mark_classes >= 0
     rows = {}
