@@ -22,26 +22,26 @@ def configure(args, parser):
 def check_cam_agreement(image_model, x, target):
     """Grad-CAM (no upsampling, no normalisation) vs Captum LayerGradCam(relu_attributions=True)."""
     from captum.attr import LayerGradCam
-    from xai_helpers.cam import grad_cam, grad_cam_plus_plus
-    ours = grad_cam(image_model, None, x, target, upsample=False, normalize=False)
+    from xai_helpers.methods.cam import grad_cam, grad_cam_plus_plus
+    ours = grad_cam(image_model, x, target, upsample=False, normalize=False)
     theirs = LayerGradCam(image_model.model, image_model.target_layer).attribute(
         x, target=target, relu_attributions=True)[0, 0].detach()
-    pp = grad_cam_plus_plus(image_model, None, x, target)
+    pp = grad_cam_plus_plus(image_model, x, target)
     return {"grad_cam_vs_captum": map_difference(theirs, ours), "grad_cam_pp_finite": bool(pp.isfinite().all())}
 
 
 def time_cam(model, device, reps):
     """Worker: ``reps`` interleaved rounds of forward / Grad-CAM / Grad-CAM++ -> {"times", "agreement"}."""
     import torch
-    from xai_helpers.cam import grad_cam, grad_cam_plus_plus
+    from xai_helpers.methods.cam import grad_cam, grad_cam_plus_plus
     im, x, target = subject_and_photo(model, device)
     out = {"agreement": check_cam_agreement(im, x, target)}
 
     def forward():
         with torch.inference_mode():
             return im.model(x)
-    calls = {"forward": forward, "grad_cam": lambda: grad_cam(im, None, x, target),
-             "grad_cam_pp": lambda: grad_cam_plus_plus(im, None, x, target)}
+    calls = {"forward": forward, "grad_cam": lambda: grad_cam(im, x, target),
+             "grad_cam_pp": lambda: grad_cam_plus_plus(im, x, target)}
     for f in calls.values():   # warm-up
         f()
     out["times"] = {k: [] for k in calls}

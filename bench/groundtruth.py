@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import xai_helpers as xh  # noqa: E402
 from xai_helpers import evaluation as ev  # noqa: E402
-from xai_helpers import groundtruth as gt  # noqa: E402
+from xai_helpers.evaluation import groundtruth as gt  # noqa: E402
 
 HEADING = "## Ground-truth CNN (section 4.5): time per scene of each attribution method"
 
@@ -43,9 +43,9 @@ def per_scene_call(model, method, x, t):
         return xh.integrated_gradients(model, x, t, baseline=base, n_steps=gt.IG_STEPS,
                                        internal_batch_size=gt.IG_STEPS)[0]
     if method == "grad-cam":
-        return xh.grad_cam(model, gt.DigitCNN.target_layer, x, t)
+        return xh.grad_cam(model, x, t, layer=gt.DigitCNN.target_layer)
     if method == "grad-cam++":
-        return xh.grad_cam_plus_plus(model, gt.DigitCNN.target_layer, x, t)
+        return xh.grad_cam_plus_plus(model, x, t, layer=gt.DigitCNN.target_layer)
     if method == "random map":
         return ev.random_map(None, x)
     return ev.edge_map(None, x)

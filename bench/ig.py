@@ -88,7 +88,7 @@ def required_steps(errors, grid, threshold=IG_ERROR):
 
 def completeness_error(image_model, method, batch):
     """-> ``error_at(photo, n)`` for ``search_steps``, and {photo: top-1 class} as it fills."""
-    from xai_helpers.integrated import integrated_gradients, output_difference
+    from xai_helpers.methods.integrated import integrated_gradients, output_difference
     cache, targets = {}, {}
 
     def error_at(photo, n):
@@ -120,7 +120,7 @@ def captum_ig(module, x, target, baseline, n_steps, method, internal_batch_size)
 
 
 def check_ig_agreement(image_model, x, target, n_steps, method, batch):
-    from xai_helpers.integrated import integrated_gradients, make_baseline
+    from xai_helpers.methods.integrated import integrated_gradients, make_baseline
     ours, d1 = integrated_gradients(image_model, x, target, "black", n_steps=n_steps, method=method,
                                     internal_batch_size=batch)
     theirs, d2 = captum_ig(image_model.model, x, target, make_baseline(image_model, x, "black"), n_steps,
@@ -131,7 +131,7 @@ def check_ig_agreement(image_model, x, target, n_steps, method, batch):
 def time_ig(model, device, impl, steps, method, batch, save=None):
     """Worker: one timed IG run of ``impl`` ("helper" or "captum") -> {"seconds", "peak_rss", "delta", ...}."""
     import torch
-    from xai_helpers.integrated import integrated_gradients, make_baseline
+    from xai_helpers.methods.integrated import integrated_gradients, make_baseline
     im, x, target = subject_and_photo(model, device)
     base = make_baseline(im, x, "black")
 
@@ -147,7 +147,7 @@ def time_ig(model, device, impl, steps, method, batch, save=None):
 
 # ------------------------------------------------------------------------------------------ the section
 def run(args, rep, tmp):
-    from xai_helpers.integrated import DEFAULT_IG_BATCH, DEFAULT_IG_STEPS
+    from xai_helpers.methods.integrated import DEFAULT_IG_BATCH, DEFAULT_IG_STEPS
     steps = args.ig_steps or DEFAULT_IG_STEPS
     picked, measured = {}, {}
     for model in args.models:

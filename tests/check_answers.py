@@ -51,7 +51,7 @@ def contrasts(image_model, x, layers, classes, box, *, mistake=None):
     for layer in layers:
         share = {}
         for c in classes:
-            cam = xh.grad_cam(image_model, layer, x, c, upsample=(mistake != "coarse grid"))
+            cam = xh.grad_cam(image_model, x, c, upsample=(mistake != "coarse grid"), layer=layer)
             share[c] = box_share(cam, box)
         out[layer] = share[classes[1]] - share[classes[0]]
         if mistake == "sign":
@@ -63,7 +63,7 @@ def measurements(maps, layers, classes, image_model, x, boxes, *, mistake=None):
     out = {}
     for method, per_class in maps.items():
         layer = layers[method]
-        grid = x.shape[-1] if layer is None else xh.grad_cam(image_model, layer, x, classes[0], upsample=False).shape[-1]
+        grid = x.shape[-1] if layer is None else xh.grad_cam(image_model, x, classes[0], upsample=False, layer=layer).shape[-1]
         if mistake == "upsampled grid" and layer is not None:
             grid = x.shape[-1]
         first, second = (xh.to_numpy(per_class[c]).ravel() for c in classes)

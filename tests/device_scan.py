@@ -285,7 +285,7 @@ class Flow:
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             for alias in stmt.names:
                 name = alias.asname or alias.name.split(".")[0]
-                from_package = isinstance(stmt, ast.ImportFrom) and (stmt.module or "").startswith("xai_helpers")
+                from_package = isinstance(stmt, ast.ImportFrom) and (stmt.level > 0 or (stmt.module or "").startswith("xai_helpers"))
                 known = package_returns().get(alias.name) if from_package else None
                 env[name] = f"returns {known}" if known else "module"
         elif isinstance(stmt, ast.AugAssign):
@@ -314,8 +314,12 @@ _PACKAGE_RETURNS = {}
 def package_returns():
     """{function name: kind of what it returns} for the package's functions (the last definition wins)."""
     if not _PACKAGE_RETURNS:
-        _PACKAGE_RETURNS["(building)"] = "unknown"   # the package's own imports see an empty table
-        for path in sorted((ROOT / "xai_helpers").rglob("*.py")):
-            env = Flow(None, None).block(ast.parse(path.read_text()).body, {})
-            _PACKAGE_RETURNS.update({n: k.split()[1] for n, k in env.items() if k.startswith("returns ")})
+        _PACKAGE_RETURNS["(building)"] = "unknown"   # the first pass: the package's own imports see an empty table
+        trees = [ast.parse(path.read_text()) for path in sorted((ROOT / "xai_helpers").rglob("*.py"))]
+        for _ in range(2):                           # the second pass: imports between subpackages see the first's
+            found = {}
+            for tree in trees:
+                env = Flow(None, None).block(tree.body, {})
+                found.update({n: k.split()[1] for n, k in env.items() if k.startswith("returns ")})
+            _PACKAGE_RETURNS.update(found)
     return _PACKAGE_RETURNS

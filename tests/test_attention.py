@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from xai_helpers import attention as A
+from xai_helpers.methods import attention as A
+from xai_helpers.viz import attention as AV
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -19,7 +20,7 @@ def _random_attention(layers=3, heads=2, seq=5, seed=0):
 
 @pytest.fixture(scope="module")
 def cat_on_mat():
-    from xai_helpers.text import load_text_model
+    from xai_helpers.models.text import load_text_model
     text_model = load_text_model()
     return text_model, *A.attention_maps(text_model, "The cat sat on the mat")
 
@@ -182,13 +183,13 @@ def test_rollout_on_the_real_model_differs_from_raw_last_layer(cat_on_mat):
 
 def test_compare_token_scores_rank_correlations():
     s = np.array([0.0, 0.1, 0.5, 0.3, 0.0])
-    fig, corr = A.compare_token_scores(TOKENS, {"m1": s, "same": 2 * s, "reversed": -np.array([0, .5, .1, .3, 0]),
+    fig, corr = AV.compare_token_scores(TOKENS, {"m1": s, "same": 2 * s, "reversed": -np.array([0, .5, .1, .3, 0]),
                                                 "signed": -s})
     plt.close(fig)
     assert corr.loc["m1", "same"] == pytest.approx(1.0) and corr.loc["m1", "signed"] == pytest.approx(1.0)
     assert corr.loc["m1", "reversed"] == pytest.approx(-1.0)   # ranks 1,3,2 vs 3,1,2
     with pytest.raises(ValueError, match="one value per token"):
-        A.compare_token_scores(TOKENS, {"short": s[:3]})
+        AV.compare_token_scores(TOKENS, {"short": s[:3]})
 
 
 def test_rank_agreement_over_sentences_with_a_chance_band():
@@ -214,39 +215,39 @@ def test_rank_agreement_over_sentences_with_a_chance_band():
 # --- figures -----------------------------------------------------------------------------------------
 def test_attention_row_bars_are_the_row():
     att = _random_attention()
-    ax = A.plot_attention_row(att, TOKENS, "b", layer=1, head=0)
+    ax = AV.plot_attention_row(att, TOKENS, "b", layer=1, head=0)
     heights = [bar.get_height() for bar in ax.patches]
     np.testing.assert_allclose(heights, att[1, 0, 2].numpy(), rtol=1e-6)
     assert ax.patches[2].get_linewidth() > ax.patches[0].get_linewidth()     # the query's own bar is outlined
     assert "'b'" in ax.get_title() and "layer 1, head 0" in ax.get_title() and "sum to 1.00" in ax.get_title()
     assert min(t.get_fontsize() for t in ax.texts + ax.get_xticklabels()) >= 8
     plt.close(ax.figure)
-    ax = A.plot_attention_row(att, TOKENS, 3, layer=-1)                        # by position, heads averaged
+    ax = AV.plot_attention_row(att, TOKENS, 3, layer=-1)                        # by position, heads averaged
     np.testing.assert_allclose([b.get_height() for b in ax.patches], att[2, :, 3].mean(0).numpy(), rtol=1e-6)
     assert "mean of 2 heads" in ax.get_title()
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="not in the sentence"):
-        A.plot_attention_row(att, TOKENS, "zebra")
+        AV.plot_attention_row(att, TOKENS, "zebra")
 
 
 def test_annotations_and_labels_are_at_least_8_points():
-    im = A.plot_attention(_random_attention()[0, 0], TOKENS)
+    im = AV.plot_attention(_random_attention()[0, 0], TOKENS)
     sizes = [t.get_fontsize() for t in im.axes.texts + im.axes.get_xticklabels() + im.axes.get_yticklabels()]
     assert len(im.axes.texts) == 25 and min(sizes) >= 8
     plt.close(im.axes.figure)
 
 def test_head_plot_labels_every_token_and_checks_indices():
     fig, ax = plt.subplots()
-    A.plot_attention_head(_random_attention(), TOKENS, layer=-1, head=1, ax=ax)
+    AV.plot_attention_head(_random_attention(), TOKENS, layer=-1, head=1, ax=ax)
     assert [t.get_text() for t in ax.get_xticklabels()] == TOKENS and ax.get_title() == "layer 2, head 1"
     plt.close(fig)
     with pytest.raises(ValueError, match="layer=7 is out of range"):
-        A.plot_attention_head(_random_attention(), TOKENS, layer=7)
+        AV.plot_attention_head(_random_attention(), TOKENS, layer=7)
 
 
 def test_long_sentences_stay_readable():
     tokens = [f"w{i}" for i in range(130)]
-    im = A.plot_attention(torch.rand(130, 130).softmax(-1), tokens)
+    im = AV.plot_attention(torch.rand(130, 130).softmax(-1), tokens)
     labels = [t.get_text() for t in im.axes.get_yticklabels()]
     assert 30 <= len(labels) <= 60 and labels[0] == "w0"                  # thinned, not 130 overlapping labels
     assert im.axes.get_yticklabels()[0].get_fontsize() >= 8                 # the course's smallest text
@@ -255,7 +256,7 @@ def test_long_sentences_stay_readable():
 
 
 def test_layer_grid_has_one_panel_per_head():
-    fig = A.plot_layer_heads(_random_attention(heads=6), TOKENS, layer=1)
+    fig = AV.plot_layer_heads(_random_attention(heads=6), TOKENS, layer=1)
     panels = [ax for ax in fig.axes if ax.get_images()]
     assert len(panels) == 6 and [ax.get_title() for ax in panels] == [f"head {h}" for h in range(6)]
     assert len({ax.get_images()[0].norm.vmax for ax in panels}) == 1      # one shared colour scale
@@ -264,14 +265,14 @@ def test_layer_grid_has_one_panel_per_head():
 
 def test_special_share_plot(cat_on_mat):
     _, tokens, att = cat_on_mat
-    ax = A.plot_special_token_share(A.special_token_share(att, tokens, per_head=True), chance=2 / len(tokens))
+    ax = AV.plot_special_token_share(A.special_token_share(att, tokens, per_head=True), chance=2 / len(tokens))
     assert len(ax.lines) == 12 + 1 + 1   # one per head, the mean, the chance line
     plt.close(ax.figure)
 
 
 def test_explorer_builds_controls_and_redraws():
     widgets = pytest.importorskip("ipywidgets")
-    explorer = A.attention_explorer(_random_attention(), TOKENS, layer=1, head=0)
+    explorer = AV.attention_explorer(_random_attention(), TOKENS, layer=1, head=0)
     controls, output = explorer.children
     slider, dropdown = controls.children
     assert isinstance(output, widgets.Output) and (slider.max, slider.value) == (2, 1)

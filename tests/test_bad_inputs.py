@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 import xai_helpers as xh
-from xai_helpers.cam import grad_cam
+from xai_helpers.methods.cam import grad_cam
 
 
 # --- image files ------------------------------------------------------------------------------------
@@ -119,21 +119,21 @@ def test_bad_tensors_and_targets_get_clear_errors(image_model, cat_x, method, ca
                                                   message):
     fn = {"vanilla_gradients": lambda x, t: xh.vanilla_gradients(image_model, x, t),
           "smoothgrad": lambda x, t: xh.smoothgrad(image_model, x, t, n_samples=2),
-          "grad_cam": lambda x, t: grad_cam(image_model, None, x, t)}[method]
+          "grad_cam": lambda x, t: grad_cam(image_model, x, t)}[method]
     with pytest.raises(error, match=message):
         fn(change(cat_x), target)
 
 
 def test_target_as_class_name_is_supported(image_model, cat_x):
-    assert torch.equal(grad_cam(image_model, None, cat_x, "tabby"), grad_cam(image_model, None, cat_x, 281))
+    assert torch.equal(grad_cam(image_model, cat_x, "tabby"), grad_cam(image_model, cat_x, 281))
 
 
 def test_layer_not_part_of_the_model(image_model, cat_x):
     other = torch.nn.Conv2d(3, 3, 1)
     with pytest.raises(ValueError, match="not part of this model"):
-        grad_cam(image_model, other, cat_x, 281)
+        grad_cam(image_model, cat_x, 281, layer=other)
     with pytest.raises(ValueError, match="no layer named"):
-        grad_cam(image_model, "_conv_haed", cat_x, 281)
+        grad_cam(image_model, cat_x, 281, layer="_conv_haed")
 
 
 def test_model_left_in_train_mode_is_handled_with_a_warning(image_model, cat_x):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from xai_helpers import bertviz_offline as bv
+from xai_helpers.viz import bertviz_offline as bv
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKENS = ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"]

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import xai_helpers as xh
-from xai_helpers.cam import grad_cam, grad_cam_plus_plus, layer_activation_and_gradient
+from xai_helpers.methods.cam import grad_cam, grad_cam_plus_plus, layer_activation_and_gradient
 
 
 
@@ -27,12 +27,12 @@ def _reference_plus_plus(A, g, eps):
 def test_grad_cam_equals_captum_layer_grad_cam(image_model, dog_x):
     from captum.attr import LayerAttribution, LayerGradCam
     layer = image_model.target_layer
-    raw = grad_cam(image_model, None, dog_x, "German shepherd", upsample=False, normalize=False)
+    raw = grad_cam(image_model, dog_x, "German shepherd", upsample=False, normalize=False)
     ref = LayerGradCam(image_model.model, layer).attribute(dog_x, target=235, relu_attributions=True)
     assert raw.shape == (7, 7) and raw.max() > 0
     torch.testing.assert_close(raw, ref[0, 0].cpu(), rtol=1e-5, atol=1e-6)
     up = LayerAttribution.interpolate(ref, (224, 224), interpolate_mode="bilinear")[0, 0].cpu()
-    torch.testing.assert_close(grad_cam(image_model, layer, dog_x, 235), up / up.max(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad_cam(image_model, dog_x, 235, layer=layer), up / up.max(), rtol=1e-5, atol=1e-6)
 
 
 def test_map_is_input_sized_cpu_tensor_in_unit_range(image_model, dog_x):
@@ -46,8 +46,8 @@ def test_map_is_input_sized_cpu_tensor_in_unit_range(image_model, dog_x):
 def test_grad_cam_plus_plus_matches_closed_form_and_pytorch_grad_cam(image_model, dog_x):
     from pytorch_grad_cam import GradCAMPlusPlus
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-    A, g, _, _ = layer_activation_and_gradient(image_model, None, dog_x, 235)
-    raw = grad_cam_plus_plus(image_model, None, dog_x, 235, upsample=False, normalize=False)
+    A, g, _, _ = layer_activation_and_gradient(image_model, dog_x, 235)
+    raw = grad_cam_plus_plus(image_model, dog_x, 235, upsample=False, normalize=False)
     torch.testing.assert_close(raw, _reference_plus_plus(A, g, eps=0.0).cpu(), rtol=1e-4, atol=1e-6)
 
     with GradCAMPlusPlus(model=image_model.model, target_layers=[image_model.target_layer]) as cam:
@@ -70,7 +70,7 @@ def test_works_on_torchvision_resnets(resnet18_random):
             cam = method(resnet18_random, layer, x, 3)
             assert cam.shape == (224, 224) and torch.isfinite(cam).all() and cam.max() <= 1.0
     resnet50 = xh.load_image_model("resnet50", random_weights=True)
-    cam = grad_cam(resnet50.model, resnet50.model.layer4, x[..., :128, :128], 7)  # plain nn.Module too
+    cam = grad_cam(resnet50.model, x[..., :128, :128], 7, layer=resnet50.model.layer4)  # plain nn.Module too
     assert cam.shape == (128, 128) and torch.isfinite(cam).all()
 
 
@@ -93,22 +93,34 @@ def test_empty_map_is_zeros_not_nan():
     net = _TinyNet().eval()
     x = torch.rand(1, 3, 16, 16)
     for method in (grad_cam, grad_cam_plus_plus):
-        empty = method(net, "features", x, 0)
+        empty = method(net, x, 0, layer="features")
         assert torch.equal(empty, torch.zeros(16, 16))
-        assert method(net, "features", x, 1).max() == pytest.approx(1.0)
+        assert method(net, x, 1, layer="features").max() == pytest.approx(1.0)
     # a 1x1 feature map: a constant map, never 0/0
-    one_by_one = grad_cam(net, net.pool, x, 1)
+    one_by_one = grad_cam(net, x, 1, layer=net.pool)
     assert torch.isfinite(one_by_one).all() and one_by_one.shape == (16, 16)
+
+
+@pytest.mark.parametrize("method", [grad_cam, grad_cam_plus_plus])
+def test_one_call_shape_model_x_target_and_the_layer_by_keyword(method):
+    net = _TinyNet().eval()
+    x = torch.rand(1, 3, 16, 16)
+    by_keyword = method(net, x, 1, layer="features")
+    torch.testing.assert_close(method(net, x, 1, layer=net.features), by_keyword)
+    torch.testing.assert_close(method(net, "features", x, 1), by_keyword)   # the old order, read while lessons move
+    with pytest.raises(TypeError, match=r"\(model, x, target, \*, layer=None"):
+        method(net, x, 1, "features")                                       # a layer passed by position
+    assert _all_hooks(net) == []
 
 
 def test_hooks_removed_after_success_and_after_errors(image_model, dog_x):
     net = _TinyNet().eval()
     x = torch.rand(1, 3, 16, 16)
-    grad_cam(net, "features", x, 1)
-    grad_cam_plus_plus(net, "features.1", x, 1)
+    grad_cam(net, x, 1, layer="features")
+    grad_cam_plus_plus(net, x, 1, layer="features.1")
     assert _all_hooks(net) == []
     with pytest.raises(ValueError, match="out of range"):
-        grad_cam(net, "features", x, 5)        # raised inside the hook's context, after the forward pass
+        grad_cam(net, x, 5, layer="features")        # raised inside the hook's context, after the forward pass
     assert _all_hooks(net) == []
 
     class Broken(nn.Module):
@@ -116,10 +128,10 @@ def test_hooks_removed_after_success_and_after_errors(image_model, dog_x):
             raise RuntimeError("boom")
     net.fc = nn.Sequential(Broken())
     with pytest.raises(RuntimeError, match="boom"):
-        grad_cam(net, "features", x, 1)        # raised by the model's forward pass
+        grad_cam(net, x, 1, layer="features")        # raised by the model's forward pass
     assert _all_hooks(net) == []
     with pytest.raises(ValueError, match="called 2 times"):   # a block's activation: expansion + depthwise
-        grad_cam(image_model, "_blocks.15._swish", dog_x, 235)   # raised after a forward pass that hooked it twice
+        grad_cam(image_model, dog_x, 235, layer="_blocks.15._swish")   # raised after a forward pass that hooked it twice
     assert _all_hooks(image_model.model) == []
 
 
@@ -139,73 +151,73 @@ def test_backpropagation_stops_at_the_layer():
             return super().forward(x)
 
     net = Net().eval()  # parameters require gradients here, unlike a frozen ImageModel
-    cam = grad_cam(net, "features", torch.rand(1, 3, 16, 16), 1)
+    cam = grad_cam(net, torch.rand(1, 3, 16, 16), 1, layer="features")
     assert cam.max() == pytest.approx(1.0)
     assert all(p.grad is None for p in net.parameters())
 
 
 def test_clear_errors_for_bad_layer_and_target(image_model, dog_x, resnet18_random):
     with pytest.raises(ValueError, match="no layer named 'layer5'"):
-        grad_cam(resnet18_random, "layer5", dog_x, 0)
+        grad_cam(resnet18_random, dog_x, 0, layer="layer5")
     with pytest.raises(ValueError, match="not part of this model"):
-        grad_cam(image_model, resnet18_random.model.layer4, dog_x, 0)
+        grad_cam(image_model, dog_x, 0, layer=resnet18_random.model.layer4)
     with pytest.raises(ValueError, match="only an ImageModel"):
-        grad_cam(image_model.model, None, dog_x, 0)
+        grad_cam(image_model.model, dog_x, 0)
     with pytest.raises(TypeError, match="layer must be"):
-        grad_cam(image_model, 3, dog_x, 0)
+        grad_cam(image_model, dog_x, 0, layer=3)
     with pytest.raises(ValueError, match="not a class name"):
-        grad_cam_plus_plus(image_model, None, dog_x, "bicycle")
+        grad_cam_plus_plus(image_model, dog_x, "bicycle")
     with pytest.raises(ValueError, match="out of range"):
-        grad_cam(image_model, None, dog_x, 1000)
+        grad_cam(image_model, dog_x, 1000)
     with pytest.raises(ValueError, match="batch"):
-        grad_cam(image_model, None, dog_x.repeat(2, 1, 1, 1), 0)
+        grad_cam(image_model, dog_x.repeat(2, 1, 1, 1), 0)
 
 
 def test_maps_are_class_discriminative(image_model, dog_x):
-    dog_map = grad_cam(image_model, None, dog_x, "German shepherd")
-    bike_map = grad_cam(image_model, None, dog_x, "bicycle-built-for-two")
+    dog_map = grad_cam(image_model, dog_x, "German shepherd")
+    bike_map = grad_cam(image_model, dog_x, "bicycle-built-for-two")
     assert not torch.allclose(dog_map, bike_map, atol=0.1)
 
 
 def test_default_efficientnet_layer_is_post_activation_and_grad_cam_equals_cam(image_model, dog_x):
     """On the map a global-average-pool + linear head reads, dS/dA^k = W[c,k]/hw everywhere: Grad-CAM = CAM."""
-    A, g, target, name = layer_activation_and_gradient(image_model, None, dog_x, "pickup")
+    A, g, target, name = layer_activation_and_gradient(image_model, dog_x, "pickup")
     assert name == "_head_activation" and A.shape[1:] == (1280, 7, 7) and A.min() >= 0
     W = image_model.model._fc.weight.detach()
     hw = A.shape[2] * A.shape[3]
     torch.testing.assert_close(g[0], (W[target] / hw)[:, None, None].expand_as(g[0]), rtol=1e-4, atol=1e-10)
     cam = torch.relu((W[target][:, None, None] * A[0]).sum(dim=0)).cpu() / hw       # Zhou et al. 2016
-    raw = grad_cam(image_model, None, dog_x, "pickup", upsample=False, normalize=False)
+    raw = grad_cam(image_model, dog_x, "pickup", upsample=False, normalize=False)
     assert raw.max() > 0
     torch.testing.assert_close(raw, cam, rtol=1e-4, atol=1e-7)
 
 
 def test_grad_cam_plus_plus_on_a_pooled_linear_head_is_cam_with_positive_weights(image_model, dog_x):
     """Constant gradients per channel make alpha constant per channel: w_k = ReLU(W_ck) / (2 + W_ck mean A^k)."""
-    A, _, target, _ = layer_activation_and_gradient(image_model, None, dog_x, "pickup")
+    A, _, target, _ = layer_activation_and_gradient(image_model, dog_x, "pickup")
     W = image_model.model._fc.weight.detach()[target]
     weights = torch.relu(W) / (2 + W * A[0].mean(dim=(1, 2)))
     expected = torch.relu((weights[:, None, None] * A[0]).sum(dim=0)).cpu()
-    raw = grad_cam_plus_plus(image_model, None, dog_x, "pickup", upsample=False, normalize=False)
+    raw = grad_cam_plus_plus(image_model, dog_x, "pickup", upsample=False, normalize=False)
     torch.testing.assert_close(raw, expected, rtol=1e-4, atol=1e-7)
     # ... which is why it is less class-discriminative than Grad-CAM here: it keeps no negative evidence
-    plain = grad_cam(image_model, None, dog_x, "pickup", upsample=False)
+    plain = grad_cam(image_model, dog_x, "pickup", upsample=False)
     assert not torch.allclose(raw / raw.max(), plain, atol=0.1)
 
 
 def test_grad_cam_plus_plus_warns_on_a_layer_with_negative_activations(image_model, dog_x):
     import warnings
-    A, _, _, _ = layer_activation_and_gradient(image_model, "_bn1", dog_x, "pickup")
+    A, _, _, _ = layer_activation_and_gradient(image_model, dog_x, "pickup", layer="_bn1")
     assert A.min() < 0                                  # the head's batch norm, before the ReLU6
     with pytest.warns(UserWarning, match="non-negative activations.*'_bn1'"):
-        grad_cam_plus_plus(image_model, "_bn1", dog_x, "pickup")
+        grad_cam_plus_plus(image_model, dog_x, "pickup", layer="_bn1")
     with warnings.catch_warnings():
         warnings.simplefilter("error")                  # the post-activation default layer: no warning
-        grad_cam_plus_plus(image_model, None, dog_x, "pickup")
+        grad_cam_plus_plus(image_model, dog_x, "pickup")
 
 
 def test_resnet_default_layer_is_post_relu():
     resnet50 = xh.load_image_model("resnet50", random_weights=True)
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)).to(resnet50.device)
-    A, _, _, name = layer_activation_and_gradient(resnet50, None, x, 0)
+    A, _, _, name = layer_activation_and_gradient(resnet50, x, 0)
     assert name == "layer4" and A.min() >= 0 and (A > 0).any()   # Bottleneck ends with relu(out + identity)

@@ -60,7 +60,7 @@ def test_written_answer_accepts_quotes_and_refuses_the_rest(capsys):
 
 
 def test_reloading_the_checker_module_restores_replaced_checkers():
-    import xai_helpers.check_p1 as part
+    import xai_helpers.check.p1 as part
     original = check().problem1_box_share
     try:
         check().problem1_box_share = lambda *a, **k: None          # replaced in the package module
@@ -75,7 +75,7 @@ def test_reloading_the_checker_module_restores_replaced_checkers():
 
 
 def test_call_turns_learner_errors_into_feedback():
-    from xai_helpers.check_common import call
+    from xai_helpers.check.common import call
 
     def broken(x):
         return x[10]
@@ -92,7 +92,7 @@ def test_call_turns_learner_errors_into_feedback():
 
 
 def test_second_normalisation_shares_the_network_and_only_changes_mean_and_std():
-    from xai_helpers.check_common import IMAGENET_MEAN, imagenet_normalised
+    from xai_helpers.check.common import IMAGENET_MEAN, imagenet_normalised
     model = xh.load_image_model()
     other = imagenet_normalised(model)
     assert other.model is model.model and other.labels is model.labels
@@ -103,7 +103,7 @@ def test_second_normalisation_shares_the_network_and_only_changes_mean_and_std()
 
 
 def test_batch_sizes_records_and_always_removes_its_hook():
-    from xai_helpers.check_common import batch_sizes
+    from xai_helpers.check.common import batch_sizes
     net = torch.nn.Linear(3, 2)
     with batch_sizes(net) as sizes:
         net(torch.zeros(4, 3))

@@ -48,7 +48,7 @@ def china96(model):
 def maps_1(model, china96):
     layers = {"gradient": None, "Grad-CAM, default layer": "_head_activation", "Grad-CAM, _blocks.12": "_blocks.12"}
     maps = {m: {c: xh.max_abs_over_channels(xh.vanilla_gradients(model, china96, c)) if layer is None
-                else xh.grad_cam(model, layer, china96, c) for c in CLASSES_1} for m, layer in layers.items()}
+                else xh.grad_cam(model, china96, c, layer=layer) for c in CLASSES_1} for m, layer in layers.items()}
     return maps, layers
 
 

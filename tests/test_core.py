@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 import xai_helpers as xh
-from xai_helpers import models as models_module
+from xai_helpers.models import image as models_module
 
 CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}
 
@@ -80,7 +80,7 @@ def test_random_weights_do_not_touch_the_global_rng():
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    models_module._load_cached.__wrapped__("resnet18", True, "cpu")  # build afresh, bypassing the cache
+    models_module._load_fresh(("resnet18", True), "cpu")  # build afresh, bypassing the cache
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -99,6 +99,8 @@ def test_pixel_value_tensor_is_black_and_white_in_pixel_space(image_model):
 
 def test_cat_photo_top1_is_a_cat_class(image_model, cat_x):
     top = xh.predict(image_model, cat_x, k=5)
+    assert top == image_model.predict(cat_x, k=5) == image_model.predict("cat", k=5)   # one predict, any input form
+    assert type(top[0]).__name__ == "Prediction" and top[0].label == top[0][1]
     assert top[0][1] in CAT_CLASSES
     probs = [p for _, _, p in top]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6

@@ -10,8 +10,8 @@ from torch import nn
 
 import xai_helpers as xh
 from xai_helpers import evaluation as ev
-from xai_helpers.cam import grad_cam
-from xai_helpers.models import ImageModel
+from xai_helpers.methods.cam import grad_cam
+from xai_helpers.models.image import ImageModel
 
 
 def _params_checksum(module):
@@ -79,7 +79,7 @@ def test_signed_maps_equal_the_one_image_functions(image_model, cat_x, dog_x):
                            atol=1e-5)
         smooth = xh.smoothgrad(image_model, xi, t, n_samples=4, batch_size=4, seed=0)[0].sum(0).cpu().numpy()
         assert np.allclose(maps["smoothgrad"][i], smooth, atol=1e-5)
-        cam = grad_cam(image_model, None, xi, t, upsample=False, normalize=False).numpy()
+        cam = grad_cam(image_model, xi, t, upsample=False, normalize=False).numpy()
         assert np.allclose(np.maximum(coarse[i], 0), cam, atol=1e-5)      # Grad-CAM = ReLU of the signed map
     assert maps["grad_cam"].shape == (2, 224, 224)
     with pytest.raises(ValueError, match="Unknown method"):
@@ -148,7 +148,7 @@ def test_deletion_and_insertion_reward_the_map_that_matches_the_model(toy_model)
 
 
 def test_faithfulness_averages_over_images_and_replacements(image_model):
-    explainers = {"grad_cam": lambda m, x, t: grad_cam(m, None, x, t), "random": ev.random_map}
+    explainers = {"grad_cam": lambda m, x, t: grad_cam(m, x, t), "random": ev.random_map}
     out = ev.faithfulness(image_model, ["cat", "coffee"], explainers, steps=[0, 0.25, 1.0])
     assert set(out["per_image"]) == {"cat", "coffee"}
     assert set(out["per_image"]["cat"]) == {"black", "blur"}

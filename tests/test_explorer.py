@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 
 import xai_helpers as xh
-from xai_helpers import explorer as ex
-from xai_helpers.explorer_image import UPLOADED
+from xai_helpers.explore import runner as ex
+from xai_helpers.explore.image import UPLOADED
 
 pytest.importorskip("ipywidgets")
 
@@ -159,7 +159,7 @@ def test_a_bad_upload_is_a_message_in_the_widget_not_a_traceback(explorer, name,
 def test_an_unavailable_model_gives_the_offline_message_and_keeps_the_model(explorer, monkeypatch):
     def unavailable(name):
         raise xh.ModelUnavailableError(f"The {name} weights are not cached; use the offline default.")
-    monkeypatch.setattr("xai_helpers.explorer_image.load_image_model", unavailable)
+    monkeypatch.setattr("xai_helpers.explore.image.load_image_model", unavailable)
     model = explorer.image_model
     explorer.ui.model.value = "resnet50"
     assert "offline default" in explorer.ui.status.value
@@ -204,7 +204,7 @@ def test_a_hook_is_released_when_the_computation_fails(image_model):
 
     def compute(generation):
         with ex.watch_forward_passes(image_model.model, lambda count: None):
-            xh.grad_cam(image_model, None, image_model.preprocess("cat"), 5000)   # no class 5000
+            xh.grad_cam(image_model, image_model.preprocess("cat"), 5000)   # no class 5000
     runner.submit(compute, lambda result: None, errors.append)
     assert runner.wait(60)
     assert errors and "5000" in str(errors[0]) and _all_hooks(image_model.model) == 0

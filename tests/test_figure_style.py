@@ -176,8 +176,8 @@ def test_no_default_colormap_argument_or_constant_is_a_rainbow():
     import importlib
     import pkgutil
     checked = []
-    for info in pkgutil.iter_modules(xh.__path__):
-        module = importlib.import_module(f"xai_helpers.{info.name}")
+    for info in pkgutil.walk_packages(xh.__path__, prefix="xai_helpers."):   # subpackages too
+        module = importlib.import_module(info.name)
         for name, value in vars(module).items():
             if name.endswith("CMAP") and isinstance(value, str):
                 checked.append((f"{info.name}.{name}", value))

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import xai_helpers as xh
-from xai_helpers import check_problem6 as check6
-from xai_helpers import groundtruth as gt
-from xai_helpers.models import ModelUnavailableError
+from xai_helpers import check as check6
+from xai_helpers.evaluation import groundtruth as gt
+from xai_helpers.models.base import ModelUnavailableError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import train_groundtruth_cnns as training  # noqa: E402  (the training code lives in tools/, not in the package)
@@ -126,7 +126,7 @@ def test_bad_inputs_get_clear_errors(random_cnn, scenes):
 
 @pytest.mark.unit            # cheap: nothing is loaded, training runs 1-2 epochs on <= 96 scenes
 def test_a_missing_checkpoint_names_the_rebuild_command(monkeypatch, tmp_path):
-    monkeypatch.setattr(gt, "ASSET_DIR", tmp_path)
+    monkeypatch.setattr(gt.cnn, "ASSET_DIR", tmp_path)
     gt._load.cache_clear()
     try:
         with pytest.raises(ModelUnavailableError, match="python tools/train_groundtruth_cnns.py"):
@@ -181,7 +181,7 @@ def test_batched_maps_equal_per_scene_helper_calls(random_cnn, scenes):
         blurred = gt._blurred(xi, gt.BLUR_SIGMA)
         ig, _ = xh.integrated_gradients(random_cnn, xi, ti, baseline=blurred, n_steps=6)
         torch.testing.assert_close(r.maps["IG (blur)"][i], ig[0, 0].abs(), rtol=1e-4, atol=1e-6)
-        torch.testing.assert_close(r.maps["grad-cam"][i], xh.grad_cam(random_cnn, "block3", xi, ti))
+        torch.testing.assert_close(r.maps["grad-cam"][i], xh.grad_cam(random_cnn, xi, ti, layer="block3"))
     assert r.ig_error["black"].shape == (5,) and (r.ig_error["black"] >= 0).all()
 
 
@@ -208,11 +208,11 @@ def test_gradcam_at_the_last_block_is_cam(random_cnn, scenes):
             with torch.no_grad():
                 cam = torch.relu(torch.einsum("k,khw->hw", random_cnn.head.weight[c], random_cnn.features(x)[0]))
             if cam.max() <= 0:
-                assert xh.grad_cam(random_cnn, "block3", x, c).abs().max() == 0     # empty map: zeros, not NaN
+                assert xh.grad_cam(random_cnn, x, c, layer="block3").abs().max() == 0     # empty map: zeros, not NaN
                 continue
             cam = torch.nn.functional.interpolate(cam[None, None], size=(48, 48), mode="bilinear",
                                                   align_corners=False)[0, 0]
-            torch.testing.assert_close(xh.grad_cam(random_cnn, "block3", x, c), cam / cam.max())
+            torch.testing.assert_close(xh.grad_cam(random_cnn, x, c, layer="block3"), cam / cam.max())
             compared += 1
         if compared >= 5:
             break

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 import xai_helpers as xh
-from xai_helpers.integrated import (BLUR_SIGMA, integrated_gradients, make_baseline, output_difference,
+from xai_helpers.methods.integrated import (BLUR_SIGMA, integrated_gradients, make_baseline, output_difference,
                                     quadrature)
 
 

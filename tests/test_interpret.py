@@ -7,8 +7,8 @@ import torch
 import xai_helpers as xh
 from xai_helpers.interpret import (ImageClassifierInterpreter, TextClassifierInterpreter, captum_text_visualization,
                                    diagnose_misclassification, image_explainers, render_tokens_html, top_region_iou)
-from xai_helpers.integrated import output_difference
-from xai_helpers.text_classifier import load_text_classifier
+from xai_helpers.methods.integrated import output_difference
+from xai_helpers.models.sentiment import load_text_classifier
 
 matplotlib.use("Agg")
 CHEAP = dict(ig_steps=4, smoothgrad_samples=2)

@@ -106,7 +106,8 @@ def test_ci_runs_the_readme_test_command():
 # ------------------------------------------------------------------- non-editable install (system tier)
 CHECK_INSTALLED = """
 import pathlib, sys, xai_helpers as xh
-from xai_helpers import data, evaluation, text_classifier, vit
+from xai_helpers import data, digits, evaluation
+from xai_helpers.models import sentiment, vit
 site = pathlib.Path(sys.argv[1])
 assert site in pathlib.Path(xh.__file__).parents, ("not the installed copy", xh.__file__)
 assert site in xh.DATA_DIR.parents, ("data found outside the installed package", xh.DATA_DIR)
@@ -114,8 +115,8 @@ assert xh.load_image("cat").size == (451, 300)
 for parts in (("boxes.json",), ("SOURCES.md",), ("sentiment", "train.tsv"), ("sentiment", "test.tsv"),
               ("sentiment", "minilm_sentiment_head.safetensors")):
     assert data.data_path(*parts).is_file(), parts
-assert evaluation.BOXES_PATH.is_file() and text_classifier.SENTIMENT_CHECKPOINT.is_file()
-assert len(evaluation.load_boxes()) > 0 and len(text_classifier.load_sentiment_data("test")[0]) > 0
+assert evaluation.BOXES_PATH.is_file() and sentiment.SENTIMENT_CHECKPOINT.is_file()
+assert len(evaluation.load_boxes()) > 0 and len(sentiment.load_sentiment_data("test")[0]) > 0
 assert (pathlib.Path(xh.__file__).parent / "assets" / "vit" / "tiny_vit_digits.safetensors").is_file()
 print("installed copy OK", xh.DATA_DIR)
 """

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import xai_helpers as xh
-from xai_helpers.cam import grad_cam, grad_cam_plus_plus
+from xai_helpers.methods.cam import grad_cam, grad_cam_plus_plus
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,14 +40,14 @@ def test_a_thousand_cam_calls_including_failures_leave_no_hooks_and_no_memory_be
             cam_fn = grad_cam if i % 2 else grad_cam_plus_plus
             if i % 10 == 9:
                 with pytest.raises(ValueError):
-                    cam_fn(image_model, None, x, 5000)  # raises after the hooks were registered
+                    cam_fn(image_model, x, 5000)  # raises after the hooks were registered
             elif i % 10 == 4:
                 with pytest.raises(ValueError):
                     bad = x.clone()
                     bad[0, 0, 0, 0] = float("nan")
-                    cam_fn(image_model, None, bad, 1)
+                    cam_fn(image_model, bad, 1)
             else:
-                cam_fn(image_model, "layer4", x, i % 1000)
+                cam_fn(image_model, x, i % 1000, layer="layer4")
 
     calls(100)  # warm-up: allocator pools, lazy imports
     tensors, rss = _live_tensors(), _rss_mb()
@@ -60,13 +60,13 @@ def test_a_thousand_cam_calls_including_failures_leave_no_hooks_and_no_memory_be
 def test_hooks_are_removed_when_the_model_itself_raises():
     image_model = xh.load_image_model("resnet18", random_weights=True)
     with pytest.raises(RuntimeError):
-        grad_cam(image_model, None, torch.randn(1, 4, 64, 64), 1)  # 4 channels: conv1 fails inside torch
+        grad_cam(image_model, torch.randn(1, 4, 64, 64), 1)  # 4 channels: conv1 fails inside torch
     assert _all_hooks(image_model.model) == 0
 
 
 _DETERMINISM = """
 import hashlib, torch, xai_helpers as xh
-from xai_helpers.integrated import make_baseline
+from xai_helpers.methods.integrated import make_baseline
 m = xh.load_image_model(); x = m.preprocess("coffee")
 sg = xh.smoothgrad(m, x, "espresso", n_samples=3, seed=11)
 noise = make_baseline(m, x, "noise", seed=5)

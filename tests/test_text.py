@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from xai_helpers.device import get_device
-from xai_helpers.models import ModelUnavailableError
-from xai_helpers.text import DEFAULT_TEXT_MODEL, TextModel, load_text_model
+from xai_helpers.models.base import ModelUnavailableError
+from xai_helpers.models.text import DEFAULT_TEXT_MODEL, TextModel, load_text_model
 
 
 def _in_hf_cache(repo):

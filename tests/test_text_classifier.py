@@ -1,12 +1,17 @@
-"""The course's offline sentiment classifier (xai_helpers.text_classifier)."""
+"""The course's offline sentiment classifier (xai_helpers.models.sentiment)."""
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
-from xai_helpers.models import ModelUnavailableError
-from xai_helpers.text_classifier import (SENTIMENT_CHECKPOINT, load_sentiment_data, load_text_classifier,
-                                         train_sentiment_head)
+from xai_helpers.models.base import ModelUnavailableError
+import xai_helpers.models.sentiment as S
+from xai_helpers.models.sentiment import SENTIMENT_CHECKPOINT, load_sentiment_data, load_text_classifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from train_text_classifier import train_sentiment_head  # noqa: E402  (the training code lives in tools/)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +67,19 @@ def test_committed_checkpoint_is_what_the_training_script_produces():
     for name, tensor in retrained.model.head.state_dict().items():
         assert torch.allclose(tensor.cpu(), committed[name], atol=1e-5), name
     assert report["test_accuracy"] >= 0.85
+
+
+def test_the_package_does_not_train():
+    source = Path(S.__file__).read_text()
+    assert not hasattr(S, "train_sentiment_head") and not hasattr(S, "save_sentiment_head")
+    assert "backward(" not in source and "optim" not in source
+
+
+@pytest.mark.unit            # nothing is loaded: the checkpoint is looked for before the encoder
+def test_a_missing_checkpoint_is_an_error_naming_the_rebuild_command(monkeypatch, tmp_path):
+    monkeypatch.setattr(S, "SENTIMENT_CHECKPOINT", tmp_path / "missing.safetensors")
+    with pytest.raises(ModelUnavailableError, match=r"minilm_sentiment.*is missing.*python tools/train_text_classifier\.py"):
+        S._load_course_classifier()
 
 
 def test_hub_model_by_name_fails_fast_and_clearly_offline(monkeypatch):

@@ -9,8 +9,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from xai_helpers import vit as V
-from xai_helpers.models import ModelUnavailableError
+from xai_helpers import digits as D
+from xai_helpers.evaluation import localisation as L
+from xai_helpers.interpret import scenes as IS
+from xai_helpers.methods import vit as VA
+from xai_helpers.models import vit as V
+from xai_helpers.models.base import ModelUnavailableError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import train_tiny_vit as training  # noqa: E402  (the training code lives in tools/, not in the package)
@@ -18,7 +22,7 @@ import train_tiny_vit as training  # noqa: E402  (the training code lives in too
 
 @pytest.fixture(scope="module")
 def test_set():
-    return V.make_cluttered_digits("test")
+    return D.make_cluttered_digits("test")
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +32,12 @@ def tiny():
 
 # --- data -------------------------------------------------------------------------------------------
 def test_scenes_are_reproducible_and_test_digits_are_unseen(test_set):
-    again = V.make_cluttered_digits("test")
+    again = D.make_cluttered_digits("test")
     assert torch.equal(test_set.images, again.images) and torch.equal(test_set.boxes, again.boxes)
     assert test_set.images.shape == (540, 1, 48, 48) and test_set.images.min() >= 0 and test_set.images.max() <= 1
-    train = V.make_cluttered_digits("train", seed=3, n=50)
-    assert not set(test_set.digit_index.tolist()) & set(V._digits_split()[2]["train"].tolist())
-    assert not torch.equal(train.images, V.make_cluttered_digits("train", seed=4, n=50).images)
+    train = D.make_cluttered_digits("train", seed=3, n=50)
+    assert not set(test_set.digit_index.tolist()) & set(D._digits_split()[2]["train"].tolist())
+    assert not torch.equal(train.images, D.make_cluttered_digits("train", seed=4, n=50).images)
     assert np.bincount(test_set.labels.numpy()).min() >= 50                   # every class is tested
 
 
@@ -43,8 +47,8 @@ def test_boxes_hold_the_digit_and_nothing_else(test_set):
     assert (top >= 0).all() and (bottom <= 48).all() and (left >= 0).all() and (right <= 48).all()
     # Without pixel noise, the digit's 16x16 square on the canvas is exactly the upscaled digit: the
     # clutter never overlaps it, and the box is the tight box of its ink.
-    digits = V._digits_split()[0][:30]
-    canvas, boxes = V._render(digits, torch.Generator().manual_seed(7), noise=0.0)
+    digits = D._digits_split()[0][:30]
+    canvas, boxes = D._render(digits, torch.Generator().manual_seed(7), noise=0.0)
     big = F.interpolate(digits[:, None], scale_factor=2, mode="bilinear", align_corners=False)[:, 0]
     for i in range(30):
         ink = (big[i] > 0.1).nonzero()
@@ -109,7 +113,7 @@ def test_missing_checkpoint_is_an_error_naming_the_rebuild_command(tmp_path, mon
     monkeypatch.setattr(V, "CHECKPOINT", missing)
     start = time.process_time()
     with pytest.raises(ModelUnavailableError, match=r"tiny-vit-digits.*is missing.*python tools/train_tiny_vit\.py"):
-        V._load_cached.__wrapped__(V.DEFAULT_VIT_MODEL, "cpu")               # bypass the per-process cache
+        V._load_fresh(V.DEFAULT_VIT_MODEL, "cpu")               # bypass the per-process cache
     assert time.process_time() - start < 2 and not missing.exists()        # nothing was trained or written
 
 
@@ -120,40 +124,40 @@ def test_vision_model_views_and_preprocess(tiny, test_set):
     assert image.shape == (48, 48, 3) and np.allclose(image[..., 0], test_set.images[0, 0].numpy())
     with pytest.raises(ValueError, match="1x48x48"):
         tiny.preprocess(torch.zeros(3, 32, 32))
-    logits, att = V.vit_attention(tiny, x)
+    logits, att = VA.vit_attention(tiny, x)
     assert logits.shape == (1, 10) and att.shape == (4, 4, 37, 37)
     torch.testing.assert_close(att.sum(-1), torch.ones(4, 4, 37))
 
 
 # --- scoring maps against the truth ---------------------------------------------------------------------------
 def test_box_overlap_and_mass_by_hand():
-    cover = V.box_patch_overlap(torch.tensor([[0, 0, 8, 4]]), image_size=48, patch_size=8)[0]
+    cover = L.box_patch_overlap(torch.tensor([[0, 0, 8, 4]]), image_size=48, patch_size=8)[0]
     assert cover[0, 0] == 0.5 and cover.sum() == 0.5                        # half of patch (0, 0)
     on_object = torch.zeros(1, 6, 6)
     on_object[0, 2, 3] = 1.0
-    mass, chance = V.object_attention_mass(on_object, torch.tensor([[16, 24, 24, 32]]))
+    mass, chance = L.object_attention_mass(on_object, torch.tensor([[16, 24, 24, 32]]))
     assert mass.item() == pytest.approx(1.0) and chance.item() == pytest.approx(1 / 36)
-    mass, chance = V.object_attention_mass(torch.ones(1, 6, 6), torch.tensor([[16, 24, 24, 32]]))
+    mass, chance = L.object_attention_mass(torch.ones(1, 6, 6), torch.tensor([[16, 24, 24, 32]]))
     assert mass.item() == pytest.approx(chance.item())                      # uniform map == chance
     with pytest.raises(ValueError, match="boxes"):
-        V.object_attention_mass(torch.ones(2, 6, 6), torch.tensor([[0, 0, 8, 8]]))
+        L.object_attention_mass(torch.ones(2, 6, 6), torch.tensor([[0, 0, 8, 8]]))
 
 
 def test_cls_and_rollout_maps():
     att = torch.rand(3, 2, 37, 37).softmax(-1)
-    cls = V.cls_attention_map(att, grid=6, layer=-1)
+    cls = VA.cls_attention_map(att, grid=6, layer=-1)
     assert cls.shape == (6, 6) and cls.sum().item() == pytest.approx(1.0)
-    torch.testing.assert_close(V.cls_attention_map(att, layer=0, head=1).flatten(),
+    torch.testing.assert_close(VA.cls_attention_map(att, layer=0, head=1).flatten(),
                                att[0, 1, 0, 1:] / att[0, 1, 0, 1:].sum())
-    roll = V.rollout_map(att)
+    roll = VA.rollout_map(att)
     assert roll.shape == (6, 6) and roll.sum().item() == pytest.approx(1.0)
-    assert V.rollout_map(torch.stack([att, att])).shape == (2, 6, 6)
+    assert VA.rollout_map(torch.stack([att, att])).shape == (2, 6, 6)
     with pytest.raises(ValueError, match="grid"):
-        V.cls_attention_map(torch.rand(1, 1, 10, 10), grid=4)
+        VA.cls_attention_map(torch.rand(1, 1, 10, 10), grid=4)
 
 
 def test_attention_finds_the_digit_better_than_chance(tiny, test_set):
-    scores = V.localisation_scores(tiny, test_set)
+    scores = L.localisation_scores(tiny, test_set)
     chance = scores.loc["random map (control)", "mass on object"]
     assert scores.loc["random map (control)", "ratio to chance"] == pytest.approx(1.0, abs=0.1)
     assert scores["chance"].nunique() == 1 and chance == pytest.approx(scores["chance"].iloc[0], abs=0.02)
@@ -166,22 +170,22 @@ def test_attention_finds_the_digit_better_than_chance(tiny, test_set):
 
 def test_extra_maps_are_scored_like_attention(tiny, test_set):
     sub = test_set[:40]
-    perfect = V.box_patch_overlap(sub.boxes)                               # all mass on the box
-    scores = V.localisation_scores(tiny, sub, extra_maps={"the box itself": perfect})
+    perfect = L.box_patch_overlap(sub.boxes)                               # all mass on the box
+    scores = L.localisation_scores(tiny, sub, extra_maps={"the box itself": perfect})
     by_hand = ((perfect ** 2).sum((-2, -1)) / perfect.sum((-2, -1))).mean().item()   # partly covered patches count
     assert scores.loc["the box itself", "mass on object"] == pytest.approx(by_hand, rel=1e-5)
     assert scores.loc["the box itself", "pointing game"] == 1.0
     assert (scores.drop(index="the box itself")["mass on object"] < by_hand).all()
     with pytest.raises(ValueError, match="one map per scene"):
-        V.localisation_scores(tiny, sub, extra_maps={"wrong": perfect[:3]})
+        L.localisation_scores(tiny, sub, extra_maps={"wrong": perfect[:3]})
 
 
 def test_head_localisation_scores_each_head(tiny, test_set):
     sub = test_set[:60]
-    table = V.head_localisation(tiny, sub, layer=-1, batch_size=25)
+    table = L.head_localisation(tiny, sub, layer=-1, batch_size=25)
     assert list(table.index) == [f"head {h}" for h in range(4)]
-    _, att = V.vit_attention(tiny, sub.images)
-    mass, chance = V.object_attention_mass(V.cls_attention_map(att, 6, layer=-1, head=2), sub.boxes)
+    _, att = VA.vit_attention(tiny, sub.images)
+    mass, chance = L.object_attention_mass(VA.cls_attention_map(att, 6, layer=-1, head=2), sub.boxes)
     assert table.loc["head 2", "mass on object"] == pytest.approx(mass.mean().item(), rel=1e-5)
     assert table.loc["head 2", "ratio to chance"] == pytest.approx((mass.mean() / chance.mean()).item(), rel=1e-5)
 
@@ -190,32 +194,32 @@ def test_patch_brightness_and_brightness_map_by_hand():
     images = torch.zeros(2, 1, 48, 48)
     images[0, 0, 8:16, 40:48] = 1.0                                        # patch (1, 5) fully white
     images[1, 0, 0:4, 0:8] = 0.5                                           # half of patch (0, 0) at 0.5
-    b = V.patch_brightness(images)
+    b = VA.patch_brightness(images)
     assert b.shape == (2, 6, 6) and b[0, 1, 5] == 1.0 and b[0].sum() == 1.0 and b[1, 0, 0] == 0.25
-    m = V.brightness_map(images, sharpness=20)
+    m = VA.brightness_map(images, sharpness=20)
     torch.testing.assert_close(m.sum((-2, -1)), torch.ones(2))
     assert m[0].argmax() == 1 * 6 + 5 and m[0, 1, 5] > 0.99
     with pytest.raises(ValueError, match="multiples of patch_size"):
-        V.patch_brightness(torch.zeros(1, 1, 50, 50))
+        VA.patch_brightness(torch.zeros(1, 1, 50, 50))
 
 
 def test_erase_digits_leaves_only_clutter(test_set):
     sub = test_set[:20]
-    erased = V.erase_digits(sub)
+    erased = D.erase_digits(sub)
     assert torch.equal(erased.boxes, sub.boxes) and torch.equal(erased.labels, sub.labels)
     inside = torch.zeros_like(sub.images, dtype=torch.bool)
     for i, (top, left, bottom, right) in enumerate(sub.boxes.tolist()):
         inside[i, :, top:bottom, left:right] = True
     assert torch.equal(erased.images[~inside], sub.images[~inside])        # clutter untouched
     assert erased.images[inside].max() < 0.35 < sub.images[inside].max()   # only background noise is left
-    assert torch.equal(V.erase_digits(sub).images, erased.images)          # seeded
+    assert torch.equal(D.erase_digits(sub).images, erased.images)          # seeded
     with pytest.raises(TypeError, match="ClutteredDigits"):
-        V.erase_digits(sub.images)
+        D.erase_digits(sub.images)
 
 
 def test_first_layer_cls_query_is_input_independent_and_hooks_are_released(tiny, test_set):
     images = test_set.images[:30]
-    q0, q1 = V.cls_queries(tiny, images, layer=0), V.cls_queries(tiny, images, layer=1)
+    q0, q1 = VA.cls_queries(tiny, images, layer=0), VA.cls_queries(tiny, images, layer=1)
     assert q0.shape == (30, 4, 16) and q0.device.type == "cpu"
     assert (q0 - q0[:1]).abs().max() < 1e-5 < 0.1 < (q1 - q1[:1]).abs().max()
     assert all(not block.attn.qkv._forward_hooks for block in tiny.model.blocks)
@@ -226,22 +230,22 @@ def test_first_layer_cls_query_is_input_independent_and_hooks_are_released(tiny,
         x = torch.cat([net.cls_token.expand(2, -1, -1), tokens], 1) + net.pos_embed
         k = net.blocks[0].attn.qkv(net.blocks[0].norm1(x))[..., 64:128].view(2, 37, 4, 16).transpose(1, 2)
     row = ((q0[:2, :, None, :] @ k.transpose(-2, -1)) / 4.0).softmax(-1)[:, :, 0]
-    _, att = V.vit_attention(tiny, images[:2])
+    _, att = VA.vit_attention(tiny, images[:2])
     torch.testing.assert_close(row, att[:, 0, :, 0], rtol=1e-4, atol=1e-5)
     with pytest.raises(TypeError, match="TinyViT"):
-        V.cls_queries(torch.nn.Linear(2, 2), images)
+        VA.cls_queries(torch.nn.Linear(2, 2), images)
 
 
 def test_first_layer_cls_map_follows_patch_brightness(tiny, test_set):
     from scipy.stats import spearmanr
     sub = test_set[:100]
-    _, att = V.vit_attention(tiny, sub.images)
-    brightness = V.patch_brightness(sub.images)
+    _, att = VA.vit_attention(tiny, sub.images)
+    brightness = VA.patch_brightness(sub.images)
     rho = {layer: np.median([spearmanr(m.flatten(), b.flatten()).statistic
-                             for m, b in zip(V.cls_attention_map(att, 6, layer=layer), brightness)])
+                             for m, b in zip(VA.cls_attention_map(att, 6, layer=layer), brightness)])
            for layer in (0, -1)}
     assert rho[0] > 0.5 and rho[0] > rho[-1] + 0.15, rho
-    erased = V.localisation_scores(tiny, V.erase_digits(sub)).loc["[CLS] attention, layer 0"]
+    erased = L.localisation_scores(tiny, D.erase_digits(sub)).loc["[CLS] attention, layer 0"]
     assert erased["mass on object"] < erased["chance"]                   # with the digit gone it finds clutter
 
 
@@ -276,9 +280,9 @@ def test_hub_vit_code_path_on_a_small_local_vit(tmp_path, monkeypatch):
     hub = V._load_hub_vit("cpu")
     assert hub.model.config._attn_implementation == "eager" and (hub.grid, hub.image_size) == (4, 32)
     x = hub.preprocess("cat")
-    logits, att = V.vit_attention(hub, x)
+    logits, att = VA.vit_attention(hub, x)
     assert x.shape == (1, 3, 32, 32) and logits.shape == (1, 3) and att.shape == (2, 2, 17, 17)
-    assert V.rollout_map(att, hub.grid).shape == (4, 4)
+    assert VA.rollout_map(att, hub.grid).shape == (4, 4)
     # to_image gives back the whole photo squeezed to 32x32 (no centre crop), in [0, 1].
     photo = load_image("cat")
     squeezed = np.asarray(photo.resize((32, 32), Image.BILINEAR), dtype=np.float32) / 255
@@ -303,19 +307,19 @@ def test_vit_helpers_run_on_a_device_and_give_the_cpus_result(tiny, test_set):
     on_device = V.VisionModel(name=tiny.name, model=to_fake_device(tiny.model), labels=tiny.labels,
                               image_size=tiny.image_size, patch_size=tiny.patch_size, info=tiny.info, device=FAKE)
     with FactoriesOnDevice():
-        logits, att = V.vit_attention(on_device, sub.images)
-        queries = V.cls_queries(on_device, sub.images, layer=0)
+        logits, att = VA.vit_attention(on_device, sub.images)
+        queries = VA.cls_queries(on_device, sub.images, layer=0)
         predicted, _ = on_device.predict(sub.images)
-        scores = V.localisation_scores(on_device, sub, batch_size=5)
-        heads = V.head_localisation(on_device, sub, batch_size=5)
-        fig = V.plot_scene_attention(on_device, sub, indices=[0, 1], extra_maps={"ink": V.brightness_map(sub.images[:2])})
+        scores = L.localisation_scores(on_device, sub, batch_size=5)
+        heads = L.head_localisation(on_device, sub, batch_size=5)
+        fig = IS.plot_scene_attention(on_device, sub, indices=[0, 1], extra_maps={"ink": VA.brightness_map(sub.images[:2])})
         plt.close(fig)
-    cpu_logits, cpu_att = V.vit_attention(tiny, sub.images)
+    cpu_logits, cpu_att = VA.vit_attention(tiny, sub.images)
     assert att.device.type == "cpu" and queries.device.type == "cpu"
     torch.testing.assert_close(logits, cpu_logits)
     torch.testing.assert_close(att, cpu_att)
-    torch.testing.assert_close(queries, V.cls_queries(tiny, sub.images, layer=0))
+    torch.testing.assert_close(queries, VA.cls_queries(tiny, sub.images, layer=0))
     assert torch.equal(predicted, tiny.predict(sub.images)[0])
     np.testing.assert_allclose(scores.drop(index="random map (control)").values,
-                               V.localisation_scores(tiny, sub).drop(index="random map (control)").values, rtol=1e-5)
-    np.testing.assert_allclose(heads.values, V.head_localisation(tiny, sub).values, rtol=1e-5)
+                               L.localisation_scores(tiny, sub).drop(index="random map (control)").values, rtol=1e-5)
+    np.testing.assert_allclose(heads.values, L.head_localisation(tiny, sub).values, rtol=1e-5)

@@ -28,7 +28,7 @@ SYSTEM_CODE = re.compile(
     r"|\bunshare\b|offline\.sh|\bsocket\.|venv\.create|EnvBuilder|ensurepip"
     r"|NotebookClient|ExecutePreprocessor|nbconvert|build_html", re.IGNORECASE)
 INTEGRATION_CODE = re.compile(   # a loader of a trained network (load_image_model, load_digit_cnn, ...) or training
-    r"\b(_?load_\w*(model|cnn|classifier|net|vit|case)\w*|from_pretrained|train_\w+)\s*\(|\b_load_cached\b")
+    r"\b(_?load_\w*(model|cnn|classifier|net|vit|case)\w*|from_pretrained|train_\w+)\s*\(|\b_load_(cached|fresh)\b")
 
 
 def tier_of(item):

@@ -22,7 +22,7 @@ from bench.ig import IG_ERROR, completeness_error, search_steps  # noqa: E402
 def main(argv=None):
     import torch
     import xai_helpers as xh
-    from xai_helpers.integrated import DEFAULT_IG_BATCH
+    from xai_helpers.methods.integrated import DEFAULT_IG_BATCH
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, nargs="+", default=[50, 64, 100, 128, 150, 200, 256, 300])
     parser.add_argument("--photos", nargs="+", default=list(xh.COURSE_IMAGES))

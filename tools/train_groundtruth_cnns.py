@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from xai_helpers import groundtruth as gt  # noqa: E402
-from xai_helpers.vit import make_cluttered_digits  # noqa: E402
+from xai_helpers.evaluation import groundtruth as gt  # noqa: E402
+from xai_helpers.digits import make_cluttered_digits  # noqa: E402
 
 TRAIN_SETTINGS = dict(seed=0, epochs=20, batch_size=64, lr=0.01, weight_decay=1e-4)
 

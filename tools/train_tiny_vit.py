@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from xai_helpers.vit import (CHECKPOINT, TINY_CONFIG, TinyViT, _digits_split, _render, accuracy,
-                             make_cluttered_digits)
+from xai_helpers.digits import _digits_split, _render, make_cluttered_digits
+from xai_helpers.models.vit import CHECKPOINT, TINY_CONFIG, TinyViT, accuracy
 
 TRAIN_SETTINGS = dict(seed=0, epochs=60, batch_size=64, lr=1.5e-3, weight_decay=0.1, warmup_epochs=3)
 

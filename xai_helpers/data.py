@@ -5,12 +5,16 @@ through one lookup, ``data_path``: in an installed wheel the folder ships inside
 ``xai_helpers/_data`` (pyproject.toml maps it there), found with ``importlib.resources``; in a clone or an
 editable install it is the repository's ``data/`` next to the package.
 """
+import functools
 from importlib import resources
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["DATA_DIR", "COURSE_IMAGES", "load_image", "course_image_path", "data_path"]
+__all__ = ["DATA_DIR", "COURSE_IMAGES", "load_image", "course_image_path", "data_path", "imagenet_labels", "ASSET_DIR"]
+
+#: Files that ship inside the package: trained checkpoints (vit/, groundtruth/) and BertViz scripts.
+ASSET_DIR = Path(__file__).resolve().parent / "assets"
 
 
 def _find_data_dir():
@@ -114,3 +118,10 @@ def _to_rgb(img):
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
     return img.convert("RGB")
+
+
+@functools.lru_cache(maxsize=1)
+def imagenet_labels():
+    """Return the 1000 ImageNet-1k class names in index order (shipped with torchvision, no download)."""
+    from torchvision.models import ResNet50_Weights
+    return list(ResNet50_Weights.IMAGENET1K_V2.meta["categories"])

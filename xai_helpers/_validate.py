@@ -1,0 +1,161 @@
+"""Input checks shared by every public function: clear errors naming the fix instead of failures deep in torch.
+
+This module imports no model loading (``models/``): wrappers are recognised by their attributes.
+"""
+import contextlib
+import difflib
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import imagenet_labels
+
+__all__ = ["unwrap_model", "check_input", "check_batch", "resolve_target", "eval_mode", "stack_attentions"]
+
+
+def unwrap_model(model):
+    """Accept a wrapped model (``ImageModel``: ``.model`` + ``.labels``) or a plain ``nn.Module``;
+    return ``(module, labels or None)``. Wrappers are recognised by shape, so validation never imports loading."""
+    if isinstance(getattr(model, "model", None), nn.Module) and hasattr(model, "labels"):
+        return model.model, model.labels
+    if isinstance(model, nn.Module):
+        return model, None
+    raise TypeError(f"Expected a torch nn.Module or the ImageModel from load_image_model(), got "
+                    f"{type(model).__name__}.")
+
+
+def check_input(x, *, name="x"):
+    """Check that ``x`` is one example, 1xCxHxW, finite floats; return it."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor (1x3xHxW, as returned by "
+                        f"image_model.preprocess(...)), got {type(x).__name__}.")
+    if x.dim() != 4:
+        hint = " Add the batch dimension with x.unsqueeze(0)." if x.dim() == 3 else ""
+        raise ValueError(f"{name} must have 4 dimensions (1, C, H, W); got shape {tuple(x.shape)}.{hint}")
+    if x.shape[0] != 1:
+        raise ValueError(f"{name} holds a batch of {x.shape[0]} examples, but this helper explains one "
+                         f"example at a time: pass x[i:i+1] and loop over i.")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}; "
+                        "use image_model.preprocess(image) or x.float().")
+    if not torch.isfinite(x).all():
+        bad = (~torch.isfinite(x)).sum().item()
+        raise ValueError(f"{name} contains {bad} NaN or infinite values; gradients would be meaningless. "
+                         "Check how the tensor was made (division by zero in normalisation?).")
+    return x
+
+
+def check_batch(x, *, name="x"):
+    """Check that ``x`` is a batch of images, NxCxHxW finite floats (N >= 1); return it."""
+    if isinstance(x, torch.Tensor) and x.dim() == 4 and x.shape[0] > 1:
+        check_input(x[:1], name=name)
+        if not torch.isfinite(x).all():
+            raise ValueError(f"{name} contains NaN or infinite values; check how the tensor was made.")
+        return x
+    return check_input(x, name=name)
+
+
+def resolve_target(target, num_classes, labels=None):
+    """Turn a class index or class name into a valid index in ``[0, num_classes)``."""
+    if isinstance(target, torch.Tensor) and target.numel() == 1:
+        target = target.item()
+    if isinstance(target, str):
+        names = labels if labels is not None else (imagenet_labels() if num_classes == 1000 else None)
+        if names is None:
+            raise ValueError(f"target={target!r} is a class name, but this model has no class names; "
+                             "pass an integer class index.")
+        lowered = [n.lower() for n in names]
+        key = target.strip().lower()
+        if key in lowered:
+            return lowered.index(key)
+        close = difflib.get_close_matches(key, lowered, n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(repr(names[lowered.index(c)]) for c in close)}?" if close else ""
+        raise ValueError(f"{target!r} is not a class name of this model.{hint} "
+                         "Names are the model's .labels (e.g. 'tabby', 'espresso').")
+    if isinstance(target, bool) or not isinstance(target, int):
+        try:
+
+            if isinstance(target, np.integer):
+                target = int(target)
+            else:
+                raise TypeError
+        except TypeError:
+            raise TypeError(f"target must be a class index (int) or a class name (str), got "
+                            f"{type(target).__name__}.") from None
+    if not 0 <= target < num_classes:
+        raise ValueError(f"target={target} is out of range: this model has {num_classes} classes, so "
+                         f"use 0 ... {num_classes - 1} (negative indices are not accepted).")
+    return target
+
+
+@contextlib.contextmanager
+def eval_mode(module):
+    """Run ``module`` in eval mode; a model left in train mode is switched with a warning, then restored."""
+    was_training = module.training
+    if was_training:
+        warnings.warn("The model was in train mode (dropout and batch-norm statistics would change the "
+                      "explanation); it is evaluated in eval mode here. Call model.eval() to silence this.",
+                      UserWarning, stacklevel=3)
+        module.eval()
+    try:
+        yield module
+    finally:
+        if was_training:
+            module.train()
+
+
+# --- getting the weights -------------------------------------------------------------------------
+def stack_attentions(attentions):
+    """Per-layer tuple of [batch, heads, seq, seq] (or a tensor) -> float CPU tensor [layers, heads, seq, seq].
+
+    A batch of B > 1 gives [B, layers, heads, seq, seq].
+    """
+    if isinstance(attentions, (tuple, list)):
+        if len(attentions) == 0:
+            raise ValueError("No attention weights: the model returned an empty tuple. In transformers 5 "
+                             "the default SDPA attention never forms the weights -- load the model with "
+                             "attn_implementation='eager' (load_text_model does) and pass "
+                             "output_attentions=True.")
+        a = torch.stack([torch.as_tensor(x) for x in attentions], dim=1)  # [B, L, H, S, S]
+        a = a[0] if a.shape[0] == 1 else a
+    else:
+        a = torch.as_tensor(attentions)
+    if a.dim() not in (4, 5) or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"Attention must be [layers, heads, seq, seq] (or the model's tuple of [1, heads, "
+                         f"seq, seq]); got shape {tuple(a.shape)}.")
+    return a.detach().float().cpu()
+
+
+def _select(attentions, layers=None, heads=None):
+    a = stack_attentions(attentions)
+    if a.dim() != 4:
+        raise ValueError(f"Expected one example's attention [layers, heads, seq, seq]; got {tuple(a.shape)}.")
+    if layers is not None:
+        a = a[[layers] if isinstance(layers, int) else list(layers)]
+    if heads is not None:
+        a = a[:, [heads] if isinstance(heads, int) else list(heads)]
+    return a
+
+
+def _check_index(i, n, what):
+    if not isinstance(i, (int, np.integer)) or not -n <= i < n:
+        raise ValueError(f"{what}={i!r} is out of range: there are {n} {what}s (0 ... {n - 1}).")
+    return int(i) % n
+
+
+# --- analyses ----------------------------------------------------------------------------------
+def _special_mask(tokens, special_tokens):
+    special = set(special_tokens if special_tokens is not None else ("[CLS]", "[SEP]", "[PAD]", "<s>", "</s>"))
+    return np.array([t in special for t in tokens])
+
+
+def _position(tokens, token):
+    """A query given as a position (int) or a token string (its first occurrence) -> position."""
+    if isinstance(token, (int, np.integer)):
+        return _check_index(token, len(tokens), "position")
+    if token not in tokens:
+        raise ValueError(f"Token {token!r} is not in the sentence; its tokens are {tokens}. Pass one of them "
+                         "or a position (int).")
+    return tokens.index(token)

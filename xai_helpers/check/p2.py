@@ -1,0 +1,233 @@
+"""Checkers of Problem 2: SmoothGrad written by the learner, and how many samples a photo needs."""
+import math
+
+import numpy as np
+import torch
+
+from .common import (NotAnsweredYet, as_array, batch_sizes, call, close, fail, imagenet_normalised, memo,
+                           number, ok, quiet, require, rms_difference, small_input)
+
+__all__ = ["problem2_smoothgrad", "problem2_experiment", "problem2_plan", "reference_smoothgrad", "TARGET_RATIO"]
+
+#: The plan's goal: two seeds' signed maps differ (RMS) by at most this fraction of the map's RMS.
+TARGET_RATIO = 0.5
+
+
+def _index(image_model, target):
+    from .._validate import resolve_target
+    return resolve_target(target, len(image_model.labels), image_model.labels)
+
+
+def _noise(x, n, seed):
+    generator = torch.Generator().manual_seed(int(seed))
+    return torch.randn((n, *x.shape[1:]), generator=generator).to(x.device)
+
+
+def _gradients(image_model, points, target, chunk=8, score="logit"):
+    """Input gradients of the target's logit (or probability) at each point, ``chunk`` points per pass."""
+    grads = []
+    with quiet(), torch.enable_grad():
+        for part in points.split(chunk):
+            part = part.detach().requires_grad_(True)
+            out = image_model.model(part)
+            out = out.softmax(-1) if score == "probability" else out
+            (g,) = torch.autograd.grad(out[:, target].sum(), part)
+            grads.append(g)
+    return torch.cat(grads)
+
+
+@memo
+def reference_smoothgrad(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=8):
+    """Mean gradient of the target logit over ``n_samples`` copies x + sigma * N(0, 1), sigma relative to the
+    range of x; the noise is one draw of shape (n_samples, C, H, W) from a generator seeded with ``seed``."""
+    target = _index(image_model, target)
+    sigma = float(noise_level) * float(x.max() - x.min())
+    points = x.detach() + _noise(x, n_samples, seed) * sigma
+    return _gradients(image_model, points, target, chunk=batch_size).mean(0, keepdim=True)
+
+
+def _diagnose(got, image_model, x, target, n, level, seed, batch):
+    """Name the mistake behind a wrong SmoothGrad map, or return None."""
+    t = _index(image_model, target)
+    sigma = level * float(x.max() - x.min())
+    grads = _gradients(image_model, x.detach() + _noise(x, n, seed) * sigma, t)
+    chunks = grads.split(batch)
+    variants = [
+        (grads.sum(0, keepdim=True), f"the map is {n} times too large: it sums the gradients instead of averaging them"),
+        (grads.abs().mean(0, keepdim=True), "the map averages |gradient| (all values >= 0); SmoothGrad averages the "
+                                            "signed gradients, magnitudes are taken only for drawing"),
+        (torch.stack([c.mean(0) for c in chunks]).mean(0, keepdim=True),
+         "the map is the mean of the chunk means: with a smaller last chunk that weighs its copies more. Add up the "
+         "gradients of all chunks and divide by n_samples"),
+        (chunks[0].mean(0, keepdim=True), f"only the first chunk of {batch} copies is used: loop over all chunks"),
+        (torch.cat(chunks[:-1]).mean(0, keepdim=True) if len(chunks) > 1 else None,
+         "the last, smaller chunk is dropped: loop until all n_samples copies are used"),
+    ]
+    for wrong, message in variants:
+        if wrong is not None and close(got, wrong, 1e-3):
+            return message
+    scale_variants = [
+        (level, "the noise's sigma is the noise level itself (an absolute sigma); it must be relative to the "
+                "input's range: sigma = noise_level * (x.max() - x.min())"),
+        (2 * level, "sigma assumes an input range of 2 (true only for the course model's normalisation, with mean "
+                    "and std about 0.5); use the range of the x you are given: noise_level * (x.max() - x.min())"),
+    ]
+    for s, message in scale_variants:
+        if abs(s - sigma) > 1e-6 * sigma and close(got, _gradients(image_model, x.detach() + _noise(x, n, seed) * s,
+                                                                   t).mean(0, keepdim=True), 1e-3):
+            return message
+    std = torch.as_tensor(image_model.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    pixel_noise = x.detach() + _noise(x, n, seed) * level / std
+    if close(got, _gradients(image_model, pixel_noise, t).mean(0, keepdim=True), 1e-3):
+        return ("the noise is noise_level in pixel units (added before normalising); the task defines sigma on the "
+                "model's input: noise_level * (x.max() - x.min())")
+    repeated = x.detach() + torch.cat([_noise(x, len(c), seed) for c in chunks]) * sigma
+    if len(chunks) > 1 and close(got, _gradients(image_model, repeated, t).mean(0, keepdim=True), 1e-3):
+        return ("every chunk re-seeds the generator, so each chunk repeats the same noise. Draw all n_samples noise "
+                "images at once from one generator, then split them into chunks")
+    with torch.no_grad():
+        top = int(image_model.model(x.detach()).argmax())
+    if top != t and close(got, reference_smoothgrad(image_model, x, top, n, level, seed), 1e-3):
+        return "the map explains the top class, not the target passed in: use target (a class index or name)"
+    if close(got, _gradients(image_model, x.detach() + _noise(x, n, seed) * sigma, t, score="probability")
+             .mean(0, keepdim=True), 1e-3):
+        return "the map is the gradient of the softmax probability; SmoothGrad here averages gradients of the logit"
+    return None
+
+
+def problem2_smoothgrad(my_smoothgrad, image_model, photo="coffee"):
+    """Task 2a: ``my_smoothgrad(image_model, x, target, n_samples, noise_level, seed, batch_size)`` -> 1x3xHxW.
+
+    Tested at several sample counts (one above the chunk size, with a smaller last chunk), noise levels
+    (0 gives the plain gradient), seeds and targets (index and name), on the course model and on the same
+    network with ImageNet mean/std, on 32x32 inputs so that the check is quick.
+    """
+    label = "Problem 2a"
+    other = imagenet_normalised(image_model)
+    x, x_other = small_input(image_model, photo, 32), small_input(other, photo, 32)
+    with torch.no_grad():
+        ranked = image_model.model(x).argsort(descending=True)[0].tolist()
+        ranked_other = other.model(x_other).argsort(descending=True)[0].tolist()
+    cases = [(image_model, x, ranked[0], 3, 0.15, 0, 8), (image_model, x, image_model.labels[ranked[2]], 10, 0.3, 1, 4),
+             (image_model, x, ranked[1], 2, 0.0, 3, 2), (other, x_other, ranked_other[1], 5, 0.1, 2, 2)]
+    def run(model, xi, target, **kwargs):
+        got = call(my_smoothgrad, label, model, xi, target, **kwargs)
+        if got is None:
+            raise NotAnsweredYet(f"{label}: my_smoothgrad returned None -- return the averaged gradient.")
+        if not isinstance(got, torch.Tensor):
+            fail(label, f"my_smoothgrad should return a torch.Tensor, got {type(got).__name__}.")
+        if tuple(got.shape) != tuple(xi.shape):
+            fail(label, f"my_smoothgrad returned shape {tuple(got.shape)} for an input of shape {tuple(xi.shape)}: "
+                        "return the signed mean gradient with the channels and the batch dimension of 1 kept.")
+        return got.detach()
+
+    first = run(image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=0, batch_size=8)
+    again = run(image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=0, batch_size=8)
+    if not torch.equal(first.detach().cpu(), again.detach().cpu()):
+        fail(label, "two calls with the same seed gave different maps: the noise is not seeded. Draw it from "
+                    "torch.Generator().manual_seed(seed).")
+    other_seed = run(image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=5, batch_size=8)
+    if torch.equal(first.detach().cpu(), other_seed.detach().cpu()):
+        fail(label, "seed=0 and seed=5 gave the same map: the seed argument is ignored.")
+    for model, xi, target, n, level, seed, batch in cases:
+        where = (f"n_samples={n}, noise_level={level}, seed={seed}, batch_size={batch}, target={target!r}"
+                 + (", ImageNet mean/std" if model is other else ""))
+        with batch_sizes(model.model) as sizes:
+            got = run(model, xi, target, n_samples=n, noise_level=level, seed=seed, batch_size=batch)
+        ref = reference_smoothgrad(model, xi, target, n, level, seed)
+        if not close(got, ref, 1e-3):
+            message = _diagnose(got, model, xi, target, n, level, seed, batch)
+            fail(label, f"with {where}: " + (message or "the map differs from the mean gradient of the target's "
+                                                        "logit over the seeded noisy copies.") + ".")
+        if max(sizes, default=0) > batch or sum(sizes) < n:
+            fail(label, f"with {where} the model saw batches of {sizes}: process the copies batch_size at a time "
+                        "(this bounds the memory), all of them.")
+    ok(label, f"equals the reference in {len(cases)} settings (more samples than a chunk, noise level 0, a class "
+              "name, ImageNet mean/std), reproducible per seed, chunked as asked.")
+
+
+def problem2_experiment(results, image_model, x, target, n_list):
+    """Task 2b: ``results[n]`` = {"seconds": time of the seed-0 call, "maps": (seed 0, seed 1) signed 1x3xHxW,
+    "difference": rms_difference of the two maps}, for every n in ``n_list``."""
+    label = "Problem 2b"
+    require(results, label, "results")
+    if not isinstance(results, dict) or list(results) != list(n_list):
+        fail(label, f"results should have the keys {list(n_list)} in this order; it has "
+                    f"{list(results) if isinstance(results, dict) else type(results).__name__}.")
+    for n in n_list:
+        r = results[n]
+        for key in ("seconds", "maps", "difference"):
+            if not isinstance(r, dict) or key not in r or r[key] is None:
+                raise NotAnsweredYet(f"{label}: results[{n}][{key!r}] is missing.")
+        maps = r["maps"]
+        if not isinstance(maps, (tuple, list)) or len(maps) != 2:
+            fail(label, f"results[{n}]['maps'] should be the pair (map with seed 0, map with seed 1).")
+        if any(tuple(np.shape(m)) != tuple(x.shape) for m in maps):
+            fail(label, f"results[{n}]['maps'] should be the signed maps shaped like x {tuple(x.shape)}, as "
+                        "my_smoothgrad returns them (reduce channels only for drawing).")
+        refs = [reference_smoothgrad(image_model, x, target, n, 0.15, seed) for seed in (0, 1)]
+        for seed, (got, ref) in enumerate(zip(maps, refs)):
+            if not close(got, ref, 2e-3):
+                if close(got, refs[1 - seed], 2e-3):
+                    fail(label, f"results[{n}]['maps'] holds the seed-{1 - seed} map in place {seed}: keep the order "
+                                "(seed 0, seed 1), or both maps come from one seed.")
+                fail(label, f"results[{n}]['maps'][{seed}] is not my_smoothgrad(..., n_samples={n}, seed={seed}) with "
+                            "the default noise level for this photo and class.")
+        difference = number(r["difference"], label, f"results[{n}]['difference']")
+        if not math.isclose(difference, rms_difference(*maps), rel_tol=1e-3):
+            fail(label, f"results[{n}]['difference'] is not rms_difference of the two signed maps.")
+        if number(r["seconds"], label, f"results[{n}]['seconds']") <= 0:
+            fail(label, f"results[{n}]['seconds'] should be the measured time of the call, a positive number.")
+    seconds = [float(results[n]["seconds"]) for n in n_list]
+    if len(n_list) > 1 and not seconds[-1] > seconds[0]:
+        fail(label, f"n = {n_list[-1]} took no longer than n = {n_list[0]}: time each call with time.perf_counter() "
+                    "around it (the cost grows with the number of samples).")
+    ok(label, f"seeded maps, RMS differences and timings for n = {list(n_list)}.")
+
+
+_PLAN_KEYS = ("slope", "intercept", "signal", "target", "n_needed", "seconds_needed")
+
+
+def problem2_plan(plan, results):
+    """Task 2c: the fitted power law of the seed-to-seed difference and the number of samples it predicts for
+    a difference of TARGET_RATIO times the map's RMS, with its cost."""
+    label = "Problem 2c"
+    require(plan, label, "plan")
+    missing = [k for k in _PLAN_KEYS if not isinstance(plan, dict) or plan.get(k) is None or plan.get(k) is Ellipsis]
+    if missing:
+        raise NotAnsweredYet(f"{label}: plan has no {missing} yet.")
+    n_list = list(results)
+    logs_n, diffs = np.log(n_list), np.array([float(results[n]["difference"]) for n in n_list])
+    slope, intercept = np.polyfit(logs_n, np.log(diffs), 1)
+    got = {k: number(plan[k], label, f"plan[{k!r}]") for k in _PLAN_KEYS}
+    if abs(got["slope"] - slope) > 0.01:
+        if abs(got["slope"] + 0.5) < 1e-9:
+            fail(label, "the slope is the textbook -0.5, not the one your numbers give: fit a line to "
+                        "log(difference) against log(n) (np.polyfit(..., 1)).")
+        fail(label, "plan['slope'] is not the slope of a straight-line fit of log(difference) against log(n).")
+    if abs(got["intercept"] - intercept) > 0.01:
+        if abs(got["intercept"] - np.polyfit(np.log10(n_list), np.log10(diffs), 1)[1]) < 0.01:
+            fail(label, "the intercept comes from a fit in log10; use natural logs (np.log) throughout, so that "
+                        "np.exp undoes them.")
+        fail(label, "plan['intercept'] is not the intercept of that fit (np.polyfit returns slope, intercept).")
+    largest = [torch.as_tensor(as_array(m)) for m in results[n_list[-1]]["maps"]]
+    mean_map = (largest[0] + largest[1]) / 2
+    signal = float(mean_map.pow(2).mean().sqrt())
+    if abs(got["signal"] - signal) > 1e-3 * signal:
+        if abs(got["signal"] - float(mean_map.abs().mean())) <= 1e-3 * signal:
+            fail(label, "plan['signal'] is the mean |value|; the goal compares RMS with RMS: use the root-mean-square.")
+        fail(label, f"plan['signal'] is not the RMS of the mean of the two n = {n_list[-1]} signed maps.")
+    target = TARGET_RATIO * signal
+    if abs(got["target"] - target) > 1e-3 * target:
+        fail(label, f"plan['target'] should be {TARGET_RATIO} times the signal.")
+    exact = math.exp((math.log(target) - intercept) / slope)
+    if int(round(got["n_needed"])) != math.ceil(exact - 1e-9):
+        if int(round(got["n_needed"])) == math.floor(exact):
+            fail(label, "n_needed is rounded down; the smallest whole number of samples that reaches the target "
+                        "rounds up (math.ceil).")
+        fail(label, "plan['n_needed'] does not follow from your fit: solve log(target) = intercept + slope * log(n) "
+                    "for n.")
+    per_sample = float(np.median([float(results[n]["seconds"]) / n for n in n_list]))
+    if abs(got["seconds_needed"] - math.ceil(exact - 1e-9) * per_sample) > 0.05 * math.ceil(exact) * per_sample:
+        fail(label, "plan['seconds_needed'] should be n_needed times the median time per sample of your runs.")
+    ok(label, f"power-law fit, signal, target and the predicted n_needed and cost follow from your measurements.")

@@ -1,0 +1,184 @@
+"""Checkers of Problem 3: IG baselines built in pixel space, and which baseline can see which region."""
+import math
+
+import numpy as np
+import torch
+
+from .common import (NotAnsweredYet, as_array, call, fail, imagenet_normalised, number, ok, require,
+                           small_input)
+
+__all__ = ["problem3_baselines", "problem3_table", "reference_baselines", "BLIND_DISTANCE"]
+
+NAMES = ("black", "white", "blur", "noise")
+#: A baseline is called blind to a region when the mean |x - x'| there (pixel units, 0 = black, 1 = white) is below this.
+BLIND_DISTANCE = 0.2
+
+
+def reference_baselines(image_model, x, seed=0, blur_sigma=10.0, n_noise=2):
+    """Black, white, blurred (kernel 2*ceil(3 sigma)+1) and seeded uniform-noise images, then normalised."""
+    import torchvision.transforms.functional as TF
+    pixels = image_model.denormalize(x.detach()).clamp(0, 1)
+    kernel = 2 * math.ceil(3 * blur_sigma) + 1
+    generator = torch.Generator().manual_seed(int(seed))
+    base = {"black": torch.zeros_like(pixels), "white": torch.ones_like(pixels),
+            "blur": TF.gaussian_blur(pixels, kernel_size=[kernel, kernel], sigma=[blur_sigma, blur_sigma]),
+            "noise": torch.rand((n_noise, *pixels.shape[1:]), generator=generator).to(pixels.device)}
+    return {k: image_model.normalize(v) for k, v in base.items()}
+
+
+def _rgb(image_model, value):
+    return tuple(round(255 * min(1.0, max(0.0, m + value * s))) for m, s in zip(image_model.mean, image_model.std))
+
+
+def _diagnose(name, got, ref, image_model, x, seed, blur_sigma, n_noise, build, label):
+    """Plain-words reason why baseline ``name`` differs from the reference (or None)."""
+    import torchvision.transforms.functional as TF
+    g = got.detach().to(x.device)
+    pixels = image_model.denormalize(g)
+    photo = image_model.denormalize(x.detach()).clamp(0, 1)
+    if name in ("black", "white"):
+        value = 0.0 if name == "black" else 1.0
+        if torch.allclose(g, torch.full_like(g, value), atol=1e-5):
+            grey = " (the normalisation's mean, a grey)" if value == 0 else ""
+            return (f"it is all {value:g}s in the model's normalised space, which is the colour RGB "
+                    f"{_rgb(image_model, value)}{grey}, not {name}. Build the image in pixel space, then normalise it")
+        if torch.allclose(g, torch.full_like(g, -1.0 if value == 0 else 1.0), atol=1e-5):
+            return (f"it is the constant {-1 if value == 0 else 1} in normalised space: that is {name} only for a "
+                    "normalisation with mean and std of about 0.5 (the course model's). Build the image in pixel space "
+                    "and normalise it with the model's own mean and std")
+        extreme = x.detach().amin(dim=(2, 3), keepdim=True) if value == 0 else x.detach().amax(dim=(2, 3), keepdim=True)
+        if torch.allclose(g, extreme.expand_as(g), atol=1e-4) or torch.allclose(g, torch.full_like(g, float(
+                x.min() if value == 0 else x.max())), atol=1e-4):
+            return f"it is the {'darkest' if value == 0 else 'brightest'} value of this photo, not {name}"
+        return f"back in pixel space its values lie in [{pixels.min():.3f}, {pixels.max():.3f}], not all {value:g}"
+    if name == "blur":
+        if torch.allclose(pixels, photo, atol=1e-3):
+            return "it is the photo itself; blur it"
+        if float(pixels.std(dim=(2, 3)).max()) < 1e-3:
+            return "it is a uniform image; blur the photo so that its coarse layout remains"
+        for sigma, message in ((10.0, "blur_sigma is ignored: use the sigma passed in"),):
+            if sigma != blur_sigma:
+                k = 2 * math.ceil(3 * sigma) + 1
+                if torch.allclose(pixels, TF.gaussian_blur(photo, [k, k], [sigma, sigma]), atol=2e-3):
+                    return message
+        k_small = 2 * math.ceil(blur_sigma) + 1
+        if torch.allclose(pixels, TF.gaussian_blur(photo, [k_small, k_small], [blur_sigma, blur_sigma]), atol=2e-3):
+            return (f"the kernel is too narrow for sigma = {blur_sigma:g}: a Gaussian needs about 6 sigma + 1 taps "
+                    "(2 * ceil(3 sigma) + 1); a narrow kernel cuts its tails off")
+        return (f"it is not the photo's pixels under a Gaussian blur of sigma = {blur_sigma:g} pixels with a kernel of "
+                "2 * ceil(3 sigma) + 1 taps")
+    if g.shape[0] != n_noise:
+        return f"it has {g.shape[0]} images; n_noise = {n_noise} asks for that many noise draws"
+    if pixels.min() < -2e-3 or pixels.max() > 1 + 2e-3:
+        return ("back in pixel space it leaves [0, 1]: noise drawn in the normalised space is not an image. Draw "
+                "uniform pixels in [0, 1], then normalise")
+    if torch.allclose(g, torch.rand((n_noise, *x.shape[1:]), generator=torch.Generator().manual_seed(int(seed))).to(
+            g.device), atol=1e-6):
+        return "uniform noise in [0, 1] was drawn but not normalised: normalise it like every other baseline"
+    again = call(build, label, image_model, x, seed=seed, blur_sigma=blur_sigma, n_noise=n_noise)["noise"]
+    if not torch.equal(again.detach().cpu(), got.detach().cpu()):
+        return "two calls with the same seed gave different noise: draw it from torch.Generator().manual_seed(seed)"
+    other = call(build, label, image_model, x, seed=seed + 1, blur_sigma=blur_sigma, n_noise=n_noise)["noise"]
+    if torch.equal(other.detach().cpu(), got.detach().cpu()):
+        return "the seed argument is ignored: the noise does not change with it"
+    return ("it is not torch.rand((n_noise, 3, H, W), generator=torch.Generator().manual_seed(seed)) normalised: "
+            "draw all the noise images at once from that generator")
+
+
+def problem3_baselines(build_baselines, image_model, photo="flower"):
+    """Task 3a: ``build_baselines(image_model, x, seed=0, blur_sigma=10.0, n_noise=2)`` -> {"black", "white", "blur",
+    "noise"} of normalised Kx3xHxW tensors, built in pixel space. Tested with the defaults, other seeds, sigmas
+    and draw counts, and on the same network with ImageNet mean/std, on 96x96 inputs."""
+    label = "Problem 3a"
+    other = imagenet_normalised(image_model)
+    if isinstance(photo, str) and photo == "flower":
+        from PIL import Image
+        from sklearn.datasets import load_sample_image
+        photo = Image.fromarray(load_sample_image("flower.jpg"))
+    cases = [(image_model, {}), (other, dict(seed=3, blur_sigma=4.0, n_noise=3)),
+             (image_model, dict(seed=1, blur_sigma=6.0, n_noise=1))]
+    for model, kwargs in cases:
+        x = small_input(model, photo, 96)
+        got = call(build_baselines, label, model, x, **kwargs)
+        require(got, label, "the dictionary of baselines")
+        if not isinstance(got, dict) or sorted(got) != sorted(NAMES):
+            fail(label, f"the result should be a dict with the keys {list(NAMES)}; it has "
+                        f"{list(got) if isinstance(got, dict) else type(got).__name__}.")
+        full = dict(dict(seed=0, blur_sigma=10.0, n_noise=2), **kwargs)
+        ref = reference_baselines(model, x, **full)
+        where = ", ".join([f"{k}={v}" for k, v in kwargs.items()] + (["ImageNet mean/std"] if model is other else [])) \
+            or "the default arguments"
+        for name in NAMES:
+            b = got[name]
+            if not isinstance(b, torch.Tensor):
+                fail(label, f"baseline {name!r} should be a torch.Tensor, got {type(b).__name__}.")
+            if b.dim() != 4 or tuple(b.shape[1:]) != tuple(x.shape[1:]):
+                fail(label, f"baseline {name!r} has shape {tuple(b.shape)}; expected K x {tuple(x.shape[1:])} (like x).")
+            if tuple(b.shape) == tuple(ref[name].shape) and torch.allclose(b.detach().cpu().float(),
+                                                                          ref[name].cpu(), atol=2e-4):
+                continue
+            reason = _diagnose(name, b, ref[name], model, x, full["seed"], full["blur_sigma"], full["n_noise"],
+                               build_baselines, label)
+            fail(label, f"the {name!r} baseline ({where}): {reason}.")
+    ok(label, f"all four baselines right in {len(cases)} settings (defaults, other seeds/sigmas/draw counts, ImageNet "
+              "mean/std): built in pixel space, then normalised.")
+
+
+def _pixel_distance(image_model, x, baseline):
+    """Mean over channels of |x - x'| in pixel space, averaged over the K baselines -> HxW."""
+    photo = image_model.denormalize(x.detach()).clamp(0, 1)
+    base = image_model.denormalize(baseline.detach())
+    return (photo - base).abs().mean(1).mean(0).cpu().double().numpy()
+
+
+_FIELDS = ("distance inside", "distance outside", "IG part outside", "blind to background")
+
+
+def problem3_table(table, image_model, x, baselines, ig, mask):
+    """Task 3c: ``table[name]`` for every baseline: mean |x - x'| in pixel space inside and outside the flower
+    ``mask``; the part of the attributions' sum (of F(x) - F(x')) that lies outside it; and whether the baseline
+    is blind to the background (mean distance outside below BLIND_DISTANCE)."""
+    label = "Problem 3c"
+    require(table, label, "table_3")
+    if not isinstance(table, dict) or list(table) != list(baselines):
+        fail(label, f"table_3 should have one entry per baseline, in the order {list(baselines)}.")
+    inside = as_array(mask).astype(bool)
+    for name, baseline in baselines.items():
+        row = table[name]
+        missing = [k for k in _FIELDS if not isinstance(row, dict) or k not in row or row[k] is None]
+        if missing:
+            raise NotAnsweredYet(f"{label}: table_3[{name!r}] has no {missing}.")
+        d = _pixel_distance(image_model, x, baseline)
+        ref_in, ref_out = float(d[inside].mean()), float(d[~inside].mean())
+        got_in = number(row["distance inside"], label, f"table_3[{name!r}]['distance inside']")
+        got_out = number(row["distance outside"], label, f"table_3[{name!r}]['distance outside']")
+        if not (math.isclose(got_in, ref_in, rel_tol=1e-3, abs_tol=1e-6)
+                and math.isclose(got_out, ref_out, rel_tol=1e-3, abs_tol=1e-6)):
+            if math.isclose(got_in, ref_out, rel_tol=1e-3) and math.isclose(got_out, ref_in, rel_tol=1e-3):
+                fail(label, f"for {name!r} inside and outside are swapped: the mask is True on the flower.")
+            normalised = (x.detach() - baseline.detach()).abs().mean(1).mean(0).cpu().double().numpy()
+            if math.isclose(got_in, float(normalised[inside].mean()), rel_tol=1e-3):
+                fail(label, f"for {name!r} the distance is measured in the model's normalised units; measure |x - x'| "
+                            "in pixel space (denormalize both), where 1 is the distance from black to white.")
+            fail(label, f"the distances of {name!r} are not the mean over channels (and over the baseline's images) of "
+                        "|x - x'| in pixel space, averaged inside and outside the mask.")
+        attributions = as_array(ig[name]["attributions"])[0]
+        per_pixel = attributions.sum(0)
+        part = float(per_pixel[~inside].sum() / per_pixel.sum())
+        got_part = number(row["IG part outside"], label, f"table_3[{name!r}]['IG part outside']")
+        if abs(got_part - part) > 1e-3:
+            magnitude = np.abs(attributions).sum(0)
+            if abs(got_part - float(magnitude[~inside].sum() / magnitude.sum())) <= 1e-3:
+                fail(label, f"for {name!r} the part uses |attribution|; completeness splits F(x) - F(x') by region only "
+                            "for the signed attributions: sum them outside the mask and divide by their total sum.")
+            if abs(got_part - (1 - part)) <= 1e-3:
+                fail(label, f"for {name!r} the part is measured inside the flower; the column asks for outside.")
+            difference = ig[name].get("output difference")
+            if difference and abs(got_part - float(per_pixel[~inside].sum()) / difference) <= 1e-3:
+                fail(label, f"for {name!r} the sum outside is divided by F(x) - F(x'); divide by the sum of all "
+                            "attributions (the two differ by the completeness error), so that the parts add up to 1.")
+            fail(label, f"the IG part outside the flower for {name!r} does not match its attributions.")
+        if bool(row["blind to background"]) != (ref_out < BLIND_DISTANCE):
+            fail(label, f"'blind to background' for {name!r} does not follow from its distance: blind means the mean "
+                        f"|x - x'| outside the flower is below {BLIND_DISTANCE} (a fifth of the way from black to white).")
+    ok(label, f"distances, IG parts and blind spots right for {len(baselines)} baselines.")

@@ -1,0 +1,203 @@
+"""Checkers of Problem 4: word-level attention from WordPiece attention, and a subject-verb probe."""
+import numpy as np
+import torch
+
+from .common import NotAnsweredYet, as_array, call, fail, memo, number, ok, quiet, require
+
+__all__ = ["problem4_word_attention", "problem4_margins", "problem4_held_out", "reference_word_attention",
+           "reference_margins", "SPECIAL_TOKENS"]
+
+SPECIAL_TOKENS = ("[CLS]", "[SEP]")
+
+
+def _groups(tokens):
+    groups = []
+    for i, t in enumerate(tokens):
+        if t.startswith("##") and groups and tokens[groups[-1][0]] not in SPECIAL_TOKENS:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def reference_word_attention(matrix, tokens):
+    """WordPiece attention (rows = queries) -> (words, W): W[i, j] = mean over i's pieces of the sum of the
+    weights on j's pieces (Clark et al. 2019), so rows still sum to 1; [CLS] and [SEP] stay words."""
+    groups = _groups(list(tokens))
+    words = [tokens[g[0]] + "".join(tokens[k][2:] for k in g[1:]) for g in groups]
+    m = as_array(matrix)
+    W = np.array([[m[np.ix_(gi, gj)].sum(1).mean() for gj in groups] for gi in groups])
+    return words, W
+
+
+def _word_variants(m, tokens):
+    groups = _groups(list(tokens))
+    first = [g[0] for g in groups]
+    return [
+        (np.array([[m[np.ix_(gi, gj)].mean(1).mean() for gj in groups] for gi in groups]),
+         "the attention *to* a word is averaged over its pieces; it is their sum (so that every row still sums to 1)"),
+        (np.array([[m[np.ix_(gi, gj)].sum(1).sum() for gj in groups] for gi in groups]),
+         "the attention *from* a word is summed over its pieces' rows; average the rows (each piece is one query)"),
+        (m[np.ix_(first, first)], "only each word's first piece is used; combine all pieces of a word"),
+        (np.array([[m[np.ix_(gi, gj)].sum(0).mean() for gj in groups] for gi in groups]).T,
+         "rows and columns are swapped: row i of the matrix is the query i, column j the key j"),
+    ]
+
+
+def _check_words(got_words, ref_words, tokens, label):
+    if got_words == ref_words:
+        return
+    plain = list(tokens)
+    if any("##" in str(w) for w in got_words):
+        fail(label, "some words still contain '##': the continuation mark is removed when pieces are joined.")
+    if any(" " in str(w) for w in got_words):
+        fail(label, "pieces are joined with spaces; a word's pieces are glued together without the '##'.")
+    if not any(w in SPECIAL_TOKENS for w in got_words):
+        fail(label, "[CLS] and [SEP] are missing: keep them as words of their own, much of the attention lands on "
+                    "them and the rows must still sum to 1.")
+    if len(got_words) < len(ref_words) and len(set(got_words)) == len(got_words):
+        fail(label, f"for tokens {plain} you return {len(got_words)} words where there are {len(ref_words)}: two "
+                    "occurrences of the same word are different words. Group the pieces by position, not by string.")
+    fail(label, f"for tokens {plain} the words are {got_words}: a token starting with '##' belongs to the word before "
+                "it; every other token starts a new word.")
+
+
+_CASES = [
+    ["[CLS]", "the", "cat", "sat", "[SEP]"],
+    ["[CLS]", "the", "hedge", "##hog", "##s", "sat", "on", "the", "mat", "[SEP]"],
+    ["[CLS]", "pe", "##lica", "##n", "and", "pe", "##lica", "##n", "[SEP]"],
+    ["[CLS]", "a", "vet", "##erina", "##rian", "[SEP]"],
+]
+
+
+def problem4_word_attention(word_attention):
+    """Task 4a: ``word_attention(matrix, tokens)`` -> (words, W), tested on token lists with one-piece words
+    only, a three-piece word, the same word twice, a split word just before [SEP], tensors and arrays."""
+    label = "Problem 4a"
+    rng = np.random.default_rng(4)
+    for k, tokens in enumerate(_CASES):
+        m = rng.dirichlet(np.full(len(tokens), 0.4), size=len(tokens))
+        matrix = torch.tensor(m, dtype=torch.float32) if k % 2 else m
+        result = call(word_attention, label, matrix, list(tokens))
+        if result is None:
+            raise NotAnsweredYet(f"{label}: word_attention returned None.")
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            fail(label, "word_attention should return a pair (words, W).")
+        got_words, got_w = list(result[0]), as_array(result[1])
+        ref_words, ref_w = reference_word_attention(m, tokens)
+        _check_words(got_words, ref_words, tokens, label)
+        if got_w.shape != ref_w.shape:
+            fail(label, f"W has shape {got_w.shape} for {len(ref_words)} words: it is words x words.")
+        if np.allclose(got_w, ref_w, atol=1e-5):
+            continue
+        for wrong, message in _word_variants(as_array(m), tokens):
+            if wrong.shape == got_w.shape and np.allclose(got_w, wrong, atol=1e-5):
+                fail(label, f"for tokens {tokens}: {message}.")
+        fail(label, f"for tokens {tokens} W differs: W[i, j] averages over the pieces of word i (rows) the summed "
+                    "weights on the pieces of word j (columns).")
+    ok(label, f"words and word-level matrices right for {len(_CASES)} token lists (split words, repeated words, "
+              "numpy and torch).")
+
+
+@memo
+def _attention(text_model, sentence):
+    from ..methods.attention import attention_maps
+    with quiet():
+        return attention_maps(text_model, sentence)
+
+
+def _position(words, word, label, what):
+    if word not in words:
+        fail(label, f"{what} {word!r} is not a word of the sentence {words}.")
+    return words.index(word)
+
+
+def reference_margins(attentions, tokens, verb, subject, attractor):
+    """[layers, heads]: word-level weight from the verb to the subject minus that to the attractor, per head."""
+    a = as_array(attentions)
+    out = np.zeros(a.shape[:2])
+    for layer in range(a.shape[0]):
+        for head in range(a.shape[1]):
+            words, W = reference_word_attention(a[layer, head], tokens)
+            v, s, t = (words.index(w) for w in (verb, subject, attractor))
+            out[layer, head] = W[v, s] - W[v, t]
+    return out
+
+
+def problem4_margins(verb_margin, text_model, sentence, verb, subject, attractor):
+    """Task 4b: ``verb_margin(attentions, tokens, verb, subject, attractor)`` -> [layers, heads] array of
+    W[verb, subject] - W[verb, attractor], on a random attention tensor and on the sentence."""
+    label = "Problem 4b"
+    rng = np.random.default_rng(11)
+    tokens = ["[CLS]", "the", "kangaroo", "##s", "beside", "the", "pe", "##lica", "##n", "were", "hungry", "[SEP]"]
+    random_att = torch.tensor(rng.dirichlet(np.full(len(tokens), 0.5), size=(3, 4, len(tokens))), dtype=torch.float32)
+    real_tokens, real_att = _attention(text_model, sentence)
+    for att, toks, words in ((random_att, tokens, ("were", "kangaroos", "pelican")),
+                             (real_att, real_tokens, (verb, subject, attractor))):
+        got = call(verb_margin, label, att, list(toks), *words)
+        if got is None:
+            raise NotAnsweredYet(f"{label}: verb_margin returned None.")
+        got = as_array(got)
+        ref = reference_margins(att, toks, *words)
+        if got.shape != ref.shape:
+            fail(label, f"verb_margin returned shape {got.shape}; expected one value per layer and head {ref.shape} "
+                        "(do not average over heads or layers).")
+        if np.allclose(got, ref, atol=1e-5):
+            continue
+        if np.allclose(got, -ref, atol=1e-5):
+            fail(label, "the sign is flipped: subtract the weight on the attractor from the weight on the subject.")
+        first = {w: toks.index(p) for w, p in zip(words, _first_pieces(toks, words))}
+        a = as_array(att)
+        token_level = a[..., first[words[0]], first[words[1]]] - a[..., first[words[0]], first[words[2]]]
+        if np.allclose(got, token_level, atol=1e-5):
+            fail(label, "the margin is read from single tokens (first pieces): use the word-level matrix from "
+                        "word_attention, so that a word split into pieces counts as one word.")
+        words_ref, _ = reference_word_attention(a[0, 0], toks)
+        v, s, t = (words_ref.index(w) for w in words)
+        swapped = np.array([[reference_word_attention(a[l, h], toks)[1][[s, t], v] @ np.array([1, -1])
+                             for h in range(a.shape[1])] for l in range(a.shape[0])])
+        if np.allclose(got, swapped, atol=1e-5):
+            fail(label, "the weights are read from the subject's and attractor's rows: the verb is the query (its row), "
+                        "the subject and attractor are keys (columns).")
+        fail(label, "the margins differ from W[verb, subject] - W[verb, attractor] of each head's word-level matrix.")
+    ok(label, "margins right for every layer and head, on a random attention tensor and on the sentence.")
+
+
+def _first_pieces(tokens, words):
+    groups = _groups(list(tokens))
+    spelled = [tokens[g[0]] + "".join(tokens[k][2:] for k in g[1:]) for g in groups]
+    return [tokens[groups[spelled.index(w)][0]] for w in words]
+
+
+def problem4_held_out(best_head, held_out, generalises, margins, text_model, held_out_sentences):
+    """Task 4c: ``best_head`` = (layer, head) with the largest margin on the first sentence; ``held_out[s]`` = that
+    head's margin on each held-out sentence; ``generalises`` = positive on every held-out sentence and on average
+    at least half the margin it had on the first sentence."""
+    label = "Problem 4c"
+    require(held_out, label, "held_out")
+    if generalises is None or generalises is Ellipsis:
+        raise NotAnsweredYet(f"{label}: generalises is not decided yet.")
+    m = as_array(margins)
+    if best_head is None or len(best_head) != 2:
+        fail(label, "best_head should be a pair (layer, head).")
+    layer, head = (int(v) for v in best_head)
+    if (layer, head) != tuple(int(v) for v in np.unravel_index(int(m.argmax()), m.shape)):
+        fail(label, "best_head is not the (layer, head) with the largest margin on the first sentence.")
+    if list(held_out) != [s for s, _, _, _ in held_out_sentences]:
+        fail(label, "held_out should have one entry per held-out sentence, keyed by the sentence, in the given order.")
+    values = []
+    for sentence, verb, subject, attractor in held_out_sentences:
+        tokens, att = _attention(text_model, sentence)
+        ref = reference_margins(att, tokens, verb, subject, attractor)
+        got = number(held_out[sentence], label, f"held_out[{sentence!r}]")
+        if abs(got - ref[layer, head]) > 1e-4:
+            if abs(got - ref.max()) < 1e-4:
+                fail(label, f"for {sentence!r} you took that sentence's own best head; the test of a head found on one "
+                            "sentence is its margin at the same (layer, head) on the others.")
+            fail(label, f"held_out[{sentence!r}] is not the margin of head {best_head} on that sentence.")
+        values.append(ref[layer, head])
+    rule = all(v > 0 for v in values) and np.mean(values) >= 0.5 * m[layer, head]
+    if bool(generalises) != bool(rule):
+        fail(label, "generalises does not follow the rule from your numbers: positive on every held-out sentence "
+                    "AND a mean held-out margin of at least half the margin on the first sentence.")
+    ok(label, f"best head {tuple(best_head)}, its margins on {len(values)} held-out sentences and the verdict are right.")

@@ -1,0 +1,149 @@
+"""Automatic feedback for Problem 6 (optional, forensics): ``xh.check.problem6_region`` / ``xh.check.problem6_paste``.
+
+The learner gets a digit CNN and scenes like those it was trained on (``groundtruth.load_case()``), and
+must locate, with the chapter's methods, the small region the model relies on besides the digit. The
+checker accepts a region of at most 10x10 pixels that overlaps that region by at least 4 pixels; for any
+other answer it says what the proposed region actually holds -- how often it lies on the digits, and how
+much the model's predictions depend on it -- without giving the location away.
+"""
+import numpy as np
+import torch
+
+from .common import CheckFailed, NotAnsweredYet
+from ..evaluation import groundtruth as gt
+
+__all__ = ["CheckFailed", "NotAnsweredYet", "problem6_region", "problem6_paste", "follow_rate", "MAX_REGION_PIXELS"]
+
+MAX_REGION_PIXELS = 100          # a 10x10 region at most: 4 % of the 48x48 scene
+MIN_COVERED = 4                  # pixels of the true region a correct answer covers
+
+
+def _ok(label, text):
+    print(f"\u2713 {label}: {text}")
+
+
+def _fail(label, text):
+    raise CheckFailed(f"{label}: {text}")
+
+
+def _region(region, label):
+    if region is None or region is Ellipsis:
+        raise NotAnsweredYet(f"{label}: `region` is not there yet. Solve the task above first.")
+    values = region.tolist() if isinstance(region, (torch.Tensor, np.ndarray)) else region
+    if not isinstance(values, (tuple, list)) or len(values) != 4:
+        _fail(label, "give the region as four numbers (top, left, bottom, right): pixel rows and columns, "
+                     "bottom and right exclusive, as in scenes.boxes.")
+    if not all(isinstance(v, (int, np.integer)) or (isinstance(v, float) and v.is_integer()) for v in values):
+        _fail(label, f"the region's corners must be whole pixels (integers); got {values}.")
+    top, left, bottom, right = (int(v) for v in values)
+    if not (0 <= top < bottom <= gt.CANVAS and 0 <= left < right <= gt.CANVAS):
+        _fail(label, f"need 0 <= top < bottom <= {gt.CANVAS} and 0 <= left < right <= {gt.CANVAS} "
+                     f"(bottom/right exclusive); got {(top, left, bottom, right)}.")
+    area = (bottom - top) * (right - left)
+    if area > MAX_REGION_PIXELS:
+        _fail(label, f"the region is too large ({bottom - top}x{right - left} = {area} pixels): a big enough "
+                     f"box overlaps anything. Narrow it down to at most {MAX_REGION_PIXELS} pixels (e.g. 10x10) "
+                     "around the place your maps point to.")
+    return top, left, bottom, right
+
+
+def _overlap(a, b):
+    rows = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    cols = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    return rows * cols
+
+
+def _paste_region(images, region, donors):
+    """Scene i with the pixels of ``region`` copied from scene ``donors[i]`` (the reference for Task 6b)."""
+    top, left, bottom, right = region
+    out = images.clone()
+    out[:, :, top:bottom, left:right] = images[torch.as_tensor(donors)][:, :, top:bottom, left:right]
+    return out
+
+
+def _donors(labels, seed=0):
+    """For every scene, a scene of another class (seeded): who lends its region."""
+    g = torch.Generator().manual_seed(seed)
+    n = len(labels)
+    donors = torch.randperm(n, generator=g)
+    same = labels[donors] == labels
+    while same.any():
+        donors[same] = torch.randint(n, (int(same.sum()),), generator=g)
+        same = labels[donors] == labels
+    return donors
+
+
+def follow_rate(model, scenes, region, seed=0):
+    """Share of scenes that the model assigns to the donor's class once ``region`` is pasted from a scene of
+    another class: 1 = the region alone decides, about 0 = the model ignores it."""
+    donors = _donors(scenes.labels, seed)
+    pasted = _paste_region(scenes.images, region, donors)
+    return float((gt.predict_classes(model, pasted) == scenes.labels[donors]).float().mean())
+
+
+def problem6_region(region, model, scenes):
+    """Task 6a: ``region`` = (top, left, bottom, right), at most 10x10 pixels, must cover what the model uses
+    besides the digit."""
+    label = "Problem 6a"
+    region = _region(region, label)
+    truth = gt._case_setup().box
+    covered = _overlap(region, truth)
+    if covered >= MIN_COVERED:
+        _ok(label, f"that is the place. Pasting your region from a scene of another class makes the model "
+                   f"follow it in {follow_rate(model, scenes, region):.0%} of the scenes: a shortcut, not the digit.")
+        return True
+    boxes = scenes.boxes
+    on_digit = float(gt.box_masks(boxes)[:, region[0]:region[2], region[1]:region[3]].flatten(1).any(1).float().mean())
+    rate = follow_rate(model, scenes, region)
+    notes = []
+    if on_digit >= 0.3:
+        notes.append(f"your region lies on the digit in {on_digit:.0%} of the scenes: maps that peak there show "
+                     "the digit, which this model uses as well. The shortcut is evidence *outside* the digits' "
+                     "boxes, at the same place in every scene; average the maps over the scenes with the "
+                     "digits' boxes masked out.")
+    else:
+        notes.append(f"your region is off the digits (it touches a digit in only {on_digit:.0%} of the scenes), "
+                     "but it is not where the model looks.")
+    notes.append(f"Pasting your region from a scene of another class changes the prediction to that class in only "
+                 f"{rate:.0%} of the scenes, so the model hardly depends on what is there"
+                 + (" (you touch the right place with a few pixels only: centre the region on the peak)."
+                    if 0 < covered < MIN_COVERED else "."))
+    _fail(label, " ".join(notes))
+
+
+def problem6_paste(paste_region):
+    """Task 6b: ``paste_region(images, region, donors)`` -> images with region copied from the donor scenes,
+    tested on several regions, donor orders and batch sizes."""
+    label = "Problem 6b"
+    if not callable(paste_region):
+        _fail(label, f"expected your function paste_region, got {type(paste_region).__name__}.")
+    g = torch.Generator().manual_seed(6)
+    for n, region in ((5, (0, 0, 4, 4)), (7, (10, 30, 17, 38)), (3, (44, 1, 48, 9))):
+        images = torch.rand(n, 1, gt.CANVAS, gt.CANVAS, generator=g)
+        donors = torch.randperm(n, generator=g)
+        original = images.clone()
+        got = paste_region(images, region, donors)
+        if got is None:
+            raise NotAnsweredYet(f"{label}: paste_region returned None; return the new images.")
+        if not torch.equal(images, original):
+            _fail(label, "paste_region changed the images it was given (in place): work on a copy "
+                         "(images.clone()), the scenes are used again afterwards.")
+        got = torch.as_tensor(got)
+        if got.shape != images.shape:
+            _fail(label, f"expected images of shape {tuple(images.shape)}, got {tuple(got.shape)}.")
+        want = _paste_region(images, region, donors)
+        top, left, bottom, right = region
+        inside = torch.zeros_like(images, dtype=torch.bool)
+        inside[:, :, top:bottom, left:right] = True
+        if not torch.equal(got[~inside], want[~inside]):
+            _fail(label, "pixels outside the region changed; only the region is copied.")
+        if torch.equal(got[inside], images[inside]):
+            _fail(label, "the region is unchanged: copy it from the donor scenes.")
+        flipped = torch.arange(n).flip(0)
+        if torch.equal(got[inside], images[flipped][inside]) and not torch.equal(donors, flipped):
+            _fail(label, "scene i must receive the region of scene donors[i].")
+        if not torch.equal(got, want):
+            _fail(label, f"the pasted pixels are wrong for region {region}: rows top:bottom and columns left:right "
+                         "(bottom/right exclusive) of scene donors[i] go to the same place in scene i.")
+    _ok(label, "copies exactly the region, from the right donor, without touching the input -- on three regions.")
+    return True

@@ -1,0 +1,29 @@
+"""How do we know an explanation is right? Measurable checks (section 4.5).
+
+* ``sanity``: cascading model-parameter randomisation (Adebayo et al. 2018);
+* ``deletion``: faithfulness, deletion and insertion curves (Petsiuk et al. 2018; Samek et al. 2017);
+* ``pointing``: the pointing game on the photos' boxes (Zhang et al. 2016);
+* ``localisation``: ViT attention maps scored against the digits' true boxes (4.4b);
+* ``groundtruth``: small CNNs on cluttered digits with a planted shortcut, maps scored against known answers.
+
+An *explainer* is any callable ``explain(image_model, x, target) -> 2-D map`` (HxW, larger = more
+important) such as those of ``xai_helpers.interpret.image_explainers()``. Results are plain numbers,
+lists, arrays and pandas DataFrames; ``format_table`` turns rows into a compact text table.
+Imports point one way: ``evaluation`` uses ``models`` and ``methods``, never the other way round.
+"""
+from . import groundtruth
+from .common import edge_map, format_table, random_map, spearman_rank_correlation
+from .deletion import REPLACEMENTS, deletion_insertion_curves, faithfulness, replacement_image
+from .localisation import box_patch_overlap, head_localisation, localisation_scores, object_attention_mass
+from .pointing import (BOXES_PATH, POINTING_TOLERANCE, load_boxes, pointing_game, pointing_game_chance,
+                       pointing_game_hit)
+from .figures import show_randomisation
+from .sanity import (RANDOMISATION_METHODS, model_randomisation_test, randomisation_stages, randomised_copy,
+                     signed_maps)
+
+__all__ = ["spearman_rank_correlation", "randomisation_stages", "randomised_copy", "model_randomisation_test",
+           "signed_maps", "show_randomisation", "RANDOMISATION_METHODS",
+           "replacement_image", "deletion_insertion_curves", "faithfulness", "REPLACEMENTS",
+           "pointing_game_hit", "pointing_game_chance", "pointing_game", "load_boxes",
+           "edge_map", "random_map", "format_table", "BOXES_PATH", "POINTING_TOLERANCE",
+           "box_patch_overlap", "object_attention_mass", "localisation_scores", "head_localisation", "groundtruth"]

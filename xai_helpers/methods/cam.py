@@ -1,0 +1,212 @@
+"""Class activation maps from gradients: Grad-CAM and Grad-CAM++ (section 4.2).
+
+Both methods read one layer's activations ``A`` (1xKxhxw) and the gradient ``g = dS/dA`` of the
+target class score ``S`` (the logit, before softmax), weight the K feature maps, sum them and keep
+the positive part. They differ only in the weights:
+
+* Grad-CAM (Selvaraju et al. 2017, arXiv:1610.02391, eq. 1-2): ``w_k = mean_ij g^k_ij``.
+* Grad-CAM++ (Chattopadhay et al. 2018, arXiv:1710.11063, eq. 19 with the ReLU of eq. 7):
+  ``w_k = sum_ij a^k_ij ReLU(g^k_ij)`` with ``a = g^2 / (2 g^2 + (sum_ab A^k_ab) g^3)``. No second or
+  third derivative is computed: the paper assumes an exponential output ``Y = exp(S)``, whose higher
+  derivatives are powers of ``g``.
+
+On the feature map that a global-average-pooling + linear classifier reads (EfficientNet-Lite0's
+default ``_head_activation``, ResNet's ``layer4``) every gradient of channel k is ``W[c, k] / (h w)``:
+Grad-CAM then equals CAM (Zhou et al. 2016, arXiv:1512.04150) up to the ReLU and a constant, and
+Grad-CAM++'s ``a`` is one number per channel, so Grad-CAM++ becomes CAM with only the positive
+weights, each scaled by its ``a`` in (0, 1/2]: it keeps no negative evidence and is less
+class-discriminative. Use a layer after the activation: the closed form assumes ``A >= 0``.
+
+The gradient is taken with ``torch.autograd.grad(score, activation)`` on the layer's output, and the
+graph is cut at that layer, so backpropagation stops there: one forward pass plus the part of the
+backward pass above the layer. The forward hook that does this lives in a context manager and is
+removed also when an exception is raised.
+"""
+import contextlib
+import difflib
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._validate import check_input, eval_mode, resolve_target, unwrap_model
+from ..models.image import ImageModel
+
+__all__ = ["grad_cam", "grad_cam_plus_plus", "capture_layer", "resolve_layer", "layer_activation_and_gradient"]
+
+#: A map whose maximum is below this is treated as empty and returned as zeros (never 0/0 = NaN).
+EMPTY_MAP_TOLERANCE = 1e-12
+
+
+def resolve_layer(model, layer=None):
+    """Return ``(module, layer_module, layer_name)`` for ``layer``: None, a module or a dotted name.
+
+    ``None`` means the ``ImageModel``'s ``target_layer``. A module must be part of the model; a name
+    such as ``"layer4"`` or ``"_blocks.15"`` must name one of its submodules. Anything else -> ValueError.
+    """
+    module, _ = unwrap_model(model)
+    if layer is None:
+        if isinstance(model, ImageModel):
+            return module, model.target_layer, model.target_layer_name
+        raise ValueError("layer=None means 'the model's default target layer', which only an ImageModel "
+                         "from load_image_model() knows. For a plain nn.Module pass the layer itself "
+                         "(e.g. model.layer4) or its name (e.g. 'layer4').")
+    names = {id(m): n for n, m in module.named_modules()}
+    if isinstance(layer, nn.Module):
+        if id(layer) not in names:
+            raise ValueError(f"The layer {type(layer).__name__} passed in is not part of this model (was it "
+                             "taken from another instance of the model?). Pass one of its own submodules, "
+                             "e.g. model.layer4, or a name from dict(model.named_modules()).")
+        return module, layer, names[id(layer)] or "<the whole model>"
+    if isinstance(layer, str):
+        try:
+            return module, module.get_submodule(layer), layer
+        except AttributeError:
+            all_names = [n for n in names.values() if n]
+            close = difflib.get_close_matches(layer, all_names, n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ValueError(f"This model has no layer named {layer!r}.{hint} Names are those of "
+                             "model.named_modules(), dotted, e.g. 'layer4' or 'layer4.1.conv2'.") from None
+    raise TypeError(f"layer must be None, an nn.Module of the model or a dotted name (str), got "
+                    f"{type(layer).__name__}.")
+
+
+class _LayerRecord:
+    """What the forward hook saw: the activation (a graph leaf) and how often the layer ran."""
+
+    def __init__(self):
+        self.activation, self.calls = None, 0
+
+
+@contextlib.contextmanager
+def capture_layer(layer):
+    """Context manager: record ``layer``'s output in each forward pass, as a leaf that needs a gradient.
+
+    The hook replaces the output by ``A.clone()`` where ``A = output.detach().requires_grad_()``:
+    the network computes the same values, gradients stop at ``A`` (nothing below the layer is
+    backpropagated), and in-place operations after the layer act on the clone, not on ``A``.
+    Yields a record with ``.activation`` and ``.calls``; the hook is removed on exit, also on errors.
+    """
+    record = _LayerRecord()
+
+    def hook(module, inputs, output):
+        record.calls += 1
+        if not isinstance(output, torch.Tensor):
+            raise TypeError(f"The layer {type(module).__name__} returns a {type(output).__name__}, not a "
+                            "tensor; a CAM needs a layer whose output is one NxCxHxW tensor.")
+        leaf = output.detach().requires_grad_(True)
+        record.activation = leaf
+        return leaf.clone()
+
+    handle = layer.register_forward_hook(hook)
+    try:
+        yield record
+    finally:
+        handle.remove()
+
+
+def layer_activation_and_gradient(model, x, target, *, layer=None):
+    """Run one forward pass; return ``(A, dS/dA, resolved target, layer name)`` for one input.
+
+    ``A`` is the layer's output (1xKxhxw), the gradient is of the target's logit ``S``. Raises
+    ValueError when the layer does not run or runs more than once in a forward pass (a shared
+    module, e.g. EfficientNet-Lite0's ``_swish``: which call would the map describe?).
+    """
+    module, labels = unwrap_model(model)
+    module, layer_module, name = resolve_layer(model, layer)
+    check_input(x)
+    with eval_mode(module), capture_layer(layer_module) as record, torch.enable_grad():
+        logits = module(x.detach())
+        if record.calls != 1:
+            if record.calls == 0:
+                raise ValueError(f"The layer {name!r} was not called in the forward pass, so it has no "
+                                 "activation to explain; pick a layer the model actually uses.")
+            raise ValueError(f"The layer {name!r} ({type(layer_module).__name__}) is called {record.calls} "
+                             "times in one forward pass: it is a module shared by several places of the "
+                             "network, and a hook on it would only keep the last call. Pick a layer that "
+                             "runs once, e.g. a block or a convolution (EfficientNet-Lite0: '_head_activation' "
+                             "or '_blocks.15').")
+        if logits.dim() != 2:
+            raise ValueError(f"The model returns a tensor of shape {tuple(logits.shape)}; expected class "
+                             "scores of shape (1, num_classes).")
+        target = resolve_target(target, logits.shape[1], labels)
+        activation = record.activation
+        if activation.dim() != 4:
+            raise ValueError(f"The layer {name!r} outputs shape {tuple(activation.shape)}; a CAM needs a "
+                             "convolutional feature map 1xKxhxw (for a vision transformer, reshape tokens "
+                             "to a grid first).")
+        (gradient,) = torch.autograd.grad(logits[0, target], activation, allow_unused=True)
+    if gradient is None:  # the score does not depend on the layer at all
+        gradient = torch.zeros_like(activation)
+    return activation.detach(), gradient.detach(), target, name
+
+
+def _call_shape(name, x, target, legacy, layer):
+    """``(x, target, layer)`` of a call. The one shape is ``method(model, x, target, *, layer=None)``; the old
+    ``(model, layer, x, target)`` order is still read while lessons move to it (a layer is never a tensor)."""
+    if not legacy:
+        return x, target, layer
+    if len(legacy) == 1 and layer is None and not isinstance(x, torch.Tensor) and isinstance(target, torch.Tensor):
+        return target, legacy[0], x
+    raise TypeError(f"{name} takes (model, x, target, *, layer=None, ...): pass the layer by keyword, "
+                    f"e.g. {name}(model, x, target, layer='layer4').")
+
+
+def _finish_map(cam, size, upsample, normalize):
+    """1x1xhxw ReLU'd map -> HxW on the CPU; bilinear upsampling first, then division by the max."""
+    if upsample:
+        cam = F.interpolate(cam, size=tuple(size), mode="bilinear", align_corners=False)
+    cam = cam[0, 0].detach().float().cpu()
+    if normalize:
+        top = cam.max()
+        cam = cam / top if top > EMPTY_MAP_TOLERANCE else torch.zeros_like(cam)  # audit 8: no 0/0
+    return cam
+
+
+def grad_cam(model, x, target, *legacy, layer=None, upsample=True, normalize=True):
+    """Grad-CAM (Selvaraju et al. 2017) -> HxW float tensor on the CPU, in [0, 1].
+
+    ``model``: an ``ImageModel`` or ``nn.Module``; ``x``: one normalised input 1x3xHxW; ``target``: class
+    index or name; ``layer``: None (the model's ``target_layer``), a submodule or a dotted name.
+    The map is upsampled (bilinear) to the input's HxW, then divided by its maximum; an empty map
+    (no positive evidence) is all zeros. ``upsample=False`` keeps the layer's hxw grid,
+    ``normalize=False`` keeps the raw values (then it equals Captum's
+    ``LayerGradCam(...).attribute(x, target, relu_attributions=True)``).
+    """
+    x, target, layer = _call_shape("grad_cam", x, target, legacy, layer)
+    A, g, _, _ = layer_activation_and_gradient(model, x, target, layer=layer)
+    weights = g.mean(dim=(2, 3), keepdim=True)                      # eq. 1: global-average-pooled gradient
+    cam = torch.relu((weights * A).sum(dim=1, keepdim=True))        # eq. 2: ReLU(sum_k w_k A^k)
+    return _finish_map(cam, x.shape[2:], upsample, normalize)
+
+
+def grad_cam_plus_plus(model, x, target, *legacy, layer=None, upsample=True, normalize=True):
+    """Grad-CAM++ (Chattopadhay et al. 2018) with the closed form of eq. 19 -> HxW tensor in [0, 1].
+
+    Same arguments and output as ``grad_cam``. Pixel weights ``a = g^2 / (2 g^2 + (sum_ab A) g^3)``
+    are only needed where ``g > 0`` (the ReLU of eq. 7 zeroes the rest); there the fraction is
+    ``1 / (2 + g sum_ab A)``, computed without an additive epsilon (pytorch-grad-cam's ``+1e-6``
+    matters when ``g^2`` is of that size or smaller). The derivation assumes ``A >= 0``; a warning is
+    raised when a layer's negative activations push a weight outside [0, 1].
+    """
+    x, target, layer = _call_shape("grad_cam_plus_plus", x, target, legacy, layer)
+    A, g, _, name = layer_activation_and_gradient(model, x, target, layer=layer)
+    sum_A = A.sum(dim=(2, 3), keepdim=True)                         # sum_ab A^k_ab, one value per map k
+    positive = g > 0
+    denominator = 2 + g * sum_A                                     # eq. 19 divided by g^2 (g > 0)
+    safe = positive & (denominator != 0)
+    alpha = torch.where(safe, 1 / torch.where(safe, denominator, torch.ones_like(denominator)),
+                        torch.zeros_like(g))
+    if (alpha[positive] > 1).any() or (alpha[positive] < 0).any():
+        # With A >= 0 (a layer after a ReLU) every a lies in (0, 1/2]; far outside, a few positions
+        # near the pole 2 + g sum A = 0 dominate the weights.
+        warnings.warn(f"Grad-CAM++'s closed form assumes non-negative activations (after a ReLU); the "
+                      f"layer {name!r} has negative ones (min {float(A.min()):.3g}) and "
+                      f"{int(((alpha > 1) | (alpha < 0)).sum())} pixel weights outside [0, 1], so a few "
+                      "positions may dominate the map, or it may come out empty. Prefer a layer after "
+                      "the activation (the model's default target layer), or Grad-CAM.",
+                      UserWarning, stacklevel=2)
+    weights = (alpha * torch.relu(g)).sum(dim=(2, 3), keepdim=True)  # eq. 7: w_k = sum_ij a ReLU(g)
+    cam = torch.relu((weights * A).sum(dim=1, keepdim=True))
+    return _finish_map(cam, x.shape[2:], upsample, normalize)

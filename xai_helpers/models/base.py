@@ -1,0 +1,149 @@
+"""What every loader of the package shares: the error, the one reachability check, freezing, quiet loading.
+
+Dependencies point one way: ``models/base`` <- ``models/image|text|sentiment|vit`` <- ``methods`` <- ...
+"""
+import contextlib
+import os
+import socket
+
+__all__ = ["ModelUnavailableError", "unavailable_error", "offline_switch", "freeze", "OFFLINE_ENV"]
+
+
+class ModelUnavailableError(RuntimeError):
+    """A model's weights are neither on this machine nor downloadable from here."""
+
+
+def unavailable_error(what, reason, default, hint=""):
+    """The one text every loader gives -> ``ModelUnavailableError``:
+
+    ``"<what> cannot be loaded: <reason>. Use the offline default instead: <default>. <hint>"``
+    (``default`` is the call that works offline, e.g. ``load_text_model('all-minilm-l6-v2')``).
+    """
+    return ModelUnavailableError(f"{what} cannot be loaded: {reason}. Use the offline default instead: "
+                                 f"{default}." + (f" {hint}" if hint else ""))
+
+
+# --- the one reachability check ------------------------------------------------------------------
+OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def offline_switch():
+    """``"NAME=value"`` of the first of HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE set to 1/true/yes/on
+    (any case, as huggingface_hub reads them), else ``None``."""
+    for name in OFFLINE_ENV:
+        value = os.environ.get(name, "")
+        if value.strip().upper() in ("1", "TRUE", "YES", "ON"):
+            return f"{name}={value}"
+    return None
+
+
+def _open_connection(host, port, timeout):
+    return socket.create_connection((host, port), timeout=timeout)
+
+
+def _reachable(host, port=443, timeout=3.0):
+    """Whether a download from ``host`` may and can start: ``False`` at once, without touching the
+    network, when an offline switch is set (``offline_switch``); else whether ``host`` answers within
+    ``timeout`` seconds (never hangs). Every loader of the package asks this one check."""
+    if offline_switch():
+        return False
+    try:
+        with _open_connection(host, port, timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _unreachable_reason(host, what_is_missing):
+    """Why no download is tried, for ``unavailable_error``: the offline switch, or ``host`` not answering."""
+    switch = offline_switch()
+    why = f"{switch} is set, so the network is not tried" if switch else f"{host} cannot be reached from here"
+    return f"{what_is_missing} and {why}"
+
+
+
+def freeze(model):
+    """Put ``model`` in eval mode and stop gradients for its parameters (inputs still get gradients)."""
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+@contextlib.contextmanager
+def _no_progress_bars():
+    """Silence transformers' "Loading weights" progress bars (lesson output), then restore the setting."""
+    from transformers.utils import logging as hf_logging
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+
+
+def _from_pretrained(cls, source, local_only, **kwargs):
+    return cls.from_pretrained(source, local_files_only=local_only, **kwargs)
+
+
+# --- the one name rule, the one cache, the one local-first loading path -------------------------------------
+def normalise_name(name, *, env, default, catalog, what, aliases=None, hub_ids=False):
+    """The catalog key of a model name, the same rule for every loader.
+
+    ``name`` falls back to env ``env``, then to the offline ``default``. Case, surrounding spaces and ``-``
+    versus ``_`` do not matter; ``aliases`` maps other accepted spellings to keys. With ``hub_ids=True``
+    any other ``"owner/model"`` Hugging Face id passes through unchanged. Unknown names -> ``ValueError``
+    listing the choices and the offline default.
+    """
+    name = name or os.environ.get(env) or default
+    if not isinstance(name, str):
+        raise TypeError(f"A {what} is chosen by its name (a str), got {type(name).__name__}; "
+                        f"e.g. {default!r}.")
+    fold = lambda s: s.strip().lower().replace("_", "-")  # noqa: E731
+    table = {fold(k): k for k in catalog}
+    table.update({fold(a): k for a, k in (aliases or {}).items()})
+    if fold(name) in table:
+        return table[fold(name)]
+    if hub_ids and "/" in name.strip():
+        return name.strip()
+    extra = ", or a Hugging Face hub id 'owner/model'" if hub_ids else ""
+    raise ValueError(f"Unknown {what} {name!r}. Choose one of: {', '.join(catalog)}{extra} "
+                     f"(the offline default is {default!r}).")
+
+
+_CACHE = {}
+
+
+def cached(kind, key, build):
+    """The one per-process cache of loaded models: ``build(key, device)`` runs once per (kind, key, device)."""
+    from ..device import get_device
+    device = str(get_device())
+    slot = (kind, key, device)
+    if slot not in _CACHE:
+        _CACHE[slot] = build(key, device)
+    return _CACHE[slot]
+
+
+def clear_cache():
+    """Forget every loaded model (the next ``load_*`` call builds afresh)."""
+    _CACHE.clear()
+
+
+def local_or_hub(source, load, default, *, host="huggingface.co", local_only_source=False, hint=""):
+    """``load(local_only)`` from the local copy / Hugging Face cache first (no network); else, when ``host``
+    may and can be reached (``_reachable``), from the Hub. Every failure is one ``ModelUnavailableError``
+    text naming the offline ``default`` call."""
+    try:
+        return load(local_only=True)
+    except OSError as cached_err:
+        if local_only_source:
+            raise
+        if not _reachable(host):
+            raise unavailable_error(repr(source), _unreachable_reason(host, "it is not in the local Hugging Face "
+                                                                          "cache"), default, hint) from cached_err
+        try:
+            return load(local_only=False)
+        except Exception as err:  # network dropped, repository moved, ...
+            raise unavailable_error(repr(source), f"the download from the Hugging Face Hub failed ({err})", default,
+                                    "Or retry with a working connection.") from err

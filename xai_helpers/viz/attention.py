@@ -1,0 +1,276 @@
+"""Figures of Transformer attention: heat maps, rows, head grids, shares, score comparisons, a layer/head explorer.
+
+Everything here draws arrays (attention ``[layers, heads, seq, seq]`` and token lists); nothing runs a model.
+"""
+import functools
+import math
+
+import numpy as np
+import torch
+
+from .._validate import _check_index, _position, _select, _special_mask
+
+__all__ = ["plot_attention", "plot_attention_row", "plot_attention_head", "plot_layer_heads",
+           "plot_special_token_share", "compare_token_scores", "attention_explorer", "ATTENTION_CMAP"]
+
+ATTENTION_CMAP = "viridis"
+
+
+# --- figures ------------------------------------------------------------------------------------
+def _token_labels(tokens, numbered=False):
+    return [f"{t} {i}" if numbered else str(t) for i, t in enumerate(tokens)]
+
+
+def _tick_step(n, max_labels=60):
+    return max(1, math.ceil(n / max_labels))
+
+
+MIN_FONTSIZE = 8   # the course's smallest readable text, in points
+
+
+def _fontsize(n):
+    return float(np.clip(220 / max(n, 1), MIN_FONTSIZE, 10))
+
+
+def plot_attention(matrix, tokens, ax=None, title=None, vmax=None, annotate=None, numbered=None,
+                   colorbar=True, cmap=ATTENTION_CMAP, show_xlabels=True, show_ylabels=True):
+    """Draw one [seq, seq] attention matrix with token labels (rows = queries, columns = keys).
+
+    Long inputs stay readable: the figure grows with the sentence, fonts shrink, and past 60 tokens
+    only every k-th label is written. ``annotate`` (default: up to 12 tokens) prints the weights;
+    ``numbered`` (default: when a token repeats) adds positions to the labels. Labels are never
+    smaller than 8 pt: a long sentence gets a larger figure (about 0.16 inch per written label).
+    """
+    import matplotlib.pyplot as plt
+    m = matrix.detach().float().cpu().numpy() if isinstance(matrix, torch.Tensor) \
+        else np.asarray(matrix, dtype=np.float32)
+    tokens = list(tokens)
+    n = len(tokens)
+    if m.shape != (n, n):
+        raise ValueError(f"matrix has shape {m.shape} but there are {n} tokens.")
+    if ax is None:
+        side = float(np.clip(max(0.3 * n + 2.5, 0.16 * math.ceil(n / _tick_step(n)) + 2.0), 4, 14))
+        _, ax = plt.subplots(figsize=(side + 1, side))
+    numbered = len(set(tokens)) < n if numbered is None else numbered
+    labels = _token_labels(tokens, numbered)
+    im = ax.imshow(m, cmap=cmap, vmin=0.0, vmax=vmax if vmax is not None else max(float(m.max()), 1e-6))
+    step, fs = _tick_step(n), _fontsize(n)
+    ticks = np.arange(0, n, step)
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
+    ax.set_xticklabels([labels[i] for i in ticks] if show_xlabels else [], rotation=90, fontsize=fs)
+    ax.set_yticklabels([labels[i] for i in ticks] if show_ylabels else [], fontsize=fs)
+    if show_xlabels:
+        ax.set_xlabel("key (attended to)", fontsize=fs + 1)
+    if show_ylabels:
+        ax.set_ylabel("query (attending)", fontsize=fs + 1)
+    if annotate if annotate is not None else n <= 12:
+        hi = im.norm.vmax
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, f"{m[i, j]:.2f}"[1:] if m[i, j] < 1 else "1", ha="center", va="center",
+                        fontsize=max(fs - 2, MIN_FONTSIZE), color="black" if m[i, j] > 0.6 * hi else "white")
+    if title:
+        ax.set_title(title, fontsize=10)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="attention weight")
+    return im
+
+
+def plot_attention_row(attentions, tokens, query, layer=0, head=None, ax=None, color="C0"):
+    """One query token's attention over all keys, as bars: what a single row of a head's matrix is.
+
+    ``query`` is a token string (its first occurrence) or a position; ``head=None`` averages the
+    heads of ``layer``. The bars are the softmax weights of that row (they sum to 1); the query's own
+    bar is outlined. Returns the matplotlib axis.
+    """
+    import matplotlib.pyplot as plt
+    a = _select(attentions)
+    tokens = list(tokens)
+    if a.shape[-1] != len(tokens):
+        raise ValueError(f"{len(tokens)} tokens but attention over {a.shape[-1]} positions.")
+    layer = _check_index(layer, a.shape[0], "layer")
+    i = _position(tokens, query)
+    if head is None:
+        w, which = a[layer, :, i].mean(0).numpy(), f"mean of {a.shape[1]} heads"
+    else:
+        head = _check_index(head, a.shape[1], "head")
+        w, which = a[layer, head, i].numpy(), f"head {head}"
+    ax = ax or plt.subplots(figsize=(max(4.5, 0.55 * len(tokens) + 1.5), 3))[1]
+    bars = ax.bar(np.arange(len(tokens)), w, color=color)
+    bars[i].set_edgecolor("black")
+    bars[i].set_linewidth(1.5)
+    for j, value in enumerate(w):
+        if value >= 0.01:
+            ax.text(j, value, f"{value:.2f}", ha="center", va="bottom", fontsize=MIN_FONTSIZE)
+    labels = _token_labels(tokens, len(set(tokens)) < len(tokens))
+    ax.set_xticks(np.arange(len(tokens)))
+    ax.set_xticklabels(labels, rotation=45 if len(tokens) > 8 else 0,
+                       ha="right" if len(tokens) > 8 else "center", fontsize=max(_fontsize(len(tokens)), 9))
+    ax.set_ylim(0, max(float(w.max()) * 1.18, 0.05))
+    ax.set_xlabel("key (the token attended to)")
+    ax.set_ylabel("attention weight")
+    ax.set_title(f"Query {labels[i]!r}, layer {layer}, {which}: weights sum to {w.sum():.2f}", fontsize=10)
+    return ax
+
+
+def plot_attention_head(attentions, tokens, layer=0, head=0, ax=None, **kwargs):
+    """Heat map of one head of one layer (0-based indices; negative counts from the end)."""
+    a = _select(attentions)
+    layer, head = _check_index(layer, a.shape[0], "layer"), _check_index(head, a.shape[1], "head")
+    kwargs.setdefault("title", f"layer {layer}, head {head}")
+    return plot_attention(a[layer, head], tokens, ax=ax, **kwargs)
+
+
+def plot_layer_heads(attentions, tokens, layer=0, ncols=None, panel_size=2.6, shared_scale=True):
+    """All heads of one layer as a grid of small heat maps with one colour scale; returns the figure.
+
+    Labels are written on the outer panels only, so long sentences stay legible.
+    """
+    import matplotlib.pyplot as plt
+    a = _select(attentions)
+    layer = _check_index(layer, a.shape[0], "layer")
+    n_heads, n = a.shape[1], a.shape[-1]
+    ncols = ncols or min(n_heads, 6 if n <= 20 else 4)
+    nrows = math.ceil(n_heads / ncols)
+    size = panel_size * max(1.0, n / 20)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 1, size * nrows + 0.8), squeeze=False,
+                             layout="constrained")
+    vmax = float(a[layer].max()) if shared_scale else None
+    im = None
+    for h, ax in enumerate(axes.flat):
+        if h >= n_heads:
+            ax.axis("off")
+            continue
+        row, col = divmod(h, ncols)
+        im = plot_attention(a[layer, h], tokens, ax=ax, title=f"head {h}", vmax=vmax, annotate=False,
+                            colorbar=False, show_xlabels=row == nrows - 1 or h + ncols >= n_heads,
+                            show_ylabels=col == 0)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    fig.suptitle(f"Layer {layer}: all {n_heads} heads (rows = queries, columns = keys)")
+    if shared_scale and im is not None:
+        fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.02, pad=0.01, label="attention weight")
+    return fig
+
+
+def plot_special_token_share(share, chance=None, ax=None, label=None):
+    """Line plot of ``special_token_share`` per layer (per-head array: one thin line per head)."""
+    import matplotlib.pyplot as plt
+    share = np.asarray(share)
+    ax = ax or plt.subplots(figsize=(5, 3.2))[1]
+    layers = np.arange(share.shape[0])
+    if share.ndim == 2:
+        lines = ax.plot(layers, share, color="0.7", lw=0.8)
+        lines[0].set_label("single heads")
+        ax.plot(layers, share.mean(1), color="C0", lw=2.5, marker="o", label=label or "mean over heads")
+    else:
+        ax.plot(layers, share, marker="o", lw=2, label=label or "mean over heads")
+    if chance is not None:
+        ax.axhline(chance, color="C3", ls="--", lw=1, label="uniform attention")
+    ax.set_xticks(layers)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("attention to [CLS] + [SEP]")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def compare_token_scores(tokens, scores, skip_special=True, special_tokens=None, ax=None):
+    """Compare per-token scores from several methods: bar chart + Spearman rank correlations.
+
+    ``scores`` maps a method name to one value per token, e.g. the rollout's [CLS] row, the last
+    layer's [CLS] row, or a classifier's token attributions (integrated gradients, chapter 4.5) --
+    signed attributions are compared by magnitude. Returns ``(figure, correlations DataFrame)``.
+    """
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from scipy.stats import spearmanr
+    tokens = list(tokens)
+    keep = ~_special_mask(tokens, special_tokens) if skip_special else np.ones(len(tokens), bool)
+    table = {}
+    for name, values in scores.items():
+        v = np.abs(np.asarray(torch.as_tensor(values).detach().float().cpu(), dtype=np.float64))
+        if v.shape != (len(tokens),):
+            raise ValueError(f"scores[{name!r}] has shape {v.shape}; expected one value per token ({len(tokens)}).")
+        v = v[keep]
+        table[name] = v / v.sum() if v.sum() > 0 else v
+    names = list(table)
+    corr = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            rho = spearmanr(table[a], table[b]).statistic if len(table[a]) > 1 else np.nan
+            corr.loc[a, b] = corr.loc[b, a] = rho
+    shown = [t for t, k in zip(tokens, keep) if k]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(5, 0.55 * len(shown) * max(1, len(names) / 2)), 3.2))
+    fig = ax.figure
+    width = 0.8 / max(len(names), 1)
+    x = np.arange(len(shown))
+    for k, name in enumerate(names):
+        ax.bar(x + (k - (len(names) - 1) / 2) * width, table[name], width, label=name)
+    ax.set_xticks(x)
+    ax.set_xticklabels(shown, rotation=45 if len(shown) > 8 else 0, ha="right" if len(shown) > 8 else "center")
+    ax.set_ylabel("share of the method's total")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig, corr
+
+
+# --- interactive ----------------------------------------------------------------------------------
+def attention_explorer(attentions, tokens, layer=0, head=0):
+    """Sliders for layer and head over ``plot_attention_head`` (ipywidgets).
+
+    Where widgets cannot run (ipywidgets missing) it draws the chosen head as a static figure instead.
+    Where they cannot be displayed (static HTML, nbval) the output reads as a one-line note.
+    """
+    import matplotlib.pyplot as plt
+    a = _select(attentions)
+    tokens = list(tokens)
+    try:
+        import ipywidgets as widgets
+        from IPython.display import display
+    except ImportError:
+        print("ipywidgets is not installed: showing one static head (pip install ipywidgets for sliders).")
+        plot_attention_head(a, tokens, layer, head)
+        return None
+
+    n_layers, n_heads = a.shape[0], a.shape[1]
+    layer_slider = widgets.IntSlider(value=_check_index(layer, n_layers, "layer"), min=0, max=n_layers - 1,
+                                     description="layer", continuous_update=False)
+    head_choice = widgets.Dropdown(options=[("mean of heads", -1)] + [(f"head {h}", h) for h in range(n_heads)],
+                                   value=_check_index(head, n_heads, "head"), description="head")
+    out = widgets.Output()
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            side = float(np.clip(0.3 * len(tokens) + 2.5, 4, 10))
+            fig, ax = plt.subplots(figsize=(side + 1, side))
+            if head_choice.value < 0:
+                plot_attention(a[layer_slider.value].mean(0), tokens, ax=ax,
+                               title=f"layer {layer_slider.value}, mean of {n_heads} heads")
+            else:
+                plot_attention_head(a, tokens, layer_slider.value, head_choice.value, ax=ax)
+            display(fig)
+            plt.close(fig)
+
+    layer_slider.observe(redraw, names="value")
+    head_choice.observe(redraw, names="value")
+    redraw()
+    return _Explorer([widgets.HBox([layer_slider, head_choice]), out])
+
+
+@functools.lru_cache(maxsize=1)
+def _explorer_class():
+    import ipywidgets as widgets
+
+    class Explorer(widgets.VBox):
+        def __repr__(self):
+            return ("Attention explorer (layer / head controls): needs a live Jupyter kernel with "
+                    "ipywidgets; in static HTML use the figures above.")
+    return Explorer
+
+
+def _Explorer(children):
+    return _explorer_class()(children)

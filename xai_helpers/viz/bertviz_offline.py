@@ -1,0 +1,159 @@
+"""BertViz head and model views that render without internet: the JavaScript they need ships with us.
+
+BertViz (Vig 2019) draws its views with d3 and jQuery, which it asks require.js to fetch from a CDN
+when the output is displayed -- a blank cell offline, in exported HTML and in classrooms without
+internet. Here the three libraries (``xai_helpers/assets/bertviz/``: require.js 2.3.6, d3 5.7.0,
+jQuery 2.2.4, from the npm registry; licences in ``LICENSES/``) are inlined into the view's HTML.
+
+require.js is inlined *inside a function*, so its ``require``/``define`` stay private to that one
+output: JupyterLab (which has no global require.js), the classic notebook (which has its own) and a
+plain browser page all see their globals untouched. d3 and jQuery are registered in that private
+loader as the AMD modules ``"d3"`` and ``"jquery"`` that BertViz's script asks for.
+"""
+import re
+from pathlib import Path
+
+import torch
+from IPython.display import HTML
+
+__all__ = ["head_view", "model_view", "OfflineView", "ASSETS_DIR", "JS_LIBRARIES"]
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "bertviz"
+JS_LIBRARIES = {  # AMD module name -> (file, version, licence); origin: registry.npmjs.org
+    "requirejs": ("require-2.3.6.js", "2.3.6", "MIT"),
+    "d3": ("d3-5.7.0.min.js", "5.7.0", "BSD-3-Clause"),
+    "jquery": ("jquery-2.2.4.min.js", "2.2.4", "MIT"),
+}
+
+_CDN_LOADER = re.compile(r'<script src="https?://[^"]*require(\.min)?\.js"></script>')
+_REQUIRE_CONFIG = re.compile(r"require\.config\(\{.*?\}\);", re.S)
+_SCRIPT = re.compile(r'<script type="text/javascript">\n(.*)\n</script>', re.S)
+
+
+class OfflineView(HTML):
+    """A BertViz view as self-contained HTML (no network needed); displays itself in Jupyter.
+
+    ``view.data`` is an HTML fragment for a notebook output; ``view.save(path)`` writes a complete
+    page that opens in any browser, offline.
+    """
+
+    def save(self, path):
+        """Write the view as a standalone HTML page to ``path``; return the path."""
+        path = Path(path)
+        path.write_text(standalone_page(self.data), encoding="utf-8")
+        return path
+
+    def __repr__(self):
+        return f"<OfflineView: BertViz HTML, {len(self.data) / 1e3:.0f} kB, renders offline>"
+
+
+def standalone_page(fragment, title="BertViz (offline)"):
+    """Wrap an HTML fragment in a minimal page (UTF-8, white background) for browsers and tests."""
+    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>\n'
+            f"<body>\n{fragment}\n</body></html>\n")
+
+
+def _read_asset(name):
+    path = ASSETS_DIR / JS_LIBRARIES[name][0]
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: the offline BertViz views need the JavaScript files "
+                                f"shipped in xai_helpers/assets/bertviz/. Reinstall xai_helpers "
+                                f"(pip install -e .) or restore that folder from the repository.")
+    return path.read_text(encoding="utf-8").replace("</script", "<\\/script")
+
+
+def _module(name, source):
+    # The library runs only when first required, with `module`/`exports` to write to and `define`
+    # hidden, so it neither touches window.d3 / window.$ nor registers itself anonymously.
+    return (f'define("{name}", [], function () {{\n'
+            f"var module = {{exports: {{}}}}, exports = module.exports, define = undefined;\n"
+            f"{source}\n;return module.exports;\n}});\n")
+
+
+def _offline_script(bertviz_js):
+    """BertViz's script, run against a private require.js that already holds d3 and jQuery."""
+    return ("<script type=\"text/javascript\">\n"
+            "(function () {  // private scope: nothing below leaks into the page's globals\n"
+            "var require = {skipDataMain: true}, requirejs, define;\n"
+            f"{_read_asset('requirejs')}\n"
+            f"{_module('d3', _read_asset('d3'))}"
+            f"{_module('jquery', _read_asset('jquery'))}"
+            f"{bertviz_js}\n"
+            "})();\n</script>")
+
+
+def _make_offline(html):
+    """Replace BertViz's CDN loading by the inlined libraries; fail loudly if BertViz changed."""
+    script = _SCRIPT.search(html)
+    if not _CDN_LOADER.search(html) or script is None or not _REQUIRE_CONFIG.search(script.group(1)):
+        raise RuntimeError("This BertViz version builds its HTML differently from bertviz 1.4.x, so the "
+                           "CDN links could not be replaced. Install bertviz 1.4.1 (the course's pin) or "
+                           "use bertviz.head_view directly (it needs internet).")
+    # "</" inside the script (e.g. a token "</s>" in the JSON data) would end the <script> element early.
+    bertviz_js = _REQUIRE_CONFIG.sub("", script.group(1), count=1).replace("</", "<\\/")
+    html = html[:script.start()] + _offline_script(bertviz_js) + html[script.end():]
+    return _CDN_LOADER.sub("", html, count=1)
+
+
+def _as_layer_tuple(attentions):
+    """[layers, heads, seq, seq] tensor, or the model's tuple of [1, heads, seq, seq] -> that tuple."""
+    if isinstance(attentions, (tuple, list)):
+        if len(attentions) == 0:
+            raise ValueError("attentions is empty: the model returned no attention weights. Load it with "
+                             "attn_implementation='eager' (load_text_model does) and call it with "
+                             "output_attentions=True.")
+        layers = [torch.as_tensor(a) for a in attentions]
+        for i, a in enumerate(layers):
+            if a.dim() != 4 or a.shape[0] != 1:
+                raise ValueError(f"BertViz shows one example: layer {i} has shape {tuple(a.shape)}, expected "
+                                 f"(1, heads, seq, seq). Pass attentions of a single sentence (batch 1).")
+        return tuple(a.detach().float().cpu() for a in layers)
+    a = torch.as_tensor(attentions)
+    if a.dim() == 5:
+        if a.shape[1] != 1:
+            raise ValueError(f"BertViz shows one example; got a batch of {a.shape[1]} "
+                             f"(shape {tuple(a.shape)}). Pass one sentence's attentions.")
+        a = a[:, 0]
+    if a.dim() != 4:
+        raise ValueError(f"attentions must be [layers, heads, seq, seq] (as from attention_maps) or the "
+                         f"model's tuple of [1, heads, seq, seq]; got shape {tuple(a.shape)}.")
+    return tuple(layer.detach().float().cpu().unsqueeze(0) for layer in a)
+
+
+def _check_tokens(layers, tokens):
+    tokens = list(tokens)
+    if layers[0].shape[-1] != len(tokens):
+        raise ValueError(f"{len(tokens)} tokens but attention over {layers[0].shape[-1]} positions; pass the "
+                         "tokens returned together with the attentions by attention_maps(...).")
+    return tokens
+
+
+def head_view(attentions, tokens, *, layer=None, heads=None, include_layers=None, sentence_b_start=None):
+    """BertViz head view (one layer, chosen heads; lines from each token to the tokens it attends to).
+
+    ``attentions``: [layers, heads, seq, seq] (``attention_maps``) or the model's per-layer tuple.
+    Returns an ``OfflineView`` (self-contained HTML; shows itself when it ends a notebook cell).
+    """
+    from bertviz import head_view as _bertviz_head_view
+    layers = _as_layer_tuple(attentions)
+    tokens = _check_tokens(layers, tokens)
+    html = _bertviz_head_view(attention=layers, tokens=tokens, layer=layer, heads=heads,
+                              include_layers=include_layers, sentence_b_start=sentence_b_start,
+                              html_action="return")
+    return OfflineView(_make_offline(html.data))
+
+
+def model_view(attentions, tokens, *, include_layers=None, include_heads=None, sentence_b_start=None,
+               display_mode="light"):
+    """BertViz model view (a thumbnail per layer and head; click one to enlarge), rendered offline.
+
+    Same inputs as ``head_view``; ``include_layers``/``include_heads`` keep long inputs responsive.
+    Returns an ``OfflineView``.
+    """
+    from bertviz import model_view as _bertviz_model_view
+    layers = _as_layer_tuple(attentions)
+    tokens = _check_tokens(layers, tokens)
+    html = _bertviz_model_view(attention=layers, tokens=tokens, include_layers=include_layers,
+                               include_heads=include_heads, sentence_b_start=sentence_b_start,
+                               display_mode=display_mode, html_action="return")
+    return OfflineView(_make_offline(html.data))
