@@ -41,7 +41,7 @@ def per_scene_call(model, method, x, t):
     if method.startswith("IG"):
         base = torch.zeros_like(x) if method == "IG (black)" else gt._blurred(x, gt.BLUR_SIGMA)
         return xh.integrated_gradients(model, x, t, baseline=base, n_steps=gt.IG_STEPS,
-                                       internal_batch_size=gt.IG_STEPS)[0]
+                                       batch_size=gt.IG_STEPS)[0]
     if method == "grad-cam":
         return xh.grad_cam(model, x, t, layer=gt.DigitCNN.target_layer)
     if method == "grad-cam++":

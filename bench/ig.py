@@ -98,7 +98,7 @@ def completeness_error(image_model, method, batch):
             cache[photo] = (x, output_difference(image_model, x, targets[photo], "black"))
         x, gap = cache[photo]
         _, delta = integrated_gradients(image_model, x, targets[photo], "black", n_steps=n, method=method,
-                                        internal_batch_size=batch)
+                                        batch_size=batch)
         return abs(delta) / abs(gap) if gap else float("inf")
     return error_at, targets
 
@@ -122,7 +122,7 @@ def captum_ig(module, x, target, baseline, n_steps, method, internal_batch_size)
 def check_ig_agreement(image_model, x, target, n_steps, method, batch):
     from xai_helpers.methods.integrated import integrated_gradients, make_baseline
     ours, d1 = integrated_gradients(image_model, x, target, "black", n_steps=n_steps, method=method,
-                                    internal_batch_size=batch)
+                                    batch_size=batch)
     theirs, d2 = captum_ig(image_model.model, x, target, make_baseline(image_model, x, "black"), n_steps,
                            method, batch)
     return {"attributions": map_difference(theirs, ours), "delta_ours": d1, "delta_captum": d2}
@@ -137,7 +137,7 @@ def time_ig(model, device, impl, steps, method, batch, save=None):
 
     def run(n=steps):
         if impl == "helper":
-            return integrated_gradients(im, x, target, "black", n_steps=n, method=method, internal_batch_size=batch)
+            return integrated_gradients(im, x, target, "black", n_steps=n, method=method, batch_size=batch)
         return captum_ig(im.model, x, target, base, n, method, batch)
     (attr, delta), out = measure(run, lambda: run(max(2, warm_count(steps, batch))), device)
     if save:

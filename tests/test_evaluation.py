@@ -69,7 +69,7 @@ def test_randomised_copy_never_touches_the_cached_model(image_model):
 def test_signed_maps_equal_the_one_image_functions(image_model, cat_x, dog_x):
     x = torch.cat([cat_x, dog_x])
     targets = [image_model.labels.index("tabby"), image_model.labels.index("German shepherd")]
-    maps = ev.signed_maps(image_model, x, targets, smoothgrad_samples=4, batch_size=3)
+    maps = ev.signed_maps(image_model, x, targets, n_samples=4, batch_size=3)
     coarse = ev.signed_maps(image_model, x, targets, methods=("grad_cam",), upsample=False)["grad_cam"]
     for i, t in enumerate(targets):
         xi = x[i:i + 1]
@@ -123,8 +123,8 @@ def test_deletion_and_insertion_reward_the_map_that_matches_the_model(toy_model)
     right = torch.zeros(16, 16)
     right[:8, :8] = 1.0
     wrong = 1.0 - right
-    good = ev.deletion_insertion_curves(toy_model, x, "on", right, steps=8)
-    bad = ev.deletion_insertion_curves(toy_model, x, "on", wrong, steps=8)
+    good = ev.deletion_insertion_curves(toy_model, x, "on", right, fractions=8)
+    bad = ev.deletion_insertion_curves(toy_model, x, "on", wrong, fractions=8)
     assert good["deletion_auc"] < bad["deletion_auc"]
     assert good["insertion_auc"] > bad["insertion_auc"]
     with torch.no_grad():
@@ -136,20 +136,20 @@ def test_deletion_and_insertion_reward_the_map_that_matches_the_model(toy_model)
     assert good["deletion"][-1] == pytest.approx(p_black, abs=1e-6)
     assert good["insertion"][0] == pytest.approx(p_black, abs=1e-6)
     assert good["insertion"][-1] == pytest.approx(p_x, abs=1e-6)
-    soft = ev.deletion_insertion_curves(toy_model, x, "on", right, steps=8, replacement="blur")
+    soft = ev.deletion_insertion_curves(toy_model, x, "on", right, fractions=8, replacement="blur")
     assert soft["deletion"][-1] == pytest.approx(p_blur, abs=1e-6) and soft["insertion"][0] == pytest.approx(p_blur, abs=1e-6)
     assert p_black < p_blur < p_x                                  # blur keeps part of the square's light
-    uneven = ev.deletion_insertion_curves(toy_model, x, "on", right, steps=[0, 0.1, 0.5, 1.0])
+    uneven = ev.deletion_insertion_curves(toy_model, x, "on", right, fractions=[0, 0.1, 0.5, 1.0])
     assert len(uneven["deletion"]) == 4
     with pytest.raises(ValueError, match="increasing"):
-        ev.deletion_insertion_curves(toy_model, x, "on", right, steps=[0, 0.5])
+        ev.deletion_insertion_curves(toy_model, x, "on", right, fractions=[0, 0.5])
     with pytest.raises(ValueError, match="replacement"):
         ev.deletion_insertion_curves(toy_model, x, "on", right, replacement="grey")
 
 
 def test_faithfulness_averages_over_images_and_replacements(image_model):
     explainers = {"grad_cam": lambda m, x, t: grad_cam(m, x, t), "random": ev.random_map}
-    out = ev.faithfulness(image_model, ["cat", "coffee"], explainers, steps=[0, 0.25, 1.0])
+    out = ev.faithfulness(image_model, ["cat", "coffee"], explainers, fractions=[0, 0.25, 1.0])
     assert set(out["per_image"]) == {"cat", "coffee"}
     assert set(out["per_image"]["cat"]) == {"black", "blur"}
     table = out["table"]
@@ -164,7 +164,7 @@ def test_faithfulness_averages_over_images_and_replacements(image_model):
     assert cat["grad_cam"]["deletion"][-1] == cat["random"]["deletion"][-1]
     given = {"cat": {"m": torch.rand(224, 224)}, "coffee": {"other": torch.rand(224, 224)}}
     with pytest.raises(ValueError, match="same methods"):
-        ev.faithfulness(image_model, ["cat", "coffee"], maps=given, steps=2)
+        ev.faithfulness(image_model, ["cat", "coffee"], maps=given, fractions=2)
 
 
 def test_pointing_game_hit_and_tolerance():
@@ -226,3 +226,24 @@ def test_format_table():
     text = ev.format_table([{"method": "a", "x": 0.123}, {"method": "bb", "x": float("nan")}])
     lines = text.splitlines()
     assert lines[0].split() == ["method", "x"] and "0.12" in lines[2] and "flat" in lines[3]
+
+
+def test_evaluation_records_read_as_attributes_and_by_key_and_show_themselves():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from xai_helpers.evaluation.results import Curves, PointingResult
+    f = np.linspace(0, 1, 5)
+    curves = Curves(fractions=f, deletion=1 - f, insertion=f, deletion_auc=0.5, insertion_auc=0.5, target=3,
+                    replacement="black")
+    assert curves["deletion_auc"] == curves.deletion_auc == 0.5 and "insertion" in curves
+    assert list(curves.to_frame().columns) == ["fraction", "deletion", "insertion"]
+    ax = curves.show()
+    assert ax.get_title() and len(ax.lines) == 2
+    plt.close(ax.figure)
+    with pytest.raises(KeyError, match="has fractions, deletion"):
+        curves["auc"]
+    import pandas as pd
+    table = pd.DataFrame({"hits": [1]}, index=["m"])
+    result = PointingResult(hits={"m": [("cat", "tabby", True)]}, score={"m": 1.0}, table=table, tolerance=15)
+    assert result.to_frame() is table and result["score"] == {"m": 1.0}

@@ -91,7 +91,9 @@ def test_helper_runs_on_a_device_and_gives_the_cpus_result(models, name):
 
 
 def _numbers(obj):
-    """Every number in a nested result (dicts, lists, tensors, arrays), in a fixed order."""
+    """Every number in a nested result (dicts, records, lists, tensors, arrays), in a fixed order."""
+    if hasattr(obj, "keys") and hasattr(obj, "__getitem__") and not isinstance(obj, dict):   # an evaluation record
+        obj = {k: obj[k] for k in obj.keys()}
     if isinstance(obj, dict):
         return [v for k in sorted(obj, key=str) for v in _numbers(obj[k])]
     if isinstance(obj, (list, tuple)):
@@ -106,7 +108,7 @@ def test_evaluation_runs_on_a_device_and_gives_the_cpus_result(models, name):
     from xai_helpers import evaluation as ev
     calls = {
         "deletion_insertion_curves": lambda m, x: ev.deletion_insertion_curves(
-            m, x, TARGET, xh.max_abs_over_channels(xh.vanilla_gradients(m, x, TARGET)), steps=4),
+            m, x, TARGET, xh.max_abs_over_channels(xh.vanilla_gradients(m, x, TARGET)), fractions=4),
         "randomised_copy": lambda m, x: ev.randomised_copy(m, 1).model(x),
     }
     (cpu, x_cpu), (fake, x_fake) = models

@@ -171,7 +171,7 @@ def test_training_marks_the_chosen_share_of_scenes(monkeypatch):
 def test_batched_maps_equal_per_scene_helper_calls(random_cnn, scenes):
     x, t = scenes.images[:5], scenes.labels[:5]
     r = gt.attribution_maps(random_cnn, x, t, methods=("vanilla gradients", "gradient x input", "IG (black)",
-                                                       "IG (blur)", "grad-cam", "grad-cam++"), ig_steps=6, chunk=3)
+                                                       "IG (blur)", "grad-cam", "grad-cam++"), n_steps=6, chunk=3)
     for i in range(5):
         xi, ti = x[i:i + 1], int(t[i])
         torch.testing.assert_close(r.maps["vanilla gradients"][i], xh.vanilla_gradients(random_cnn, xi, ti)[0, 0].abs())
@@ -187,7 +187,7 @@ def test_batched_maps_equal_per_scene_helper_calls(random_cnn, scenes):
 
 def test_batched_smoothgrad_is_the_mean_gradient_over_the_same_noisy_scenes(random_cnn, scenes):
     x, t = scenes.images[:4], scenes.labels[:4]
-    r = gt.attribution_maps(random_cnn, x, t, methods=("smoothgrad",), smoothgrad_samples=6, chunk=4, per_pass=8)
+    r = gt.attribution_maps(random_cnn, x, t, methods=("smoothgrad",), n_samples=6, chunk=4, per_pass=8)
     sigma = xh.noise_sigma(x, gt.NOISE_LEVEL)          # over the chunk: these scenes all span [0, 1]
     noise = torch.randn((6, 4, 48, 48), generator=torch.Generator().manual_seed(0)) * sigma
     for i in range(4):
@@ -312,10 +312,10 @@ def test_attribution_maps_and_predictions_run_on_a_device(random_cnn, scenes):
     .numpy() as a GPU does) every method gives the CPU's maps, returned on the CPU."""
     from fake_device import FactoriesOnDevice, OnDevice, to_fake_device
     x, t = scenes.images[:3], scenes.labels[:3]
-    expected = gt.attribution_maps(random_cnn, x, t, ig_steps=4, smoothgrad_samples=3)
+    expected = gt.attribution_maps(random_cnn, x, t, n_steps=4, n_samples=3)
     fake = to_fake_device(random_cnn)
     with FactoriesOnDevice():
-        got = gt.attribution_maps(fake, x, t, ig_steps=4, smoothgrad_samples=3)
+        got = gt.attribution_maps(fake, x, t, n_steps=4, n_samples=3)
         predicted = gt.predict_classes(fake, x)
     for name in gt.METHODS:
         assert not isinstance(got.maps[name], OnDevice) and got.maps[name].device.type == "cpu"
@@ -326,11 +326,11 @@ def test_attribution_maps_and_predictions_run_on_a_device(random_cnn, scenes):
 def test_a_model_in_train_mode_is_explained_in_eval_mode_and_left_as_it_was(random_cnn, scenes):
     x, t = scenes.images[:2], scenes.labels[:2]
     methods = ("vanilla gradients", "IG (black)", "grad-cam")
-    expected = gt.attribution_maps(random_cnn, x, t, methods=methods, ig_steps=4)
+    expected = gt.attribution_maps(random_cnn, x, t, methods=methods, n_steps=4)
     random_cnn.train()
     try:
         with pytest.warns(UserWarning, match="train mode"):
-            got = gt.attribution_maps(random_cnn, x, t, methods=methods, ig_steps=4)
+            got = gt.attribution_maps(random_cnn, x, t, methods=methods, n_steps=4)
         assert random_cnn.training and all(m.training for m in random_cnn.modules())
     finally:
         random_cnn.eval()

@@ -109,11 +109,11 @@ def test_linear_model_is_exact():
     assert abs(delta) < 1e-5
 
 
-def test_internal_batch_size_does_not_change_the_result(small):
+def test_batch_size_does_not_change_the_result(small):
     net, x = small
     b = torch.zeros_like(x)
-    one, d1 = integrated_gradients(net, x, 0, b, n_steps=20, internal_batch_size=20)
-    chunks, d2 = integrated_gradients(net, x, 0, b, n_steps=20, internal_batch_size=3)
+    one, d1 = integrated_gradients(net, x, 0, b, n_steps=20, batch_size=20)
+    chunks, d2 = integrated_gradients(net, x, 0, b, n_steps=20, batch_size=3)
     torch.testing.assert_close(one, chunks, rtol=1e-5, atol=1e-6)
     assert d1 == pytest.approx(d2, abs=1e-4)
 
@@ -161,7 +161,7 @@ def test_clear_errors(image_model, cat_x, small):
         integrated_gradients(net, x, 7, torch.zeros_like(x), n_steps=2)
     with pytest.raises(ValueError, match="not a class name"):
         integrated_gradients(image_model, cat_x, "kitty", n_steps=2)
-    with pytest.raises(ValueError, match="internal_batch_size"):
-        integrated_gradients(net, x, 0, torch.zeros_like(x), internal_batch_size=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        integrated_gradients(net, x, 0, torch.zeros_like(x), batch_size=0)
     with pytest.raises(ValueError, match="n_steps"):
         integrated_gradients(net, x, 0, torch.zeros_like(x), n_steps=0)

@@ -11,7 +11,7 @@ from xai_helpers.methods.integrated import output_difference
 from xai_helpers.models.sentiment import load_text_classifier
 
 matplotlib.use("Agg")
-CHEAP = dict(ig_steps=4, smoothgrad_samples=2)
+CHEAP = dict(n_steps=4, n_samples=2)
 
 
 def _hook_count(module):
@@ -53,12 +53,12 @@ def test_three_maps_at_input_size_with_their_conventions(image_model, cat_x, cat
 
 def test_ig_maps_carry_their_completeness_error(image_model, cat_result):
     # 4 steps are far too few on this model: the result must say so, and the figure must warn
-    assert cat_result.ig_steps == 4 and cat_result.ig_relative_error > 0.05 and not cat_result.ig_reliable
+    assert cat_result.n_steps == 4 == cat_result.ig_steps and cat_result.ig_relative_error > 0.05 and not cat_result.ig_reliable
     fig = ImageClassifierInterpreter.show(None, cat_result)
     titles = [ax.get_title() for ax in fig.axes]
     assert any("completeness error" in t and "do not read" in t for t in titles)
     matplotlib.pyplot.close(fig)
-    explain = image_explainers(("integrated_gradients",), ig_steps=4)["integrated_gradients"]
+    explain = image_explainers(("integrated_gradients",), n_steps=4)["integrated_gradients"]
     with pytest.warns(UserWarning, match="completeness error"):
         explain(image_model, image_model.preprocess("cat"), cat_result.target_label)   # a name is resolved
     record, = explain.completeness
@@ -132,7 +132,7 @@ def test_diagnosis_of_a_correct_prediction_says_so_and_draws_one_row(image_model
 
 def test_diagnosis_reports_ig_completeness_and_ignores_unreadable_ig(image_model):
     with pytest.warns(UserWarning, match="completeness error"):
-        report = diagnose_misclassification(image_model, "eagle", "bald eagle", ig_steps=4)
+        report = diagnose_misclassification(image_model, "eagle", "bald eagle", n_steps=4)
     assert set(report.ig_errors) == {report.predicted[1], "bald eagle"}
     assert all(e > 0.05 for e in report.ig_errors.values())
     assert "not read" in report.report()

@@ -59,8 +59,8 @@ def test_a_thousand_cam_calls_including_failures_leave_no_hooks_and_no_memory_be
 
 def test_hooks_are_removed_when_the_model_itself_raises():
     image_model = xh.load_image_model("resnet18", random_weights=True)
-    with pytest.raises(RuntimeError):
-        grad_cam(image_model, torch.randn(1, 4, 64, 64), 1)  # 4 channels: conv1 fails inside torch
+    with pytest.raises(ValueError, match="cannot read this input.*channels"):
+        grad_cam(image_model, torch.randn(1, 4, 64, 64), 1)  # 4 channels: conv1 fails inside torch, named by the package
     assert _all_hooks(image_model.model) == 0
 
 

@@ -4,6 +4,8 @@ This module imports no model loading (``models/``): wrappers are recognised by t
 """
 import contextlib
 import difflib
+import functools
+import re
 import warnings
 
 import numpy as np
@@ -12,7 +14,7 @@ from torch import nn
 
 from .data import imagenet_labels
 
-__all__ = ["unwrap_model", "check_input", "check_batch", "resolve_target", "eval_mode", "stack_attentions"]
+__all__ = ["renamed", "unwrap_model", "check_input", "check_batch", "check_channels", "resolve_target", "eval_mode", "stack_attentions"]
 
 
 def unwrap_model(model):
@@ -44,6 +46,16 @@ def check_input(x, *, name="x"):
         bad = (~torch.isfinite(x)).sum().item()
         raise ValueError(f"{name} contains {bad} NaN or infinite values; gradients would be meaningless. "
                          "Check how the tensor was made (division by zero in normalisation?).")
+    return x
+
+
+def check_channels(image_model, x, *, name="x"):
+    """Check that ``x`` has as many colour channels as ``image_model``'s normalisation (3 for RGB); return it."""
+    channels = len(getattr(image_model, "mean", ()) or ())
+    if channels and x.shape[1] != channels:
+        raise ValueError(f"{name} has {x.shape[1]} channels but {getattr(image_model, 'name', 'the model')} reads "
+                         f"{channels} ({'RGB' if channels == 3 else 'channels'}): pass image_model.preprocess(photo), "
+                         "which converts any photo to RGB.")
     return x
 
 
@@ -92,7 +104,11 @@ def resolve_target(target, num_classes, labels=None):
 
 @contextlib.contextmanager
 def eval_mode(module):
-    """Run ``module`` in eval mode; a model left in train mode is switched with a warning, then restored."""
+    """Run ``module`` in eval mode; a model left in train mode is switched with a warning, then restored.
+
+    Every forward pass of the package runs inside it, so an input the network cannot read (wrong number of
+    channels, too small for its kernels, a dtype it does not take) becomes one ``ValueError`` naming the fix
+    here, instead of a raw error from deep inside torch."""
     was_training = module.training
     if was_training:
         warnings.warn("The model was in train mode (dropout and batch-norm statistics would change the "
@@ -101,9 +117,21 @@ def eval_mode(module):
         module.eval()
     try:
         yield module
+    except RuntimeError as err:
+        if not _UNREADABLE.search(str(err)) or "device" in str(err):
+            raise
+        raise ValueError(f"The model cannot read this input: {str(err).splitlines()[0]} Pass an input shaped "
+                         "like the model's own, e.g. image_model.preprocess(photo): 1xCxHxW floats with the "
+                         "model's number of channels, large enough for its layers.") from err
     finally:
         if was_training:
             module.train()
+
+
+#: What torch says when a network cannot read an input (channels, sizes, dtypes): see ``eval_mode``.
+_UNREADABLE = re.compile(r"channels|size of tensor|Kernel size|kernel size|Input type|dtype|expected input|"
+                         r"Expected \d+D|shapes cannot be multiplied|must match the size|output size is too small|"
+                         r"not implemented for", re.IGNORECASE)
 
 
 # --- getting the weights -------------------------------------------------------------------------
@@ -159,3 +187,20 @@ def _position(tokens, token):
         raise ValueError(f"Token {token!r} is not in the sentence; its tokens are {tokens}. Pass one of them "
                          "or a position (int).")
     return tokens.index(token)
+
+
+def renamed(**old_to_new):
+    """Read old keyword names as the one set of names (``n_steps``, ``n_samples``, ``batch_size``, ``fractions``)
+    while lessons move to them; passing both the old and the new name is a TypeError naming the new one."""
+    def wrap(function):
+        @functools.wraps(function)
+        def call(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{function.__name__}: pass {new}= only ({old}= is its old name).")
+                    kwargs[new] = kwargs.pop(old)
+            return function(*args, **kwargs)
+        call.renamed = dict(old_to_new)
+        return call
+    return wrap

@@ -15,6 +15,7 @@ from . import groundtruth
 from .common import edge_map, format_table, random_map, spearman_rank_correlation
 from .deletion import REPLACEMENTS, deletion_insertion_curves, faithfulness, replacement_image
 from .localisation import box_patch_overlap, head_localisation, localisation_scores, object_attention_mass
+from .results import Curves, FaithfulnessResult, PointingResult, RandomisationResult
 from .pointing import (BOXES_PATH, POINTING_TOLERANCE, load_boxes, pointing_game, pointing_game_chance,
                        pointing_game_hit)
 from .figures import show_randomisation
@@ -26,4 +27,4 @@ __all__ = ["spearman_rank_correlation", "randomisation_stages", "randomised_copy
            "replacement_image", "deletion_insertion_curves", "faithfulness", "REPLACEMENTS",
            "pointing_game_hit", "pointing_game_chance", "pointing_game", "load_boxes",
            "edge_map", "random_map", "format_table", "BOXES_PATH", "POINTING_TOLERANCE",
-           "box_patch_overlap", "object_attention_mass", "localisation_scores", "head_localisation", "groundtruth"]
+           "Curves", "FaithfulnessResult", "PointingResult", "RandomisationResult", "box_patch_overlap", "object_attention_mass", "localisation_scores", "head_localisation", "groundtruth"]

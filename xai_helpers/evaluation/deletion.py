@@ -9,8 +9,9 @@ the verdict.
 import numpy as np
 import torch
 
-from .._validate import check_input, eval_mode, resolve_target
+from .._validate import check_input, eval_mode, resolve_target, renamed
 from ..viz.plotting import as_2d_map
+from .results import Curves, FaithfulnessResult
 from .common import _as_input, _require_image_model
 
 __all__ = ["replacement_image", "deletion_insertion_curves", "faithfulness", "REPLACEMENTS"]
@@ -36,13 +37,15 @@ def replacement_image(image_model, x, replacement="black"):
     return make_baseline(image_model, x, replacement, sigma=sigma)[:1].to(device=x.device, dtype=x.dtype)
 
 
-def _fractions(steps):
-    if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1:
-        return np.linspace(0.0, 1.0, steps + 1)
-    fractions = np.asarray(steps, dtype=float) if not isinstance(steps, (int, bool)) else np.array([])
+def _fractions(fractions):
+    if isinstance(fractions, int) and not isinstance(fractions, bool) and fractions >= 1:
+        return np.linspace(0.0, 1.0, fractions + 1)
+    given = fractions
+    fractions = np.asarray(given, dtype=float) if not isinstance(given, (int, bool)) else np.array([])
     if fractions.ndim != 1 or len(fractions) < 2 or fractions[0] != 0 or fractions[-1] != 1 or \
             (np.diff(fractions) <= 0).any():
-        raise ValueError(f"steps must be a positive integer or increasing fractions from 0 to 1, got {steps!r}.")
+        raise ValueError(f"fractions must be a number of equal steps (a positive integer) or increasing fractions "
+                         f"from 0 to 1, e.g. fractions=10 or fractions=(0, 0.05, 0.1, 0.2, 0.5, 1); got {given!r}.")
     return fractions
 
 
@@ -76,39 +79,41 @@ def _curves(image_model, x, target, saliencies, fractions, replacement, batch_si
         block = probs[2 + 2 * k * j: 2 + 2 * k * (j + 1)]
         deletion = np.concatenate([[p_x], block[:k], [p_fill]])
         insertion = np.concatenate([[p_fill], block[k:], [p_x]])
-        out[name] = {"fractions": fractions, "deletion": deletion, "insertion": insertion,
-                     "deletion_auc": _auc(fractions, deletion), "insertion_auc": _auc(fractions, insertion),
-                     "target": target, "replacement": replacement}
+        out[name] = Curves(fractions=fractions, deletion=deletion, insertion=insertion,
+                           deletion_auc=_auc(fractions, deletion), insertion_auc=_auc(fractions, insertion),
+                           target=target, replacement=replacement)
     return out
 
 
-def deletion_insertion_curves(image_model, x, target, saliency, steps=10, replacement="black", batch_size=8):
+@renamed(steps="fractions")
+def deletion_insertion_curves(image_model, x, target, saliency, fractions=10, replacement="black", batch_size=8):
     """Deletion and insertion curves of one map (Petsiuk et al. 2018, arXiv:1806.07421) -> dict of numbers.
 
     Pixels are ranked by ``saliency`` (2-D, larger = more important; resized to x's HxW if needed).
     Deletion: the top fraction f of pixels is replaced by ``replacement_image(image_model, x,
     replacement)`` ("black" or "blur"). Insertion: starting from that replacement image, the top
     fraction f is restored to the original. Each curve is the target's softmax probability at
-    f = 0, 1/steps, ..., 1 (or ``steps`` = an increasing sequence of fractions from 0 to 1, e.g. denser
-    at the start where curves change fastest). Returns ``fractions``, ``deletion``, ``insertion``
+    f = 0, 1/n, ..., 1 for ``fractions=n`` (or ``fractions`` = an increasing sequence of fractions from 0 to 1, e.g. denser
+    at the start where curves change fastest). Returns ``Curves`` (``.show()`` draws them): ``fractions``, ``deletion``, ``insertion``
     (arrays), ``deletion_auc`` (lower = more faithful) and ``insertion_auc`` (higher = more faithful),
     areas under the curves over f in [0, 1].
     """
     _require_image_model(image_model, "deletion_insertion_curves")
     check_input(x)
-    fractions = _fractions(steps)
+    fractions = _fractions(fractions)
     target = resolve_target(target, len(image_model.labels), image_model.labels)
     return _curves(image_model, x, target, {"map": saliency}, fractions, replacement, batch_size)["map"]
 
 
-def faithfulness(image_model, images, explainers=None, targets=None, steps=10, maps=None, replacements=REPLACEMENTS,
+@renamed(steps="fractions")
+def faithfulness(image_model, images, explainers=None, targets=None, fractions=10, maps=None, replacements=REPLACEMENTS,
                  batch_size=8):
     """Deletion and insertion AUCs of several maps over several images and replacements.
 
     ``images``: course photo names / paths / PIL images; ``targets``: one per image (default: each
     image's top-1 class); ``maps``: precomputed ``{image: {method: map}}``; ``explainers``: ``{method:
     explain(image_model, x, target)}`` for the maps not given. Every image must end up with the same
-    methods. Returns ``per_image[image][replacement][method]`` (the dict of
+    methods. Returns a ``FaithfulnessResult``: ``per_image[image][replacement][method]`` (the ``Curves`` of
     ``deletion_insertion_curves``), ``table`` (pandas DataFrame: image, replacement, method,
     deletion_auc, insertion_auc) and ``mean`` (DataFrame, one row per method, columns
     "deletion <replacement>" / "insertion <replacement>", averaged over the images).
@@ -122,7 +127,7 @@ def faithfulness(image_model, images, explainers=None, targets=None, steps=10, m
     for r in replacements:
         if r not in REPLACEMENTS:
             raise ValueError(f"replacement must be one of {', '.join(map(repr, REPLACEMENTS))}, got {r!r}.")
-    fractions = _fractions(steps)
+    fractions = _fractions(fractions)
     explainers = dict(explainers or {})
     per_image, rows, methods = {}, [], None
     for image, target in zip(images, targets):
@@ -150,4 +155,4 @@ def faithfulness(image_model, images, explainers=None, targets=None, steps=10, m
     table = pd.DataFrame(rows)
     mean = table.groupby(["method", "replacement"], sort=False)[["deletion_auc", "insertion_auc"]].mean().unstack()
     mean.columns = [f"{metric.split('_')[0]} {replacement}" for metric, replacement in mean.columns]
-    return {"per_image": per_image, "table": table, "mean": mean.loc[methods], "fractions": fractions}
+    return FaithfulnessResult(per_image=per_image, table=table, mean=mean.loc[methods], fractions=fractions)

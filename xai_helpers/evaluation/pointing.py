@@ -10,6 +10,7 @@ import numpy as np
 
 from ..data import DATA_DIR
 from ..viz.plotting import as_2d_map
+from .results import PointingResult
 from .common import _require_image_model
 
 __all__ = ["pointing_game_hit", "pointing_game_chance", "pointing_game", "load_boxes", "BOXES_PATH",
@@ -108,4 +109,4 @@ def pointing_game(image_model, explainers=None, boxes=None, maps=None, tolerance
         rows.append({"method": name, "hits": n_hit, "trials": len(scored), "hit rate": score[name],
                      "chance": float(np.mean([c for _, c in scored])) if scored else float("nan"),
                      "p (luck)": _at_least(n_hit, [c for _, c in scored])})
-    return {"hits": hits, "score": score, "table": pd.DataFrame(rows).set_index("method"), "tolerance": tolerance}
+    return PointingResult(hits=hits, score=score, table=pd.DataFrame(rows).set_index("method"), tolerance=tolerance)

@@ -15,14 +15,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validate import eval_mode, resolve_target
+from .._validate import eval_mode, resolve_target, renamed
 from ..viz.plotting import as_2d_map
+from .results import RandomisationResult
 from .common import _as_input, _require_image_model, spearman_rank_correlation
 
 __all__ = ["randomisation_stages", "randomised_copy", "model_randomisation_test", "signed_maps",
            "RANDOMISATION_METHODS"]
 
-#: Methods ``signed_maps`` computes in one batched pass per model (cheap: 1 + smoothgrad_samples passes).
+#: Methods ``signed_maps`` computes in one batched pass per model (cheap: 1 + n_samples passes).
 RANDOMISATION_METHODS = ("grad_cam", "gradient", "gradient_x_input", "smoothgrad")
 
 
@@ -102,7 +103,8 @@ def _resolve_depths(depths, stages):
     return sorted(set(out))
 
 
-def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, smoothgrad_samples=8, noise_level=0.15,
+@renamed(smoothgrad_samples="n_samples")
+def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, n_samples=8, noise_level=0.15,
                 seed=0, batch_size=6, upsample=True):
     """Signed maps of several images in one batched pass -> ``{method: N x H x W numpy array}``.
 
@@ -111,12 +113,12 @@ def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, smoothgr
     (``xh.grad_cam`` = ReLU of it, upsampled, divided by its max; ``upsample=False`` keeps the layer's
     grid, bilinear upsampling to x's HxW otherwise); ``gradient``: the input gradient
     summed over colour channels; ``gradient_x_input``: ``x * gradient`` summed over channels;
-    ``smoothgrad``: the mean gradient over ``smoothgrad_samples`` noisy copies (sigma =
+    ``smoothgrad``: the mean gradient over ``n_samples`` noisy copies (sigma =
     ``noise_level`` x each image's range, generator seeded with ``seed``: the same noise as
-    ``xh.smoothgrad(..., n_samples=smoothgrad_samples, batch_size=smoothgrad_samples, seed=seed)``),
+    ``xh.smoothgrad(..., n_samples=n_samples, batch_size=n_samples, seed=seed)``),
     summed over channels. Per image these equal the package's one-image functions (tests assert it);
     batching only saves time. Cost: one forward+backward pass of N images, plus N x
-    ``smoothgrad_samples`` noisy images in chunks of ``batch_size`` when SmoothGrad is asked for.
+    ``n_samples`` noisy images in chunks of ``batch_size`` when SmoothGrad is asked for.
     """
     _require_image_model(image_model, "signed_maps")
     unknown = [m for m in methods if m not in RANDOMISATION_METHODS]
@@ -140,7 +142,7 @@ def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, smoothgr
         out["gradient_x_input"] = (x.detach() * grad_x).sum(1).detach().cpu().numpy()
     del activation, grad_a, grad_x
     if "smoothgrad" in methods:
-        out["smoothgrad"] = _batched_smoothgrad(net, x, tgt, smoothgrad_samples, noise_level, seed, batch_size)
+        out["smoothgrad"] = _batched_smoothgrad(net, x, tgt, n_samples, noise_level, seed, batch_size)
     return {m: out[m] for m in methods}
 
 
@@ -183,8 +185,9 @@ def _batched_smoothgrad(net, x, tgt, n_samples, noise_level, seed, batch_size):
     return (total / n_samples).sum(1).detach().cpu().numpy()
 
 
+@renamed(smoothgrad_samples="n_samples")
 def model_randomisation_test(image_model, images, targets=None, depths=None, seeds=(0, 1, 2),
-                             methods=RANDOMISATION_METHODS, explainers=None, smoothgrad_samples=8,
+                             methods=RANDOMISATION_METHODS, explainers=None, n_samples=8,
                              noise_level=0.15, batch_size=6):
     """Cascading model-parameter randomisation (Adebayo et al. 2018, arXiv:1810.03292, section 3.1).
 
@@ -200,7 +203,7 @@ def model_randomisation_test(image_model, images, targets=None, depths=None, see
     cheap batched maps of ``signed_maps``; ``explainers``: optional further ``{name: explain(model, x,
     target)}`` called per image (e.g. ``edge_map``). Only one randomised copy exists at a time.
 
-    Returns a dict: ``table`` (pandas DataFrame, one row per image x seed x depth x method with
+    Returns a ``RandomisationResult`` (``.show()`` draws it): ``table`` (pandas DataFrame, one row per image x seed x depth x method with
     columns image, seed, depth, stage, method, rho, rho_abs), ``depths`` (ints), ``labels`` (the
     deepest randomised stage per depth), ``stages`` (all stage names, top down), ``targets``,
     ``images`` (keys), ``maps[method]``: an array (1 + depths) x images x H x W of the signed maps
@@ -221,7 +224,7 @@ def model_randomisation_test(image_model, images, targets=None, depths=None, see
     depths = _resolve_depths(depths, stages)
     names = [n for n, _ in stages]
     all_maps = functools.partial(_all_maps, x=x, targets=targets, methods=methods, explainers=explainers,
-                                 settings=(smoothgrad_samples, noise_level, 0, batch_size))
+                                 settings=(n_samples, noise_level, 0, batch_size))
 
     original = all_maps(image_model)
     kept = {m: [v] for m, v in original.items()}
@@ -234,10 +237,9 @@ def model_randomisation_test(image_model, images, targets=None, depths=None, see
                     kept[method].append(values)
                 if depth == depths[-1]:
                     deepest.setdefault(method, {})[seed] = values
-    return {"table": pd.DataFrame(rows), "floor": _floor(deepest, seeds, keys),
-            "depths": depths, "labels": [names[d - 1] for d in depths],
-            "stages": names, "targets": dict(zip(keys, targets)), "images": keys,
-            "maps": {m: np.stack(v) for m, v in kept.items()}}
+    return RandomisationResult(table=pd.DataFrame(rows), floor=_floor(deepest, seeds, keys), depths=depths,
+                               labels=[names[d - 1] for d in depths], stages=names, targets=dict(zip(keys, targets)),
+                               images=keys, maps={m: np.stack(v) for m, v in kept.items()})
 
 
 def _all_maps(model, x, targets, methods, explainers, settings):

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .._validate import check_input, eval_mode, resolve_target
+from .._validate import check_input, eval_mode, resolve_target, renamed
 from ..models.image import ImageModel
 from ..methods.integrated import DEFAULT_IG_STEPS
 from ..viz.plotting import CAM_CMAP, overlay_heatmap, show_map, to_numpy
@@ -88,8 +88,9 @@ class MisclassificationReport:
         return fig
 
 
+@renamed(ig_steps="n_steps", smoothgrad_samples="n_samples")
 def diagnose_misclassification(image_model, image, true_class, methods=("grad_cam", "integrated_gradients"),
-                               top_k=5, ig_steps=DEFAULT_IG_STEPS, **explainer_options):
+                               top_k=5, n_steps=DEFAULT_IG_STEPS, **explainer_options):
     """Why did the model predict what it did instead of ``true_class``? -> ``MisclassificationReport``.
 
     ``true_class``: index or full ImageNet class name (any of the model's 1000 labels). Maps are
@@ -112,7 +113,7 @@ def diagnose_misclassification(image_model, image, true_class, methods=("grad_ca
     predicted = predictions[0]
     true_rank = int((order == true_index).nonzero()[0, 0]) + 1
     true = (true_index, m.labels[true_index], float(probs[true_index]))
-    explainers = image_explainers(methods, ig_steps=ig_steps, **explainer_options)
+    explainers = image_explainers(methods, n_steps=n_steps, **explainer_options)
     maps_pred = {k: to_numpy(f(m, x, predicted[0])) for k, f in explainers.items()}
     maps_true = maps_pred if true_index == predicted[0] else {k: to_numpy(f(m, x, true_index))
                                                              for k, f in explainers.items()}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .._validate import check_input, eval_mode, resolve_target
+from .._validate import check_input, eval_mode, resolve_target, renamed
 from ..methods.gradients import sum_over_channels
 from ..methods.integrated import DEFAULT_IG_STEPS
 from ..models.image import ImageModel
@@ -29,8 +29,13 @@ class ImageInterpretation:
     maps: dict                   # method key -> HxW numpy array
     ig_delta: float = float("nan")            # IG convergence delta (sum of attributions - score difference)
     ig_score_difference: float = float("nan")  # F(x) - F(black) for the target logit
-    ig_steps: int = 0                         # quadrature points used for IG
+    n_steps: int = 0                          # quadrature points used for IG
     extras: dict = field(default_factory=dict)
+
+    @property
+    def ig_steps(self):
+        """The old name of ``n_steps`` (read while lessons move to it)."""
+        return self.n_steps
 
     @property
     def ig_relative_error(self):
@@ -46,25 +51,26 @@ class ImageInterpretation:
 class ImageClassifierInterpreter:
     """Predictions plus Grad-CAM, Integrated Gradients and SmoothGrad for an ``ImageModel``.
 
-    ``ig_steps``, ``smoothgrad_samples``: cost knobs (forward+backward passes per map; the IG default
+    ``n_steps``, ``n_samples``: cost knobs (forward+backward passes per map; the IG default
     is the package's measured ``DEFAULT_IG_STEPS``); every IG result carries its completeness error
     (``ig_relative_error``, ``ig_reliable``). ``top_k``: how many predictions to list. No hooks are
     registered by the constructor.
     """
 
-    def __init__(self, image_model, ig_steps=DEFAULT_IG_STEPS, smoothgrad_samples=16, noise_level=0.15, top_k=5,
+    @renamed(ig_steps="n_steps", smoothgrad_samples="n_samples")
+    def __init__(self, image_model, n_steps=DEFAULT_IG_STEPS, n_samples=16, noise_level=0.15, top_k=5,
                  ig_baseline="black"):
         if not isinstance(image_model, ImageModel):
             raise TypeError("ImageClassifierInterpreter needs the ImageModel from load_image_model() (it "
                             f"carries preprocessing, class names and the Grad-CAM layer), got "
                             f"{type(image_model).__name__}.")
         self.image_model, self.top_k = image_model, top_k
-        self.ig_steps, self.ig_baseline = ig_steps, ig_baseline
-        self.smoothgrad_samples, self.noise_level = smoothgrad_samples, noise_level
+        self.n_steps, self.ig_baseline = n_steps, ig_baseline
+        self.n_samples, self.noise_level = n_samples, noise_level
 
     def __repr__(self):
-        return (f"ImageClassifierInterpreter({self.image_model.name!r}, ig_steps={self.ig_steps}, "
-                f"smoothgrad_samples={self.smoothgrad_samples})")
+        return (f"ImageClassifierInterpreter({self.image_model.name!r}, n_steps={self.n_steps}, "
+                f"n_samples={self.n_samples})")
 
     def _input(self, image):
         if isinstance(image, torch.Tensor):
@@ -87,16 +93,16 @@ class ImageClassifierInterpreter:
         predictions = [(int(i), m.labels[int(i)], float(p)) for p, i in zip(top.values, top.indices)]
         target = predictions[0][0] if target is None else resolve_target(target, len(probs), m.labels)
         explainers = image_explainers([k for k in methods if k != "integrated_gradients"] or (),
-                                      smoothgrad_samples=self.smoothgrad_samples, noise_level=self.noise_level)
+                                      n_samples=self.n_samples, noise_level=self.noise_level)
         maps = {k: to_numpy(explain(m, x, target)) for k, explain in explainers.items()}
         result = ImageInterpretation(image=m.to_image(x), x=x, predictions=predictions, target=target,
                                      target_label=m.labels[target], target_probability=float(probs[target]),
                                      maps={})
         if "integrated_gradients" in methods:
             attributions, delta = integrated_gradients(m, x, target, baseline=self.ig_baseline,
-                                                       n_steps=self.ig_steps)
+                                                       n_steps=self.n_steps)
             maps["integrated_gradients"] = to_numpy(sum_over_channels(attributions))
-            result.ig_delta, result.ig_steps = delta, self.ig_steps
+            result.ig_delta, result.n_steps = delta, self.n_steps
             result.ig_score_difference = output_difference(m, x, target, baseline=self.ig_baseline)
         result.maps = {k: maps[k] for k in methods}
         return result

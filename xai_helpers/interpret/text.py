@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._validate import resolve_target
+from .._validate import resolve_target, renamed
 from ..models.text import check_text
 from .tokens import render_tokens_html, show_token_attributions
 
@@ -77,7 +77,8 @@ class TextClassifierInterpreter:
     both logits together, which changes no prediction).
     """
 
-    def __init__(self, classifier, n_steps=50, internal_batch_size=None, explain="margin"):
+    @renamed(internal_batch_size="batch_size")
+    def __init__(self, classifier, n_steps=50, batch_size=None, explain="margin"):
         for attr in ("model", "tokenizer", "labels", "embeddings"):
             if not hasattr(classifier, attr):
                 raise TypeError(f"TextClassifierInterpreter needs a classifier from load_text_classifier() "
@@ -86,7 +87,7 @@ class TextClassifierInterpreter:
         if explain not in TEXT_QUANTITIES:
             raise ValueError(f"explain must be 'margin' (the log-odds that decide the prediction) or 'logit', "
                              f"got {explain!r}.")
-        self.classifier, self.n_steps, self.internal_batch_size = classifier, n_steps, internal_batch_size
+        self.classifier, self.n_steps, self.batch_size = classifier, n_steps, batch_size
         self.explain = explain
 
     def reference_ids(self, input_ids):
@@ -119,7 +120,7 @@ class TextClassifierInterpreter:
         lig = LayerIntegratedGradients(forward, clf.embeddings)
         attributions, delta = lig.attribute(inputs=input_ids, baselines=reference,
                                             additional_forward_args=(attention_mask,),
-                                            n_steps=self.n_steps, internal_batch_size=self.internal_batch_size,
+                                            n_steps=self.n_steps, internal_batch_size=self.batch_size,
                                             return_convergence_delta=True)
         per_token = attributions.sum(-1)[0].detach().cpu().numpy()
         convert = clf.tokenizer.convert_ids_to_tokens

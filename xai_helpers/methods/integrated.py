@@ -10,7 +10,7 @@ import math
 import numpy as np
 import torch
 
-from .._validate import check_input, eval_mode, resolve_target, unwrap_model
+from .._validate import check_channels, check_input, eval_mode, resolve_target, unwrap_model, renamed
 from ..models.image import ImageModel
 
 __all__ = ["integrated_gradients", "make_baseline", "output_difference", "quadrature", "BASELINE_NAMES",
@@ -65,7 +65,7 @@ def make_baseline(image_model, x, name, *, sigma=BLUR_SIGMA, n_draws=NOISE_DRAWS
         raise TypeError(f"Baseline names ({', '.join(BASELINE_NAMES)}) are built in pixel space, which "
                         "needs the normalisation of an ImageModel from load_image_model(); for a plain "
                         "nn.Module pass the baseline as a tensor in the model's input space instead.")
-    check_input(x)
+    check_channels(image_model, check_input(x))
     pixels = image_model.denormalize(x.detach())
     if name == "black":
         base = torch.zeros_like(pixels)
@@ -123,8 +123,9 @@ def output_difference(model, x, target, baseline="black"):
         return float(scores[0, target] - scores[1:, target].mean())
 
 
+@renamed(internal_batch_size="batch_size")
 def integrated_gradients(model, x, target, baseline="black", n_steps=DEFAULT_IG_STEPS,
-                         method="gausslegendre", internal_batch_size=DEFAULT_IG_BATCH):
+                         method="gausslegendre", batch_size=DEFAULT_IG_BATCH):
     """Integrated Gradients -> ``(attributions shaped like x, convergence_delta: float)``.
 
     ``model``: ``ImageModel`` or ``nn.Module``; ``target``: class index or name (the logit is
@@ -134,14 +135,14 @@ def integrated_gradients(model, x, target, baseline="black", n_steps=DEFAULT_IG_
     expected-gradients idea, one full path per baseline) and the delta refers to the mean baseline
     score: ``delta = sum(attributions) - (F(x) - mean_k F(x'_k))``. ``method``: ``"gausslegendre"``
     (default) or ``"riemann_right"``/``"riemann_left"``/``"riemann_middle"``; ``n_steps`` points per
-    path, evaluated ``internal_batch_size`` at a time (memory ~ batch size, result unchanged).
+    path, evaluated ``batch_size`` at a time (memory ~ batch size, result unchanged).
     Cost: K * n_steps forward+backward passes plus one forward pass. Attributions are in the
     model's input space; ``delta / output_difference(...)`` is the relative completeness error.
     """
     module, labels = unwrap_model(model)
     check_input(x)
-    if not isinstance(internal_batch_size, int) or isinstance(internal_batch_size, bool) or internal_batch_size < 1:
-        raise ValueError(f"internal_batch_size must be a positive integer, got {internal_batch_size!r}.")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     alphas, weights = quadrature(method, n_steps)
     base = _baseline_tensor(model, x, baseline)
     x = x.detach()
@@ -155,8 +156,8 @@ def integrated_gradients(model, x, target, baseline="black", n_steps=DEFAULT_IG_
         for b in base:
             b = b.unsqueeze(0)
             path_gradient = torch.zeros_like(x)  # sum_k w_k dF/dx at x' + a_k (x - x')
-            for start in range(0, n_steps, internal_batch_size):
-                a, w = alphas[start:start + internal_batch_size], weights[start:start + internal_batch_size]
+            for start in range(0, n_steps, batch_size):
+                a, w = alphas[start:start + batch_size], weights[start:start + batch_size]
                 points = (b + a * (x - b)).requires_grad_(True)
                 with torch.enable_grad():
                     (grad,) = torch.autograd.grad(module(points)[:, target].sum(), points)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ..._validate import renamed
 from ...digits import CANVAS
 from .cnn import DigitCNN, _device_of
 from .scenes import _check_classes, _check_images, _threads
@@ -63,13 +64,14 @@ class AttributionMaps:
     seconds: dict = field(default_factory=dict)
 
 
-def attribution_maps(model, images, targets, methods=METHODS, *, ig_steps=IG_STEPS,
-                     smoothgrad_samples=SMOOTHGRAD_SAMPLES, noise_level=NOISE_LEVEL, blur_sigma=BLUR_SIGMA,
+@renamed(ig_steps="n_steps", smoothgrad_samples="n_samples")
+def attribution_maps(model, images, targets, methods=METHODS, *, n_steps=IG_STEPS,
+                     n_samples=SMOOTHGRAD_SAMPLES, noise_level=NOISE_LEVEL, blur_sigma=BLUR_SIGMA,
                      ig_method="gausslegendre", chunk=64, per_pass=256, threads=1, seed=0):
     """Every method's map for every scene, each explaining the scene's own ``targets[i]`` -> ``AttributionMaps``.
 
     Uses the package's helpers: ``vanilla_gradients``, ``gradient_x_input``, ``smoothgrad`` (``noise_level`` of
-    the input range, seeded), ``integrated_gradients`` (Gauss-Legendre, ``ig_steps`` points, from black =
+    the input range, seeded), ``integrated_gradients`` (Gauss-Legendre, ``n_steps`` points, from black =
     pixel 0 and from the scene blurred with ``blur_sigma`` px), ``grad_cam`` and ``grad_cam_plus_plus`` at
     ``block3`` (upsampled to 48x48), and the controls ``random_map`` (seed = scene index) and ``edge_map``
     (Sobel) of ``xai_helpers.evaluation``. Gradient methods run ``chunk`` scenes per call (``_SceneSum``),
@@ -85,11 +87,11 @@ def attribution_maps(model, images, targets, methods=METHODS, *, ig_steps=IG_STE
         raise ValueError(f"Unknown method(s) {unknown}; choose from {list(METHODS)}.")
     from ..._validate import eval_mode
     with _threads(threads), eval_mode(model):        # a model left in train mode: warned, evaluated, restored
-        return _attribution_maps(model, images, targets, methods, ig_steps, smoothgrad_samples, noise_level,
+        return _attribution_maps(model, images, targets, methods, n_steps, n_samples, noise_level,
                                  blur_sigma, ig_method, chunk, per_pass, seed)
 
 
-def _attribution_maps(model, images, targets, methods, ig_steps, smoothgrad_samples, noise_level, blur_sigma,
+def _attribution_maps(model, images, targets, methods, n_steps, n_samples, noise_level, blur_sigma,
                       ig_method, chunk, per_pass, seed):
     from ... import evaluation as ev
     from ...methods.cam import grad_cam, grad_cam_plus_plus
@@ -110,13 +112,13 @@ def _attribution_maps(model, images, targets, methods, ig_steps, smoothgrad_samp
             elif name == "gradient x input":
                 m = gradient_x_input(joint, xj, 0)[0]
             elif name == "smoothgrad":
-                m = smoothgrad(joint, xj, 0, n_samples=smoothgrad_samples, noise_level=noise_level,
+                m = smoothgrad(joint, xj, 0, n_samples=n_samples, noise_level=noise_level,
                                batch_size=max(1, per_pass // len(t)), seed=seed + start)[0]
             elif name.startswith("IG"):
                 kind = "black" if name == "IG (black)" else "blur"
                 base = torch.zeros_like(xj) if kind == "black" else _blurred(x, blur_sigma).transpose(0, 1)
-                m, _ = integrated_gradients(joint, xj, 0, baseline=base, n_steps=ig_steps, method=ig_method,
-                                            internal_batch_size=max(1, per_pass // len(t)))
+                m, _ = integrated_gradients(joint, xj, 0, baseline=base, n_steps=n_steps, method=ig_method,
+                                            batch_size=max(1, per_pass // len(t)))
                 m = m[0]
                 with torch.no_grad():
                     both = model(torch.cat([x, base.transpose(0, 1)]))
@@ -138,14 +140,15 @@ def _attribution_maps(model, images, targets, methods, ig_steps, smoothgrad_samp
     return result
 
 
-def ig_completeness(model, scenes, steps=(8, 10, 12, 16, 32), baselines=("black", "blur")):
+@renamed(steps="n_steps")
+def ig_completeness(model, scenes, n_steps=(8, 10, 12, 16, 32), baselines=("black", "blur")):
     """IG's relative completeness error per step count and baseline -> DataFrame (median, 95th percentile,
-    max over the scenes), to choose ``ig_steps`` by measurement."""
+    max over the scenes), to choose ``n_steps`` by measurement."""
     import pandas as pd
     rows = []
-    for n in steps:
+    for n in n_steps:
         for kind in baselines:
-            r = attribution_maps(model, scenes.images, scenes.labels, methods=(f"IG ({kind})",), ig_steps=n)
+            r = attribution_maps(model, scenes.images, scenes.labels, methods=(f"IG ({kind})",), n_steps=n)
             e = r.ig_error[kind]
             rows.append({"steps": n, "baseline": kind, "median": e.median().item(),
                          "95th percentile": e.quantile(0.95).item(), "max": e.max().item()})
