@@ -14,7 +14,7 @@ from torch import nn
 
 from .data import imagenet_labels
 
-__all__ = ["renamed", "unwrap_model", "check_input", "check_batch", "check_channels", "resolve_target", "eval_mode", "stack_attentions"]
+__all__ = ["renamed", "resolve_layer", "unwrap_model", "check_input", "check_batch", "check_channels", "resolve_target", "eval_mode", "stack_attentions"]
 
 
 def unwrap_model(model):
@@ -204,3 +204,48 @@ def renamed(**old_to_new):
         call.renamed = dict(old_to_new)
         return call
     return wrap
+
+
+def resolve_layer(model, layer=None):
+    """Return ``(module, layer_module, layer_name)`` for ``layer``: None, a module or a dotted name.
+
+    ``None`` means the ``ImageModel``'s ``target_layer``. A module must be part of the model; a name
+    such as ``"layer4"`` or ``"_blocks.15"`` must name one of its submodules. Anything else -> ValueError.
+    """
+    module, _ = unwrap_model(model)
+    if layer is None:
+        if isinstance(getattr(model, "target_layer", None), nn.Module):      # an ImageModel knows its CAM layer
+            return module, model.target_layer, model.target_layer_name
+        raise ValueError("layer=None means 'the model's default target layer', which only an ImageModel "
+                         "from load_image_model() knows. For a plain nn.Module pass the layer itself "
+                         "(e.g. model.layer4) or its name (e.g. 'layer4').")
+    names = {id(m): n for n, m in module.named_modules()}
+    if isinstance(layer, nn.Module):
+        if id(layer) not in names:
+            raise ValueError(f"The layer {type(layer).__name__} passed in is not part of this model (was it "
+                             "taken from another instance of the model?). Pass one of its own submodules, "
+                             "e.g. model.layer4, or a name from dict(model.named_modules()).")
+        return module, layer, names[id(layer)] or "<the whole model>"
+    if isinstance(layer, str):
+        try:
+            return module, module.get_submodule(layer), layer
+        except AttributeError:
+            all_names = [n for n in names.values() if n]
+            close = difflib.get_close_matches(layer, all_names, n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ValueError(f"This model has no layer named {layer!r}.{hint} Names are those of "
+                             "model.named_modules(), dotted, e.g. 'layer4' or 'layer4.1.conv2'.") from None
+    raise TypeError(f"layer must be None, an nn.Module of the model or a dotted name (str), got "
+                    f"{type(layer).__name__}.")
+
+
+def _module_and_input(model, x):
+    """Check ``model`` and ``x`` -> ``(module, labels or None, x)``; ``x`` must live on the model's device."""
+    module, labels = unwrap_model(model)
+    if isinstance(x, torch.Tensor):
+        param = next(module.parameters(), None)
+        if param is not None and x.device != param.device:
+            raise ValueError(f"x is on {x.device} but the model's weights are on {param.device}: move the "
+                             f"input with x.to({str(param.device)!r}) (image_model.preprocess(...) already "
+                             f"puts it on image_model.device).")
+    return module, labels, check_input(x)

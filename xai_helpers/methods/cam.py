@@ -23,53 +23,17 @@ backward pass above the layer. The forward hook that does this lives in a contex
 removed also when an exception is raised.
 """
 import contextlib
-import difflib
 import warnings
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from .._validate import check_input, eval_mode, resolve_target, unwrap_model
-from ..models.image import ImageModel
+from .._validate import check_input, eval_mode, resolve_layer, resolve_target, unwrap_model
 
 __all__ = ["grad_cam", "grad_cam_plus_plus", "capture_layer", "resolve_layer", "layer_activation_and_gradient"]
 
 #: A map whose maximum is below this is treated as empty and returned as zeros (never 0/0 = NaN).
 EMPTY_MAP_TOLERANCE = 1e-12
-
-
-def resolve_layer(model, layer=None):
-    """Return ``(module, layer_module, layer_name)`` for ``layer``: None, a module or a dotted name.
-
-    ``None`` means the ``ImageModel``'s ``target_layer``. A module must be part of the model; a name
-    such as ``"layer4"`` or ``"_blocks.15"`` must name one of its submodules. Anything else -> ValueError.
-    """
-    module, _ = unwrap_model(model)
-    if layer is None:
-        if isinstance(model, ImageModel):
-            return module, model.target_layer, model.target_layer_name
-        raise ValueError("layer=None means 'the model's default target layer', which only an ImageModel "
-                         "from load_image_model() knows. For a plain nn.Module pass the layer itself "
-                         "(e.g. model.layer4) or its name (e.g. 'layer4').")
-    names = {id(m): n for n, m in module.named_modules()}
-    if isinstance(layer, nn.Module):
-        if id(layer) not in names:
-            raise ValueError(f"The layer {type(layer).__name__} passed in is not part of this model (was it "
-                             "taken from another instance of the model?). Pass one of its own submodules, "
-                             "e.g. model.layer4, or a name from dict(model.named_modules()).")
-        return module, layer, names[id(layer)] or "<the whole model>"
-    if isinstance(layer, str):
-        try:
-            return module, module.get_submodule(layer), layer
-        except AttributeError:
-            all_names = [n for n in names.values() if n]
-            close = difflib.get_close_matches(layer, all_names, n=3, cutoff=0.5)
-            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise ValueError(f"This model has no layer named {layer!r}.{hint} Names are those of "
-                             "model.named_modules(), dotted, e.g. 'layer4' or 'layer4.1.conv2'.") from None
-    raise TypeError(f"layer must be None, an nn.Module of the model or a dotted name (str), got "
-                    f"{type(layer).__name__}.")
 
 
 class _LayerRecord:

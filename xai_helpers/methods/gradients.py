@@ -3,7 +3,7 @@ import numbers
 
 import torch
 
-from .._validate import check_input, eval_mode, resolve_target, unwrap_model
+from .._validate import _module_and_input, eval_mode, resolve_target
 
 __all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "noise_sigma", "max_abs_over_channels",
            "sum_over_channels", "DEFAULT_SMOOTHGRAD_BATCH"]
@@ -12,18 +12,6 @@ __all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "noise_sigma",
 #: on 2 CPU cores chunks of 5 were fastest on EfficientNet-Lite0 and within 2 % of the best on
 #: ResNet-50, at 1.2-1.3 GB peak; chunks of 25-50 were slower and need 3-5 GB.
 DEFAULT_SMOOTHGRAD_BATCH = 5
-
-
-def _module_and_input(model, x):
-    """Check ``model`` and ``x`` -> ``(module, labels or None, x)``; ``x`` must live on the model's device."""
-    module, labels = unwrap_model(model)
-    if isinstance(x, torch.Tensor):
-        param = next(module.parameters(), None)
-        if param is not None and x.device != param.device:
-            raise ValueError(f"x is on {x.device} but the model's weights are on {param.device}: move the "
-                             f"input with x.to({str(param.device)!r}) (image_model.preprocess(...) already "
-                             f"puts it on image_model.device).")
-    return module, labels, check_input(x)
 
 
 def _input_gradient(module, x, target, labels=None):
