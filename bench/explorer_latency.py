@@ -29,8 +29,8 @@ CASES = [("Grad-CAM", dict(method="grad_cam")), ("Grad-CAM++", dict(method="grad
          ("SmoothGrad, 20 samples (explorer default)", dict(method="smoothgrad", n_samples=20)),
          ("SmoothGrad, 50 samples", dict(method="smoothgrad", n_samples=50)),
          ("IG, 32 steps", dict(method="integrated_gradients", n_steps=32)),
-         (f"IG, {xh.integrated.DEFAULT_IG_STEPS} steps (explorer default)",
-          dict(method="integrated_gradients", n_steps=xh.integrated.DEFAULT_IG_STEPS)),
+         (f"IG, {xh.methods.DEFAULT_IG_STEPS} steps (explorer default)",
+          dict(method="integrated_gradients", n_steps=xh.methods.DEFAULT_IG_STEPS)),
          ("Grad-CAM + Grad-CAM++ side by side", dict(method="grad_cam", compare="grad_cam_plus_plus"))]
 
 
@@ -87,7 +87,7 @@ def main(argv=None):
              f"* Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; command: "
              f"`python bench/explorer_latency.py --repeats {args.repeats}`; model efficientnet_lite0 (cat photo).",
              f"* Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads "
-             f"{torch.get_num_threads()}, device {xh.get_device()}; load average at start "
+             f"{torch.get_num_threads()}, device {xh.device.get_device()}; load average at start "
              f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}" + (f"; note: {args.note}" if args.note else ""),
              "* Latency = from the choice to the drawn figure (worker + PNG); CPU = user+sys of all threads, "
              "less sensitive to other load than wall time. Median [min-max] in seconds.", ""]

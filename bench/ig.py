@@ -46,7 +46,7 @@ def configure(args, parser):
     args.ig_methods, args.ig_grid = _split(args.ig_methods), [int(c) for c in _split(args.ig_grid)]
     if not args.photos:
         import xai_helpers as xh
-        args.photos = ",".join(xh.COURSE_IMAGES)
+        args.photos = ",".join(xh.data.COURSE_IMAGES)
     args.photos = _split(args.photos)
 
 

@@ -94,7 +94,7 @@ def channels_last_smoothgrad(image_model, x, target, n_samples, seed, chunk, noi
     import torch
     import xai_helpers as xh
     module = image_model.model if module is None else module
-    sigma = xh.noise_sigma(x, noise_level)
+    sigma = xh.methods.noise_sigma(x, noise_level)
     generator = torch.Generator().manual_seed(int(seed))  # CPU generator, as in the helper
     total = torch.zeros_like(x)
     for start in range(0, n_samples, chunk):
@@ -132,7 +132,7 @@ def warm_count(n, chunk):
 def check_smoothgrad_agreement(image_model, x, target, n_samples=50, seed=0, chunk=10):
     """Maps of the three SmoothGrad implementations on the same seeded noise -> dict of differences."""
     import xai_helpers as xh
-    sigma = xh.noise_sigma(x, NOISE_LEVEL)
+    sigma = xh.methods.noise_sigma(x, NOISE_LEVEL)
     ours = helper_smoothgrad(image_model, x, target, n_samples, seed, chunk)
     loop = seed_smooth_grad_loop(make_trainable_copy(image_model.model), x, target, sigma, n_samples, seed)
     nt = captum_noise_tunnel(image_model.model, x, target, sigma, n_samples, seed)
@@ -144,7 +144,7 @@ def variant_calls(im, x, target, variant, n, seed):
     """(run, warm, extra) for ``variant``; the warm-up (another seed) runs exactly the timed tensor shapes
     -- loop: one sample; chunks of c: one full chunk and the remainder; NoiseTunnel: all n at once."""
     import xai_helpers as xh
-    sigma, extra = xh.noise_sigma(x, NOISE_LEVEL), {}
+    sigma, extra = xh.methods.noise_sigma(x, NOISE_LEVEL), {}
     if variant == "loop":
         module = make_trainable_copy(im.model)
         return (lambda: seed_smooth_grad_loop(module, x, target, sigma, n, seed),

@@ -20,8 +20,8 @@ def load_subject(name, device="cpu"):
             torch.manual_seed(0)
             net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1),
                                 nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
-        net = xh.freeze(net).to(device)
-        return xh.ImageModel(name="tiny", model=net, labels=[f"class {i}" for i in range(10)],
+        net = xh.models.freeze(net).to(device)
+        return xh.models.ImageModel(name="tiny", model=net, labels=[f"class {i}" for i in range(10)],
                              target_layer=net[3], target_layer_name="3", mean=(0.5,) * 3, std=(0.5,) * 3,
                              resize=36, crop=32, device=torch.device(device))
     model = xh.load_image_model(name, random_weights=(name != "efficientnet_lite0"))

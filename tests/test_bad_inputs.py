@@ -178,9 +178,10 @@ def test_bad_texts_get_clear_errors(text_model, classifier, case, text, error, m
         xh.TextClassifierInterpreter(classifier, n_steps=4).interpret(text)
 
 
-def test_a_single_string_given_to_predict_is_refused(classifier):
+def test_a_single_string_is_one_input_to_predict_but_refused_by_predict_proba(classifier):
+    assert classifier.predict("great film") == classifier.predict(["great film"])[0]
     with pytest.raises(TypeError, match="list of texts"):
-        classifier.predict("great film")
+        classifier.predict_proba("great film")
 
 
 def test_text_longer_than_the_model_is_truncated_with_a_warning(text_model, classifier):
@@ -189,7 +190,7 @@ def test_text_longer_than_the_model_is_truncated_with_a_warning(text_model, clas
         tokens, attentions = xh.attention_maps(text_model, long_text)
     assert len(tokens) == 512 and attentions.shape[-1] == 512
     with pytest.warns(UserWarning, match="reads at most"):
-        (label, p), = classifier.predict([long_text])
+        (_, label, p), = classifier.predict([long_text], k=1)[0]
     assert label in ("positive", "negative")
     with pytest.warns(UserWarning, match="reads at most"):
         result = xh.TextClassifierInterpreter(classifier, n_steps=4).interpret(long_text)
@@ -201,14 +202,14 @@ def test_non_latin_text_and_emoji_are_handled(text_model, classifier):
     tokens, attentions = xh.attention_maps(text_model, text)
     assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and attentions.shape[-1] == len(tokens)
     assert torch.isfinite(attentions).all()
-    (label, p), = classifier.predict([text])
+    (_, label, p), = classifier.predict(text, k=1)
     assert 0 <= p <= 1
 
 
 def test_script_tokens_are_rendered_as_text_not_markup(classifier):
     result = xh.TextClassifierInterpreter(classifier, n_steps=4).interpret("<script>alert(1)</script> great")
-    page = xh.render_tokens_html(result.tokens, result.attributions)
+    page = xh.interpret.render_tokens_html(result.tokens, result.attributions)
     assert "<script>" not in page and "&lt;" in page
     tokens = ["[CLS]", "</script><script>alert(1)</script>", "[SEP]"]
-    view = xh.head_view(torch.full((1, 1, 3, 3), 1 / 3), tokens)
+    view = xh.viz.head_view(torch.full((1, 1, 3, 3), 1 / 3), tokens)
     assert "</script><script>alert(1)" not in view.data

@@ -29,7 +29,8 @@ def _public_callables():
 def test_every_attribution_method_is_model_x_target_then_keywords(name):
     parameters = list(inspect.signature(getattr(xh.methods, name)).parameters.values())
     assert [p.name for p in parameters[:3]] == ["model", "x", "target"]
-    later = [p for p in parameters[3:] if p.kind is not p.VAR_POSITIONAL]
+    assert all(p.kind is p.KEYWORD_ONLY or p.default is not p.empty for p in parameters[3:]
+               if p.kind is not p.VAR_POSITIONAL)          # after (model, x, target): only options
     if name.startswith("grad_cam"):
         layer = inspect.signature(getattr(xh.methods, name)).parameters["layer"]
         assert layer.kind is layer.KEYWORD_ONLY and layer.default is None
@@ -43,16 +44,28 @@ def test_no_public_function_uses_an_old_parameter_name():
     assert len(checked) > 100 and "xai_helpers.evaluation.deletion.faithfulness" in checked
 
 
-def test_old_keyword_names_are_read_and_both_names_at_once_are_refused():
+def test_an_old_keyword_name_is_an_error_naming_the_new_one():
     @renamed(steps="fractions")
     def curve(x, fractions=10):
         return fractions
-    assert curve(1, steps=4) == 4 == curve(1, fractions=4) and curve(1) == 10
-    with pytest.raises(TypeError, match=r"pass fractions= only \(steps= is its old name\)"):
-        curve(1, steps=4, fractions=5)
+    assert curve(1, fractions=4) == 4 and curve(1) == 10
+    with pytest.raises(TypeError, match=r"curve: steps= is now called fractions=; pass fractions=4\."):
+        curve(1, steps=4)
+    with pytest.raises(TypeError, match="ig_steps= is now called n_steps="):
+        xh.ImageClassifierInterpreter(object(), ig_steps=4)
 
 
 def test_the_package_defaults_apply_when_the_explainers_get_no_batch_size():
     """image_explainers() without batch_size uses the measured defaults of IG and SmoothGrad."""
     parameters = inspect.signature(xh.interpret.image_explainers).parameters
-    assert parameters["batch_size"].default is None and parameters["n_steps"].default == xh.DEFAULT_IG_STEPS
+    assert parameters["batch_size"].default is None and parameters["n_steps"].default == xh.methods.DEFAULT_IG_STEPS
+
+
+def test_every_result_record_of_the_package_has_show():
+    """Results that are more than a tensor are dataclasses with ``.show()`` (tables also ``.to_frame()``)."""
+    import dataclasses
+    records = [xh.interpret.ImageInterpretation, xh.interpret.TextInterpretation, xh.interpret.MisclassificationReport,
+               xh.evaluation.Curves, xh.evaluation.FaithfulnessResult, xh.evaluation.PointingResult,
+               xh.evaluation.RandomisationResult]
+    assert all(dataclasses.is_dataclass(r) and callable(getattr(r, "show", None)) for r in records)
+    assert all(callable(getattr(r, "to_frame", None)) for r in records[3:])

@@ -37,7 +37,7 @@ def test_grad_cam_equals_captum_layer_grad_cam(image_model, dog_x):
 
 def test_map_is_input_sized_cpu_tensor_in_unit_range(image_model, dog_x):
     for method in (grad_cam, grad_cam_plus_plus):
-        cam = method(image_model, "_blocks.15", dog_x, 235)
+        cam = method(image_model, dog_x, 235, layer="_blocks.15")
         assert isinstance(cam, torch.Tensor) and cam.device.type == "cpu"
         assert cam.shape == (224, 224) and not torch.isnan(cam).any()
         assert cam.min() >= 0 and cam.max() == pytest.approx(1.0)
@@ -67,7 +67,7 @@ def test_works_on_torchvision_resnets(resnet18_random):
     x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     for method in (grad_cam, grad_cam_plus_plus):
         for layer in (None, "layer3", resnet18_random.model.layer4[-1]):
-            cam = method(resnet18_random, layer, x, 3)
+            cam = method(resnet18_random, x, 3, layer=layer)
             assert cam.shape == (224, 224) and torch.isfinite(cam).all() and cam.max() <= 1.0
     resnet50 = xh.load_image_model("resnet50", random_weights=True)
     cam = grad_cam(resnet50.model, x[..., :128, :128], 7, layer=resnet50.model.layer4)  # plain nn.Module too
@@ -107,9 +107,9 @@ def test_one_call_shape_model_x_target_and_the_layer_by_keyword(method):
     x = torch.rand(1, 3, 16, 16)
     by_keyword = method(net, x, 1, layer="features")
     torch.testing.assert_close(method(net, x, 1, layer=net.features), by_keyword)
-    torch.testing.assert_close(method(net, "features", x, 1), by_keyword)   # the old order, read while lessons move
-    with pytest.raises(TypeError, match=r"\(model, x, target, \*, layer=None"):
-        method(net, x, 1, "features")                                       # a layer passed by position
+    for old_order in ((net, "features", x, 1), (net, x, 1, "features")):   # a layer passed by position
+        with pytest.raises(TypeError, match=r"\(model, x, target, \*, layer=None.*layer='layer4'"):
+            method(*old_order)
     assert _all_hooks(net) == []
 
 

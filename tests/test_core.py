@@ -16,32 +16,32 @@ def test_device_defaults_to_an_available_device(monkeypatch):
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     if expected == "cpu" and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         expected = "mps"
-    assert xh.get_device().type == expected
+    assert xh.device.get_device().type == expected
 
 
 def test_device_env_override(monkeypatch):
     monkeypatch.setenv("XAI_DEVICE", "cpu")
-    assert xh.get_device() == torch.device("cpu")
+    assert xh.device.get_device() == torch.device("cpu")
 
 
 def test_device_env_rejects_unknown_names(monkeypatch):
     monkeypatch.setenv("XAI_DEVICE", "tpu")
     with pytest.raises(ValueError, match="XAI_DEVICE"):
-        xh.get_device()
+        xh.device.get_device()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_device_env_asking_for_missing_cuda_is_an_error_not_a_silent_fallback(monkeypatch):
     monkeypatch.setenv("XAI_DEVICE", "cuda")
     with pytest.raises(RuntimeError, match="no CUDA"):
-        xh.get_device()
+        xh.device.get_device()
 
 
 def test_device_falls_back_to_cpu_without_accelerators(monkeypatch):
     monkeypatch.delenv("XAI_DEVICE", raising=False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr("xai_helpers.device._mps_available", lambda: False)
-    assert xh.get_device() == torch.device("cpu")
+    assert xh.device.get_device() == torch.device("cpu")
 
 
 # --- models -----------------------------------------------------------------------------------
@@ -51,7 +51,7 @@ def test_default_model_is_offline_efficientnet_frozen_in_eval_mode(image_model):
     assert all(not p.requires_grad for p in image_model.model.parameters())
     assert len(image_model.labels) == 1000 and image_model.labels[281] == "tabby"
     assert any(m is image_model.target_layer for m in image_model.model.modules())
-    assert next(image_model.model.parameters()).device.type == xh.get_device().type
+    assert next(image_model.model.parameters()).device.type == xh.device.get_device().type
 
 
 def test_loading_is_cached_per_process(image_model):
@@ -113,16 +113,16 @@ def test_predict_rejects_bad_k(image_model, cat_x):
 
 
 # --- photos -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(xh.COURSE_IMAGES))
+@pytest.mark.parametrize("name", sorted(xh.data.COURSE_IMAGES))
 def test_course_photos_load_as_small_rgb_files(name):
     img = xh.load_image(name)
     assert img.mode == "RGB" and min(img.size) >= 224
-    assert (xh.DATA_DIR / xh.COURSE_IMAGES[name][0]).stat().st_size < 150_000
+    assert (xh.data.DATA_DIR / xh.data.COURSE_IMAGES[name][0]).stat().st_size < 150_000
 
 
 def test_every_photo_has_a_source_and_licence_entry():
-    sources = (xh.DATA_DIR / "SOURCES.md").read_text()
-    for file, _ in xh.COURSE_IMAGES.values():
+    sources = (xh.data.DATA_DIR / "SOURCES.md").read_text()
+    for file, _ in xh.data.COURSE_IMAGES.values():
         assert file in sources
 
 

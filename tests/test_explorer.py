@@ -2,31 +2,20 @@
 bad uploads become a message in the widget, stale choices are superseded, nothing is left behind."""
 import base64
 import datetime
-import gc
 import io
 import threading
 import types
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 import xai_helpers as xh
+from helpers import hook_count, live_tensors  # noqa: E402  (tests/helpers.py)
 from xai_helpers.explore import runner as ex
 from xai_helpers.explore.image import UPLOADED
 
 pytest.importorskip("ipywidgets")
-
-
-def _all_hooks(module):
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-               + len(getattr(m, "_backward_pre_hooks", {})) for m in module.modules())
-
-
-def _live_tensors():
-    gc.collect()
-    return sum(1 for o in gc.get_objects() if isinstance(o, torch.Tensor))
 
 
 def _explorer_threads():
@@ -175,14 +164,14 @@ def test_a_newer_choice_supersedes_a_slow_computation(explorer):
     assert explorer.view["maps"][0][0] == "grad_cam"
     assert explorer.runner.completed == completed + 1       # the SmoothGrad map was never drawn
     assert explorer.runner.superseded == superseded + 1
-    assert _all_hooks(explorer.image_model.model) == 0 and not _explorer_threads()
+    assert hook_count(explorer.image_model.model) == 0 and not _explorer_threads()
 
 
 def test_a_hundred_changes_leave_no_hooks_threads_or_tensors_behind(explorer):
     ui, net = explorer.ui, explorer.image_model.model
     ui.method.value, ui.photo.value = "grad_cam", "cat"
     _wait(explorer)
-    tensors = _live_tensors()
+    tensors = live_tensors()
     methods, photos = ["grad_cam", "vanilla", "smoothgrad", "grad_cam_plus_plus"], ["dog", "coffee", "cat"]
     for i in range(100):
         if i % 3 == 0:
@@ -194,9 +183,9 @@ def test_a_hundred_changes_leave_no_hooks_threads_or_tensors_behind(explorer):
     ui.method.value, ui.photo.value = "grad_cam", "cat"
     _wait(explorer)
     assert explorer.runner.superseded > 0                   # stale choices were dropped, not queued
-    assert _all_hooks(net) == 0 and not _explorer_threads()
+    assert hook_count(net) == 0 and not _explorer_threads()
     assert explorer.view["maps"][0][0] == "grad_cam" and explorer.view["photo"] == "cat"
-    assert _live_tensors() <= tensors, "tensors accumulate across explorer changes"
+    assert live_tensors() <= tensors, "tensors accumulate across explorer changes"
 
 
 def test_a_hook_is_released_when_the_computation_fails(image_model):
@@ -207,7 +196,7 @@ def test_a_hook_is_released_when_the_computation_fails(image_model):
             xh.grad_cam(image_model, image_model.preprocess("cat"), 5000)   # no class 5000
     runner.submit(compute, lambda result: None, errors.append)
     assert runner.wait(60)
-    assert errors and "5000" in str(errors[0]) and _all_hooks(image_model.model) == 0
+    assert errors and "5000" in str(errors[0]) and hook_count(image_model.model) == 0
 
 
 def test_bad_settings_are_refused_with_the_known_names(explorer):

@@ -26,7 +26,7 @@ def _net():
             torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
             torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
             torch.nn.Flatten(), torch.nn.Linear(16, 10)).eval()
-    return xh.freeze(net)
+    return xh.models.freeze(net)
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +35,9 @@ def models():
     net = _net()
     kw = dict(name="tiny", labels=[f"class {i}" for i in range(10)], target_layer_name="4", mean=(0.5,) * 3,
               std=(0.25,) * 3, resize=72, crop=64)
-    cpu = xh.ImageModel(model=net, target_layer=net[4], device=torch.device("cpu"), **kw)
+    cpu = xh.models.ImageModel(model=net, target_layer=net[4], device=torch.device("cpu"), **kw)
     fake_net = to_fake_device(net)
-    fake = xh.ImageModel(model=fake_net, target_layer=fake_net[4], device=FAKE, **kw)
+    fake = xh.models.ImageModel(model=fake_net, target_layer=fake_net[4], device=FAKE, **kw)
     x = cpu.preprocess("cat")
     return (cpu, x), (fake, OnDevice(x.clone()))
 
@@ -74,8 +74,8 @@ HELPERS = {
     "integrated_gradients black": lambda m, x: xh.integrated_gradients(m, x, TARGET, "black", n_steps=6)[0],
     "integrated_gradients blur": lambda m, x: xh.integrated_gradients(m, x, TARGET, "blur", n_steps=6)[0],
     "integrated_gradients noise": lambda m, x: xh.integrated_gradients(m, x, TARGET, "noise", n_steps=6)[0],
-    "output_difference": lambda m, x: torch.tensor(xh.output_difference(m, x, TARGET, "black")),
-    "make_baseline": lambda m, x: xh.make_baseline(m, x, "black"),
+    "output_difference": lambda m, x: torch.tensor(xh.methods.output_difference(m, x, TARGET, "black")),
+    "make_baseline": lambda m, x: xh.methods.make_baseline(m, x, "black"),
     "denormalize": lambda m, x: m.denormalize(x),
     "to_image": lambda m, x: torch.as_tensor(m.to_image(x)),
 }

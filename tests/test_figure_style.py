@@ -156,7 +156,7 @@ def test_plotting_helpers_draw_with_uniform_colormaps_by_default():
         assert all(fig.axes for fig in figures)
         drawn = {artist.get_cmap().name for fig in figures for ax in fig.axes
                  for artist in (*ax.images, *ax.collections) if hasattr(artist, "get_cmap")}
-        assert {xh.plotting.CAM_CMAP, xh.plotting.SIGNED_CMAP, xh.plotting.ABSOLUTE_CMAP} <= drawn
+        assert {xh.viz.CAM_CMAP, xh.viz.SIGNED_CMAP, xh.viz.ABSOLUTE_CMAP} <= drawn
         assert [name for fig in figures for name in rainbow_artists(fig)] == []
     finally:
         plt.close("all")

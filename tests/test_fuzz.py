@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import xai_helpers as xh
+from helpers import hook_count
 from xai_helpers.models.image import ImageModel
 
 pytestmark = pytest.mark.unit
@@ -38,7 +39,7 @@ class TinyCNN(nn.Module):
 
 def _models():
     torch.manual_seed(0)
-    net = xh.freeze(TinyCNN())
+    net = xh.models.freeze(TinyCNN())
     wrapped = ImageModel(name="tiny", model=net, labels=LABELS, target_layer=net.features[3],
                          target_layer_name="features.3", mean=(0.5,) * 3, std=(0.25,) * 3, resize=16, crop=16,
                          device=torch.device("cpu"))
@@ -47,11 +48,6 @@ def _models():
 
 NET, WRAPPED = _models()
 OTHER = TinyCNN()
-
-
-def _hooks(module):
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-               + len(getattr(m, "_backward_pre_hooks", {})) for m in module.modules())
 
 
 @st.composite
@@ -120,7 +116,7 @@ def _raised_by_the_package(err):
 @given(x=inputs(), target=TARGETS, layer=LAYERS, baseline=BASELINES, model=MODELS)
 def test_every_method_returns_a_valid_map_or_a_clear_error(name, x, target, layer, baseline, model):
     m = _model(model)
-    before = (_hooks(NET), _hooks(OTHER))
+    before = (hook_count(NET), hook_count(OTHER))
     try:
         out = METHODS[name](m, x, target, layer, _baseline(baseline, x))
     except (ValueError, TypeError) as err:
@@ -129,4 +125,4 @@ def test_every_method_returns_a_valid_map_or_a_clear_error(name, x, target, laye
         assert len(message) > 25 and NAMES_THE_FIX.search(message), f"the message names no fix: {message!r}"
     else:
         _check_result(name, out, x)
-    assert (_hooks(NET), _hooks(OTHER)) == before, "a hook was left on the model"
+    assert (hook_count(NET), hook_count(OTHER)) == before, "a hook was left on the model"

@@ -31,7 +31,7 @@ def test_smoothgrad_equals_noise_tunnel_fed_the_same_noise(image_model, cat_x):
     ours = xh.smoothgrad(image_model, cat_x, TABBY, n_samples=6, noise_level=0.15, batch_size=4, seed=7)
     torch.manual_seed(7)
     theirs = NoiseTunnel(Saliency(image_model.model)).attribute(
-        cat_x, nt_type="smoothgrad", nt_samples=6, stdevs=xh.noise_sigma(cat_x, 0.15), target=TABBY,
+        cat_x, nt_type="smoothgrad", nt_samples=6, stdevs=xh.methods.noise_sigma(cat_x, 0.15), target=TABBY,
         abs=False)
     assert torch.allclose(ours, theirs, atol=1e-6, rtol=1e-4)
 
@@ -51,9 +51,9 @@ def test_smoothgrad_chunk_size_does_not_change_the_map(image_model, cat_x):
 
 
 def test_noise_level_is_relative_to_the_input_range(cat_x):
-    assert xh.noise_sigma(cat_x, 0.1) == pytest.approx(0.1 * float(cat_x.max() - cat_x.min()))
+    assert xh.methods.noise_sigma(cat_x, 0.1) == pytest.approx(0.1 * float(cat_x.max() - cat_x.min()))
     with pytest.raises(ValueError, match="noise_level"):
-        xh.noise_sigma(cat_x, -0.1)
+        xh.methods.noise_sigma(cat_x, -0.1)
 
 
 def test_smoothgrad_with_zero_noise_is_vanilla_gradients(image_model, cat_x):
@@ -142,7 +142,7 @@ def test_reductions_reject_batches_and_wrong_shapes(cat_x):
 
 def test_noise_level_must_be_a_number(cat_x):
     with pytest.raises(TypeError, match="noise_level must be a number"):
-        xh.noise_sigma(cat_x, "15%")
+        xh.methods.noise_sigma(cat_x, "15%")
 
 
 def test_seed_to_seed_difference_of_signed_maps_falls_as_one_over_sqrt_n(tiny_net):

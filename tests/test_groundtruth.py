@@ -188,7 +188,7 @@ def test_batched_maps_equal_per_scene_helper_calls(random_cnn, scenes):
 def test_batched_smoothgrad_is_the_mean_gradient_over_the_same_noisy_scenes(random_cnn, scenes):
     x, t = scenes.images[:4], scenes.labels[:4]
     r = gt.attribution_maps(random_cnn, x, t, methods=("smoothgrad",), n_samples=6, chunk=4, per_pass=8)
-    sigma = xh.noise_sigma(x, gt.NOISE_LEVEL)          # over the chunk: these scenes all span [0, 1]
+    sigma = xh.methods.noise_sigma(x, gt.NOISE_LEVEL)          # over the chunk: these scenes all span [0, 1]
     noise = torch.randn((6, 4, 48, 48), generator=torch.Generator().manual_seed(0)) * sigma
     for i in range(4):
         noisy = (x[i, 0] + noise[:, i])[:, None]

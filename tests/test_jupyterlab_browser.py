@@ -4,16 +4,11 @@ Checks what a learner would see: the BertViz view drew its attention lines (offl
 matplotlib figures appeared. A screenshot is saved under build/. The notebook is copied to a temporary
 folder first, so JupyterLab's autosave cannot write outputs into the repository.
 """
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import running_jupyterlab
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "4.4a_attention_text.ipynb"  # holds the BertViz views
@@ -26,44 +21,12 @@ pytestmark = [
 ]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab_url(tmp_path_factory):
     work = tmp_path_factory.mktemp("lab")
     shutil.copy(NOTEBOOK, work / NOTEBOOK.name)
-    port = _free_port()
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(work / "config"), JUPYTER_RUNTIME_DIR=str(work / "runtime"))
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
-           "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
-           f"--ServerApp.root_dir={work}", "--LabApp.news_url=None",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    log = open(work / "lab.log", "w")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url + "/api", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail("JupyterLab exited: " + (work / "lab.log").read_text()[-2000:])
-                time.sleep(0.5)
-        else:
-            pytest.fail("JupyterLab did not start within 2 minutes")
+    with running_jupyterlab(work) as url:   # tests/helpers.py: the one JupyterLab start-up
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_notebook_4_4_runs_in_jupyterlab_and_draws_bertviz_and_figures(lab_url):

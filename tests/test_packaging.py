@@ -110,7 +110,7 @@ from xai_helpers import data, digits, evaluation
 from xai_helpers.models import sentiment, vit
 site = pathlib.Path(sys.argv[1])
 assert site in pathlib.Path(xh.__file__).parents, ("not the installed copy", xh.__file__)
-assert site in xh.DATA_DIR.parents, ("data found outside the installed package", xh.DATA_DIR)
+assert site in xh.data.DATA_DIR.parents, ("data found outside the installed package", xh.data.DATA_DIR)
 assert xh.load_image("cat").size == (451, 300)
 for parts in (("boxes.json",), ("SOURCES.md",), ("sentiment", "train.tsv"), ("sentiment", "test.tsv"),
               ("sentiment", "minilm_sentiment_head.safetensors")):
@@ -118,7 +118,7 @@ for parts in (("boxes.json",), ("SOURCES.md",), ("sentiment", "train.tsv"), ("se
 assert evaluation.BOXES_PATH.is_file() and sentiment.SENTIMENT_CHECKPOINT.is_file()
 assert len(evaluation.load_boxes()) > 0 and len(sentiment.load_sentiment_data("test")[0]) > 0
 assert (pathlib.Path(xh.__file__).parent / "assets" / "vit" / "tiny_vit_digits.safetensors").is_file()
-print("installed copy OK", xh.DATA_DIR)
+print("installed copy OK", xh.data.DATA_DIR)
 """
 
 

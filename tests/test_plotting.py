@@ -13,13 +13,13 @@ def test_signed_maps_use_a_diverging_scale_centred_at_zero():
     m = np.array([[-1.0, 0.5], [2.0, 0.0]])
     im = xh.show_map(m, ax=plt.figure().gca(), clip_percentile=None)
     assert im.norm.vmin == -im.norm.vmax == -2.0
-    assert im.get_cmap().name == xh.plotting.SIGNED_CMAP
+    assert im.get_cmap().name == xh.viz.SIGNED_CMAP
     plt.close("all")
 
 
 def test_absolute_maps_use_a_sequential_scale():
     im = xh.show_map(np.random.rand(5, 5), ax=plt.figure().gca())
-    assert im.get_cmap().name == xh.plotting.ABSOLUTE_CMAP and im.norm.vmin == 0
+    assert im.get_cmap().name == xh.viz.ABSOLUTE_CMAP and im.norm.vmin == 0
     plt.close("all")
 
 

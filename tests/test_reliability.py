@@ -1,6 +1,5 @@
 """Reliability: no hooks or memory left behind, bit-identical seeded results, safe loading and rendering."""
 import ast
-import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -9,19 +8,10 @@ import pytest
 import torch
 
 import xai_helpers as xh
+from helpers import hook_count, live_tensors  # noqa: E402  (tests/helpers.py)
 from xai_helpers.methods.cam import grad_cam, grad_cam_plus_plus
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _all_hooks(module):
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-               + len(getattr(m, "_backward_pre_hooks", {})) for m in module.modules())
-
-
-def _live_tensors():
-    gc.collect()
-    return sum(1 for o in gc.get_objects() if isinstance(o, torch.Tensor))
 
 
 def _rss_mb():
@@ -33,7 +23,7 @@ def test_a_thousand_cam_calls_including_failures_leave_no_hooks_and_no_memory_be
     image_model = xh.load_image_model("resnet18", random_weights=True)
     net = image_model.model
     x = torch.randn(1, 3, 64, 64, device=image_model.device)  # small input: the hook logic is the same
-    hooks_before = _all_hooks(net)
+    hooks_before = hook_count(net)
 
     def calls(n):
         for i in range(n):
@@ -50,10 +40,10 @@ def test_a_thousand_cam_calls_including_failures_leave_no_hooks_and_no_memory_be
                 cam_fn(image_model, x, i % 1000, layer="layer4")
 
     calls(100)  # warm-up: allocator pools, lazy imports
-    tensors, rss = _live_tensors(), _rss_mb()
+    tensors, rss = live_tensors(), _rss_mb()
     calls(900)
-    assert _all_hooks(net) == hooks_before == 0
-    assert _live_tensors() <= tensors, "tensors accumulate across CAM calls"
+    assert hook_count(net) == hooks_before == 0
+    assert live_tensors() <= tensors, "tensors accumulate across CAM calls"
     assert _rss_mb() - rss < 100, "resident memory grew by more than 100 MB over 900 CAM calls"
 
 
@@ -61,7 +51,7 @@ def test_hooks_are_removed_when_the_model_itself_raises():
     image_model = xh.load_image_model("resnet18", random_weights=True)
     with pytest.raises(ValueError, match="cannot read this input.*channels"):
         grad_cam(image_model, torch.randn(1, 4, 64, 64), 1)  # 4 channels: conv1 fails inside torch, named by the package
-    assert _all_hooks(image_model.model) == 0
+    assert hook_count(image_model.model) == 0
 
 
 _DETERMINISM = """

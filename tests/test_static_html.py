@@ -126,7 +126,7 @@ LESSON_A = [
 LESSON_B = [
     nbformat.v4.new_markdown_cell("# Lesson beta: attention"),
     nbformat.v4.new_code_cell(
-        "import torch\nfrom xai_helpers import bertviz_offline\ntorch.manual_seed(0)\n"
+        "import torch\nfrom xai_helpers.viz import bertviz_offline\ntorch.manual_seed(0)\n"
         f"att = [torch.softmax(torch.randn(1, {HEADS}, {SEQ}, {SEQ}), -1) for _ in range(2)]\n"
         f"bertviz_offline.head_view(att, {TOKENS!r})"),
     nbformat.v4.new_code_cell("import ipywidgets\nipywidgets.IntSlider(description='widgetprobe')"),
@@ -242,3 +242,11 @@ def test_site_navigates_and_renders_figure_formula_bertviz_and_search_offline(si
         assert "IntSlider(" in pages[states["bertviz"]]["text"] and "widgetprobe" in pages[states["bertviz"]]["text"]
     else:
         assert hits, "search found nothing for 'saliency'"
+
+
+@pytest.mark.unit
+def test_parallel_kernels_share_the_cores_instead_of_oversubscribing_them(monkeypatch):
+    monkeypatch.setattr(build_html.os, "cpu_count", lambda: 2)
+    assert build_html.kernel_threads(2) == 1 and build_html.kernel_threads(1) == 2
+    monkeypatch.setattr(build_html.os, "cpu_count", lambda: 8)
+    assert build_html.kernel_threads(3) == 2 and build_html.kernel_threads(16) == 1

@@ -32,11 +32,14 @@ def test_dataset_is_balanced_and_the_test_split_is_held_out():
 
 
 def test_predict_returns_a_label_and_its_probability_per_text(clf):
-    out = clf.predict(["A wonderful, moving film.", "The food was cold and the waiter was rude.", "ok"])
-    assert len(out) == 3
-    assert [label for label, _ in out[:2]] == ["positive", "negative"]
-    for label, p in out:
-        assert label in ("positive", "negative") and 0.5 <= p <= 1.0
+    out = clf.predict(["A wonderful, moving film.", "The food was cold and the waiter was rude.", "ok"], k=1)
+    assert len(out) == 3 and all(len(top) == 1 for top in out)
+    assert [top[0].label for top in out[:2]] == ["positive", "negative"]
+    for (index, label, p), in out:                       # Prediction records unpack like tuples
+        assert clf.labels[index] == label and label in ("positive", "negative") and 0.5 <= p <= 1.0
+    both = clf.predict("ok")                              # one text: every label, ranked
+    assert [r.label for r in both] != [] and sorted(r.label for r in both) == sorted(clf.labels)
+    assert both[0].probability >= both[1].probability and sum(r.probability for r in both) == pytest.approx(1)
 
 
 def test_held_out_accuracy_is_at_least_85_percent(clf):
@@ -44,9 +47,9 @@ def test_held_out_accuracy_is_at_least_85_percent(clf):
     assert clf.accuracy(texts, labels) >= 0.85
 
 
-def test_predict_rejects_a_bare_string(clf):
+def test_predict_proba_rejects_a_bare_string(clf):
     with pytest.raises(TypeError, match="list of texts"):
-        clf.predict("a single sentence")
+        clf.predict_proba("a single sentence")
 
 
 def test_forward_takes_ids_and_mask_and_padding_does_not_change_the_answer(clf):

@@ -309,7 +309,7 @@ def test_vit_helpers_run_on_a_device_and_give_the_cpus_result(tiny, test_set):
     with FactoriesOnDevice():
         logits, att = VA.vit_attention(on_device, sub.images)
         queries = VA.cls_queries(on_device, sub.images, layer=0)
-        predicted, _ = on_device.predict(sub.images)
+        predicted = on_device.predict(sub.images, k=1)
         scores = L.localisation_scores(on_device, sub, batch_size=5)
         heads = L.head_localisation(on_device, sub, batch_size=5)
         fig = IS.plot_scene_attention(on_device, sub, indices=[0, 1], extra_maps={"ink": VA.brightness_map(sub.images[:2])})
@@ -319,7 +319,7 @@ def test_vit_helpers_run_on_a_device_and_give_the_cpus_result(tiny, test_set):
     torch.testing.assert_close(logits, cpu_logits)
     torch.testing.assert_close(att, cpu_att)
     torch.testing.assert_close(queries, VA.cls_queries(tiny, sub.images, layer=0))
-    assert torch.equal(predicted, tiny.predict(sub.images)[0])
+    assert predicted == tiny.predict(sub.images, k=1) and len(predicted) == 12 and predicted[0][0].label in tiny.labels
     np.testing.assert_allclose(scores.drop(index="random map (control)").values,
                                L.localisation_scores(tiny, sub).drop(index="random map (control)").values, rtol=1e-5)
     np.testing.assert_allclose(heads.values, L.head_localisation(tiny, sub).values, rtol=1e-5)

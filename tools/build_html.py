@@ -14,6 +14,7 @@ laptop builds the course in the time of its slowest lesson), and runs ``jupyter-
 BertViz views carry their own JavaScript (xai_helpers.bertviz_offline), so they work on the pages too.
 """
 import argparse
+import functools
 import os
 import re
 import shutil
@@ -98,14 +99,26 @@ def stage(sources, src_dir):
     return pages
 
 
-def execute(notebook, timeout=600):
+def kernel_threads(jobs):
+    """Threads per kernel when ``jobs`` kernels run at once: the cores shared out, at least 1.
+
+    PyTorch starts as many threads as there are cores in every process; two kernels with two threads each
+    on two cores wait for each other's spinning threads, which made a lesson ten times slower.
+    """
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+
+
+def execute(notebook, timeout=600, threads=None):
     """Run a staged notebook in a fresh kernel in its own folder and save it with its outputs.
 
-    Returns (notebook, seconds). A cell that raises stops the build: RuntimeError naming the notebook.
+    ``threads``: OMP_NUM_THREADS of the kernel (None: PyTorch's default). Returns (notebook, seconds).
+    A cell that raises stops the build: RuntimeError naming the notebook.
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     os.environ.pop("MPLBACKEND", None)  # kernels must use the inline backend so figures are embedded
+    if threads is not None:             # this is a worker process of its own: only its kernel sees it
+        os.environ["OMP_NUM_THREADS"] = str(threads)
     notebook = Path(notebook)
     nb = nbformat.read(notebook, as_version=4)
     start = time.perf_counter()
@@ -120,8 +133,9 @@ def execute(notebook, timeout=600):
 
 def execute_all(notebooks, jobs):
     """Execute the staged notebooks, ``jobs`` at a time; print each one's time."""
+    threads = kernel_threads(jobs) if jobs > 1 else None
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for notebook, seconds in pool.map(execute, notebooks):
+        for notebook, seconds in pool.map(functools.partial(execute, threads=threads), notebooks):
             print(f"executed {notebook.name} ({seconds:.0f} s)", flush=True)
 
 

@@ -1,6 +1,6 @@
 """The Integrated Gradients step count that keeps the completeness error within 5 %: the full error ladder.
 
-For each course photo (xh.COURSE_IMAGES), the default model's top-1 class and the black baseline, print
+For each course photo (xh.data.COURSE_IMAGES), the default model's top-1 class and the black baseline, print
 |delta| / |F(x) - F(black)| at every listed step count, then the answer of the benchmark's step search
 (bench/ig.py ``search_steps``, the one implementation of it, with ``full=True``: every count measured):
 the smallest listed count from which every measured error on every photo is within 5 %.
@@ -25,7 +25,7 @@ def main(argv=None):
     from xai_helpers.methods.integrated import DEFAULT_IG_BATCH
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, nargs="+", default=[50, 64, 100, 128, 150, 200, 256, 300])
-    parser.add_argument("--photos", nargs="+", default=list(xh.COURSE_IMAGES))
+    parser.add_argument("--photos", nargs="+", default=list(xh.data.COURSE_IMAGES))
     parser.add_argument("--method", default="gausslegendre")
     parser.add_argument("--batch", type=int, default=DEFAULT_IG_BATCH, help="internal_batch_size")
     parser.add_argument("--threads", type=int, default=1)

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from training_steps import log_epoch, optimiser_step  # noqa: E402  (tools/training_steps.py)
 from xai_helpers.evaluation import groundtruth as gt  # noqa: E402
 from xai_helpers.digits import make_cluttered_digits  # noqa: E402
 
@@ -84,13 +85,8 @@ def _train(strength, mark, seed, epochs, n_train, log):
         for b in range(0, n, bs):
             idx = order[b:b + bs]
             loss = F.cross_entropy(model(images[idx]), labels[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            schedule.step()
-        if log and (epoch % 5 == 4 or epoch == settings["epochs"] - 1):
-            log(f"epoch {epoch + 1:3d}/{settings['epochs']}  loss {loss.item():.3f}  "
-                f"{time.perf_counter() - start:.0f} s")
+            optimiser_step(loss, opt, schedule)
+        log_epoch(log, epoch, settings["epochs"], loss, start)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     model.eval()
     test = gt.make_scenes(n=200)
@@ -156,12 +152,23 @@ def verify(only):
                          "differently on another CPU or torch build.)")
 
 
-def measure_ig():
+def measure_ig(grid=(8, 10, 12, 16, 32)):
+    """Gauss-Legendre steps for IG completeness error <= 5 % on every one of 200 scenes, every shipped CNN and
+    both baselines: bench/ig.py ``search_steps`` (the one IG step search), measuring the whole ladder."""
+    from bench.ig import IG_ERROR, search_steps
     scenes = gt.make_scenes(200, marks="own")
-    for strength in gt.STRENGTHS:
-        table = gt.ig_completeness(gt.load_digit_cnn(strength), scenes)
-        print(f"--- strength {strength:g}: IG relative completeness error |delta| / |F(x) - F(x')| over "
-              f"{len(scenes)} scenes\n{table.round(4).to_string(index=False)}")
+    models = {s: gt.load_digit_cnn(s) for s in gt.STRENGTHS}
+
+    def worst_error(item, n):
+        strength, kind = item
+        r = gt.attribution_maps(models[strength], scenes.images, scenes.labels, methods=(f"IG ({kind})",), n_steps=n)
+        return r.ig_error[kind].max().item()
+    items = [(s, kind) for s in gt.STRENGTHS for kind in ("black", "blur")]
+    need, errors = search_steps(worst_error, items, grid, full=True)
+    for (strength, kind), tried in errors.items():
+        print(f"strength {strength:g}, {kind:5s}: worst error over {len(scenes)} scenes "
+              + "  ".join(f"{n}: {e:.2%}" for n, e in tried.items()))
+    print(f"steps needed for <= {IG_ERROR:.0%} everywhere: {need} (the package uses IG_STEPS = {gt.IG_STEPS})")
 
 
 def main():

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from training_steps import log_epoch, optimiser_step  # noqa: E402  (tools/training_steps.py)
 from xai_helpers.digits import _digits_split, _render, make_cluttered_digits
 from xai_helpers.models.vit import CHECKPOINT, TINY_CONFIG, TinyViT, accuracy
 
@@ -71,13 +72,8 @@ def _train(seed, epochs, batch_size, lr, log):
         for b in range(0, len(order), settings["batch_size"]):
             x, y = x_all[b:b + settings["batch_size"]], y_all[b:b + settings["batch_size"]]
             loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            schedule.step()
-        if log and (epoch % 5 == 4 or epoch == settings["epochs"] - 1):
-            log(f"epoch {epoch + 1:3d}/{settings['epochs']}  loss {loss.item():.3f}  "
-                f"{time.perf_counter() - start:.0f} s")
+            optimiser_step(loss, opt, schedule)
+        log_epoch(log, epoch, settings["epochs"], loss, start)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     model.eval()
     test = make_cluttered_digits("test")

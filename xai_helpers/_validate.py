@@ -190,16 +190,15 @@ def _position(tokens, token):
 
 
 def renamed(**old_to_new):
-    """Read old keyword names as the one set of names (``n_steps``, ``n_samples``, ``batch_size``, ``fractions``)
-    while lessons move to them; passing both the old and the new name is a TypeError naming the new one."""
+    """The package's one set of keyword names (``n_steps``, ``n_samples``, ``batch_size``, ``fractions``): an old
+    name (``ig_steps=``, ``smoothgrad_samples=``, ``internal_batch_size=``, ``steps=`` for fractions) is a
+    TypeError naming the new one, instead of Python's bare "unexpected keyword argument"."""
     def wrap(function):
         @functools.wraps(function)
         def call(*args, **kwargs):
             for old, new in old_to_new.items():
                 if old in kwargs:
-                    if new in kwargs:
-                        raise TypeError(f"{function.__name__}: pass {new}= only ({old}= is its old name).")
-                    kwargs[new] = kwargs.pop(old)
+                    raise TypeError(f"{function.__name__}: {old}= is now called {new}=; pass {new}={kwargs[old]!r}.")
             return function(*args, **kwargs)
         call.renamed = dict(old_to_new)
         return call

@@ -33,11 +33,6 @@ class ImageInterpretation:
     extras: dict = field(default_factory=dict)
 
     @property
-    def ig_steps(self):
-        """The old name of ``n_steps`` (read while lessons move to it)."""
-        return self.n_steps
-
-    @property
     def ig_relative_error(self):
         """|delta| / |F(x) - F(baseline)|: how far IG's attributions are from completeness."""
         return abs(self.ig_delta) / max(abs(self.ig_score_difference), 1e-12)
@@ -46,6 +41,29 @@ class ImageInterpretation:
     def ig_reliable(self):
         """True when IG's completeness error is at most ``IG_MAX_ERROR`` (5 %): only then read its map."""
         return bool(self.ig_relative_error <= IG_MAX_ERROR)
+
+    def show(self, n_predictions=3, panel_size=3.2):
+        """One figure: the image with its top predictions, then one panel per method; returns it."""
+        import matplotlib.pyplot as plt
+        n = 1 + len(self.maps)
+        fig, axes = plt.subplots(1, n, figsize=(panel_size * n * 1.12, panel_size + 0.6), squeeze=False)
+        axes = axes[0]
+        axes[0].imshow(self.image)
+        lines = [f"{i + 1}. {label} {p:.1%}" for i, (_, label, p) in enumerate(self.predictions[:n_predictions])]
+        axes[0].set_title("\n".join(lines), fontsize=9, loc="left")
+        axes[0].set_xticks([]), axes[0].set_yticks([])
+        for ax, (key, heat) in zip(axes[1:], self.maps.items()):
+            title = f"{IMAGE_METHODS.get(key, key)}\n'{self.target_label}'"
+            if key == "grad_cam":
+                overlay_heatmap(self.image, heat, ax=ax, cmap=CAM_CMAP, signed=False, title=title)
+            elif key == "integrated_gradients":
+                verdict = "" if self.ig_reliable else f" > {IG_MAX_ERROR:.0%}: do not read"
+                show_map(heat, ax=ax, signed=True, title=f"{title} (signed)\ncompleteness error "
+                         f"{self.ig_relative_error:.1%}{verdict}")
+            else:
+                show_map(heat, ax=ax, signed=False, title=title)
+        fig.tight_layout()
+        return fig
 
 
 class ImageClassifierInterpreter:
@@ -108,26 +126,7 @@ class ImageClassifierInterpreter:
         return result
 
     def show(self, result, n_predictions=3, panel_size=3.2):
-        """One figure: the image with its top predictions, then one panel per method; returns it."""
-        import matplotlib.pyplot as plt
-        n = 1 + len(result.maps)
-        fig, axes = plt.subplots(1, n, figsize=(panel_size * n * 1.12, panel_size + 0.6), squeeze=False)
-        axes = axes[0]
-        axes[0].imshow(result.image)
-        lines = [f"{i + 1}. {label} {p:.1%}" for i, (_, label, p) in enumerate(result.predictions[:n_predictions])]
-        axes[0].set_title("\n".join(lines), fontsize=9, loc="left")
-        axes[0].set_xticks([]), axes[0].set_yticks([])
-        for ax, (key, heat) in zip(axes[1:], result.maps.items()):
-            title = f"{IMAGE_METHODS.get(key, key)}\n'{result.target_label}'"
-            if key == "grad_cam":
-                overlay_heatmap(result.image, heat, ax=ax, cmap=CAM_CMAP, signed=False, title=title)
-            elif key == "integrated_gradients":
-                verdict = "" if result.ig_reliable else f" > {IG_MAX_ERROR:.0%}: do not read"
-                show_map(heat, ax=ax, signed=True, title=f"{title} (signed)\ncompleteness error "
-                         f"{result.ig_relative_error:.1%}{verdict}")
-            else:
-                show_map(heat, ax=ax, signed=False, title=title)
-        fig.tight_layout()
-        return fig
+        """One figure: the image with its top predictions, then one panel per method (``result.show()``)."""
+        return result.show(n_predictions=n_predictions, panel_size=panel_size)
 
 

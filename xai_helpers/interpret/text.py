@@ -49,6 +49,10 @@ class TextInterpretation:
     def relative_error(self):
         return abs(self.delta) / max(abs(self.score_difference), 1e-12)
 
+    def show(self, ax=None):
+        """Draw the tokens coloured by attribution (matplotlib); returns the figure."""
+        return show_token_attributions(self, ax=ax)
+
     def _repr_html_(self):
         return render_tokens_html(self.tokens, self.attributions, title=self.title())
 
@@ -132,5 +136,5 @@ class TextClassifierInterpreter:
             quantity=self.explain, text_score=float(scores[0]), reference_score=float(scores[1]))
 
     def show(self, result, ax=None):
-        """Draw the tokens coloured by attribution (matplotlib); returns the figure."""
-        return show_token_attributions(result, ax=ax)
+        """Draw the tokens coloured by attribution (``result.show()``); returns the figure."""
+        return result.show(ax=ax)

@@ -107,12 +107,10 @@ def layer_activation_and_gradient(model, x, target, *, layer=None):
 
 
 def _call_shape(name, x, target, legacy, layer):
-    """``(x, target, layer)`` of a call. The one shape is ``method(model, x, target, *, layer=None)``; the old
-    ``(model, layer, x, target)`` order is still read while lessons move to it (a layer is never a tensor)."""
+    """``(x, target, layer)`` of a call: the one shape is ``method(model, x, target, *, layer=None)``; a fourth
+    positional argument (the old ``(model, layer, x, target)`` order) is a TypeError naming it."""
     if not legacy:
         return x, target, layer
-    if len(legacy) == 1 and layer is None and not isinstance(x, torch.Tensor) and isinstance(target, torch.Tensor):
-        return target, legacy[0], x
     raise TypeError(f"{name} takes (model, x, target, *, layer=None, ...): pass the layer by keyword, "
                     f"e.g. {name}(model, x, target, layer='layer4').")
 

@@ -80,8 +80,7 @@ class TextClassifier(Wrapper):
 
     ``model(input_ids, attention_mask)`` returns logits; ``model.embeddings`` is its embeddings layer;
     ``labels[i]`` names output ``i`` (lower case). ``probabilities(texts)`` is the N x classes tensor;
-    ``predict(texts)`` gives ``(label, probability)`` per text (the lessons' shape until they move to
-    ``Wrapper.predict``'s ``Prediction`` records).
+    ``predict(texts, k)`` ranks the classes -> ``Prediction`` records (a list per text for a list of texts).
     """
 
     def __init__(self, name, model, tokenizer, labels, device=None, description=""):
@@ -118,6 +117,11 @@ class TextClassifier(Wrapper):
     def _one_input(self, inputs):
         return isinstance(inputs, str)
 
+    def predict(self, texts, k=None):
+        """The ``k`` most probable labels -> list of ``Prediction(index, label, probability)`` for one text (a
+        str), one such list per text for a list of texts; ``k`` defaults to every label."""
+        return super().predict(texts, k=k)
+
     def probabilities(self, inputs):
         """Class probabilities of one text or a list of texts -> CPU tensor [N, classes]."""
         return self.predict_proba([inputs] if isinstance(inputs, str) else inputs)
@@ -132,15 +136,9 @@ class TextClassifier(Wrapper):
                 out.append(self.model(**batch).softmax(-1).cpu())
         return torch.cat(out) if out else torch.zeros(0, len(self.labels))
 
-    def predict(self, texts, batch_size=32):
-        """Return ``[(label, probability of that label), ...]``, one pair per text."""
-        probs = self.predict_proba(texts, batch_size)
-        best = probs.argmax(1)
-        return [(self.labels[int(i)], float(p[i])) for p, i in zip(probs, best)]
-
     def accuracy(self, texts, labels):
         """Fraction of ``texts`` whose predicted label equals ``labels`` (names, e.g. 'positive')."""
-        predicted = [label for label, _ in self.predict(texts)]
+        predicted = [self.labels[int(i)] for i in self.predict_proba(texts).argmax(1)]
         if len(predicted) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels.")
         return sum(p == t for p, t in zip(predicted, labels)) / max(len(labels), 1)

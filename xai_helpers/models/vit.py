@@ -190,12 +190,6 @@ class VisionModel(Wrapper):
         logits = self.model(x)
         return getattr(logits, "logits", logits).float().softmax(-1).cpu()
 
-    @torch.no_grad()
-    def predict(self, x):
-        """Input batch -> (predicted class indices [B], probabilities [B, classes]) on the CPU (the lessons' shape
-        until they move to ``Wrapper.predict``'s ``Prediction`` records)."""
-        probs = self.probabilities(x)
-        return probs.argmax(-1), probs
 
 
 VIT_MODELS = {

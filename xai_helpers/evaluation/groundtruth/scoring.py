@@ -17,7 +17,8 @@ __all__ = ["METHODS", "CONTROLS", "attribution_maps", "AttributionMaps", "box_ma
 #: Settings of the attribution methods on these 48x48 scenes. IG_STEPS: Gauss-Legendre points for a
 #: completeness error |delta| / |F(x) - F(x')| <= 5 % on every one of the 200 scored scenes, black and
 #: blurred baselines, all four lesson CNNs, with a margin: worst scene 4.9 % at 8 points, 6.4 % at 10,
-#: 1.5 % at 12 (``ig_completeness``; ``tools/train_groundtruth_cnns.py --measure-ig`` prints the table).
+#: 1.5 % at 12 (``tools/train_groundtruth_cnns.py --measure-ig``: bench/ig.py's step search; ``ig_completeness``
+#: tabulates median / 95th percentile / max per step count).
 IG_STEPS, SMOOTHGRAD_SAMPLES, NOISE_LEVEL, BLUR_SIGMA = 12, 12, 0.15, 3.0
 METHODS = ("vanilla gradients", "gradient x input", "smoothgrad", "IG (black)", "IG (blur)", "grad-cam",
            "grad-cam++", "random map", "edge detector")
