@@ -6,7 +6,6 @@ network). Through the page, as a learner would: upload a photo with the FileUplo
 method and the class, type a sentence; after each step the explorer's image must change and no error
 may appear. Screenshots are saved under build/.
 """
-import io
 import json
 import os
 import shutil
@@ -39,7 +38,6 @@ def _write_notebook(folder):
 
 
 def _photo(folder):
-    from PIL import Image
     import xai_helpers as xh
     path = folder / "my holiday photo.webp"            # the learner's own photo: WebP, not 224 px
     xh.load_image("dog").resize((900, 600)).save(path, format="WEBP")

@@ -230,4 +230,4 @@ def problem2_plan(plan, results):
     per_sample = float(np.median([float(results[n]["seconds"]) / n for n in n_list]))
     if abs(got["seconds_needed"] - math.ceil(exact - 1e-9) * per_sample) > 0.05 * math.ceil(exact) * per_sample:
         fail(label, "plan['seconds_needed'] should be n_needed times the median time per sample of your runs.")
-    ok(label, f"power-law fit, signal, target and the predicted n_needed and cost follow from your measurements.")
+    ok(label, "power-law fit, signal, target and the predicted n_needed and cost follow from your measurements.")

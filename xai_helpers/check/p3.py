@@ -32,41 +32,55 @@ def _rgb(image_model, value):
 
 def _diagnose(name, got, ref, image_model, x, seed, blur_sigma, n_noise, build, label):
     """Plain-words reason why baseline ``name`` differs from the reference (or None)."""
-    import torchvision.transforms.functional as TF
     g = got.detach().to(x.device)
     pixels = image_model.denormalize(g)
-    photo = image_model.denormalize(x.detach()).clamp(0, 1)
     if name in ("black", "white"):
-        value = 0.0 if name == "black" else 1.0
-        if torch.allclose(g, torch.full_like(g, value), atol=1e-5):
-            grey = " (the normalisation's mean, a grey)" if value == 0 else ""
-            return (f"it is all {value:g}s in the model's normalised space, which is the colour RGB "
-                    f"{_rgb(image_model, value)}{grey}, not {name}. Build the image in pixel space, then normalise it")
-        if torch.allclose(g, torch.full_like(g, -1.0 if value == 0 else 1.0), atol=1e-5):
-            return (f"it is the constant {-1 if value == 0 else 1} in normalised space: that is {name} only for a "
-                    "normalisation with mean and std of about 0.5 (the course model's). Build the image in pixel space "
-                    "and normalise it with the model's own mean and std")
-        extreme = x.detach().amin(dim=(2, 3), keepdim=True) if value == 0 else x.detach().amax(dim=(2, 3), keepdim=True)
-        if torch.allclose(g, extreme.expand_as(g), atol=1e-4) or torch.allclose(g, torch.full_like(g, float(
-                x.min() if value == 0 else x.max())), atol=1e-4):
-            return f"it is the {'darkest' if value == 0 else 'brightest'} value of this photo, not {name}"
-        return f"back in pixel space its values lie in [{pixels.min():.3f}, {pixels.max():.3f}], not all {value:g}"
+        return _diagnose_constant(name, g, pixels, image_model, x)
     if name == "blur":
-        if torch.allclose(pixels, photo, atol=1e-3):
-            return "it is the photo itself; blur it"
-        if float(pixels.std(dim=(2, 3)).max()) < 1e-3:
-            return "it is a uniform image; blur the photo so that its coarse layout remains"
-        for sigma, message in ((10.0, "blur_sigma is ignored: use the sigma passed in"),):
-            if sigma != blur_sigma:
-                k = 2 * math.ceil(3 * sigma) + 1
-                if torch.allclose(pixels, TF.gaussian_blur(photo, [k, k], [sigma, sigma]), atol=2e-3):
-                    return message
-        k_small = 2 * math.ceil(blur_sigma) + 1
-        if torch.allclose(pixels, TF.gaussian_blur(photo, [k_small, k_small], [blur_sigma, blur_sigma]), atol=2e-3):
-            return (f"the kernel is too narrow for sigma = {blur_sigma:g}: a Gaussian needs about 6 sigma + 1 taps "
-                    "(2 * ceil(3 sigma) + 1); a narrow kernel cuts its tails off")
-        return (f"it is not the photo's pixels under a Gaussian blur of sigma = {blur_sigma:g} pixels with a kernel of "
-                "2 * ceil(3 sigma) + 1 taps")
+        return _diagnose_blur(pixels, image_model.denormalize(x.detach()).clamp(0, 1), blur_sigma)
+    return _diagnose_noise(got, g, pixels, x, seed, blur_sigma, n_noise, build, label, image_model)
+
+
+def _diagnose_constant(name, g, pixels, image_model, x):
+    """Why a black or white baseline is wrong: normalised-space constants, the photo's extremes, other values."""
+    value = 0.0 if name == "black" else 1.0
+    if torch.allclose(g, torch.full_like(g, value), atol=1e-5):
+        grey = " (the normalisation's mean, a grey)" if value == 0 else ""
+        return (f"it is all {value:g}s in the model's normalised space, which is the colour RGB "
+                f"{_rgb(image_model, value)}{grey}, not {name}. Build the image in pixel space, then normalise it")
+    if torch.allclose(g, torch.full_like(g, -1.0 if value == 0 else 1.0), atol=1e-5):
+        return (f"it is the constant {-1 if value == 0 else 1} in normalised space: that is {name} only for a "
+                "normalisation with mean and std of about 0.5 (the course model's). Build the image in pixel space "
+                "and normalise it with the model's own mean and std")
+    extreme = x.detach().amin(dim=(2, 3), keepdim=True) if value == 0 else x.detach().amax(dim=(2, 3), keepdim=True)
+    if torch.allclose(g, extreme.expand_as(g), atol=1e-4) or torch.allclose(g, torch.full_like(g, float(
+            x.min() if value == 0 else x.max())), atol=1e-4):
+        return f"it is the {'darkest' if value == 0 else 'brightest'} value of this photo, not {name}"
+    return f"back in pixel space its values lie in [{pixels.min():.3f}, {pixels.max():.3f}], not all {value:g}"
+
+
+def _diagnose_blur(pixels, photo, blur_sigma):
+    """Why a blurred baseline is wrong: the photo itself, uniform, an ignored sigma, a too-narrow kernel."""
+    import torchvision.transforms.functional as TF
+    if torch.allclose(pixels, photo, atol=1e-3):
+        return "it is the photo itself; blur it"
+    if float(pixels.std(dim=(2, 3)).max()) < 1e-3:
+        return "it is a uniform image; blur the photo so that its coarse layout remains"
+    default_sigma = 10.0
+    if blur_sigma != default_sigma:
+        k = 2 * math.ceil(3 * default_sigma) + 1
+        if torch.allclose(pixels, TF.gaussian_blur(photo, [k, k], [default_sigma] * 2), atol=2e-3):
+            return "blur_sigma is ignored: use the sigma passed in"
+    k_small = 2 * math.ceil(blur_sigma) + 1
+    if torch.allclose(pixels, TF.gaussian_blur(photo, [k_small, k_small], [blur_sigma, blur_sigma]), atol=2e-3):
+        return (f"the kernel is too narrow for sigma = {blur_sigma:g}: a Gaussian needs about 6 sigma + 1 taps "
+                "(2 * ceil(3 sigma) + 1); a narrow kernel cuts its tails off")
+    return (f"it is not the photo's pixels under a Gaussian blur of sigma = {blur_sigma:g} pixels with a kernel of "
+            "2 * ceil(3 sigma) + 1 taps")
+
+
+def _diagnose_noise(got, g, pixels, x, seed, blur_sigma, n_noise, build, label, image_model):
+    """Why a noise baseline is wrong: count, range, normalisation, seeding."""
     if g.shape[0] != n_noise:
         return f"it has {g.shape[0]} images; n_noise = {n_noise} asks for that many noise draws"
     if pixels.min() < -2e-3 or pixels.max() > 1 + 2e-3:

@@ -2,7 +2,6 @@
 import math
 
 import numpy as np
-import torch
 
 from .common import (NotAnsweredYet, as_array, call, fail, imagenet_normalised, logits, memo, number, ok,
                            quiet, require)

@@ -19,8 +19,8 @@ from .results import Curves, FaithfulnessResult, PointingResult, RandomisationRe
 from .pointing import (BOXES_PATH, POINTING_TOLERANCE, load_boxes, pointing_game, pointing_game_chance,
                        pointing_game_hit)
 from .figures import show_randomisation
-from .sanity import (RANDOMISATION_METHODS, model_randomisation_test, randomisation_stages, randomised_copy,
-                     signed_maps)
+from .sanity import model_randomisation_test, randomisation_stages, randomised_copy
+from .signed import RANDOMISATION_METHODS, signed_maps
 
 __all__ = ["spearman_rank_correlation", "randomisation_stages", "randomised_copy", "model_randomisation_test",
            "signed_maps", "show_randomisation", "RANDOMISATION_METHODS",

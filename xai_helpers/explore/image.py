@@ -12,14 +12,13 @@ import tempfile
 from pathlib import Path
 
 from ..methods.cam import grad_cam, grad_cam_plus_plus
-from ..data import COURSE_IMAGES, load_image
-from .runner import Runner, error_text, figure_png, png_bundle, resolve_interactive, watch_forward_passes
+from ..data import load_image
+from .runner import Runner, figure_png, png_bundle, resolve_interactive, watch_forward_passes
 from ..methods.gradients import (DEFAULT_SMOOTHGRAD_BATCH, gradient_x_input, max_abs_over_channels, smoothgrad,
-                        sum_over_channels, vanilla_gradients)
-from ..methods.integrated import (BASELINE_NAMES, DEFAULT_IG_BATCH, DEFAULT_IG_STEPS, NOISE_DRAWS, integrated_gradients,
-                         output_difference)
-from ..models.base import ModelUnavailableError
-from ..models.image import IMAGE_MODELS, ImageModel, load_image_model
+                                 sum_over_channels, vanilla_gradients)
+from ..methods.integrated import (DEFAULT_IG_BATCH, DEFAULT_IG_STEPS, NOISE_DRAWS, integrated_gradients,
+                                  output_difference)
+from ..models.image import ImageModel, load_image_model
 from ..viz.plotting import overlay_heatmap
 from ..models.prediction import predict
 

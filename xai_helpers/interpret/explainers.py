@@ -39,11 +39,29 @@ def image_explainers(methods=("grad_cam", "integrated_gradients", "smoothgrad"),
     ``n_steps``, SmoothGrad ``n_samples`` forward+backward passes.
     """
     from ..methods.cam import grad_cam
-    from ..methods.integrated import DEFAULT_IG_BATCH, integrated_gradients, output_difference
     from ..methods.gradients import vanilla_gradients
 
     def _grad_cam(model, x, target):
         return grad_cam(model, x, target)
+
+    def _smoothgrad(model, x, target):
+        return max_abs_over_channels(smoothgrad(model, x, target, n_samples=n_samples,
+                                                noise_level=noise_level, batch_size=batch_size)).cpu()
+
+    def _gradient(model, x, target):
+        return max_abs_over_channels(vanilla_gradients(model, x, target)).cpu()
+
+    table = {"grad_cam": _grad_cam, "integrated_gradients": _ig_explainer(ig_baseline, n_steps, batch_size),
+             "smoothgrad": _smoothgrad, "gradient": _gradient}
+    unknown = [m for m in methods if m not in table]
+    if unknown:
+        raise ValueError(f"Unknown method(s) {unknown}; choose from {', '.join(table)}.")
+    return {m: table[m] for m in methods}
+
+
+def _ig_explainer(ig_baseline, n_steps, batch_size):
+    """The IG explainer of ``image_explainers``: signed map summed over channels; records and checks completeness."""
+    from ..methods.integrated import DEFAULT_IG_BATCH, integrated_gradients, output_difference
 
     def _integrated_gradients(model, x, target):
         if isinstance(model, ImageModel):
@@ -60,17 +78,4 @@ def image_explainers(methods=("grad_cam", "integrated_gradients", "smoothgrad"),
         return sum_over_channels(attributions).cpu()
 
     _integrated_gradients.completeness = []
-
-    def _smoothgrad(model, x, target):
-        return max_abs_over_channels(smoothgrad(model, x, target, n_samples=n_samples,
-                                                noise_level=noise_level, batch_size=batch_size)).cpu()
-
-    def _gradient(model, x, target):
-        return max_abs_over_channels(vanilla_gradients(model, x, target)).cpu()
-
-    table = {"grad_cam": _grad_cam, "integrated_gradients": _integrated_gradients,
-             "smoothgrad": _smoothgrad, "gradient": _gradient}
-    unknown = [m for m in methods if m not in table]
-    if unknown:
-        raise ValueError(f"Unknown method(s) {unknown}; choose from {', '.join(table)}.")
-    return {m: table[m] for m in methods}
+    return _integrated_gradients
