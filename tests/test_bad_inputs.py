@@ -213,3 +213,23 @@ def test_script_tokens_are_rendered_as_text_not_markup(classifier):
     tokens = ["[CLS]", "</script><script>alert(1)</script>", "[SEP]"]
     view = xh.viz.head_view(torch.full((1, 1, 3, 3), 1 / 3), tokens)
     assert "</script><script>alert(1)" not in view.data
+
+
+# --- counts: steps, samples, draws, images per pass ---------------------------------------------------
+@pytest.mark.parametrize("value, minimum, message", [
+    (0, 1, "batch_size must be a positive integer, got 0"),
+    (True, 1, "batch_size must be a positive integer, got True"),
+    (2.0, 1, "batch_size must be a positive integer, got 2.0"),
+    ("4", 1, "batch_size must be a positive integer, got '4'"),
+    (1, 2, "batch_size must be an integer >= 2, got 1"),
+])
+def test_a_count_that_is_not_a_whole_number_in_range_is_refused_by_name(value, minimum, message):
+    from xai_helpers._validate import check_count
+    with pytest.raises(ValueError, match=message):
+        check_count(value, "batch_size", minimum=minimum)
+
+
+def test_a_numpy_integer_count_is_accepted_as_an_int():
+    from xai_helpers._validate import check_count
+    assert check_count(np.int64(3), "n_steps", minimum=2) == 3 and type(check_count(np.int64(3), "n_steps")) is int
+

@@ -247,3 +247,13 @@ def test_evaluation_records_read_as_attributes_and_by_key_and_show_themselves():
     table = pd.DataFrame({"hits": [1]}, index=["m"])
     result = PointingResult(hits={"m": [("cat", "tabby", True)]}, score={"m": 1.0}, table=table, tolerance=15)
     assert result.to_frame() is table and result["score"] == {"m": 1.0}
+
+
+def test_signed_maps_chunk_by_the_measured_smoothgrad_default_and_refuse_a_zero_batch(toy_model):
+    x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    default = ev.signed_maps(toy_model, x, [1, 1], methods=("smoothgrad",), n_samples=3)["smoothgrad"]
+    one_by_one = ev.signed_maps(toy_model, x, [1, 1], methods=("smoothgrad",), n_samples=3, batch_size=1)["smoothgrad"]
+    np.testing.assert_allclose(default, one_by_one, rtol=1e-5, atol=1e-7)
+    assert np.abs(default).max() > 0
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+        ev.signed_maps(toy_model, x, [1, 1], methods=("smoothgrad",), batch_size=0)

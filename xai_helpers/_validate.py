@@ -14,7 +14,8 @@ from torch import nn
 
 from .data import imagenet_labels
 
-__all__ = ["renamed", "resolve_layer", "unwrap_model", "check_input", "check_batch", "check_channels", "resolve_target", "eval_mode", "stack_attentions"]
+__all__ = ["renamed", "resolve_layer", "unwrap_model", "check_input", "check_batch", "check_channels", "check_count",
+           "resolve_target", "eval_mode", "stack_attentions"]
 
 
 def unwrap_model(model):
@@ -67,6 +68,14 @@ def check_batch(x, *, name="x"):
             raise ValueError(f"{name} contains NaN or infinite values; check how the tensor was made.")
         return x
     return check_input(x, name=name)
+
+
+def check_count(value, name, minimum=1):
+    """Check that ``value`` is an integer >= ``minimum`` (a number of steps, samples, draws or images per pass)."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {kind}, got {value!r}.")
+    return int(value)
 
 
 def resolve_target(target, num_classes, labels=None):

@@ -104,7 +104,7 @@ def _resolve_depths(depths, stages):
 @renamed(smoothgrad_samples="n_samples")
 def model_randomisation_test(image_model, images, targets=None, depths=None, seeds=(0, 1, 2),
                              methods=RANDOMISATION_METHODS, explainers=None, n_samples=8,
-                             noise_level=0.15, batch_size=6):
+                             noise_level=0.15, batch_size=None):
     """Cascading model-parameter randomisation (Adebayo et al. 2018, arXiv:1810.03292, section 3.1).
 
     For every seed, one copy of the model is re-initialised from the output layer down, depth after

@@ -2,7 +2,8 @@
 import torch
 from torch import nn
 
-from .._validate import eval_mode, renamed
+from .._validate import check_count, eval_mode, renamed
+from ..methods.gradients import DEFAULT_SMOOTHGRAD_BATCH, noise_sigma
 from .common import _require_image_model
 
 __all__ = ["signed_maps", "RANDOMISATION_METHODS"]
@@ -13,7 +14,7 @@ RANDOMISATION_METHODS = ("grad_cam", "gradient", "gradient_x_input", "smoothgrad
 
 @renamed(smoothgrad_samples="n_samples")
 def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, n_samples=8, noise_level=0.15,
-                seed=0, batch_size=6, upsample=True):
+                seed=0, batch_size=None, upsample=True):
     """Signed maps of several images in one batched pass -> ``{method: N x H x W numpy array}``.
 
     ``x``: N x 3 x H x W normalised images; ``targets``: one class index per image. Methods:
@@ -26,7 +27,8 @@ def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, n_sample
     ``xh.smoothgrad(..., n_samples=n_samples, batch_size=n_samples, seed=seed)``),
     summed over channels. Per image these equal the package's one-image functions (tests assert it);
     batching only saves time. Cost: one forward+backward pass of N images, plus N x
-    ``n_samples`` noisy images in chunks of ``batch_size`` when SmoothGrad is asked for.
+    ``n_samples`` noisy images in chunks of ``batch_size`` (default: SmoothGrad's measured
+    ``DEFAULT_SMOOTHGRAD_BATCH``) when SmoothGrad is asked for.
     """
     _require_image_model(image_model, "signed_maps")
     unknown = [m for m in methods if m not in RANDOMISATION_METHODS]
@@ -35,6 +37,8 @@ def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, n_sample
     if x.dim() != 4 or len(targets) != x.shape[0]:
         raise ValueError(f"x must be N x 3 x H x W with one target per image; got {tuple(x.shape)} and "
                          f"{len(targets)} targets.")
+    n_samples = check_count(n_samples, "n_samples")
+    batch_size = check_count(DEFAULT_SMOOTHGRAD_BATCH if batch_size is None else batch_size, "batch_size")
     net, size = image_model.model, x.shape[-2:]
     tgt = torch.tensor([int(t) for t in targets], device=x.device)
     out = {}
@@ -75,7 +79,6 @@ def _layer_and_input_gradients(image_model, x, tgt):
 
 
 def _batched_smoothgrad(net, x, tgt, n_samples, noise_level, seed, batch_size):
-    from ..methods.gradients import noise_sigma
     noisy, owner = [], []
     for i in range(x.shape[0]):
         generator = torch.Generator().manual_seed(int(seed))  # per image, as xh.smoothgrad draws it

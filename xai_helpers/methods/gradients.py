@@ -3,7 +3,7 @@ import numbers
 
 import torch
 
-from .._validate import _module_and_input, eval_mode, resolve_target
+from .._validate import _module_and_input, check_count, eval_mode, resolve_target
 
 __all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "noise_sigma", "max_abs_over_channels",
            "sum_over_channels", "DEFAULT_SMOOTHGRAD_BATCH"]
@@ -72,11 +72,8 @@ def smoothgrad(model, x, target, n_samples=50, noise_level=0.15, batch_size=None
     two seeds' results differ by an amount that falls as 1/sqrt(n_samples) (independent copies).
     """
     module, labels, x = _module_and_input(model, x)
-    if not isinstance(n_samples, int) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-    batch_size = batch_size or DEFAULT_SMOOTHGRAD_BATCH
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    n_samples = check_count(n_samples, "n_samples")
+    batch_size = check_count(DEFAULT_SMOOTHGRAD_BATCH if batch_size is None else batch_size, "batch_size")
     sigma = noise_sigma(x, noise_level)
     generator = torch.Generator().manual_seed(int(seed))  # CPU generator: same noise on every device
     total = torch.zeros_like(x)

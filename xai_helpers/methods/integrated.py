@@ -10,7 +10,7 @@ import math
 import numpy as np
 import torch
 
-from .._validate import check_channels, check_input, eval_mode, resolve_target, unwrap_model, renamed
+from .._validate import check_channels, check_count, check_input, eval_mode, resolve_target, unwrap_model, renamed
 from ..models.image import ImageModel
 
 __all__ = ["integrated_gradients", "make_baseline", "output_difference", "quadrature", "BASELINE_NAMES",
@@ -40,9 +40,7 @@ def quadrature(method, n_steps):
     < 2n); ``"riemann_right"``: a_k = k/n, k = 1..n, the sum written in the source text;
     ``"riemann_left"``, ``"riemann_middle"``: the other Riemann sums. Same nodes as Captum's.
     """
-    if not isinstance(n_steps, int) or isinstance(n_steps, bool) or n_steps < 2:
-        raise ValueError(f"n_steps must be an integer >= 2, got {n_steps!r}.")
-    n = n_steps
+    n = check_count(n_steps, "n_steps", minimum=2)
     if method == "gausslegendre":
         t, w = np.polynomial.legendre.leggauss(n)
         return 0.5 * (t + 1), 0.5 * w
@@ -81,8 +79,7 @@ def make_baseline(image_model, x, name, *, sigma=BLUR_SIGMA, n_draws=NOISE_DRAWS
                              f"{tuple(pixels.shape[-2:])} image; use sigma <= {min(pixels.shape[-2:]) // 6}.")
         base = TF.gaussian_blur(pixels.clamp(0, 1), kernel_size=[kernel, kernel], sigma=[sigma, sigma])
     elif name == "noise":
-        if not isinstance(n_draws, int) or n_draws < 1:
-            raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}.")
+        n_draws = check_count(n_draws, "n_draws")
         generator = torch.Generator().manual_seed(int(seed))  # CPU generator: same noise on every device
         base = torch.rand((n_draws, *pixels.shape[1:]), generator=generator).to(pixels.device)
     else:
@@ -141,8 +138,7 @@ def integrated_gradients(model, x, target, baseline="black", n_steps=DEFAULT_IG_
     """
     module, labels = unwrap_model(model)
     check_input(x)
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    batch_size = check_count(batch_size, "batch_size")
     alphas, weights = quadrature(method, n_steps)
     base = _baseline_tensor(model, x, baseline)
     x = x.detach()
