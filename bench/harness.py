@@ -164,13 +164,22 @@ def fastest_within(timings, keys, limit=MEMORY_LIMIT):
     return (min(medians, key=medians.get) if medians else None), medians
 
 
-def pick_default(per_model):
+#: Scores within this fraction of the best are a tie (the rounds' spread is larger): the smaller setting wins.
+PICK_TIE = 0.05
+
+
+def pick_default(per_model, tie=PICK_TIE):
     """One setting for every model: ``per_model`` = {model: {setting: median seconds}} (feasible settings
-    only). Each setting scores its mean slowdown relative to each model's own fastest; the least wins.
+    only). Each setting scores its mean slowdown relative to each model's own fastest. Settings scoring
+    within ``tie`` of the least are tied, and the smallest of them wins: the settings are chunk or batch
+    sizes, so the smallest needs the least memory (Binder's 2 GB) for a speed the rounds cannot tell apart.
     -> (choice or None, {setting: score}) over the settings every model could run."""
     common = set.intersection(*(set(p) for p in per_model.values())) if per_model else set()
     score = {s: statistics.mean(p[s] / min(p.values()) for p in per_model.values()) for s in common}
-    return (min(score, key=score.get) if score else None), score
+    if not score:
+        return None, score
+    best = min(score.values())
+    return min(s for s in score if score[s] <= best * (1 + tie)), score
 
 
 def loadavg():

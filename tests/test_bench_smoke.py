@@ -140,6 +140,15 @@ def test_default_is_the_least_mean_slowdown_over_models():
     assert harness.pick_default({}) == (None, {})
 
 
+def test_default_among_settings_tied_within_the_noise_is_the_smallest():
+    per_model = {"a": {1: 1.20, 5: 1.01, 10: 1.00}, "b": {1: 1.10, 5: 1.02, 10: 1.00}}
+    choice, score = harness.pick_default(per_model)
+    assert score[10] < score[5] < score[10] * (1 + harness.PICK_TIE) and choice == 5   # 1.5 % slower: a tie
+    assert harness.pick_default(per_model, tie=0.0)[0] == 10                             # no tie band: the least
+    per_model["a"][5] = 1.20                                                              # 15 % slower: no tie
+    assert harness.pick_default(per_model)[0] == 10
+
+
 @pytest.mark.system
 def test_spawn_runs_the_function_in_another_process():
     pid = harness.spawn("os:getpid", {})
