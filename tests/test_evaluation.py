@@ -257,3 +257,17 @@ def test_signed_maps_chunk_by_the_measured_smoothgrad_default_and_refuse_a_zero_
     assert np.abs(default).max() > 0
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         ev.signed_maps(toy_model, x, [1, 1], methods=("smoothgrad",), batch_size=0)
+
+
+def test_signed_maps_of_smoothgrad_alone_make_no_plain_pass(toy_model):
+    calls = []
+    handle = toy_model.model.conv.register_forward_hook(lambda module, inputs, output: calls.append(len(output)))
+    try:
+        ev.signed_maps(toy_model, torch.rand(1, 3, 16, 16), [1], methods=("smoothgrad",), n_samples=3, batch_size=3)
+        assert calls == [3]                                   # one chunk of 3 noisy copies, nothing else
+        calls.clear()
+        ev.signed_maps(toy_model, torch.rand(1, 3, 16, 16), [1], methods=("gradient", "smoothgrad"), n_samples=3,
+                       batch_size=3)
+        assert calls == [1, 3]                                # the plain pass, then the noisy chunk
+    finally:
+        handle.remove()

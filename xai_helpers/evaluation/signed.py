@@ -42,20 +42,27 @@ def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, n_sample
     net, size = image_model.model, x.shape[-2:]
     tgt = torch.tensor([int(t) for t in targets], device=x.device)
     out = {}
+    if set(methods) - {"smoothgrad"}:  # the one plain pass serves Grad-CAM and both gradient maps
+        out.update(_plain_pass_maps(image_model, x, tgt, methods, size if upsample else None))
+    if "smoothgrad" in methods:
+        out["smoothgrad"] = _batched_smoothgrad(net, x, tgt, n_samples, noise_level, seed, batch_size)
+    return {m: out[m] for m in methods}
+
+
+def _plain_pass_maps(image_model, x, tgt, methods, size):
+    """Grad-CAM before its ReLU (upsampled to ``size`` unless None), gradient and gradient x input, as asked."""
     activation, grad_a, grad_x = _layer_and_input_gradients(image_model, x, tgt)
+    out = {}
     if "grad_cam" in methods:
         cam = (grad_a.mean((2, 3), keepdim=True) * activation.detach()).sum(1, keepdim=True)  # eq. 2, no ReLU
-        if upsample:
+        if size is not None:
             cam = nn.functional.interpolate(cam, size=tuple(size), mode="bilinear", align_corners=False)
         out["grad_cam"] = cam[:, 0].detach().cpu().numpy()
     if "gradient" in methods:
         out["gradient"] = grad_x.sum(1).detach().cpu().numpy()
     if "gradient_x_input" in methods:
         out["gradient_x_input"] = (x.detach() * grad_x).sum(1).detach().cpu().numpy()
-    del activation, grad_a, grad_x
-    if "smoothgrad" in methods:
-        out["smoothgrad"] = _batched_smoothgrad(net, x, tgt, n_samples, noise_level, seed, batch_size)
-    return {m: out[m] for m in methods}
+    return out
 
 
 def _layer_and_input_gradients(image_model, x, tgt):
