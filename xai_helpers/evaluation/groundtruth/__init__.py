@@ -28,11 +28,11 @@ from .plots import plot_mark_mass, plot_scene_kinds, plot_scene_maps
 from .scenes import (CASE_SEED, CASE_STRENGTH, LESSON_MARK, MARK_NOISE, MARK_SIZE, Mark, Scenes, add_mark, make_mark,
                      make_scenes)
 from .scoring import (BLUR_SIGMA, CONTROLS, IG_STEPS, METHODS, NOISE_LEVEL, POINTING_TOLERANCE, SMOOTHGRAD_SAMPLES,
-                      AttributionMaps, attribution_maps, box_masks, ig_completeness, mass_in_boxes, method_table,
+                      AttributionMaps, attribution_maps, box_masks, mass_in_boxes, method_table,
                       pointing_hits, score_maps)
 
 __all__ = ["DigitCNN", "Mark", "Scenes", "STRENGTHS", "METHODS", "LESSON_MARK", "make_mark", "add_mark",
            "make_scenes", "load_digit_cnn", "load_case", "predict_classes",
            "accuracy_table", "attribution_maps", "AttributionMaps", "box_masks", "mass_in_boxes",
-           "pointing_hits", "score_maps", "method_table", "ig_completeness", "plot_mark_mass",
+           "pointing_hits", "score_maps", "method_table", "plot_mark_mass",
            "plot_scene_kinds", "plot_scene_maps", "REBUILD_COMMAND", "POINTING_TOLERANCE"]

@@ -12,13 +12,12 @@ from .cnn import DigitCNN, _device_of
 from .scenes import _check_classes, _check_images, _threads
 
 __all__ = ["METHODS", "CONTROLS", "attribution_maps", "AttributionMaps", "box_masks", "mass_in_boxes",
-           "pointing_hits", "score_maps", "method_table", "ig_completeness", "POINTING_TOLERANCE"]
+           "pointing_hits", "score_maps", "method_table", "POINTING_TOLERANCE"]
 
 #: Settings of the attribution methods on these 48x48 scenes. IG_STEPS: Gauss-Legendre points for a
 #: completeness error |delta| / |F(x) - F(x')| <= 5 % on every one of the 200 scored scenes, black and
 #: blurred baselines, all four lesson CNNs, with a margin: worst scene 4.9 % at 8 points, 6.4 % at 10,
-#: 1.5 % at 12 (``tools/train_groundtruth_cnns.py --measure-ig``: bench/ig.py's step search; ``ig_completeness``
-#: tabulates median / 95th percentile / max per step count).
+#: 1.5 % at 12 (``tools/train_groundtruth_cnns.py --measure-ig``: bench/ig.py's step search, the only one).
 IG_STEPS, SMOOTHGRAD_SAMPLES, NOISE_LEVEL, BLUR_SIGMA = 12, 12, 0.15, 3.0
 METHODS = ("vanilla gradients", "gradient x input", "smoothgrad", "IG (black)", "IG (blur)", "grad-cam",
            "grad-cam++", "random map", "edge detector")
@@ -139,21 +138,6 @@ def _attribution_maps(model, images, targets, methods, n_steps, n_samples, noise
     result.maps = {k: torch.cat(v) for k, v in result.maps.items()}
     result.ig_error = {k: torch.cat(v) for k, v in result.ig_error.items()}
     return result
-
-
-@renamed(steps="n_steps")
-def ig_completeness(model, scenes, n_steps=(8, 10, 12, 16, 32), baselines=("black", "blur")):
-    """IG's relative completeness error per step count and baseline -> DataFrame (median, 95th percentile,
-    max over the scenes), to choose ``n_steps`` by measurement."""
-    import pandas as pd
-    rows = []
-    for n in n_steps:
-        for kind in baselines:
-            r = attribution_maps(model, scenes.images, scenes.labels, methods=(f"IG ({kind})",), n_steps=n)
-            e = r.ig_error[kind]
-            rows.append({"steps": n, "baseline": kind, "median": e.median().item(),
-                         "95th percentile": e.quantile(0.95).item(), "max": e.max().item()})
-    return pd.DataFrame(rows)
 
 
 # --- scores ------------------------------------------------------------------------------------------------
