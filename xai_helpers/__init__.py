@@ -14,7 +14,7 @@
 from . import _validate, data, device, digits  # noqa: F401  (the bottom layer)
 from . import models, methods, viz, evaluation, interpret, explore, check  # noqa: E402,F401
 from .data import load_image
-from .models import ModelUnavailableError, load_image_model, load_text_classifier, load_text_model, load_vit_model, predict
+from .models import ModelUnavailableError, Prediction, load_image_model, load_text_classifier, load_text_model, load_vit_model, predict
 from .methods import (attention_maps, attention_rollout, grad_cam, grad_cam_plus_plus, gradient_x_input,
                       integrated_gradients, max_abs_over_channels, smoothgrad, sum_over_channels, vanilla_gradients)
 from .viz import overlay_heatmap, plot_attention, show_map, show_panels, to_numpy
@@ -23,7 +23,7 @@ from .explore import explore_image, explore_text
 
 #: What a learner calls in the lessons; everything else is ``xh.<subpackage>.<name>``.
 __all__ = ["load_image", "load_image_model", "load_text_model", "load_text_classifier", "load_vit_model",
-           "ModelUnavailableError", "predict", "vanilla_gradients", "gradient_x_input", "smoothgrad",
+           "ModelUnavailableError", "predict", "Prediction", "vanilla_gradients", "gradient_x_input", "smoothgrad",
            "integrated_gradients", "grad_cam", "grad_cam_plus_plus", "max_abs_over_channels", "sum_over_channels",
            "attention_maps", "attention_rollout", "show_map", "show_panels", "overlay_heatmap", "plot_attention",
            "to_numpy", "ImageClassifierInterpreter", "TextClassifierInterpreter", "explore_image", "explore_text",

@@ -3,7 +3,8 @@
 Every file under the repository's ``data/`` folder (photos, ``boxes.json``, ``sentiment/...``) is found
 through one lookup, ``data_path``: in an installed wheel the folder ships inside the package as
 ``xai_helpers/_data`` (pyproject.toml maps it there), found with ``importlib.resources``; in a clone or an
-editable install it is the repository's ``data/`` next to the package.
+editable install it is the repository's ``data/`` next to the package. ``__all__`` is what lessons, tools and
+benchmarks use; ``data_path``, ``course_image_path``, ``imagenet_labels`` and ``DATA_DIR`` serve the package.
 """
 import functools
 from importlib import resources
@@ -11,10 +12,10 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["DATA_DIR", "COURSE_IMAGES", "load_image", "course_image_path", "data_path", "imagenet_labels", "ASSET_DIR"]
+__all__ = ["COURSE_IMAGES", "load_image", "ASSET_DIR"]
 
 #: Files that ship inside the package: trained checkpoints (vit/, groundtruth/) and BertViz scripts.
-ASSET_DIR = Path(__file__).resolve().parent / "assets"
+ASSET_DIR: Path = Path(__file__).resolve().parent / "assets"
 
 
 def _find_data_dir():
@@ -29,10 +30,10 @@ def _find_data_dir():
 
 
 #: The folder holding the course's photos and data files (see ``data_path``).
-DATA_DIR = _find_data_dir()
+DATA_DIR: Path = _find_data_dir()
 
 
-def data_path(*parts):
+def data_path(*parts: str) -> Path:
     """Return the path of a course data file, e.g. ``data_path("sentiment", "train.tsv")``.
 
     Raises ``FileNotFoundError`` naming the fix when the file is not there (a partial install).
@@ -44,8 +45,8 @@ def data_path(*parts):
             "course package (pip install . from the repository) or run from a complete clone.")
     return path
 
-#: Short name -> (file in data/, what is in the photo). Origins and licences: data/SOURCES.md.
-COURSE_IMAGES = {
+#: The course photos, short name -> (file in data/, what is in the photo); origins and licences: data/SOURCES.md.
+COURSE_IMAGES: dict[str, tuple[str, str]] = {
     "cat": ("cat.jpg", "a tabby cat (scikit-image 'chelsea')"),
     "dog": ("dog.jpg", "a dog, a bicycle and a pickup truck in one photo"),
     "coffee": ("coffee.jpg", "a cup of espresso (scikit-image 'coffee')"),
@@ -58,10 +59,10 @@ COURSE_IMAGES = {
 }
 
 #: Largest image the loader decodes at full size; bigger ones are reduced while decoding.
-MAX_PIXELS = 40_000_000
+MAX_PIXELS: int = 40_000_000
 
 
-def course_image_path(name):
+def course_image_path(name: str) -> Path:
     """Return the path of a course photo given its short name (see ``COURSE_IMAGES``)."""
     try:
         return data_path(COURSE_IMAGES[name][0])
@@ -70,11 +71,29 @@ def course_image_path(name):
                        f"{', '.join(sorted(COURSE_IMAGES))}; or pass a path to an image file.") from None
 
 
-def load_image(name_or_path):
-    """Load a course photo by short name (``"cat"``, ``"dog"``, ...) or any image file; return RGB PIL.
+def load_image(name_or_path: str | Path | Image.Image) -> Image.Image:
+    """Load a course photo by short name (``"cat"``, ``"dog"``, ...) or any image file; return RGB PIL (taught in 4.1).
 
     EXIF orientation is applied, so the image is upright as a photo viewer shows it; grayscale,
     palette, 16-bit, CMYK and RGBA images are converted to 8-bit RGB (transparency composited on white).
+
+    Args:
+        name_or_path: A key of ``COURSE_IMAGES``, the path of an image file (JPEG, PNG, BMP, GIF, TIFF, WebP),
+            or a PIL image (converted to RGB).
+
+    Returns:
+        The photo as an 8-bit RGB PIL image at its full size (``ImageModel.preprocess`` resizes and crops).
+
+    Raises:
+        TypeError: ``name_or_path`` is neither a str, a path nor a PIL image.
+        FileNotFoundError: There is no file at the path (the message lists the course photos).
+        ValueError: The file is not an image Pillow can read, is corrupt, or is too large to decode safely.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> photo = xh.load_image("cat")
+        >>> photo.mode, photo.size
+        ('RGB', (451, 300))
     """
     if isinstance(name_or_path, Image.Image):
         return _to_rgb(name_or_path)
@@ -121,7 +140,7 @@ def _to_rgb(img):
 
 
 @functools.lru_cache(maxsize=1)
-def imagenet_labels():
+def imagenet_labels() -> list[str]:
     """Return the 1000 ImageNet-1k class names in index order (shipped with torchvision, no download)."""
     from torchvision.models import ResNet50_Weights
     return list(ResNet50_Weights.IMAGENET1K_V2.meta["categories"])

@@ -8,11 +8,25 @@ __all__ = ["get_device"]
 _VALID = ("cpu", "cuda", "mps")
 
 
-def get_device():
+def get_device() -> torch.device:
     """Return the torch device to use: CUDA, then Apple MPS, then CPU; env ``XAI_DEVICE`` overrides.
 
     ``XAI_DEVICE`` accepts ``cpu``, ``cuda``, ``cuda:N`` or ``mps``. Asking for a device this
-    machine does not have is an error, not a silent fall-back.
+    machine does not have is an error, not a silent fall-back. Every loader puts its model there; the
+    lessons (from 4.1 on) put their inputs there with ``model.preprocess``.
+
+    Returns:
+        The chosen ``torch.device``.
+
+    Raises:
+        ValueError: ``XAI_DEVICE`` is not a device name.
+        RuntimeError: ``XAI_DEVICE`` asks for CUDA or MPS and this machine has none.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> device = xh.device.get_device()
+        >>> type(device).__name__, device.type in ("cpu", "cuda", "mps")
+        ('device', True)
     """
     wanted = os.environ.get("XAI_DEVICE", "").strip().lower()
     if wanted:

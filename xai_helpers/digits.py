@@ -2,7 +2,8 @@
 
 Because the course places each digit, it knows where the object is and can *score* a map: how much of
 its mass falls on the object, against the share a uniform map would put there (chance). Everything here
-runs on the CPU (scenes are small tensors); models and maps live elsewhere.
+runs on the CPU (scenes are small tensors); models and maps live elsewhere. ``__all__`` is what the lessons
+use; the scene geometry ``CANVAS`` and ``PATCH`` serves the package (``models.vit``, ``evaluation``).
 """
 import functools
 import math
@@ -12,29 +13,49 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ClutteredDigits", "make_cluttered_digits", "erase_digits", "CANVAS", "PATCH"]
+__all__ = ["ClutteredDigits", "make_cluttered_digits", "erase_digits"]
 
 
-CANVAS, PATCH, DIGIT_SCALE = 48, 8, 2           # 6x6 grid of 8-pixel patches; digits drawn 16x16
-
-
-TEST_RENDER_SEED = 12345
+#: Side of a scene in pixels: a 6x6 grid of ``PATCH``-pixel patches.
+CANVAS: int = 48
+#: Side of one ViT patch in pixels.
+PATCH: int = 8
+#: sklearn's 8x8 digits are drawn this many times larger (16x16).
+DIGIT_SCALE: int = 2
+#: The render seed of the fixed test scenes.
+TEST_RENDER_SEED: int = 12345
 
 
 # --- the data: digits on clutter, with known positions --------------------------------------------
 @dataclass
 class ClutteredDigits:
-    """``images`` [N, 1, 48, 48] in [0, 1]; ``labels`` [N]; ``boxes`` [N, 4] = (top, left, bottom, right)
-    pixel rows/columns of the digit's ink, bottom/right exclusive; ``digit_index`` into sklearn's digits."""
+    """Digits on clutter with known boxes: the scenes of 4.4b and 4.5 (``make_cluttered_digits`` renders them).
+
+    ``images`` [N, 1, 48, 48] in [0, 1]; ``labels`` [N]; ``boxes`` [N, 4] = (top, left, bottom, right)
+    pixel rows/columns of the digit's ink, bottom/right exclusive; ``digit_index`` into sklearn's digits.
+    ``len(scenes)`` counts the scenes; ``scenes[i]`` (an int or a slice) keeps a subset, still ``ClutteredDigits``.
+
+    Args:
+        images: The scenes, a float tensor [N, 1, 48, 48] in [0, 1].
+        labels: The digit of each scene, an int tensor [N].
+        boxes: The digit's ink box in each scene, an int tensor [N, 4] = (top, left, bottom, right).
+        digit_index: Which of sklearn's 1,797 digits each scene shows, an int tensor [N].
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> scenes = xh.digits.make_cluttered_digits(n=3)
+        >>> len(scenes), tuple(scenes.images.shape), tuple(scenes[0].boxes.shape)
+        (3, (3, 1, 48, 48), (1, 4))
+    """
     images: torch.Tensor
     labels: torch.Tensor
     boxes: torch.Tensor
     digit_index: torch.Tensor
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int | slice) -> "ClutteredDigits":
         i = slice(i, i + 1) if isinstance(i, int) else i
         return ClutteredDigits(self.images[i], self.labels[i], self.boxes[i], self.digit_index[i])
 
@@ -114,11 +135,32 @@ def _render(digit_images, generator, n_strokes=5, n_fragments=3, noise=0.05):
     return canvas[:, None], boxes
 
 
-def erase_digits(data, seed=0, noise=0.05):
-    """The same scenes with each digit's box painted over with background noise -> ``ClutteredDigits``.
+def erase_digits(data: ClutteredDigits, seed: int = 0, noise: float = 0.05) -> ClutteredDigits:
+    """The same scenes with each digit's box painted over with background noise -> ``ClutteredDigits`` (taught in 4.4b).
 
     Only clutter is left (the clutter never enters the digit's box); ``boxes`` and ``labels`` still say
     where the digit was and what it was. The noise has the scenes' own level (seeded).
+
+    Args:
+        data: The scenes, from ``make_cluttered_digits``; left unchanged.
+        seed: Seed of the background noise (default 0).
+        noise: Standard deviation of the noise (default 0.05, the scenes' own).
+
+    Returns:
+        New scenes: the same clutter, boxes and labels, with no digit.
+
+    Raises:
+        TypeError: ``data`` is not ``ClutteredDigits``.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> scenes = xh.digits.make_cluttered_digits(n=2)
+        >>> erased = xh.digits.erase_digits(scenes)
+        >>> top, left, bottom, right = scenes.boxes[0].tolist()
+        >>> bool(erased.images[0, 0, top:bottom, left:right].max() < scenes.images[0, 0, top:bottom, left:right].max())
+        True
+        >>> bool((erased.labels == scenes.labels).all())
+        True
     """
     if not isinstance(data, ClutteredDigits):
         raise TypeError(f"erase_digits needs ClutteredDigits (make_cluttered_digits); got {type(data).__name__}.")
@@ -130,11 +172,28 @@ def erase_digits(data, seed=0, noise=0.05):
     return ClutteredDigits(images, data.labels.clone(), data.boxes.clone(), data.digit_index.clone())
 
 
-def make_cluttered_digits(split="test", seed=None, n=None):
-    """Render the train or test digits on clutter -> ``ClutteredDigits``.
+def make_cluttered_digits(split: str = "test", seed: int | None = None, n: int | None = None) -> ClutteredDigits:
+    """Render the train or test digits on clutter -> ``ClutteredDigits`` (taught in 4.4b).
 
     The test set is fixed (render seed 12345; 540 digits never seen in training). ``n`` keeps the
     first n digits of the split.
+
+    Args:
+        split: ``"test"`` (default; digits the course's ViT never saw) or ``"train"``.
+        seed: Render seed (positions, clutter, noise); ``None`` means 12345 for the test split, 0 for train.
+        n: Keep the first ``n`` digits of the split; ``None`` keeps all (540 test, 1,257 train).
+
+    Returns:
+        The rendered scenes, on the CPU.
+
+    Raises:
+        ValueError: ``split`` is neither ``"train"`` nor ``"test"``.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> scenes = xh.digits.make_cluttered_digits(n=4)
+        >>> scenes.labels.tolist(), float(scenes.images.min()) >= 0, float(scenes.images.max()) <= 1
+        ([1, 4, 5, 6], True, True)
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}.")

@@ -6,14 +6,32 @@ import contextlib
 import os
 import socket
 
+from torch import nn
+
 __all__ = ["ModelUnavailableError", "unavailable_error", "offline_switch", "freeze", "OFFLINE_ENV"]
 
 
 class ModelUnavailableError(RuntimeError):
-    """A model's weights are neither on this machine nor downloadable from here."""
+    """A model's weights are neither on this machine nor downloadable from here.
+
+    Every loader raises it with one text: what cannot be loaded, why, and the offline default call that works
+    instead (see ``unavailable_error``). A ``RuntimeError``, so ``except RuntimeError`` catches it too.
+
+    Args:
+        *args: The message, as for any exception.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> try:
+        ...     raise xh.models.unavailable_error("'bert-base-uncased'", "it is not cached",
+        ...                                       "load_text_model('all-minilm-l6-v2')")
+        ... except xh.ModelUnavailableError as err:
+        ...     print(err)
+        'bert-base-uncased' cannot be loaded: it is not cached. Use the offline default instead: load_text_model('all-minilm-l6-v2').
+    """
 
 
-def unavailable_error(what, reason, default, hint=""):
+def unavailable_error(what: str, reason: str, default: str, hint: str = "") -> ModelUnavailableError:
     """The one text every loader gives -> ``ModelUnavailableError``:
 
     ``"<what> cannot be loaded: <reason>. Use the offline default instead: <default>. <hint>"``
@@ -24,10 +42,11 @@ def unavailable_error(what, reason, default, hint=""):
 
 
 # --- the one reachability check ------------------------------------------------------------------
-OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+#: The environment switches that forbid downloads, read as huggingface_hub reads them.
+OFFLINE_ENV: tuple[str, ...] = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
-def offline_switch():
+def offline_switch() -> str | None:
     """``"NAME=value"`` of the first of HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE set to 1/true/yes/on
     (any case, as huggingface_hub reads them), else ``None``."""
     for name in OFFLINE_ENV:
@@ -62,8 +81,25 @@ def _unreachable_reason(host, what_is_missing):
 
 
 
-def freeze(model):
-    """Put ``model`` in eval mode and stop gradients for its parameters (inputs still get gradients)."""
+def freeze(model: nn.Module) -> nn.Module:
+    """Put ``model`` in eval mode and stop gradients for its parameters (inputs still get gradients).
+
+    Every loader freezes its model: attribution methods differentiate with respect to the input, never the
+    weights, and eval mode makes dropout and batch norm deterministic (taught in 4.1).
+
+    Args:
+        model: Any ``torch.nn.Module``; changed in place.
+
+    Returns:
+        The same ``model``, in eval mode, with ``requires_grad=False`` on every parameter.
+
+    Example:
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> net = xh.models.freeze(torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.5)))
+        >>> net.training, any(p.requires_grad for p in net.parameters())
+        (False, False)
+    """
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)

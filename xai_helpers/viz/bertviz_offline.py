@@ -11,6 +11,7 @@ plain browser page all see their globals untouched. d3 and jQuery are registered
 loader as the AMD modules ``"d3"`` and ``"jquery"`` that BertViz's script asks for.
 """
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -18,8 +19,10 @@ from IPython.display import HTML
 
 __all__ = ["head_view", "model_view", "OfflineView", "ASSETS_DIR", "JS_LIBRARIES"]
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "bertviz"
-JS_LIBRARIES = {  # AMD module name -> (file, version, licence); origin: registry.npmjs.org
+#: The folder of the JavaScript libraries the views inline.
+ASSETS_DIR: Path = Path(__file__).resolve().parent.parent / "assets" / "bertviz"
+#: AMD module name -> (file, version, licence) of the inlined libraries; origin: registry.npmjs.org.
+JS_LIBRARIES: dict[str, tuple[str, str, str]] = {
     "requirejs": ("require-2.3.6.js", "2.3.6", "MIT"),
     "d3": ("d3-5.7.0.min.js", "5.7.0", "BSD-3-Clause"),
     "jquery": ("jquery-2.2.4.min.js", "2.2.4", "MIT"),
@@ -31,14 +34,41 @@ _SCRIPT = re.compile(r'<script type="text/javascript">\n(.*)\n</script>', re.S)
 
 
 class OfflineView(HTML):
-    """A BertViz view as self-contained HTML (no network needed); displays itself in Jupyter.
+    """A BertViz view as self-contained HTML (no network needed); displays itself in Jupyter (taught in 4.4a).
 
     ``view.data`` is an HTML fragment for a notebook output; ``view.save(path)`` writes a complete
-    page that opens in any browser, offline.
+    page that opens in any browser, offline. ``head_view`` and ``model_view`` return one.
+
+    Args:
+        data: The HTML fragment (as for ``IPython.display.HTML``).
+
+    Example:
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> view = xh.viz.head_view(torch.full((1, 2, 3, 3), 1 / 3), ["[CLS]", "hi", "[SEP]"])
+        >>> type(view).__name__, "cdn" in view.data.lower()
+        ('OfflineView', False)
     """
 
-    def save(self, path):
-        """Write the view as a standalone HTML page to ``path``; return the path."""
+    def save(self, path: str | Path) -> Path:
+        """Write the view as a standalone HTML page that opens in any browser, offline.
+
+        Args:
+            path: The file to write (an ``.html`` name); its folder must exist.
+
+        Returns:
+            ``path`` as a ``Path``.
+
+        Example:
+            >>> import tempfile
+            >>> from pathlib import Path
+            >>> import torch
+            >>> import xai_helpers as xh
+            >>> view = xh.viz.head_view(torch.full((1, 2, 3, 3), 1 / 3), ["[CLS]", "hi", "[SEP]"])
+            >>> page = view.save(Path(tempfile.mkdtemp()) / "head_view.html")
+            >>> page.name, page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+            ('head_view.html', True)
+        """
         path = Path(path)
         path.write_text(standalone_page(self.data), encoding="utf-8")
         return path
@@ -47,7 +77,7 @@ class OfflineView(HTML):
         return f"<OfflineView: BertViz HTML, {len(self.data) / 1e3:.0f} kB, renders offline>"
 
 
-def standalone_page(fragment, title="BertViz (offline)"):
+def standalone_page(fragment: str, title: str = "BertViz (offline)") -> str:
     """Wrap an HTML fragment in a minimal page (UTF-8, white background) for browsers and tests."""
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>\n'
             f"<body>\n{fragment}\n</body></html>\n")
@@ -128,11 +158,35 @@ def _check_tokens(layers, tokens):
     return tokens
 
 
-def head_view(attentions, tokens, *, layer=None, heads=None, include_layers=None, sentence_b_start=None):
-    """BertViz head view (one layer, chosen heads; lines from each token to the tokens it attends to).
+def head_view(attentions: torch.Tensor | Sequence[torch.Tensor], tokens: Sequence[str], *, layer: int | None = None,
+              heads: Sequence[int] | None = None, include_layers: Sequence[int] | None = None,
+              sentence_b_start: int | None = None) -> OfflineView:
+    """BertViz head view (one layer, chosen heads; lines from each token to the tokens it attends to; taught in 4.4a).
 
     ``attentions``: [layers, heads, seq, seq] (``attention_maps``) or the model's per-layer tuple.
     Returns an ``OfflineView`` (self-contained HTML; shows itself when it ends a notebook cell).
+
+    Args:
+        attentions: One example's attention weights: [layers, heads, seq, seq] or the model's tuple of
+            [1, heads, seq, seq].
+        tokens: The ``seq`` tokens returned with the attentions.
+        layer: The layer shown first; ``None`` lets BertViz choose.
+        heads: The heads selected first; ``None`` means all.
+        include_layers: The layers offered; ``None`` means all.
+        sentence_b_start: Position where a second sentence starts (sentence pairs); ``None`` for one sentence.
+
+    Returns:
+        The head view, as self-contained HTML (``.save(path)`` writes it as a page).
+
+    Raises:
+        ValueError: The attentions are not one example's, or do not match the tokens.
+
+    Example:
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> view = xh.viz.head_view(torch.full((2, 4, 3, 3), 1 / 3), ["[CLS]", "hi", "[SEP]"], layer=1)
+        >>> repr(view).startswith("<OfflineView: BertViz HTML")
+        True
     """
     from bertviz import head_view as _bertviz_head_view
     layers = _as_layer_tuple(attentions)
@@ -143,12 +197,34 @@ def head_view(attentions, tokens, *, layer=None, heads=None, include_layers=None
     return OfflineView(_make_offline(html.data))
 
 
-def model_view(attentions, tokens, *, include_layers=None, include_heads=None, sentence_b_start=None,
-               display_mode="light"):
-    """BertViz model view (a thumbnail per layer and head; click one to enlarge), rendered offline.
+def model_view(attentions: torch.Tensor | Sequence[torch.Tensor], tokens: Sequence[str], *,
+               include_layers: Sequence[int] | None = None, include_heads: Sequence[int] | None = None,
+               sentence_b_start: int | None = None, display_mode: str = "light") -> OfflineView:
+    """BertViz model view (a thumbnail per layer and head; click one to enlarge), rendered offline (taught in 4.4a).
 
     Same inputs as ``head_view``; ``include_layers``/``include_heads`` keep long inputs responsive.
     Returns an ``OfflineView``.
+
+    Args:
+        attentions: One example's attention weights, as for ``head_view``.
+        tokens: The ``seq`` tokens.
+        include_layers: The layers drawn; ``None`` means all.
+        include_heads: The heads drawn; ``None`` means all.
+        sentence_b_start: Position where a second sentence starts; ``None`` for one sentence.
+        display_mode: ``"light"`` (default) or ``"dark"`` background.
+
+    Returns:
+        The model view, as self-contained HTML.
+
+    Raises:
+        ValueError: The attentions are not one example's, or do not match the tokens.
+
+    Example:
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> view = xh.viz.model_view(torch.full((2, 4, 3, 3), 1 / 3), ["[CLS]", "hi", "[SEP]"], include_layers=[0])
+        >>> type(view).__name__
+        'OfflineView'
     """
     from bertviz import model_view as _bertviz_model_view
     layers = _as_layer_tuple(attentions)

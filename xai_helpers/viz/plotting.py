@@ -1,30 +1,74 @@
 """Figures: heat maps on exactly the image the model saw, signed and unsigned, side by side."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the package
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
+
+#: What the plots accept as a map or an image: a tensor (any device, detached here) or an array.
+ArrayLike = torch.Tensor | np.ndarray
+
 __all__ = ["to_numpy", "resize_map", "as_2d_map", "overlay_heatmap", "show_map", "show_panels", "SIGNED_CMAP",
            "ABSOLUTE_CMAP", "CAM_CMAP"]
 
-SIGNED_CMAP = "RdBu_r"     # diverging: blue < 0 < red, white at exactly 0
-ABSOLUTE_CMAP = "inferno"  # sequential: dark = 0, bright = large
-CAM_CMAP = "magma"         # perceptually uniform, colour-blind safe; overlays of maps in [0, 1]
+#: Colour map of signed maps (4.1, 4.3): diverging, blue < 0 < red, white at exactly 0.
+SIGNED_CMAP: str = "RdBu_r"
+#: Colour map of unsigned maps (|gradient|, 4.1): sequential, dark = 0, bright = large.
+ABSOLUTE_CMAP: str = "inferno"
+#: Colour map of overlays of maps in [0, 1] such as Grad-CAM (4.2): perceptually uniform, colour-blind safe.
+CAM_CMAP: str = "magma"
 
 
-def to_numpy(a):
-    """Tensor or array -> float numpy array on the CPU (detached)."""
+def to_numpy(a: ArrayLike) -> np.ndarray:
+    """Tensor or array -> float numpy array on the CPU (detached), what matplotlib draws.
+
+    Args:
+        a: A tensor (any device, with or without gradient) or anything ``np.asarray`` reads.
+
+    Returns:
+        A float32 numpy array of the same shape.
+
+    Example:
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> a = xh.to_numpy(torch.ones(2, 3, requires_grad=True))
+        >>> type(a).__name__, a.dtype, a.shape
+        ('ndarray', dtype('float32'), (2, 3))
+    """
     if isinstance(a, torch.Tensor):
         a = a.detach().float().cpu().numpy()
     return np.asarray(a, dtype=np.float32)
 
 
-def resize_map(heatmap, size):
-    """Bilinearly resize a 2-D map to ``size`` = (H, W); used to lay a coarse map over the image."""
+def resize_map(heatmap: ArrayLike, size: Sequence[int]) -> np.ndarray:
+    """Bilinearly resize a 2-D map to ``size``; used to lay a coarse map over the image (taught in 4.2).
+
+    Args:
+        heatmap: A 2-D map (H', W'), e.g. a 7x7 Grad-CAM.
+        size: The target ``(H, W)``, e.g. the image's ``shape[:2]``.
+
+    Returns:
+        The resized float32 map of shape ``(H, W)``.
+
+    Example:
+        >>> import numpy as np
+        >>> import xai_helpers as xh
+        >>> xh.viz.resize_map(np.eye(7), (224, 224)).shape
+        (224, 224)
+    """
     m = torch.as_tensor(to_numpy(heatmap))[None, None]
     return F.interpolate(m, size=tuple(size), mode="bilinear", align_corners=False)[0, 0].numpy()
 
 
-def as_2d_map(heatmap, size=None):
+def as_2d_map(heatmap: ArrayLike, size: Sequence[int] | None = None) -> np.ndarray:
     """A map (tensor/array, leading 1-dims allowed) -> 2-D numpy array, resized to ``size`` if given."""
     m = to_numpy(heatmap)
     while m.ndim > 2 and m.shape[0] == 1:
@@ -46,12 +90,36 @@ def _limits(m, signed, clip_percentile):
     return float(min(m.min(), 0.0)), (vmax if vmax > 0 else 1.0)
 
 
-def show_map(heatmap, ax=None, signed=None, title=None, clip_percentile=99.5, colorbar=True,
-             cmap=None):
-    """Draw a 2-D map: signed maps on a diverging scale centred at 0, unsigned on a sequential one.
+def show_map(heatmap: ArrayLike, ax: Axes | None = None, signed: bool | None = None, title: str | None = None,
+             clip_percentile: float | None = 99.5, colorbar: bool = True, cmap: str | None = None) -> AxesImage:
+    """Draw a 2-D map: signed maps on a diverging scale centred at 0, unsigned on a sequential one (taught in 4.1).
 
     ``signed=None`` decides from the data (any negative value -> signed). Values beyond the
     ``clip_percentile`` of |map| saturate the colour scale, so one hot pixel does not wash out the rest.
+
+    Args:
+        heatmap: A 2-D map (H, W); leading 1-dims are dropped (a 1x3xHxW attribution must be reduced first,
+            e.g. with ``max_abs_over_channels``).
+        ax: The axes to draw on; ``None`` means the current axes (``plt.gca()``).
+        signed: ``True`` draws on ``SIGNED_CMAP`` centred at 0, ``False`` on ``ABSOLUTE_CMAP`` from 0;
+            ``None`` decides from the data.
+        title: The panel's title; ``None`` draws none.
+        clip_percentile: The percentile of the values that saturates the colour scale (default 99.5);
+            ``None`` or 0 uses the maximum.
+        colorbar: Whether to add a colour bar (default ``True``).
+        cmap: A matplotlib colour map name overriding the choice above.
+
+    Returns:
+        The ``AxesImage`` drawn.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> image = xh.show_map(torch.linspace(-1, 1, 16).view(4, 4), title="signed")
+        >>> image.get_cmap().name, image.get_clim()
+        ('RdBu_r', (-1.0, 1.0))
+        >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
     m = as_2d_map(heatmap)
@@ -65,8 +133,10 @@ def show_map(heatmap, ax=None, signed=None, title=None, clip_percentile=99.5, co
     return im
 
 
-def overlay_heatmap(image, heatmap, ax=None, alpha=0.75, cmap=None, signed=None, title=None,
-                    clip_percentile=99.5, colorbar=True, contour=None):
+def overlay_heatmap(image: ArrayLike, heatmap: ArrayLike, ax: Axes | None = None, alpha: float = 0.75,
+                    cmap: str | None = None, signed: bool | None = None, title: str | None = None,
+                    clip_percentile: float | None = 99.5, colorbar: bool = True,
+                    contour: float | None = None) -> AxesImage:
     """Lay ``heatmap`` over ``image`` -- the HxWx3 pixels the model saw (``image_model.to_image(x)``).
 
     A coarse map (e.g. a 7x7 CAM) is resized to the image first; both share one pixel grid, so the
@@ -74,7 +144,35 @@ def overlay_heatmap(image, heatmap, ax=None, alpha=0.75, cmap=None, signed=None,
     The colour's opacity follows the map (``alpha`` x |value| / max): where the map is near 0 the
     photo shows through unchanged, so the picture stays readable. ``contour=q`` (e.g. 0.8) also
     outlines the region above the q-quantile of |map| (a white line on a dark halo), which keeps the
-    top region visible where the map's brightest colour lies over bright pixels.
+    top region visible where the map's brightest colour lies over bright pixels. Taught in 4.1 and 4.2.
+
+    Args:
+        image: The HxWx3 pixels in [0, 1] the model saw.
+        heatmap: A 2-D map of any size (resized to H x W).
+        ax: The axes to draw on; ``None`` means the current axes.
+        alpha: Opacity of the map's colour where |map| is largest (default 0.75).
+        cmap: A colour map name; ``None`` means ``SIGNED_CMAP`` for signed maps, else ``CAM_CMAP``.
+        signed: As in ``show_map``: ``None`` decides from the data.
+        title: The panel's title; ``None`` draws none.
+        clip_percentile: As in ``show_map`` (default 99.5).
+        colorbar: Whether to add a colour bar (default ``True``).
+        contour: A quantile q in (0, 1) of |map| to outline; ``None`` (default) draws no outline.
+
+    Returns:
+        The ``AxesImage`` of the map (the photo lies under it).
+
+    Raises:
+        ValueError: ``image`` is not HxWx3, or ``contour`` is not in (0, 1).
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> import numpy as np
+        >>> import xai_helpers as xh
+        >>> photo, cam = np.full((32, 32, 3), 0.5), np.eye(4)
+        >>> layer = xh.overlay_heatmap(photo, cam, contour=0.8, title="Grad-CAM")
+        >>> layer.get_array().shape, layer.get_cmap().name
+        ((32, 32), 'magma')
+        >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
     img = to_numpy(image)
@@ -102,13 +200,42 @@ def overlay_heatmap(image, heatmap, ax=None, alpha=0.75, cmap=None, signed=None,
     return im
 
 
-def show_panels(panels, image=None, ncols=None, panel_size=3.2, suptitle=None, overlay=False,
-                signed=None, clip_percentile=99.5, colorbar=True, contour=None):
-    """Draw several images / maps side by side with titles; returns the figure.
+def show_panels(panels: Mapping[str, ArrayLike], image: ArrayLike | None = None, ncols: int | None = None,
+                panel_size: float = 3.2, suptitle: str | None = None, overlay: bool = False,
+                signed: bool | None = None, clip_percentile: float | None = 99.5, colorbar: bool = True,
+                contour: float | None = None) -> Figure:
+    """Draw several images / maps side by side with titles; returns the figure (taught in 4.1).
 
     ``panels`` maps a title to an HxWx3 image or a 2-D map (tensor or array). With ``overlay=True``
     every map is laid over ``image`` (``contour`` is passed on to ``overlay_heatmap``). ``signed`` is
     passed on to ``show_map`` (None = decide per map). The panels are ``fig.axes[:len(panels)]``.
+
+    Args:
+        panels: Title -> HxWx3 image or 2-D map, drawn in this order (at least one).
+        image: The HxWx3 pixels the maps are laid over when ``overlay=True``.
+        ncols: Panels per row; ``None`` puts all in one row.
+        panel_size: Height of one panel in inches (default 3.2).
+        suptitle: A title over all panels; ``None`` draws none.
+        overlay: ``True`` lays every map over ``image``; ``False`` (default) draws the maps alone.
+        signed: Passed on to ``show_map`` / ``overlay_heatmap``; ``None`` decides per map.
+        clip_percentile: Passed on (default 99.5).
+        colorbar: Whether each map gets a colour bar (default ``True``).
+        contour: Passed on to ``overlay_heatmap`` (``None``: no outline).
+
+    Returns:
+        The matplotlib ``Figure``; its first ``len(panels)`` axes are the panels (colour bars follow).
+
+    Raises:
+        ValueError: ``panels`` is empty, or ``overlay=True`` without ``image``.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> import numpy as np
+        >>> import xai_helpers as xh
+        >>> fig = xh.show_panels({"photo": np.zeros((8, 8, 3)), "map": np.eye(8)}, colorbar=False)
+        >>> [ax.get_title() for ax in fig.axes]
+        ['photo', 'map']
+        >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     items = list(panels.items())
@@ -147,8 +274,30 @@ def _finish(ax, title):
 
 
 # --- figures --------------------------------------------------------------------------------------------
-def draw_box(ax, box, color="lime", linewidth=1.5):
-    """Outline a (top, left, bottom, right) pixel box (bottom/right exclusive) on an image axis."""
+def draw_box(ax: Axes, box: Sequence[float], color: str = "lime", linewidth: float = 1.5) -> None:
+    """Outline a pixel box on an image axis, e.g. the object box of the pointing game (taught in 4.2).
+
+    Args:
+        ax: The axes the image is drawn on.
+        box: ``(top, left, bottom, right)`` in pixel rows/columns, bottom and right exclusive.
+        color: The outline's colour (default ``"lime"``).
+        linewidth: The outline's width in points (default 1.5).
+
+    Returns:
+        Nothing; the rectangle is added to ``ax``.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> import numpy as np
+        >>> import xai_helpers as xh
+        >>> fig, ax = plt.subplots()
+        >>> _ = ax.imshow(np.zeros((10, 10)))
+        >>> xh.viz.draw_box(ax, (2, 3, 6, 8))
+        >>> rectangle = ax.patches[0]
+        >>> rectangle.get_xy(), rectangle.get_width(), rectangle.get_height()
+        ((2.5, 1.5), 5.0, 4.0)
+        >>> plt.close(fig)
+    """
     import matplotlib.pyplot as plt
     top, left, bottom, right = [float(v) for v in box]
     ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, ec=color,
