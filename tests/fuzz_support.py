@@ -63,13 +63,16 @@ class Case:
     ``make`` returns fresh keyword arguments each time (so a call cannot change the next one's inputs).
     ``aliases`` maps an argument to other words an error may use for it (e.g. ``{"x": ["image"]}``);
     ``fixed`` names arguments that are not fuzzed, each with the reason (e.g. a callback: any callable is
-    valid); ``max_examples`` bounds the hypothesis draws for slow functions.
+    valid); ``max_examples`` bounds the hypothesis draws for slow functions. ``feedback``: further exception
+    types that count as a clear answer -- the exercise checkers answer a wrong kind of learner answer with
+    ``CheckFailed`` feedback, which must then name the argument too.
     """
     fn: Callable
     make: Callable[[], dict]
     aliases: dict = dataclasses.field(default_factory=dict)
     fixed: dict = dataclasses.field(default_factory=dict)
     max_examples: int = 30
+    feedback: tuple = ()
 
 
 def _raised_inside_the_package(err):
@@ -96,7 +99,7 @@ def call_with(case, name, wrong):
     where = f"{getattr(case.fn, '__qualname__', case.fn)}({name}=<{wrong}>)"
     try:
         case.fn(**kwargs)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError) + tuple(case.feedback) as err:
         message = str(err)
         assert _raised_inside_the_package(err), f"{where}: a raw error from outside the package: {err!r}"
         assert _names_the_argument(message, name, case.aliases), (
