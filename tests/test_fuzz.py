@@ -72,7 +72,7 @@ LAYERS = st.sampled_from([None, "features.3", "features.1", "features", "fc", "n
 BASELINES = st.sampled_from(["black", "white", "blur", "noise", "grey", None, 0.0, "tensor", "wrong shape"])
 MODELS = st.sampled_from(["plain", "wrapped", "wrapped", "not a model"])
 
-METHODS = {
+FUZZED_METHODS = METHODS = {
     "vanilla_gradients": lambda m, x, t, layer, base: xh.vanilla_gradients(m, x, t),
     "gradient_x_input": lambda m, x, t, layer, base: xh.gradient_x_input(m, x, t),
     "smoothgrad": lambda m, x, t, layer, base: xh.smoothgrad(m, x, t, n_samples=3),
