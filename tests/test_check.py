@@ -60,7 +60,7 @@ def test_written_answer_accepts_quotes_and_refuses_the_rest(capsys):
 
 
 def test_reloading_the_checker_module_restores_replaced_checkers():
-    import xai_helpers.check.p1 as part
+    import xai_helpers.check.problem1 as part
     original = check().problem1_box_share
     try:
         check().problem1_box_share = lambda *a, **k: None          # replaced in the package module

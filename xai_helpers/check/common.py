@@ -15,6 +15,9 @@ import warnings
 import numpy as np
 import torch
 
+from .._validate import resolve_target
+from ..models import ImageModel
+
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -62,6 +65,59 @@ def number(value, label, what):
     if not math.isfinite(v):
         fail(label, f"{what} is {v}: check for a division by zero or an empty selection.")
     return v
+
+
+def require_keys(value, keys, label, what, ordered=True):
+    """Fail unless ``value`` is a dict with exactly ``keys`` (in this order when ``ordered``).
+
+    ``what`` says what the dict should hold; the message adds the keys it has."""
+    found = list(value) if isinstance(value, dict) else None
+    if found is None or (found != list(keys) if ordered else set(found) != set(keys)):
+        fail(label, f"{what}; it has {type(value).__name__ if found is None else found}.")
+
+
+def require_fields(record, fields, label, name):
+    """Raise NotAnsweredYet naming the ``fields`` that the dict ``record`` misses (absent, None or ``...``)."""
+    missing = [k for k in fields if not isinstance(record, dict) or record.get(k) is None or record.get(k) is Ellipsis]
+    if missing:
+        raise NotAnsweredYet(f"{label}: {name} has no {missing}.")
+
+
+def first_mistake(wrong_answers, matches):
+    """The message of the first ``(wrong answer, message)`` pair whose answer ``matches``, or None.
+
+    A wrong answer of None (a mistake that cannot show with these arguments) is skipped; a generator of pairs
+    computes each wrong answer only when the ones before it did not match."""
+    for wrong, message in wrong_answers:
+        if wrong is not None and matches(wrong):
+            return message
+    return None
+
+
+def near(value, reference, atol, rtol=0.0):
+    """|value - reference| <= atol + rtol * |reference| (two numbers)."""
+    return abs(float(value) - float(reference)) <= atol + rtol * abs(float(reference))
+
+
+def identical(a, b):
+    """Two tensors hold exactly the same values (compared on the CPU)."""
+    return torch.equal(a.detach().cpu(), b.detach().cpu())
+
+
+def seeding_mistake(first, draw, seed, other_seed, what):
+    """Why a seeded draw is not reproducible, or None. ``first`` = ``draw(seed)``, already made; ``what`` names
+    the draws (e.g. "maps"). Each seed must give the same ``what`` on every call, and another seed other ones."""
+    if not identical(draw(seed), first):
+        return (f"two calls with the same seed gave different {what}: the noise is not seeded. Draw it from "
+                "torch.Generator().manual_seed(seed)")
+    if identical(draw(other_seed), first):
+        return f"the seed argument is ignored: seed={seed} and seed={other_seed} gave the same {what}"
+    return None
+
+
+def target_index(image_model, target):
+    """The class index of ``target`` (an index or a class name) among ``image_model``'s classes."""
+    return resolve_target(target, len(image_model.labels), image_model.labels)
 
 
 def close(a, b, rtol=1e-3):
@@ -144,7 +200,17 @@ def call(fn, label, *args, **kwargs):
         raise
     except Exception as err:  # noqa: BLE001 -- any error of the learner's code becomes feedback
         args_text = ", ".join([*(_short(a) for a in args), *(f"{k}={_short(v)}" for k, v in kwargs.items())])
-        fail(label, f"your function raised {type(err).__name__}: {err} (called as {fn.__name__}({args_text})).")
+        name = getattr(fn, "__name__", type(fn).__name__)
+        fail(label, f"your function raised {type(err).__name__}: {err} (called as {name}({args_text})).")
+
+
+def call_for_result(fn, label, name, what, *args, **kwargs):
+    """``call``, where a result of None means 'not answered': ``name`` is the function's name in the task,
+    ``what`` what it should return."""
+    result = call(fn, label, *args, **kwargs)
+    if result is None:
+        raise NotAnsweredYet(f"{label}: {name} returned None; return {what}.")
+    return result
 
 
 def _short(value):
@@ -161,7 +227,6 @@ def imagenet_normalised(image_model):
     """The same network fed with torchvision's ImageNet mean/std and 112-pixel inputs: a second model to test
     against. An answer that is right only because the course model's mean and std are both about 0.5, or
     that hard-codes 224 pixels, fails here (the network pools globally, so any input size runs)."""
-    from ..models.image import ImageModel
     return ImageModel(name=f"{image_model.name} (ImageNet mean/std, 112 px)", model=image_model.model,
                       labels=image_model.labels, target_layer=image_model.target_layer,
                       target_layer_name=image_model.target_layer_name, mean=IMAGENET_MEAN, std=IMAGENET_STD,

@@ -9,8 +9,8 @@ much the model's predictions depend on it -- without giving the location away.
 import numpy as np
 import torch
 
-from .common import CheckFailed, NotAnsweredYet
 from ..evaluation import groundtruth as gt
+from .common import CheckFailed, NotAnsweredYet, call_for_result, fail, ok, require
 
 __all__ = ["CheckFailed", "NotAnsweredYet", "problem6_region", "problem6_paste", "follow_rate", "MAX_REGION_PIXELS"]
 
@@ -18,32 +18,23 @@ MAX_REGION_PIXELS = 100          # a 10x10 region at most: 4 % of the 48x48 scen
 MIN_COVERED = 4                  # pixels of the true region a correct answer covers
 
 
-def _ok(label, text):
-    print(f"\u2713 {label}: {text}")
-
-
-def _fail(label, text):
-    raise CheckFailed(f"{label}: {text}")
-
-
 def _region(region, label):
-    if region is None or region is Ellipsis:
-        raise NotAnsweredYet(f"{label}: `region` is not there yet. Solve the task above first.")
+    require(region, label, "`region`")
     values = region.tolist() if isinstance(region, (torch.Tensor, np.ndarray)) else region
     if not isinstance(values, (tuple, list)) or len(values) != 4:
-        _fail(label, "give the region as four numbers (top, left, bottom, right): pixel rows and columns, "
-                     "bottom and right exclusive, as in scenes.boxes.")
+        fail(label, "give the region as four numbers (top, left, bottom, right): pixel rows and columns, "
+                    "bottom and right exclusive, as in scenes.boxes.")
     if not all(isinstance(v, (int, np.integer)) or (isinstance(v, float) and v.is_integer()) for v in values):
-        _fail(label, f"the region's corners must be whole pixels (integers); got {values}.")
+        fail(label, f"the region's corners must be whole pixels (integers); got {values}.")
     top, left, bottom, right = (int(v) for v in values)
     if not (0 <= top < bottom <= gt.CANVAS and 0 <= left < right <= gt.CANVAS):
-        _fail(label, f"need 0 <= top < bottom <= {gt.CANVAS} and 0 <= left < right <= {gt.CANVAS} "
-                     f"(bottom/right exclusive); got {(top, left, bottom, right)}.")
+        fail(label, f"need 0 <= top < bottom <= {gt.CANVAS} and 0 <= left < right <= {gt.CANVAS} "
+                    f"(bottom/right exclusive); got {(top, left, bottom, right)}.")
     area = (bottom - top) * (right - left)
     if area > MAX_REGION_PIXELS:
-        _fail(label, f"the region is too large ({bottom - top}x{right - left} = {area} pixels): a big enough "
-                     f"box overlaps anything. Narrow it down to at most {MAX_REGION_PIXELS} pixels (e.g. 10x10) "
-                     "around the place your maps point to.")
+        fail(label, f"the region is too large ({bottom - top}x{right - left} = {area} pixels): a big enough "
+                    f"box overlaps anything. Narrow it down to at most {MAX_REGION_PIXELS} pixels (e.g. 10x10) "
+                    "around the place your maps point to.")
     return top, left, bottom, right
 
 
@@ -86,11 +77,11 @@ def problem6_region(region, model, scenes):
     besides the digit."""
     label = "Problem 6a"
     region = _region(region, label)
-    truth = gt._case_setup().box
+    truth = gt._case_setup().box          # the case's mark has no public name: its place is the answer
     covered = _overlap(region, truth)
     if covered >= MIN_COVERED:
-        _ok(label, f"that is the place. Pasting your region from a scene of another class makes the model "
-                   f"follow it in {follow_rate(model, scenes, region):.0%} of the scenes: a shortcut, not the digit.")
+        ok(label, f"that is the place. Pasting your region from a scene of another class makes the model "
+                  f"follow it in {follow_rate(model, scenes, region):.0%} of the scenes: a shortcut, not the digit.")
         return True
     boxes = scenes.boxes
     on_digit = float(gt.box_masks(boxes)[:, region[0]:region[2], region[1]:region[3]].flatten(1).any(1).float().mean())
@@ -108,42 +99,38 @@ def problem6_region(region, model, scenes):
                  f"{rate:.0%} of the scenes, so the model hardly depends on what is there"
                  + (" (you touch the right place with a few pixels only: centre the region on the peak)."
                     if 0 < covered < MIN_COVERED else "."))
-    _fail(label, " ".join(notes))
+    fail(label, " ".join(notes))
 
 
 def problem6_paste(paste_region):
     """Task 6b: ``paste_region(images, region, donors)`` -> images with region copied from the donor scenes,
     tested on several regions, donor orders and batch sizes."""
     label = "Problem 6b"
-    if not callable(paste_region):
-        _fail(label, f"expected your function paste_region, got {type(paste_region).__name__}.")
     g = torch.Generator().manual_seed(6)
     for n, region in ((5, (0, 0, 4, 4)), (7, (10, 30, 17, 38)), (3, (44, 1, 48, 9))):
         images = torch.rand(n, 1, gt.CANVAS, gt.CANVAS, generator=g)
         donors = torch.randperm(n, generator=g)
         original = images.clone()
-        got = paste_region(images, region, donors)
-        if got is None:
-            raise NotAnsweredYet(f"{label}: paste_region returned None; return the new images.")
+        got = call_for_result(paste_region, label, "paste_region", "the new images", images, region, donors)
         if not torch.equal(images, original):
-            _fail(label, "paste_region changed the images it was given (in place): work on a copy "
-                         "(images.clone()), the scenes are used again afterwards.")
+            fail(label, "paste_region changed the images it was given (in place): work on a copy "
+                        "(images.clone()), the scenes are used again afterwards.")
         got = torch.as_tensor(got)
         if got.shape != images.shape:
-            _fail(label, f"expected images of shape {tuple(images.shape)}, got {tuple(got.shape)}.")
+            fail(label, f"expected images of shape {tuple(images.shape)}, got {tuple(got.shape)}.")
         want = _paste_region(images, region, donors)
         top, left, bottom, right = region
         inside = torch.zeros_like(images, dtype=torch.bool)
         inside[:, :, top:bottom, left:right] = True
         if not torch.equal(got[~inside], want[~inside]):
-            _fail(label, "pixels outside the region changed; only the region is copied.")
+            fail(label, "pixels outside the region changed; only the region is copied.")
         if torch.equal(got[inside], images[inside]):
-            _fail(label, "the region is unchanged: copy it from the donor scenes.")
+            fail(label, "the region is unchanged: copy it from the donor scenes.")
         flipped = torch.arange(n).flip(0)
         if torch.equal(got[inside], images[flipped][inside]) and not torch.equal(donors, flipped):
-            _fail(label, "scene i must receive the region of scene donors[i].")
+            fail(label, "scene i must receive the region of scene donors[i].")
         if not torch.equal(got, want):
-            _fail(label, f"the pasted pixels are wrong for region {region}: rows top:bottom and columns left:right "
-                         "(bottom/right exclusive) of scene donors[i] go to the same place in scene i.")
-    _ok(label, "copies exactly the region, from the right donor, without touching the input -- on three regions.")
+            fail(label, f"the pasted pixels are wrong for region {region}: rows top:bottom and columns left:right "
+                        "(bottom/right exclusive) of scene donors[i] go to the same place in scene i.")
+    ok(label, "copies exactly the region, from the right donor, without touching the input -- on three regions.")
     return True

@@ -2,7 +2,9 @@
 import numpy as np
 import torch
 
-from .common import NotAnsweredYet, as_array, call, fail, memo, number, ok, quiet, require
+from ..methods import attention_maps
+from .common import (NotAnsweredYet, as_array, call_for_result, fail, first_mistake, memo, number, ok, quiet, require,
+                     require_keys)
 
 __all__ = ["problem4_word_attention", "problem4_margins", "problem4_held_out", "reference_word_attention",
            "reference_margins", "SPECIAL_TOKENS"]
@@ -20,14 +22,24 @@ def _groups(tokens):
     return groups
 
 
+def _spelled(tokens, groups):
+    """Each group of pieces as its word: the pieces glued together without their '##'."""
+    return [tokens[g[0]] + "".join(tokens[k][2:] for k in g[1:]) for g in groups]
+
+
 def reference_word_attention(matrix, tokens):
     """WordPiece attention (rows = queries) -> (words, W): W[i, j] = mean over i's pieces of the sum of the
     weights on j's pieces (Clark et al. 2019), so rows still sum to 1; [CLS] and [SEP] stay words."""
     groups = _groups(list(tokens))
-    words = [tokens[g[0]] + "".join(tokens[k][2:] for k in g[1:]) for g in groups]
+    words = _spelled(tokens, groups)
     m = as_array(matrix)
     W = np.array([[m[np.ix_(gi, gj)].sum(1).mean() for gj in groups] for gi in groups])
     return words, W
+
+
+def _same(got, reference):
+    """Same shape and the same values to 1e-5: attention weights are at most 1."""
+    return got.shape == reference.shape and np.allclose(got, reference, atol=1e-5)
 
 
 def _word_variants(m, tokens):
@@ -78,9 +90,7 @@ def problem4_word_attention(word_attention):
     for k, tokens in enumerate(_CASES):
         m = rng.dirichlet(np.full(len(tokens), 0.4), size=len(tokens))
         matrix = torch.tensor(m, dtype=torch.float32) if k % 2 else m
-        result = call(word_attention, label, matrix, list(tokens))
-        if result is None:
-            raise NotAnsweredYet(f"{label}: word_attention returned None.")
+        result = call_for_result(word_attention, label, "word_attention", "the pair (words, W)", matrix, list(tokens))
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             fail(label, "word_attention should return a pair (words, W).")
         got_words, got_w = list(result[0]), as_array(result[1])
@@ -88,11 +98,11 @@ def problem4_word_attention(word_attention):
         _check_words(got_words, ref_words, tokens, label)
         if got_w.shape != ref_w.shape:
             fail(label, f"W has shape {got_w.shape} for {len(ref_words)} words: it is words x words.")
-        if np.allclose(got_w, ref_w, atol=1e-5):
+        if _same(got_w, ref_w):
             continue
-        for wrong, message in _word_variants(as_array(m), tokens):
-            if wrong.shape == got_w.shape and np.allclose(got_w, wrong, atol=1e-5):
-                fail(label, f"for tokens {tokens}: {message}.")
+        message = first_mistake(_word_variants(as_array(m), tokens), lambda wrong: _same(got_w, wrong))
+        if message:
+            fail(label, f"for tokens {tokens}: {message}.")
         fail(label, f"for tokens {tokens} W differs: W[i, j] averages over the pieces of word i (rows) the summed "
                     "weights on the pieces of word j (columns).")
     ok(label, f"words and word-level matrices right for {len(_CASES)} token lists (split words, repeated words, "
@@ -101,7 +111,6 @@ def problem4_word_attention(word_attention):
 
 @memo
 def _attention(text_model, sentence):
-    from ..methods.attention import attention_maps
     with quiet():
         return attention_maps(text_model, sentence)
 
@@ -124,6 +133,22 @@ def reference_margins(attentions, tokens, verb, subject, attractor):
     return out
 
 
+def _margin_mistakes(a, toks, words, ref):
+    """The classic wrong margins for attention ``a`` [layers, heads, n, n] (``ref`` = the right ones), each with
+    its message."""
+    yield -ref, "the sign is flipped: subtract the weight on the attractor from the weight on the subject"
+    first = {w: toks.index(p) for w, p in zip(words, _first_pieces(toks, words))}
+    yield (a[..., first[words[0]], first[words[1]]] - a[..., first[words[0]], first[words[2]]],
+           "the margin is read from single tokens (first pieces): use the word-level matrix from word_attention, so "
+           "that a word split into pieces counts as one word")
+    words_ref, _ = reference_word_attention(a[0, 0], toks)
+    v, s, t = (words_ref.index(w) for w in words)
+    yield (np.array([[reference_word_attention(a[l, h], toks)[1][[s, t], v] @ np.array([1, -1])
+                      for h in range(a.shape[1])] for l in range(a.shape[0])]),
+           "the weights are read from the subject's and attractor's rows: the verb is the query (its row), the "
+           "subject and attractor are keys (columns)")
+
+
 def problem4_margins(verb_margin, text_model, sentence, verb, subject, attractor):
     """Task 4b: ``verb_margin(attentions, tokens, verb, subject, attractor)`` -> [layers, heads] array of
     W[verb, subject] - W[verb, attractor], on a random attention tensor and on the sentence."""
@@ -134,38 +159,24 @@ def problem4_margins(verb_margin, text_model, sentence, verb, subject, attractor
     real_tokens, real_att = _attention(text_model, sentence)
     for att, toks, words in ((random_att, tokens, ("were", "kangaroos", "pelican")),
                              (real_att, real_tokens, (verb, subject, attractor))):
-        got = call(verb_margin, label, att, list(toks), *words)
-        if got is None:
-            raise NotAnsweredYet(f"{label}: verb_margin returned None.")
-        got = as_array(got)
+        got = as_array(call_for_result(verb_margin, label, "verb_margin", "the margin of every layer and head", att,
+                                       list(toks), *words))
         ref = reference_margins(att, toks, *words)
         if got.shape != ref.shape:
             fail(label, f"verb_margin returned shape {got.shape}; expected one value per layer and head {ref.shape} "
                         "(do not average over heads or layers).")
-        if np.allclose(got, ref, atol=1e-5):
+        if _same(got, ref):
             continue
-        if np.allclose(got, -ref, atol=1e-5):
-            fail(label, "the sign is flipped: subtract the weight on the attractor from the weight on the subject.")
-        first = {w: toks.index(p) for w, p in zip(words, _first_pieces(toks, words))}
-        a = as_array(att)
-        token_level = a[..., first[words[0]], first[words[1]]] - a[..., first[words[0]], first[words[2]]]
-        if np.allclose(got, token_level, atol=1e-5):
-            fail(label, "the margin is read from single tokens (first pieces): use the word-level matrix from "
-                        "word_attention, so that a word split into pieces counts as one word.")
-        words_ref, _ = reference_word_attention(a[0, 0], toks)
-        v, s, t = (words_ref.index(w) for w in words)
-        swapped = np.array([[reference_word_attention(a[l, h], toks)[1][[s, t], v] @ np.array([1, -1])
-                             for h in range(a.shape[1])] for l in range(a.shape[0])])
-        if np.allclose(got, swapped, atol=1e-5):
-            fail(label, "the weights are read from the subject's and attractor's rows: the verb is the query (its row), "
-                        "the subject and attractor are keys (columns).")
-        fail(label, "the margins differ from W[verb, subject] - W[verb, attractor] of each head's word-level matrix.")
+        fail(label, (first_mistake(_margin_mistakes(as_array(att), toks, words, ref), lambda wrong: _same(got, wrong))
+                     or "the margins differ from W[verb, subject] - W[verb, attractor] of each head's word-level "
+                        "matrix") + ".")
     ok(label, "margins right for every layer and head, on a random attention tensor and on the sentence.")
 
 
 def _first_pieces(tokens, words):
+    """The first piece of each of ``words``."""
     groups = _groups(list(tokens))
-    spelled = [tokens[g[0]] + "".join(tokens[k][2:] for k in g[1:]) for g in groups]
+    spelled = _spelled(tokens, groups)
     return [tokens[groups[spelled.index(w)][0]] for w in words]
 
 
@@ -183,8 +194,8 @@ def problem4_held_out(best_head, held_out, generalises, margins, text_model, hel
     layer, head = (int(v) for v in best_head)
     if (layer, head) != tuple(int(v) for v in np.unravel_index(int(m.argmax()), m.shape)):
         fail(label, "best_head is not the (layer, head) with the largest margin on the first sentence.")
-    if list(held_out) != [s for s, _, _, _ in held_out_sentences]:
-        fail(label, "held_out should have one entry per held-out sentence, keyed by the sentence, in the given order.")
+    require_keys(held_out, [s for s, _, _, _ in held_out_sentences], label,
+                 "held_out should have one entry per held-out sentence, keyed by the sentence, in the given order")
     values = []
     for sentence, verb, subject, attractor in held_out_sentences:
         tokens, att = _attention(text_model, sentence)

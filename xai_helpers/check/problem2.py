@@ -4,18 +4,14 @@ import math
 import numpy as np
 import torch
 
-from .common import (NotAnsweredYet, as_array, batch_sizes, call, close, fail, imagenet_normalised, memo,
-                           number, ok, quiet, require, rms_difference, small_input)
+from .common import (as_array, batch_sizes, call_for_result, close, fail, first_mistake, imagenet_normalised, memo,
+                     number, ok, quiet, require, require_fields, require_keys, rms_difference, seeding_mistake,
+                     small_input, target_index)
 
 __all__ = ["problem2_smoothgrad", "problem2_experiment", "problem2_plan", "reference_smoothgrad", "TARGET_RATIO"]
 
 #: The plan's goal: two seeds' signed maps differ (RMS) by at most this fraction of the map's RMS.
 TARGET_RATIO = 0.5
-
-
-def _index(image_model, target):
-    from .._validate import resolve_target
-    return resolve_target(target, len(image_model.labels), image_model.labels)
 
 
 def _noise(x, n, seed):
@@ -40,59 +36,65 @@ def _gradients(image_model, points, target, chunk=8, score="logit"):
 def reference_smoothgrad(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=8):
     """Mean gradient of the target logit over ``n_samples`` copies x + sigma * N(0, 1), sigma relative to the
     range of x; the noise is one draw of shape (n_samples, C, H, W) from a generator seeded with ``seed``."""
-    target = _index(image_model, target)
+    target = target_index(image_model, target)
     sigma = float(noise_level) * float(x.max() - x.min())
     points = x.detach() + _noise(x, n_samples, seed) * sigma
     return _gradients(image_model, points, target, chunk=batch_size).mean(0, keepdim=True)
 
 
-def _diagnose(got, image_model, x, target, n, level, seed, batch):
-    """Name the mistake behind a wrong SmoothGrad map, or return None."""
-    t = _index(image_model, target)
+def _wrong_maps(image_model, x, target, n, level, seed, batch):
+    """The classic wrong SmoothGrad maps, each with the message that names its mistake; each is computed only
+    when asked for (a generator), the cheap ones first."""
+    t = target_index(image_model, target)
     sigma = level * float(x.max() - x.min())
+
+    def mean_gradient(points, score="logit"):
+        return _gradients(image_model, points, t, score=score).mean(0, keepdim=True)
+
     grads = _gradients(image_model, x.detach() + _noise(x, n, seed) * sigma, t)
     chunks = grads.split(batch)
-    variants = [
-        (grads.sum(0, keepdim=True), f"the map is {n} times too large: it sums the gradients instead of averaging them"),
-        (grads.abs().mean(0, keepdim=True), "the map averages |gradient| (all values >= 0); SmoothGrad averages the "
-                                            "signed gradients, magnitudes are taken only for drawing"),
-        (torch.stack([c.mean(0) for c in chunks]).mean(0, keepdim=True),
-         "the map is the mean of the chunk means: with a smaller last chunk that weighs its copies more. Add up the "
-         "gradients of all chunks and divide by n_samples"),
-        (chunks[0].mean(0, keepdim=True), f"only the first chunk of {batch} copies is used: loop over all chunks"),
-        (torch.cat(chunks[:-1]).mean(0, keepdim=True) if len(chunks) > 1 else None,
-         "the last, smaller chunk is dropped: loop until all n_samples copies are used"),
-    ]
-    for wrong, message in variants:
-        if wrong is not None and close(got, wrong, 1e-3):
-            return message
-    scale_variants = [
-        (level, "the noise's sigma is the noise level itself (an absolute sigma); it must be relative to the "
-                "input's range: sigma = noise_level * (x.max() - x.min())"),
-        (2 * level, "sigma assumes an input range of 2 (true only for the course model's normalisation, with mean "
-                    "and std about 0.5); use the range of the x you are given: noise_level * (x.max() - x.min())"),
-    ]
-    for s, message in scale_variants:
-        if abs(s - sigma) > 1e-6 * sigma and close(got, _gradients(image_model, x.detach() + _noise(x, n, seed) * s,
-                                                                   t).mean(0, keepdim=True), 1e-3):
-            return message
+    yield grads.sum(0, keepdim=True), f"the map is {n} times too large: it sums the gradients instead of averaging them"
+    yield grads.abs().mean(0, keepdim=True), ("the map averages |gradient| (all values >= 0); SmoothGrad averages the "
+                                              "signed gradients, magnitudes are taken only for drawing")
+    yield (torch.stack([c.mean(0) for c in chunks]).mean(0, keepdim=True),
+           "the map is the mean of the chunk means: with a smaller last chunk that weighs its copies more. Add up the "
+           "gradients of all chunks and divide by n_samples")
+    yield chunks[0].mean(0, keepdim=True), f"only the first chunk of {batch} copies is used: loop over all chunks"
+    yield (torch.cat(chunks[:-1]).mean(0, keepdim=True) if len(chunks) > 1 else None,
+           "the last, smaller chunk is dropped: loop until all n_samples copies are used")
+    for s, message in ((level, "the noise's sigma is the noise level itself (an absolute sigma); it must be relative to "
+                               "the input's range: sigma = noise_level * (x.max() - x.min())"),
+                       (2 * level, "sigma assumes an input range of 2 (true only for the course model's normalisation, "
+                                   "with mean and std about 0.5); use the range of the x you are given: noise_level * "
+                                   "(x.max() - x.min())")):
+        if abs(s - sigma) > 1e-6 * sigma:
+            yield mean_gradient(x.detach() + _noise(x, n, seed) * s), message
     std = torch.as_tensor(image_model.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    pixel_noise = x.detach() + _noise(x, n, seed) * level / std
-    if close(got, _gradients(image_model, pixel_noise, t).mean(0, keepdim=True), 1e-3):
-        return ("the noise is noise_level in pixel units (added before normalising); the task defines sigma on the "
-                "model's input: noise_level * (x.max() - x.min())")
-    repeated = x.detach() + torch.cat([_noise(x, len(c), seed) for c in chunks]) * sigma
-    if len(chunks) > 1 and close(got, _gradients(image_model, repeated, t).mean(0, keepdim=True), 1e-3):
-        return ("every chunk re-seeds the generator, so each chunk repeats the same noise. Draw all n_samples noise "
-                "images at once from one generator, then split them into chunks")
+    yield (mean_gradient(x.detach() + _noise(x, n, seed) * level / std),
+           "the noise is noise_level in pixel units (added before normalising); the task defines sigma on the "
+           "model's input: noise_level * (x.max() - x.min())")
+    if len(chunks) > 1:
+        yield (mean_gradient(x.detach() + torch.cat([_noise(x, len(c), seed) for c in chunks]) * sigma),
+               "every chunk re-seeds the generator, so each chunk repeats the same noise. Draw all n_samples noise "
+               "images at once from one generator, then split them into chunks")
     with torch.no_grad():
         top = int(image_model.model(x.detach()).argmax())
-    if top != t and close(got, reference_smoothgrad(image_model, x, top, n, level, seed), 1e-3):
-        return "the map explains the top class, not the target passed in: use target (a class index or name)"
-    if close(got, _gradients(image_model, x.detach() + _noise(x, n, seed) * sigma, t, score="probability")
-             .mean(0, keepdim=True), 1e-3):
-        return "the map is the gradient of the softmax probability; SmoothGrad here averages gradients of the logit"
-    return None
+    if top != t:
+        yield (reference_smoothgrad(image_model, x, top, n, level, seed),
+               "the map explains the top class, not the target passed in: use target (a class index or name)")
+    yield (mean_gradient(x.detach() + _noise(x, n, seed) * sigma, score="probability"),
+           "the map is the gradient of the softmax probability; SmoothGrad here averages gradients of the logit")
+
+
+def _signed_map(my_smoothgrad, label, model, xi, target, **kwargs):
+    """The learner's SmoothGrad map for one call, checked to be a tensor shaped like the input."""
+    got = call_for_result(my_smoothgrad, label, "my_smoothgrad", "the averaged gradient", model, xi, target, **kwargs)
+    if not isinstance(got, torch.Tensor):
+        fail(label, f"my_smoothgrad should return a torch.Tensor, got {type(got).__name__}.")
+    if tuple(got.shape) != tuple(xi.shape):
+        fail(label, f"my_smoothgrad returned shape {tuple(got.shape)} for an input of shape {tuple(xi.shape)}: "
+                    "return the signed mean gradient with the channels and the batch dimension of 1 kept.")
+    return got.detach()
 
 
 def problem2_smoothgrad(my_smoothgrad, image_model, photo="coffee"):
@@ -110,35 +112,26 @@ def problem2_smoothgrad(my_smoothgrad, image_model, photo="coffee"):
         ranked_other = other.model(x_other).argsort(descending=True)[0].tolist()
     cases = [(image_model, x, ranked[0], 3, 0.15, 0, 8), (image_model, x, image_model.labels[ranked[2]], 10, 0.3, 1, 4),
              (image_model, x, ranked[1], 2, 0.0, 3, 2), (other, x_other, ranked_other[1], 5, 0.1, 2, 2)]
-    def run(model, xi, target, **kwargs):
-        got = call(my_smoothgrad, label, model, xi, target, **kwargs)
-        if got is None:
-            raise NotAnsweredYet(f"{label}: my_smoothgrad returned None -- return the averaged gradient.")
-        if not isinstance(got, torch.Tensor):
-            fail(label, f"my_smoothgrad should return a torch.Tensor, got {type(got).__name__}.")
-        if tuple(got.shape) != tuple(xi.shape):
-            fail(label, f"my_smoothgrad returned shape {tuple(got.shape)} for an input of shape {tuple(xi.shape)}: "
-                        "return the signed mean gradient with the channels and the batch dimension of 1 kept.")
-        return got.detach()
 
-    first = run(image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=0, batch_size=8)
-    again = run(image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=0, batch_size=8)
-    if not torch.equal(first.detach().cpu(), again.detach().cpu()):
-        fail(label, "two calls with the same seed gave different maps: the noise is not seeded. Draw it from "
-                    "torch.Generator().manual_seed(seed).")
-    other_seed = run(image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=5, batch_size=8)
-    if torch.equal(first.detach().cpu(), other_seed.detach().cpu()):
-        fail(label, "seed=0 and seed=5 gave the same map: the seed argument is ignored.")
+    def draw(seed):
+        return _signed_map(my_smoothgrad, label, image_model, x, ranked[0], n_samples=3, noise_level=0.15, seed=seed,
+                           batch_size=8)
+
+    message = seeding_mistake(draw(0), draw, 0, 5, "maps")
+    if message:
+        fail(label, message + ".")
     for model, xi, target, n, level, seed, batch in cases:
         where = (f"n_samples={n}, noise_level={level}, seed={seed}, batch_size={batch}, target={target!r}"
                  + (", ImageNet mean/std" if model is other else ""))
         with batch_sizes(model.model) as sizes:
-            got = run(model, xi, target, n_samples=n, noise_level=level, seed=seed, batch_size=batch)
+            got = _signed_map(my_smoothgrad, label, model, xi, target, n_samples=n, noise_level=level, seed=seed,
+                              batch_size=batch)
         ref = reference_smoothgrad(model, xi, target, n, level, seed)
         if not close(got, ref, 1e-3):
-            message = _diagnose(got, model, xi, target, n, level, seed, batch)
+            message = first_mistake(_wrong_maps(model, xi, target, n, level, seed, batch),
+                                    lambda wrong: close(got, wrong, 1e-3))
             fail(label, f"with {where}: " + (message or "the map differs from the mean gradient of the target's "
-                                                        "logit over the seeded noisy copies.") + ".")
+                                                        "logit over the seeded noisy copies") + ".")
         if max(sizes, default=0) > batch or sum(sizes) < n:
             fail(label, f"with {where} the model saw batches of {sizes}: process the copies batch_size at a time "
                         "(this bounds the memory), all of them.")
@@ -151,14 +144,10 @@ def problem2_experiment(results, image_model, x, target, n_list):
     "difference": rms_difference of the two maps}, for every n in ``n_list``."""
     label = "Problem 2b"
     require(results, label, "results")
-    if not isinstance(results, dict) or list(results) != list(n_list):
-        fail(label, f"results should have the keys {list(n_list)} in this order; it has "
-                    f"{list(results) if isinstance(results, dict) else type(results).__name__}.")
+    require_keys(results, n_list, label, f"results should have the keys {list(n_list)} in this order")
     for n in n_list:
         r = results[n]
-        for key in ("seconds", "maps", "difference"):
-            if not isinstance(r, dict) or key not in r or r[key] is None:
-                raise NotAnsweredYet(f"{label}: results[{n}][{key!r}] is missing.")
+        require_fields(r, ("seconds", "maps", "difference"), label, f"results[{n}]")
         maps = r["maps"]
         if not isinstance(maps, (tuple, list)) or len(maps) != 2:
             fail(label, f"results[{n}]['maps'] should be the pair (map with seed 0, map with seed 1).")
@@ -193,9 +182,7 @@ def problem2_plan(plan, results):
     a difference of TARGET_RATIO times the map's RMS, with its cost."""
     label = "Problem 2c"
     require(plan, label, "plan")
-    missing = [k for k in _PLAN_KEYS if not isinstance(plan, dict) or plan.get(k) is None or plan.get(k) is Ellipsis]
-    if missing:
-        raise NotAnsweredYet(f"{label}: plan has no {missing} yet.")
+    require_fields(plan, _PLAN_KEYS, label, "plan")
     n_list = list(results)
     logs_n, diffs = np.log(n_list), np.array([float(results[n]["difference"]) for n in n_list])
     slope, intercept = np.polyfit(logs_n, np.log(diffs), 1)

@@ -1,9 +1,13 @@
 """Checkers of Problem 1: vanilla gradients and Grad-CAM on a photo with two subjects."""
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from .common import (NotAnsweredYet, as_array, call, fail, memo, number, ok, pearson, quiet, require,
-                           roughness, two_d)
+from .._validate import resolve_layer
+from ..methods import grad_cam
+from ..methods.cam import EMPTY_MAP_TOLERANCE
+from .common import (NotAnsweredYet, as_array, call, fail, first_mistake, memo, near, number, ok, pearson, quiet,
+                     require, require_fields, require_keys, roughness, target_index, two_d)
 
 __all__ = ["problem1_box_share", "problem1_layers", "problem1_measurements", "reference_box_share"]
 
@@ -52,49 +56,57 @@ def problem1_box_share(box_share):
              (blob, (0, 0, 9, 63)), (tall, (12, 12, 12, 25))]
     for heatmap, box in cases:
         got = number(call(box_share, label, heatmap, box), label, f"box_share(map {tuple(heatmap.shape)}, {box})")
-        ref = reference_box_share(heatmap, box)
-        if abs(got - ref) <= 1e-6 + 1e-5 * abs(ref):
+        if near(got, reference_box_share(heatmap, box), 1e-6, 1e-5):
             continue
+        message = first_mistake(_variants(as_array(heatmap), box), lambda wrong: near(got, wrong, 1e-6, 1e-5))
+        if message:
+            fail(label, f"for a {heatmap.shape[0]}x{heatmap.shape[1]} map and box {box}: {message}.")
         kind = "torch tensor" if isinstance(heatmap, torch.Tensor) else "numpy array"
-        for wrong, message in _variants(as_array(heatmap), box):
-            if abs(got - float(wrong)) <= 1e-6 + 1e-5 * abs(float(wrong)):
-                fail(label, f"for a {heatmap.shape[0]}x{heatmap.shape[1]} map and box {box}: {message}.")
         fail(label, f"for a {heatmap.shape[0]}x{heatmap.shape[1]} {kind} and box {box} the share is wrong. The share "
                     "is (sum of the map over columns x0..x1 and rows y0..y1) / (sum of the whole map).")
     zero = call(box_share, label, np.zeros((8, 8)), (0, 0, 3, 3))
     if zero is None or not np.isfinite(as_array(zero)).all() or abs(float(as_array(zero))) > _TOL:
         fail(label, f"an all-zero map gave {zero!r}; 0 / 0 has no meaning, so return 0.0 for a map without mass.")
-    signed = tall - tall.mean()
+    _check_signed_map_refused(box_share, tall - tall.mean(), label)
+    ok(label, f"box shares right on {len(cases)} map/box pairs (numpy and torch, border, single pixel, whole map), "
+              "0 for an empty map, ValueError for a signed map.")
+
+
+def _check_signed_map_refused(box_share, signed, label):
+    """A map with negative values has no share of mass: ``box_share`` must raise a ValueError for it."""
     try:
         with quiet():
             got = box_share(signed, (5, 2, 20, 10))
     except ValueError:
-        pass
+        return
     except NotImplementedError:
         raise NotAnsweredYet(f"{label}: box_share still raises NotImplementedError.") from None
     except Exception as err:  # noqa: BLE001
         fail(label, f"a map with negative values raised {type(err).__name__}; raise a ValueError that says what to do "
                     "(reduce a signed map first, e.g. to |map| or its positive part).")
-    else:
-        fail(label, f"a map with negative values returned {got!r}. A share of mass needs a non-negative map: evidence "
-                    "for and against would cancel. Raise a ValueError naming the fix instead of guessing.")
-    ok(label, f"box shares right on {len(cases)} map/box pairs (numpy and torch, border, single pixel, whole map), "
-              "0 for an empty map, ValueError for a signed map.")
+    fail(label, f"a map with negative values returned {got!r}. A share of mass needs a non-negative map: evidence "
+                "for and against would cancel. Raise a ValueError naming the fix instead of guessing.")
 
 
 @memo
-def _grad_cam(image_model, layer, x, target, upsample=True):
-    from ..methods.cam import grad_cam
+def _coarse(image_model, x, layer, target):
+    """Grad-CAM of ``target`` at ``layer`` on the layer's own grid (not upsampled)."""
     with quiet():
-        return grad_cam(image_model, x, target, upsample=upsample, layer=layer)
+        return grad_cam(image_model, x, target, upsample=False, layer=layer)
+
+
+def _upsampled(cam, size):
+    """A 1x1xhxw ReLU'd map finished as ``grad_cam`` does: bilinear upsampling to ``size``, then division by the
+    max (an empty map stays zeros)."""
+    cam = F.interpolate(cam, size=tuple(size), mode="bilinear", align_corners=False)[0, 0].detach().float().cpu()
+    top = cam.max()
+    return as_array(cam / top if top > EMPTY_MAP_TOLERANCE else torch.zeros_like(cam))
 
 
 @memo
 def _grad_cams(image_model, x, layers, classes):
     """Grad-CAM of every (layer, class) from one forward pass: hooks on all layers, one backward per class.
     Same equations and finishing as ``xai_helpers.grad_cam`` (bilinear upsampling, then division by the max)."""
-    from ..methods.cam import _finish_map, resolve_layer
-    from .._validate import resolve_target
     module = image_model.model
     saved, handles = {}, []
     try:
@@ -106,16 +118,26 @@ def _grad_cams(image_model, x, layers, classes):
             logits = module(x.detach().requires_grad_(True))
             maps = {}
             for c in classes:
-                t = resolve_target(c, logits.shape[1], image_model.labels)
-                grads = torch.autograd.grad(logits[0, t], [saved[k] for k in layers], retain_graph=True)
+                grads = torch.autograd.grad(logits[0, target_index(image_model, c)], [saved[k] for k in layers],
+                                            retain_graph=True)
                 for layer, g in zip(layers, grads):
                     A = saved[layer].detach()
                     cam = torch.relu((g.mean(dim=(2, 3), keepdim=True) * A).sum(dim=1, keepdim=True))
-                    maps[(layer, c)] = as_array(_finish_map(cam, x.shape[2:], True, True))
+                    maps[(layer, c)] = _upsampled(cam, x.shape[2:])
     finally:
         for handle in handles:
             handle.remove()
     return maps
+
+
+def _contrast_mistakes(image_model, x, layer, classes, box, reference):
+    """The classic wrong contrasts at ``layer`` (``reference`` = the right one), each with its message."""
+    yield -reference, (f"the contrast at {layer!r} has the wrong sign: it is the share of {classes[1]!r}'s map in the "
+                       f"box minus the share of {classes[0]!r}'s map")
+    small = {c: as_array(_coarse(image_model, x, layer, c)) for c in classes}
+    yield (reference_box_share(small[classes[1]], box) - reference_box_share(small[classes[0]], box),
+           f"at {layer!r} the box was applied to the layer's own small grid. The box is in pixels of the 224x224 view: "
+           "use Grad-CAM upsampled to the input (the default)")
 
 
 def problem1_layers(contrast_by_layer, best_layer, image_model, x, classes, box, candidate_layers):
@@ -123,28 +145,21 @@ def problem1_layers(contrast_by_layer, best_layer, image_model, x, classes, box,
     Grad-CAM(classes[0]) at each candidate layer; ``best_layer`` = the layer with the largest contrast."""
     label = "Problem 1b"
     require(contrast_by_layer, label, "contrast_by_layer")
-    if not isinstance(contrast_by_layer, dict) or list(contrast_by_layer) != list(candidate_layers):
-        keys = list(contrast_by_layer) if isinstance(contrast_by_layer, dict) else type(contrast_by_layer).__name__
-        fail(label, f"contrast_by_layer should have one entry per candidate layer, in the order of candidate_layers; "
-                    f"its keys are {keys}.")
+    require_keys(contrast_by_layer, candidate_layers, label,
+                 "contrast_by_layer should have one entry per candidate layer, in the order of candidate_layers")
     reference = {}
     all_cams = _grad_cams(image_model, x, tuple(candidate_layers), tuple(classes))
     for layer in candidate_layers:
         share = {c: reference_box_share(all_cams[(layer, c)], box) for c in classes}
         reference[layer] = share[classes[1]] - share[classes[0]]
         got = number(contrast_by_layer[layer], label, f"contrast_by_layer[{layer!r}]")
-        if abs(got - reference[layer]) <= 2e-3:
+        if near(got, reference[layer], 2e-3):
             continue
-        if abs(got + reference[layer]) <= 2e-3:
-            fail(label, f"the contrast at {layer!r} has the wrong sign: it is the share of {classes[1]!r}'s map in the "
-                        f"box minus the share of {classes[0]!r}'s map.")
-        small = {c: as_array(_coarse(image_model, x, layer, c)) for c in classes}
-        coarse = reference_box_share(small[classes[1]], box) - reference_box_share(small[classes[0]], box)
-        if abs(got - coarse) <= 2e-3:
-            fail(label, f"at {layer!r} the box was applied to the layer's own small grid. The box is in pixels of the "
-                        "224x224 view: use Grad-CAM upsampled to the input (the default).")
-        fail(label, f"the contrast at {layer!r} differs from the Grad-CAM maps of that layer. Compute Grad-CAM at "
-                    "that layer for each class, then the share of each map inside the box.")
+        message = first_mistake(_contrast_mistakes(image_model, x, layer, classes, box, reference[layer]),
+                                lambda wrong: near(got, wrong, 2e-3))
+        fail(label, (message or f"the contrast at {layer!r} differs from the Grad-CAM maps of that layer. Compute "
+                                "Grad-CAM at that layer for each class, then the share of each map inside the "
+                                "box") + ".")
     if best_layer not in candidate_layers:
         fail(label, f"best_layer = {best_layer!r} is not one of the candidate layers.")
     if best_layer != max(reference, key=reference.get):
@@ -152,17 +167,30 @@ def problem1_layers(contrast_by_layer, best_layer, image_model, x, classes, box,
     ok(label, f"contrasts at {len(candidate_layers)} layers match Grad-CAM; best_layer is the largest.")
 
 
-def _coarse(image_model, x, layer, target):
-    return _grad_cam(image_model, layer, x, target, upsample=False)
-
-
-def _native_grid(image_model, x, method, layer):
+def _native_grid(image_model, x, layer):
+    """Side of the grid a map is computed on: the input's for the gradient (layer None), else the layer's."""
     if layer is None:
         return int(x.shape[-1])
     return int(_coarse(image_model, x, layer, 0).shape[-1])
 
 
 _FIELDS = ("grid", "roughness", "tower_share", "lake_share", "class_correlation")
+
+
+def _check_per_class(got, arrays, boxes, method, label):
+    """The roughness and box shares of one method's maps (``arrays``: class -> 2-D map), class by class."""
+    classes = list(arrays)
+    for key, fn, what in (("roughness", roughness, "roughness"),
+                          ("tower_share", lambda m: reference_box_share(m, boxes["tower"]), "share in the tower box"),
+                          ("lake_share", lambda m: reference_box_share(m, boxes["lake"]), "share in the lake box")):
+        require_keys(got[key], classes, label, f"measurements[{method!r}][{key!r}] should map each class name to a "
+                                               "number", ordered=False)
+        for c in classes:
+            ref, value = fn(arrays[c]), number(got[key][c], label, f"{method} {key} for {c!r}")
+            if not near(value, ref, 1e-3, 0.01):
+                other = fn(arrays[[o for o in classes if o != c][0]])
+                why = " It is the value of the other class's map." if near(value, other, 1e-3, 0.01) else ""
+                fail(label, f"the {what} of the {method} map for {c!r} does not match that map.{why}")
 
 
 def problem1_measurements(measurements, maps, classes, image_model, x, boxes, layers):
@@ -172,32 +200,18 @@ def problem1_measurements(measurements, maps, classes, image_model, x, boxes, la
     ``layers[method]`` is the Grad-CAM layer of each method (None for the gradient)."""
     label = "Problem 1c"
     require(measurements, label, "measurements")
-    if not isinstance(measurements, dict) or set(measurements) != set(maps):
-        fail(label, f"measurements should have one entry per method {list(maps)}; it has "
-                    f"{list(measurements) if isinstance(measurements, dict) else type(measurements).__name__}.")
+    require_keys(measurements, maps, label, f"measurements should have one entry per method {list(maps)}",
+                 ordered=False)
     for method, per_class in maps.items():
         got = measurements[method]
-        missing = [k for k in _FIELDS if not isinstance(got, dict) or k not in got or got[k] is None]
-        if missing:
-            raise NotAnsweredYet(f"{label}: measurements[{method!r}] has no {missing}.")
+        require_fields(got, _FIELDS, label, f"measurements[{method!r}]")
         arrays = {c: two_d(per_class[c], label, f"maps[{method!r}][{c!r}]") for c in classes}
-        grid = _native_grid(image_model, x, method, layers[method])
+        grid = _native_grid(image_model, x, layers[method])
         if int(number(got["grid"], label, f"{method} grid")) != grid:
             hint = ("one value per input pixel" if layers[method] is None else
                     "Grad-CAM is computed on the layer's own grid and then upsampled: ask for upsample=False")
             fail(label, f"measurements[{method!r}]['grid'] is not the grid the map is computed on ({hint}).")
-        for key, fn, what in (("roughness", roughness, "roughness"),
-                              ("tower_share", lambda m: reference_box_share(m, boxes["tower"]), "share in the tower box"),
-                              ("lake_share", lambda m: reference_box_share(m, boxes["lake"]), "share in the lake box")):
-            if not isinstance(got[key], dict) or set(got[key]) != set(classes):
-                fail(label, f"measurements[{method!r}][{key!r}] should map each class name to a number.")
-            for c in classes:
-                ref, value = fn(arrays[c]), number(got[key][c], label, f"{method} {key} for {c!r}")
-                if abs(value - ref) > 1e-3 + 0.01 * abs(ref):
-                    other = fn(arrays[[o for o in classes if o != c][0]])
-                    why = (" It is the value of the other class's map." if abs(value - other) <= 1e-3 + 0.01 * abs(other)
-                           else "")
-                    fail(label, f"the {what} of the {method} map for {c!r} does not match that map.{why}")
+        _check_per_class(got, arrays, boxes, method, label)
         r = pearson(arrays[classes[0]], arrays[classes[1]])
         value = number(got["class_correlation"], label, f"{method} class_correlation")
         if abs(value - 1.0) < 1e-6 and abs(r - 1.0) > 1e-6:

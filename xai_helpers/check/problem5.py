@@ -2,9 +2,11 @@
 import math
 
 import numpy as np
+import torchvision.transforms.functional as TF
+from PIL import Image
 
-from .common import (NotAnsweredYet, as_array, call, fail, imagenet_normalised, logits, memo, number, ok,
-                           quiet, require)
+from .common import (as_array, call, call_for_result, fail, first_mistake, imagenet_normalised, logits, memo, near,
+                     number, ok, quiet, require, require_fields, require_keys, target_index)
 
 __all__ = ["problem5_numbers", "problem5_evidence", "problem5_crop", "problem5_margins", "reference_numbers",
            "reference_crop_probability", "KEYS", "MAJORITY"]
@@ -15,16 +17,11 @@ KEYS = ("predicted_index", "predicted_label", "predicted_probability", "true_ind
 MAJORITY = 0.5
 
 
-def _index(image_model, target):
-    from .._validate import resolve_target
-    return resolve_target(target, len(image_model.labels), image_model.labels)
-
-
 @memo
 def reference_numbers(image_model, x, true_class):
     """Predicted and true class of one input: indices, full labels, softmax probabilities, rank of the true class."""
     probs = logits(image_model, x)[0].softmax(-1)
-    t, p = _index(image_model, true_class), int(probs.argmax())
+    t, p = target_index(image_model, true_class), int(probs.argmax())
     return dict(predicted_index=p, predicted_label=image_model.labels[p], predicted_probability=float(probs[p]),
                 true_index=t, true_label=image_model.labels[t], true_probability=float(probs[t]),
                 true_rank=int((probs > probs[t]).sum()) + 1)
@@ -69,9 +66,8 @@ def problem5_numbers(misclassification_numbers, image_model, x, true_class):
               "for the eagle photo with ImageNet mean/std and 112-pixel inputs (true class given as an index)")]
     scene = reference_numbers(*cases[0][:3])
     for model, xi, cls, where in cases:
-        got = call(misclassification_numbers, label, model, xi, cls)
-        if got is None:
-            raise NotAnsweredYet(f"{label}: misclassification_numbers returned None.")
+        got = call_for_result(misclassification_numbers, label, "misclassification_numbers",
+                              f"the dict of {list(KEYS)}", model, xi, cls)
         if where != cases[0][3] and isinstance(got, dict) and all(got.get(k) == scene[k] for k in KEYS[:2]):
             fail(label, f"{where} the function returns the scene's prediction: compute the numbers from the x it is "
                         "given, not values typed in for one input.")
@@ -85,6 +81,17 @@ def _box_mask(shape, box):
     mask = np.zeros(shape, dtype=bool)
     mask[y0:y1 + 1, x0:x1 + 1] = True
     return mask
+
+
+def _ig_mistakes(signed, inside):
+    """The classic wrong IG shares inside the box (``signed`` = IG summed over channels), each with its message."""
+    magnitude = np.abs(signed)
+    yield (float(magnitude[inside].sum() / magnitude.sum()),
+           "uses |IG|; the question is where the evidence *for* the class lies: keep the positive part (clip the "
+           "channel sum at 0)")
+    yield (float(signed[inside].sum() / signed.sum()),
+           "uses the signed sum, where evidence against cancels evidence for: keep the positive part (clip the "
+           "channel sum at 0)")
 
 
 _EVIDENCE = ("Grad-CAM share in box", "IG share in box")
@@ -101,13 +108,11 @@ def problem5_evidence(evidence, chance, cams, igs, classes, box):
     if not math.isclose(number(chance, label, "chance"), inside.mean(), rel_tol=1e-3):
         fail(label, "chance is the box's share of the image's pixels (its area over the image's area, corners "
                     "included): what a map spread evenly would put inside.")
-    if not isinstance(evidence, dict) or list(evidence) != list(classes):
-        fail(label, f"evidence should have one entry per class, keyed by the class indices {list(classes)}.")
+    require_keys(evidence, classes, label,
+                 f"evidence should have one entry per class, keyed by the class indices {list(classes)}")
     for c in classes:
         row = evidence[c]
-        missing = [k for k in _EVIDENCE if not isinstance(row, dict) or row.get(k) is None]
-        if missing:
-            raise NotAnsweredYet(f"{label}: evidence[{c}] has no {missing}.")
+        require_fields(row, _EVIDENCE, label, f"evidence[{c}]")
         cam = as_array(cams[c])
         ref_cam = float(cam[inside].sum() / cam.sum())
         if abs(number(row[_EVIDENCE[0]], label, f"evidence[{c}] Grad-CAM") - ref_cam) > 1e-3:
@@ -117,66 +122,67 @@ def problem5_evidence(evidence, chance, cams, igs, classes, box):
         positive = np.clip(signed, 0, None)
         ref_ig = float(positive[inside].sum() / positive.sum())
         got_ig = number(row[_EVIDENCE[1]], label, f"evidence[{c}] IG")
-        if abs(got_ig - ref_ig) > 1e-3:
-            magnitude = np.abs(signed)
-            if abs(got_ig - float(magnitude[inside].sum() / magnitude.sum())) <= 1e-3:
-                fail(label, f"evidence[{c}]['IG share in box'] uses |IG|; the question is where the evidence *for* the "
-                            "class lies: keep the positive part (clip the channel sum at 0).")
-            if abs(got_ig - float(signed[inside].sum() / signed.sum())) <= 1e-3:
-                fail(label, f"evidence[{c}]['IG share in box'] uses the signed sum, where evidence against cancels "
-                            "evidence for: keep the positive part (clip the channel sum at 0).")
-            fail(label, f"evidence[{c}]['IG share in box'] does not match the IG attributions of that class.")
+        if not near(got_ig, ref_ig, 1e-3):
+            fail(label, f"evidence[{c}]['IG share in box'] " + (
+                first_mistake(_ig_mistakes(signed, inside), lambda wrong: near(got_ig, wrong, 1e-3))
+                or "does not match the IG attributions of that class") + ".")
     ok(label, "Grad-CAM and IG shares inside the object's box and the chance level are right.")
 
 
+def _clipped(box, margin, size):
+    """PIL crop region of ``box`` (corners included) widened by ``margin`` and clipped to an image of ``size``."""
+    x0, y0, x1, y1 = box
+    w, h = size
+    return max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + 1 + margin), min(h, y1 + 1 + margin)
+
+
+def _crop_probability(image_model, image, region, target, normalise=True, preprocess=False,
+                      resample=Image.BILINEAR, softmax=True, size=None):
+    """p(target) (or its logit) for ``image`` cropped to ``region``; the options make the classic wrong ones."""
+    crop = image.crop(region)
+    size = size or image_model.crop
+    if preprocess:
+        x = image_model.preprocess(crop)
+    else:
+        x = TF.to_tensor(crop.resize((size, size), resample)).unsqueeze(0).to(image_model.device)
+        x = image_model.normalize(x) if normalise else x
+    out = logits(image_model, x)[0]
+    out = out.softmax(-1) if softmax else out
+    return float(out[target_index(image_model, target)])
+
+
 @memo
-def reference_crop_probability(image_model, image, box, margin, target, resample=None):
+def reference_crop_probability(image_model, image, box, margin, target):
     """p(target) for the image cropped to ``box`` widened by ``margin`` (clipped to the image), resized to the
     model's input size with bilinear interpolation and normalised."""
-    from PIL import Image
-    import torchvision.transforms.functional as TF
-    resample = Image.BILINEAR if resample is None else resample
-    x0, y0, x1, y1 = box
-    w, h = image.size
-    region = (max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + 1 + margin), min(h, y1 + 1 + margin))
-    crop = image.crop(region).resize((image_model.crop, image_model.crop), resample)
-    x = image_model.normalize(TF.to_tensor(crop).unsqueeze(0).to(image_model.device))
-    return float(logits(image_model, x)[0].softmax(-1)[_index(image_model, target)])
+    return _crop_probability(image_model, image, _clipped(box, margin, image.size), target)
 
 
 def _crop_variants(image_model, image, box, margin, target):
-    from PIL import Image
-    import torchvision.transforms.functional as TF
+    """The classic wrong crop probabilities, each with its message, computed one at a time (a generator)."""
     x0, y0, x1, y1 = box
-    t = _index(image_model, target)
-    def prob(region, normalise=True, preprocess=False, resample=Image.BILINEAR, softmax=True, size=None):
-        crop = image.crop(region)
-        size = size or image_model.crop
-        if preprocess:
-            x = image_model.preprocess(crop)
-        else:
-            x = TF.to_tensor(crop.resize((size, size), resample)).unsqueeze(0)
-            x = image_model.normalize(x.to(image_model.device)) if normalise else x.to(image_model.device)
-        out = logits(image_model, x)[0]
-        return float(out.softmax(-1)[t] if softmax else out[t])
     w, h = image.size
-    clipped = (max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + 1 + margin), min(h, y1 + 1 + margin))
-    return [
-        (prob((x0 - margin, y0 - margin, x1 + 1 + margin, y1 + 1 + margin)),
-         "the widened box runs past the image border and PIL fills the outside with black: clip it to the image"),
-        (prob((max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + margin), min(h, y1 + margin))),
-         "the box's corners are included, so the crop's right and bottom edges are x1 + 1 and y1 + 1 (PIL's crop "
-         "excludes them)"),
-        (prob(clipped, preprocess=True),
-         "image_model.preprocess resizes to 256 and cuts a centre 224 crop, which trims the crop's borders again: "
-         "resize the crop itself to the model's input size, then normalise"),
-        (prob(clipped, normalise=False), "the crop is not normalised like the model's inputs (image_model.normalize)"),
-        (prob(clipped, softmax=False), "this is the logit, not the probability: apply softmax over all classes"),
-        (prob(clipped, resample=Image.BICUBIC), "the crop is resized with bicubic interpolation; use bilinear"),
-        (prob(clipped, resample=Image.NEAREST), "the crop is resized with nearest-neighbour interpolation; use bilinear"),
-        (prob(clipped, size=224) if image_model.crop != 224 else None,
-         f"the crop is resized to 224 pixels; use the model's own input size, image_model.crop (here {image_model.crop})"),
-    ]
+    clipped = _clipped(box, margin, image.size)
+
+    def prob(region, **options):
+        return _crop_probability(image_model, image, region, target, **options)
+
+    yield (prob((x0 - margin, y0 - margin, x1 + 1 + margin, y1 + 1 + margin)),
+           "the widened box runs past the image border and PIL fills the outside with black: clip it to the image")
+    yield (prob((max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + margin), min(h, y1 + margin))),
+           "the box's corners are included, so the crop's right and bottom edges are x1 + 1 and y1 + 1 (PIL's crop "
+           "excludes them)")
+    yield (prob(clipped, preprocess=True),
+           "image_model.preprocess resizes to 256 and cuts a centre 224 crop, which trims the crop's borders again: "
+           "resize the crop itself to the model's input size, then normalise")
+    yield prob(clipped, normalise=False), "the crop is not normalised like the model's inputs (image_model.normalize)"
+    yield prob(clipped, softmax=False), "this is the logit, not the probability: apply softmax over all classes"
+    yield prob(clipped, resample=Image.BICUBIC), "the crop is resized with bicubic interpolation; use bilinear"
+    yield (prob(clipped, resample=Image.NEAREST),
+           "the crop is resized with nearest-neighbour interpolation; use bilinear")
+    if image_model.crop != 224:
+        yield (prob(clipped, size=224), "the crop is resized to 224 pixels; use the model's own input size, "
+                                        f"image_model.crop (here {image_model.crop})")
 
 
 def problem5_crop(crop_probability, image_model, scene, box, true_class):
@@ -192,15 +198,15 @@ def problem5_crop(crop_probability, image_model, scene, box, true_class):
         got = number(call(crop_probability, label, model, scene, b, margin, target), label,
                      f"crop_probability(box={b}, margin={margin})")
         ref = reference_crop_probability(model, scene, b, margin, target)
-        if abs(got - ref) <= 2e-3 + 1e-3 * ref:
+        if near(got, ref, 2e-3, 1e-3):
             continue
         where = f"box {b}, margin {margin}, target {target!r}" + (", ImageNet mean/std" if model is other else "")
         with quiet():
-            for wrong, message in _crop_variants(model, scene, b, margin, target):
-                if wrong is not None and abs(got - wrong) <= 2e-3 + 1e-3 * abs(wrong):
-                    fail(label, f"with {where}: {message}.")
-        fail(label, f"with {where} the probability is wrong: crop the box widened by the margin (clipped to the "
-                    "image), resize to the model's input size (bilinear), normalise, softmax.")
+            message = first_mistake(_crop_variants(model, scene, b, margin, target),
+                                    lambda wrong: near(got, wrong, 2e-3, 1e-3))
+        fail(label, f"with {where}" + (f": {message}." if message else " the probability is wrong: crop the box "
+                                       "widened by the margin (clipped to the image), resize to the model's input "
+                                       "size (bilinear), normalise, softmax."))
     ok(label, f"probabilities right for {len(cases)} crops (margins inside and past the border, other boxes and "
               "classes, a model with ImageNet mean/std and 112-pixel inputs).")
 
@@ -210,8 +216,8 @@ def problem5_margins(p_by_margin, largest_margin, image_model, scene, box, true_
     probability is at least MAJORITY (None when there is none)."""
     label = "Problem 5d"
     require(p_by_margin, label, "p_by_margin")
-    if not isinstance(p_by_margin, dict) or list(p_by_margin) != list(margins):
-        fail(label, f"p_by_margin should have the margins {list(margins)} as keys, in this order.")
+    require_keys(p_by_margin, margins, label, f"p_by_margin should have the margins {list(margins)} as keys, in this "
+                                              "order")
     for m in margins:
         got = number(p_by_margin[m], label, f"p_by_margin[{m}]")
         if abs(got - reference_crop_probability(image_model, scene, box, m, true_class)) > 2e-3:

@@ -3,20 +3,22 @@ import math
 
 import numpy as np
 import torch
+import torchvision.transforms.functional as TF
+from PIL import Image
 
-from .common import (NotAnsweredYet, as_array, call, fail, imagenet_normalised, number, ok, require,
-                           small_input)
+from .common import (as_array, call, fail, first_mistake, imagenet_normalised, near, number, ok, require,
+                     require_fields, require_keys, seeding_mistake, small_input)
 
 __all__ = ["problem3_baselines", "problem3_table", "reference_baselines", "BLIND_DISTANCE"]
 
 NAMES = ("black", "white", "blur", "noise")
-#: A baseline is called blind to a region when the mean |x - x'| there (pixel units, 0 = black, 1 = white) is below this.
+#: A baseline is called blind to a region when the mean |x - x'| there (pixel units, 0 = black, 1 = white) is
+#: below this.
 BLIND_DISTANCE = 0.2
 
 
 def reference_baselines(image_model, x, seed=0, blur_sigma=10.0, n_noise=2):
     """Black, white, blurred (kernel 2*ceil(3 sigma)+1) and seeded uniform-noise images, then normalised."""
-    import torchvision.transforms.functional as TF
     pixels = image_model.denormalize(x.detach()).clamp(0, 1)
     kernel = 2 * math.ceil(3 * blur_sigma) + 1
     generator = torch.Generator().manual_seed(int(seed))
@@ -30,7 +32,7 @@ def _rgb(image_model, value):
     return tuple(round(255 * min(1.0, max(0.0, m + value * s))) for m, s in zip(image_model.mean, image_model.std))
 
 
-def _diagnose(name, got, ref, image_model, x, seed, blur_sigma, n_noise, build, label):
+def _diagnose(name, got, image_model, x, seed, blur_sigma, n_noise, build, label):
     """Plain-words reason why baseline ``name`` differs from the reference (or None)."""
     g = got.detach().to(x.device)
     pixels = image_model.denormalize(g)
@@ -61,7 +63,6 @@ def _diagnose_constant(name, g, pixels, image_model, x):
 
 def _diagnose_blur(pixels, photo, blur_sigma):
     """Why a blurred baseline is wrong: the photo itself, uniform, an ignored sigma, a too-narrow kernel."""
-    import torchvision.transforms.functional as TF
     if torch.allclose(pixels, photo, atol=1e-3):
         return "it is the photo itself; blur it"
     if float(pixels.std(dim=(2, 3)).max()) < 1e-3:
@@ -89,14 +90,13 @@ def _diagnose_noise(got, g, pixels, x, seed, blur_sigma, n_noise, build, label, 
     if torch.allclose(g, torch.rand((n_noise, *x.shape[1:]), generator=torch.Generator().manual_seed(int(seed))).to(
             g.device), atol=1e-6):
         return "uniform noise in [0, 1] was drawn but not normalised: normalise it like every other baseline"
-    again = call(build, label, image_model, x, seed=seed, blur_sigma=blur_sigma, n_noise=n_noise)["noise"]
-    if not torch.equal(again.detach().cpu(), got.detach().cpu()):
-        return "two calls with the same seed gave different noise: draw it from torch.Generator().manual_seed(seed)"
-    other = call(build, label, image_model, x, seed=seed + 1, blur_sigma=blur_sigma, n_noise=n_noise)["noise"]
-    if torch.equal(other.detach().cpu(), got.detach().cpu()):
-        return "the seed argument is ignored: the noise does not change with it"
-    return ("it is not torch.rand((n_noise, 3, H, W), generator=torch.Generator().manual_seed(seed)) normalised: "
-            "draw all the noise images at once from that generator")
+
+    def draw(s):
+        return call(build, label, image_model, x, seed=s, blur_sigma=blur_sigma, n_noise=n_noise)["noise"]
+
+    return seeding_mistake(got, draw, seed, seed + 1, "noise") or (
+        "it is not torch.rand((n_noise, 3, H, W), generator=torch.Generator().manual_seed(seed)) normalised: "
+        "draw all the noise images at once from that generator")
 
 
 def problem3_baselines(build_baselines, image_model, photo="flower"):
@@ -106,8 +106,7 @@ def problem3_baselines(build_baselines, image_model, photo="flower"):
     label = "Problem 3a"
     other = imagenet_normalised(image_model)
     if isinstance(photo, str) and photo == "flower":
-        from PIL import Image
-        from sklearn.datasets import load_sample_image
+        from sklearn.datasets import load_sample_image   # here: scikit-learn takes seconds to import
         photo = Image.fromarray(load_sample_image("flower.jpg"))
     cases = [(image_model, {}), (other, dict(seed=3, blur_sigma=4.0, n_noise=3)),
              (image_model, dict(seed=1, blur_sigma=6.0, n_noise=1))]
@@ -115,9 +114,7 @@ def problem3_baselines(build_baselines, image_model, photo="flower"):
         x = small_input(model, photo, 96)
         got = call(build_baselines, label, model, x, **kwargs)
         require(got, label, "the dictionary of baselines")
-        if not isinstance(got, dict) or sorted(got) != sorted(NAMES):
-            fail(label, f"the result should be a dict with the keys {list(NAMES)}; it has "
-                        f"{list(got) if isinstance(got, dict) else type(got).__name__}.")
+        require_keys(got, NAMES, label, f"the result should be a dict with the keys {list(NAMES)}", ordered=False)
         full = dict(dict(seed=0, blur_sigma=10.0, n_noise=2), **kwargs)
         ref = reference_baselines(model, x, **full)
         where = ", ".join([f"{k}={v}" for k, v in kwargs.items()] + (["ImageNet mean/std"] if model is other else [])) \
@@ -131,7 +128,7 @@ def problem3_baselines(build_baselines, image_model, photo="flower"):
             if tuple(b.shape) == tuple(ref[name].shape) and torch.allclose(b.detach().cpu().float(),
                                                                           ref[name].cpu(), atol=2e-4):
                 continue
-            reason = _diagnose(name, b, ref[name], model, x, full["seed"], full["blur_sigma"], full["n_noise"],
+            reason = _diagnose(name, b, model, x, full["seed"], full["blur_sigma"], full["n_noise"],
                                build_baselines, label)
             fail(label, f"the {name!r} baseline ({where}): {reason}.")
     ok(label, f"all four baselines right in {len(cases)} settings (defaults, other seeds/sigmas/draw counts, ImageNet "
@@ -145,6 +142,38 @@ def _pixel_distance(image_model, x, baseline):
     return (photo - base).abs().mean(1).mean(0).cpu().double().numpy()
 
 
+def _part_mistakes(name, attributions, inside, part, difference):
+    """The classic wrong parts of IG outside the mask (``part`` = the right one), each with its message."""
+    magnitude = np.abs(attributions).sum(0)
+    yield (float(magnitude[~inside].sum() / magnitude.sum()),
+           f"for {name!r} the part uses |attribution|; completeness splits F(x) - F(x') by region only for the signed "
+           "attributions: sum them outside the mask and divide by their total sum")
+    yield 1 - part, f"for {name!r} the part is measured inside the flower; the column asks for outside"
+    if difference:
+        yield (float(attributions.sum(0)[~inside].sum()) / difference,
+               f"for {name!r} the sum outside is divided by F(x) - F(x'); divide by the sum of all attributions (the "
+               "two differ by the completeness error), so that the parts add up to 1")
+
+
+def _check_distances(row, name, image_model, x, baseline, inside, label):
+    """The row's mean pixel distances inside and outside the mask; returns the right one outside."""
+    d = _pixel_distance(image_model, x, baseline)
+    ref_in, ref_out = float(d[inside].mean()), float(d[~inside].mean())
+    got_in = number(row["distance inside"], label, f"table_3[{name!r}]['distance inside']")
+    got_out = number(row["distance outside"], label, f"table_3[{name!r}]['distance outside']")
+    if not (math.isclose(got_in, ref_in, rel_tol=1e-3, abs_tol=1e-6)
+            and math.isclose(got_out, ref_out, rel_tol=1e-3, abs_tol=1e-6)):
+        if math.isclose(got_in, ref_out, rel_tol=1e-3) and math.isclose(got_out, ref_in, rel_tol=1e-3):
+            fail(label, f"for {name!r} inside and outside are swapped: the mask is True on the flower.")
+        normalised = (x.detach() - baseline.detach()).abs().mean(1).mean(0).cpu().double().numpy()
+        if math.isclose(got_in, float(normalised[inside].mean()), rel_tol=1e-3):
+            fail(label, f"for {name!r} the distance is measured in the model's normalised units; measure |x - x'| "
+                        "in pixel space (denormalize both), where 1 is the distance from black to white.")
+        fail(label, f"the distances of {name!r} are not the mean over channels (and over the baseline's images) of "
+                    "|x - x'| in pixel space, averaged inside and outside the mask.")
+    return ref_out
+
+
 _FIELDS = ("distance inside", "distance outside", "IG part outside", "blind to background")
 
 
@@ -154,44 +183,21 @@ def problem3_table(table, image_model, x, baselines, ig, mask):
     is blind to the background (mean distance outside below BLIND_DISTANCE)."""
     label = "Problem 3c"
     require(table, label, "table_3")
-    if not isinstance(table, dict) or list(table) != list(baselines):
-        fail(label, f"table_3 should have one entry per baseline, in the order {list(baselines)}.")
+    require_keys(table, baselines, label, f"table_3 should have one entry per baseline, in the order {list(baselines)}")
     inside = as_array(mask).astype(bool)
     for name, baseline in baselines.items():
         row = table[name]
-        missing = [k for k in _FIELDS if not isinstance(row, dict) or k not in row or row[k] is None]
-        if missing:
-            raise NotAnsweredYet(f"{label}: table_3[{name!r}] has no {missing}.")
-        d = _pixel_distance(image_model, x, baseline)
-        ref_in, ref_out = float(d[inside].mean()), float(d[~inside].mean())
-        got_in = number(row["distance inside"], label, f"table_3[{name!r}]['distance inside']")
-        got_out = number(row["distance outside"], label, f"table_3[{name!r}]['distance outside']")
-        if not (math.isclose(got_in, ref_in, rel_tol=1e-3, abs_tol=1e-6)
-                and math.isclose(got_out, ref_out, rel_tol=1e-3, abs_tol=1e-6)):
-            if math.isclose(got_in, ref_out, rel_tol=1e-3) and math.isclose(got_out, ref_in, rel_tol=1e-3):
-                fail(label, f"for {name!r} inside and outside are swapped: the mask is True on the flower.")
-            normalised = (x.detach() - baseline.detach()).abs().mean(1).mean(0).cpu().double().numpy()
-            if math.isclose(got_in, float(normalised[inside].mean()), rel_tol=1e-3):
-                fail(label, f"for {name!r} the distance is measured in the model's normalised units; measure |x - x'| "
-                            "in pixel space (denormalize both), where 1 is the distance from black to white.")
-            fail(label, f"the distances of {name!r} are not the mean over channels (and over the baseline's images) of "
-                        "|x - x'| in pixel space, averaged inside and outside the mask.")
+        require_fields(row, _FIELDS, label, f"table_3[{name!r}]")
+        ref_out = _check_distances(row, name, image_model, x, baseline, inside, label)
         attributions = as_array(ig[name]["attributions"])[0]
         per_pixel = attributions.sum(0)
         part = float(per_pixel[~inside].sum() / per_pixel.sum())
         got_part = number(row["IG part outside"], label, f"table_3[{name!r}]['IG part outside']")
-        if abs(got_part - part) > 1e-3:
-            magnitude = np.abs(attributions).sum(0)
-            if abs(got_part - float(magnitude[~inside].sum() / magnitude.sum())) <= 1e-3:
-                fail(label, f"for {name!r} the part uses |attribution|; completeness splits F(x) - F(x') by region only "
-                            "for the signed attributions: sum them outside the mask and divide by their total sum.")
-            if abs(got_part - (1 - part)) <= 1e-3:
-                fail(label, f"for {name!r} the part is measured inside the flower; the column asks for outside.")
-            difference = ig[name].get("output difference")
-            if difference and abs(got_part - float(per_pixel[~inside].sum()) / difference) <= 1e-3:
-                fail(label, f"for {name!r} the sum outside is divided by F(x) - F(x'); divide by the sum of all "
-                            "attributions (the two differ by the completeness error), so that the parts add up to 1.")
-            fail(label, f"the IG part outside the flower for {name!r} does not match its attributions.")
+        if not near(got_part, part, 1e-3):
+            message = first_mistake(_part_mistakes(name, attributions, inside, part, ig[name].get("output difference")),
+                                    lambda wrong: near(got_part, wrong, 1e-3))
+            fail(label, (message or f"the IG part outside the flower for {name!r} does not match its attributions")
+                 + ".")
         if bool(row["blind to background"]) != (ref_out < BLIND_DISTANCE):
             fail(label, f"'blind to background' for {name!r} does not follow from its distance: blind means the mean "
                         f"|x - x'| outside the flower is below {BLIND_DISTANCE} (a fifth of the way from black to white).")
