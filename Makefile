@@ -22,14 +22,16 @@ test: $(STAMP)  ## every tier: unit + integration + system (notebooks by nbval, 
 	tools/ensure_chromium.sh >/dev/null || echo "make test: Chromium unavailable; the browser tests will be skipped"
 	$(PYTEST) tests notebooks solutions exercises --nbval-lax --nbval-current-env --durations=15
 
+# The tiers are folders (tests/unit, tests/integration, tests/system; tests/tier_folders.py): each target
+# collects only its own, so make unit imports no test module of the slower tiers.
 unit: $(STAMP)  ## the fast tier only (< 60 s on 2 cores): small hand-built inputs, no pretrained model
-	$(PYTEST) tests -m unit -q --durations=5
+	$(PYTEST) tests/unit -q --durations=5
 
 integration: $(STAMP)  ## tests that load or train a pretrained/catalog model
-	$(PYTEST) tests -m integration -q --durations=10
+	$(PYTEST) tests/integration -q --durations=10
 
 system: $(STAMP)  ## notebooks (nbval), browser, network namespace, subprocesses, packaging
-	$(PYTEST) tests notebooks solutions exercises -m system --nbval-lax --nbval-current-env -q --durations=10
+	$(PYTEST) tests/system notebooks solutions exercises --nbval-lax --nbval-current-env -q --durations=10
 
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python tools/make_exercises.py

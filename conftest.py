@@ -2,9 +2,13 @@
 
 * Offline: the whole suite runs with networking blocked for every Python process it starts
   (tests/offline_guard/sitecustomize.py) and, where the kernel allows it, inside a network namespace
-  with loopback only (tools/offline.sh). tests/test_offline.py checks both.
+  with loopback only (tools/offline.sh). tests/system/test_offline.py checks both.
 * nbval compares only text outputs of cells marked NBVAL_CHECK_OUTPUT (--nbval-lax); HTML, JavaScript
   and stderr are never compared (BertViz ids are random, warnings vary by machine).
+* Tiers: a test's folder (tests/unit, tests/integration, tests/system) declares its tier; the plugin
+  tests/tier_folders.py marks each test by it, fails the collection for a test outside those folders, and
+  keeps unit tests from loading models or starting processes. Loaded here, at the root, so that it also
+  marks the notebooks (system) when they are collected without tests/.
 """
 import os
 from pathlib import Path
@@ -23,6 +27,9 @@ import sys  # noqa: E402
 
 sys.path.insert(0, str(GUARD))
 import xai_offline_guard  # noqa: E402,F401  (pytest started before PYTHONPATH named the guard)
+
+# tests/ is on sys.path (pyproject.toml: pythonpath); pytester runs the small test trees of tests/unit/test_tiers.py
+pytest_plugins = ["tier_folders", "pytester"]
 
 
 def pytest_collectstart(collector):

@@ -1,6 +1,6 @@
 """Reference answers of Problems 1-5 (as in the solutions notebook) and wrong answers a learner might write.
 
-Used by tests/test_check_wrong_answers.py to check the checkers: every reference must pass, every
+Used by tests/integration/test_check_wrong_answers.py to check the checkers: every reference must pass, every
 wrong answer must be refused with the message that names its mistake.
 """
 import math

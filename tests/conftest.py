@@ -1,15 +1,16 @@
-"""Shared fixtures (the default model and photos, loaded once per session) and the test tiers.
+"""Fixtures the three tiers share (the default model and photos, loaded once per session).
 
-Tiers (pytest markers, registered in pyproject.toml): ``make unit`` runs ``-m unit``, ``make test`` runs all.
-Every collected test gets exactly one tier, by the rules in tests/tiers.py (a test that loads a catalog model
-is ``integration``; one that starts processes, browsers, kernels or installs is ``system``; the rest is
-``unit``), so a new test file needs no marker; an explicit ``@pytest.mark.unit/integration/system`` wins.
+The tier of a test is the folder it lies in (tests/unit, tests/integration, tests/system), see
+tests/tier_folders.py; a unit test that asks for ``image_model`` fails there, the guard refusing the load.
 """
+import contextlib
+
 import pytest
 import torch
 
 import xai_helpers as xh
-from tiers import TIERS, tier_of
+import xai_helpers.models.base as M
+from helpers import SmoothNet
 
 
 # ------------------------------------------------------------------------------------------- fixtures
@@ -45,9 +46,44 @@ def tiny_net():
     return net
 
 
-# ---------------------------------------------------------------------------------------------- tiers
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        explicit = [m.name for m in item.iter_markers() if m.name in TIERS]
-        if not explicit:
-            item.add_marker(getattr(pytest.mark, tier_of(item)))
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module's tests: the ground-truth digit CNN (16 k parameters) runs fastest so; two
+    threads on a busy machine wait on each other."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A small smooth CNN (``helpers.SmoothNet``) and a 1x3x16x16 input: Integrated Gradients with many steps."""
+    net = SmoothNet().eval()
+    x = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    return net, x
+
+
+class Calls(list):
+    """A list of connection attempts with a ``state`` dict (what the stand-in answers)."""
+
+
+@pytest.fixture
+def connections(monkeypatch):
+    """Record every connection attempt of the package's reachability check (host, port, timeout) instead of
+    making it, with the offline switches unset; ``connections.state["answer"]`` says what the stand-in does
+    ("refuse", the default, or anything else to answer)."""
+    calls = Calls()
+    state = {"answer": "refuse"}
+
+    def fake(host, port, timeout):
+        calls.append((host, port, timeout))
+        if state["answer"] == "refuse":
+            raise ConnectionRefusedError(f"{host} refused (test stand-in)")
+        return contextlib.nullcontext()
+
+    monkeypatch.setattr(M, "_open_connection", fake)
+    for name in M.OFFLINE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    calls.state = state
+    return calls

@@ -1,4 +1,4 @@
-"""Static reading of code for tests/test_device_rules.py: which expressions are surely CPU tensors.
+"""Static reading of code for tests/unit/test_device_rules.py: which expressions are surely CPU tensors.
 
 Every expression gets a kind: "scalar" (a number, a shape, a numpy array, a list: not a torch tensor),
 "cpu" (a torch tensor surely on the CPU) or "unknown" (a tensor that may live on the model's device).

@@ -3,18 +3,84 @@ import contextlib
 import gc
 
 import torch
+from torch import nn
+
+
+def all_hooks(module):
+    """Every forward, forward-pre, backward and backward-pre hook on ``module`` and its submodules."""
+    return [h for m in module.modules() for h in (*m._forward_hooks.values(), *m._forward_pre_hooks.values(),
+                                                  *m._backward_hooks.values(),
+                                                  *getattr(m, "_backward_pre_hooks", {}).values())]
 
 
 def hook_count(module):
-    """Every forward, forward-pre, backward and backward-pre hook on ``module`` and its submodules."""
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-               + len(getattr(m, "_backward_pre_hooks", {})) for m in module.modules())
+    """How many hooks ``all_hooks`` finds on ``module``."""
+    return len(all_hooks(module))
 
 
 def live_tensors():
     """How many torch tensors the garbage collector can see (after a collection)."""
     gc.collect()
     return sum(1 for o in gc.get_objects() if isinstance(o, torch.Tensor))
+
+
+def made_file(folder, name, make):
+    """``make(path)`` for ``path = folder / name`` -> ``path``."""
+    path = folder / name
+    make(path)
+    return path
+
+
+class CamNet(nn.Module):
+    """conv -> ReLU -> average pool -> linear; class 0's weights are all negative, so its CAM is empty."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 2)
+        with torch.no_grad():
+            self.fc.weight.copy_(torch.tensor([[-1.0, -2.0, -0.5, -1.0], [1.0, 1.0, 1.0, 1.0]]))
+
+    def forward(self, x):
+        return self.fc(self.pool(self.features(x)).flatten(1))
+
+
+class SmoothNet(nn.Module):
+    """A small non-linear CNN (softplus), fast enough to integrate with many steps."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Softplus(beta=4), nn.Conv2d(8, 8, 3, padding=1),
+                                  nn.Softplus(beta=4), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(32, 5))
+
+    def forward(self, x):
+        return self.body(x) * 20
+
+
+BERTVIZ_TOKENS = ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"]
+BERTVIZ_LAYERS, BERTVIZ_HEADS = 3, 4
+
+
+def bertviz_attentions():
+    """Seeded attention weights for the BertViz views: layers x heads x tokens x tokens, rows summing to 1."""
+    g = torch.Generator().manual_seed(0)
+    n = len(BERTVIZ_TOKENS)
+    return torch.randn(BERTVIZ_LAYERS, BERTVIZ_HEADS, n, n, generator=g).softmax(-1)
+
+
+def write_notebook(path, cells, colab=True):
+    """Write a notebook of ``cells`` (nbformat cells) to ``path``, led by the Colab set-up cell unless ``colab``
+    is false -> ``path``."""
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    first = [nbformat.v4.new_code_cell("# Colab set-up: does nothing here", metadata={"tags": ["colab-setup"]})]
+    nb.cells = (first if colab else []) + cells
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
 
 
 def _free_port():

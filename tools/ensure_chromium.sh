@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure a headless-capable Chromium is installed: tests/test_bertviz_offline.py renders the offline
+# Make sure a headless-capable Chromium is installed: tests/system/test_bertviz_offline.py renders the offline
 # BertViz views in it. Installs Debian's `chromium` with apt when missing (needs root or passwordless
 # sudo, and network access to the Debian mirror) -- so run it BEFORE the offline test run (make test).
 # Prints the browser's path; exit status 0 when a browser is available, 1 otherwise.

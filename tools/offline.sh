@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run a command with no network but loopback: in a fresh network namespace when the kernel allows it
 # (unshare -n, as root or with user namespaces), else with only the Python-level guard of conftest.py.
-# XAI_OFFLINE_MODE tells the suite which one applied (tests/test_offline.py reports it).
+# XAI_OFFLINE_MODE tells the suite which one applied (tests/system/test_offline.py reports it).
 if unshare -rn true 2>/dev/null; then
   export XAI_OFFLINE_MODE=netns
   exec unshare -rn sh -c 'ip link set lo up 2>/dev/null || true; exec "$@"' sh "$@"

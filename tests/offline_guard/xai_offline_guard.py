@@ -1,7 +1,7 @@
 """Network guard for the test suite: with XAI_BLOCK_NETWORK=1, only loopback connections are allowed.
 
 The test suite puts this directory on PYTHONPATH, so every Python process it starts (pytest itself,
-the notebook kernels nbval launches, subprocesses) refuses to reach the internet. tests/test_offline.py
+the notebook kernels nbval launches, subprocesses) refuses to reach the internet. tests/system/test_offline.py
 proves the guard is active. This complements `unshare -n` (tools/offline.sh), which also covers
 non-Python programs such as Chromium.
 """

@@ -1,0 +1,19 @@
+"""xai_helpers.check: the shared pieces of the checkers, the written-answer check and the reload that restores them.
+
+The per-task checkers are tested against reference and wrong answers in tests/integration/test_check_wrong_answers.py.
+"""
+
+import torch
+
+import xai_helpers as xh
+
+
+def test_second_normalisation_shares_the_network_and_only_changes_mean_and_std():
+    from xai_helpers.check.common import IMAGENET_MEAN, imagenet_normalised
+    model = xh.load_image_model()
+    other = imagenet_normalised(model)
+    assert other.model is model.model and other.labels is model.labels
+    assert tuple(other.mean) == IMAGENET_MEAN and tuple(other.mean) != tuple(model.mean)
+    pixels = torch.rand(1, 3, 8, 8)
+    assert torch.allclose(other.denormalize(other.normalize(pixels)), pixels, atol=1e-6)
+    assert imagenet_normalised(model) is other

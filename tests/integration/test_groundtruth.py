@@ -1,0 +1,103 @@
+"""Ground truth for explanations (xai_helpers.groundtruth): the mark, the scenes, reproducible training,
+batched attributions equal to the helpers' own per-scene results, the scores, the shipped CNNs and the
+Problem-6 checker."""
+import json
+
+import pytest
+import torch
+
+from xai_helpers import check as check6
+from xai_helpers.evaluation import groundtruth as gt
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")   # the 16 k-parameter CNN (tests/conftest.py)
+
+
+# --- the mark and the scenes ---------------------------------------------------------------------------
+
+
+def test_the_problem6_mark_is_elsewhere_and_not_in_the_shipped_metadata():
+    case = gt._case_setup()
+    lesson = gt.box_masks(torch.tensor([gt.LESSON_MARK.box]))
+    assert not (gt.box_masks(torch.tensor([case.box])) & lesson).any()
+    assert not torch.equal(case.patterns, gt.LESSON_MARK.patterns)
+    path = gt.ASSET_DIR / gt.CASE_FILE
+    if not path.exists():
+        pytest.skip(f"{path.name} not built ({gt.REBUILD_COMMAND})")
+    from safetensors import safe_open
+    with safe_open(str(path), framework="pt") as f:
+        text = json.dumps(f.metadata())
+    assert "mark" not in text and "strength" not in text and str(case.top) + ", " + str(case.left) not in text
+
+
+# --- the shipped CNNs -------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shipped():
+    missing = [f for f in [gt._file_name(s) for s in gt.STRENGTHS] + [gt.CASE_FILE] if not (gt.ASSET_DIR / f).exists()]
+    if missing:
+        pytest.fail(f"checkpoints missing: {missing}; run {gt.REBUILD_COMMAND}")
+    return {s: gt.load_digit_cnn(s) for s in gt.STRENGTHS}
+
+
+def test_shipped_checkpoints_are_small_and_record_their_training(shipped):
+    for s, model in shipped.items():
+        path = gt.ASSET_DIR / gt._file_name(s)
+        assert path.stat().st_size < 1_000_000
+        assert model.info["strength"] == s and model.info["threads"] == 1 and not model.training
+        assert model.info["cpu_seconds"] < 180                        # "each <= 3 minutes" (of one core)
+    assert (gt.ASSET_DIR / gt.CASE_FILE).stat().st_size < 1_000_000
+
+
+def test_the_models_follow_the_mark_more_as_its_strength_grows(shipped):
+    table = gt.accuracy_table(shipped, n=200)
+    follows = table["follows the other mark"].tolist()
+    assert table.loc[0.0, "clean scenes"] > 0.95 and follows[0] < 0.02
+    assert follows == sorted(follows) and follows[-1] > 0.9                 # monotone, and obeyed at 100 %
+    assert (table["own class's mark"] >= table["clean scenes"] - 0.01).all()
+
+
+def test_the_maps_find_the_digit_on_the_clean_cnn_and_the_mark_on_the_shortcut_cnn(shipped):
+    s = gt.make_scenes(200, marks="own")
+    methods = ("grad-cam", "IG (black)", "random map", "edge detector")
+    clean, _ = gt.method_table(shipped[0.0], s, methods)
+    full, result = gt.method_table(shipped[1.0], s, methods)
+    assert clean.loc["grad-cam", "digit / chance"] > 4 and abs(clean.loc["random map", "digit / chance"] - 1) < 0.1
+    assert full.loc["grad-cam", "mass on mark"] > 10 * clean.loc["grad-cam", "mass on mark"]
+    assert full.loc["edge detector", "mass on mark"] == pytest.approx(clean.loc["edge detector", "mass on mark"])
+    assert result.ig_error["black"].max() <= 0.05                     # IG_STEPS keeps completeness within 5 %
+
+
+# --- Problem 6's checker ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def case():
+    return gt.load_case()
+
+
+def test_problem6_checker_accepts_a_region_on_the_mark(case, capsys):
+    top, left, bottom, right = gt._case_setup().box
+    assert check6.problem6_region((top - 2, left - 1, bottom + 1, right + 2), *case) is True
+    assert "\u2713" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("region, message", [
+    (None, "not there yet"),
+    ((0, 0, 48, 48), "too large"),
+    ((10, 10, 5, 20), "top < bottom"),
+    ((1.5, 2, 6, 7), "whole pixels"),
+    ((0, 0, 4), "four numbers"),
+])
+def test_problem6_checker_rejects_malformed_regions(case, region, message):
+    with pytest.raises(AssertionError, match=message):
+        check6.problem6_region(region, *case)
+
+
+def test_problem6_checker_explains_a_wrong_location(case):
+    model, scenes = case
+    top, left, bottom, right = gt._case_setup().box
+    # on the digits: the centre of the scene, where digits usually are
+    with pytest.raises(check6.CheckFailed, match="digit") as err:
+        check6.problem6_region((20, 20, 28, 28), model, scenes)
+    assert f"{top}, {left}" not in str(err.value) and f"{top}:{bottom}" not in str(err.value)   # not given away
+    # the lesson's mark position, copied from section 4.5
+    with pytest.raises(check6.CheckFailed, match="changes"):
+        check6.problem6_region(gt.LESSON_MARK.box, model, scenes)

@@ -1,0 +1,75 @@
+"""Smoke test in a real browser: JupyterLab on localhost, notebook 4.4a run in headless Chromium.
+
+Checks what a learner would see: the BertViz view drew its attention lines (offline, no CDN) and the
+matplotlib figures appeared. A screenshot is saved under build/. The notebook is copied to a temporary
+folder first, so JupyterLab's autosave cannot write outputs into the repository.
+"""
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import running_jupyterlab
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "4.4a_attention_text.ipynb"  # holds the BertViz views
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BUILD = ROOT / "build"
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: run tools/ensure_chromium.sh "
+                                                "(make test does this)"),
+]
+
+
+@pytest.fixture(scope="module")
+def lab_url(tmp_path_factory):
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copy(NOTEBOOK, work / NOTEBOOK.name)
+    with running_jupyterlab(work) as url:   # tests/helpers.py: the one JupyterLab start-up
+        yield url
+
+
+def test_notebook_4_4_runs_in_jupyterlab_and_draws_bertviz_and_figures(lab_url):
+    from playwright.sync_api import sync_playwright
+    BUILD.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync", "--disable-quic"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{lab_url}/lab/tree/{NOTEBOOK.name}", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+            page.wait_for_function("() => document.querySelector('.jp-Notebook') !== null")
+            page.wait_for_timeout(2000)  # let the kernel connect
+            page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+            page.click("div.lm-Menu-itemLabel:text-is('Run All Cells')")
+            # finished when the last cell has an execution count and no cell shows [*]
+            page.wait_for_function(
+                """() => {
+                    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+                    if (!prompts.length) return false;
+                    if (prompts.some(p => p.textContent.includes('*'))) return false;
+                    return /\\[\\d+\\]/.test(prompts[prompts.length - 1].textContent);
+                }""", timeout=420_000, polling=1000)
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                                  " >> text=Traceback").count()
+            lines = page.evaluate("""() => {
+                const svgs = [...document.querySelectorAll('.jp-OutputArea svg')];
+                return svgs.reduce((n, s) => n + s.querySelectorAll('line, path').length, 0);
+            }""")
+            figures = page.locator(".jp-OutputArea .jp-RenderedImage img").count()
+            if page.locator("button:text-is('No')").count():
+                page.locator("button:text-is('No')").first.click()  # JupyterLab's news prompt
+            page.evaluate("""() => {  // bring the first BertViz drawing into view for the screenshot
+                const count = s => s.querySelectorAll('line, path').length;
+                const svgs = [...document.querySelectorAll('.jp-OutputArea svg')].sort((a, b) => count(b) - count(a));
+                if (svgs.length) svgs[0].scrollIntoView({block: 'center'});
+            }""")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(BUILD / "jupyterlab-4.4-bertviz.png"))
+        finally:
+            browser.close()
+    assert errors == 0, "a cell raised an error in JupyterLab"
+    assert lines > 0, "BertViz drew no attention lines inside JupyterLab"
+    assert figures >= 3, f"only {figures} matplotlib figures appeared"
