@@ -82,9 +82,9 @@ def test_the_problem6_mark_is_elsewhere_and_not_in_the_shipped_metadata():
     lesson = gt.box_masks(torch.tensor([gt.LESSON_MARK.box]))
     assert not (gt.box_masks(torch.tensor([case.box])) & lesson).any()
     assert not torch.equal(case.patterns, gt.LESSON_MARK.patterns)
-    path = gt.ASSET_DIR / gt.CASE_FILE
+    path = gt.GROUNDTRUTH_DIR / gt.CASE_FILE
     if not path.exists():
-        pytest.skip(f"{path.name} not built ({gt.REBUILD_COMMAND})")
+        pytest.skip(f"{path.name} not built ({gt.GROUNDTRUTH_REBUILD_COMMAND})")
     from safetensors import safe_open
     with safe_open(str(path), framework="pt") as f:
         text = json.dumps(f.metadata())
@@ -101,9 +101,9 @@ def test_bad_inputs_get_clear_errors(random_cnn, scenes):
     with pytest.raises(TypeError, match="floats"):
         gt.add_mark(torch.zeros(2, 1, 48, 48, dtype=torch.uint8), gt.LESSON_MARK, [0, 1])
     with pytest.raises(ValueError, match="out of range"):
-        gt.attribution_maps(random_cnn, scenes.images[:2], [3, 10], methods=("vanilla gradients",))
+        gt.attribution_maps(random_cnn, scenes.images[:2], [3, 10], methods=("vanilla_gradients",))
     with pytest.raises(ValueError, match="one per scene"):
-        gt.attribution_maps(random_cnn, scenes.images[:2], [3, 4, 5], methods=("vanilla gradients",))
+        gt.attribution_maps(random_cnn, scenes.images[:2], [3, 4, 5], methods=("vanilla_gradients",))
     with pytest.raises(ValueError, match="Unknown method"):
         gt.attribution_maps(random_cnn, scenes.images[:2], [3, 4], methods=("lime",))
     with pytest.raises(ValueError, match="strength 0.7.*0, 0.5, 0.9, 1"):
@@ -126,7 +126,7 @@ def test_bad_inputs_get_clear_errors(random_cnn, scenes):
 
 @pytest.mark.unit            # cheap: nothing is loaded, training runs 1-2 epochs on <= 96 scenes
 def test_a_missing_checkpoint_names_the_rebuild_command(monkeypatch, tmp_path):
-    monkeypatch.setattr(gt.cnn, "ASSET_DIR", tmp_path)
+    monkeypatch.setattr(gt.cnn, "GROUNDTRUTH_DIR", tmp_path)
     gt._load.cache_clear()
     try:
         with pytest.raises(ModelUnavailableError, match="python tools/train_groundtruth_cnns.py"):
@@ -170,18 +170,19 @@ def test_training_marks_the_chosen_share_of_scenes(monkeypatch):
 # --- batched attributions equal the helpers' own, scene by scene -----------------------------------------
 def test_batched_maps_equal_per_scene_helper_calls(random_cnn, scenes):
     x, t = scenes.images[:5], scenes.labels[:5]
-    r = gt.attribution_maps(random_cnn, x, t, methods=("vanilla gradients", "gradient x input", "IG (black)",
-                                                       "IG (blur)", "grad-cam", "grad-cam++"), n_steps=6, chunk=3)
+    methods = ("vanilla_gradients", "gradient_x_input", "integrated_gradients_black", "integrated_gradients_blur",
+               "grad_cam", "grad_cam_plus_plus")
+    r = gt.attribution_maps(random_cnn, x, t, methods=methods, n_steps=6, chunk=3)
     for i in range(5):
         xi, ti = x[i:i + 1], int(t[i])
-        torch.testing.assert_close(r.maps["vanilla gradients"][i], xh.vanilla_gradients(random_cnn, xi, ti)[0, 0].abs())
-        torch.testing.assert_close(r.maps["gradient x input"][i], xh.gradient_x_input(random_cnn, xi, ti)[0, 0].abs())
+        torch.testing.assert_close(r.maps["vanilla_gradients"][i], xh.vanilla_gradients(random_cnn, xi, ti)[0, 0].abs())
+        torch.testing.assert_close(r.maps["gradient_x_input"][i], xh.gradient_x_input(random_cnn, xi, ti)[0, 0].abs())
         ig, delta = xh.integrated_gradients(random_cnn, xi, ti, baseline=torch.zeros_like(xi), n_steps=6)
-        torch.testing.assert_close(r.maps["IG (black)"][i], ig[0, 0].abs(), rtol=1e-4, atol=1e-6)
-        blurred = gt._blurred(xi, gt.BLUR_SIGMA)
+        torch.testing.assert_close(r.maps["integrated_gradients_black"][i], ig[0, 0].abs(), rtol=1e-4, atol=1e-6)
+        blurred = gt._blurred(xi, gt.SCENE_BLUR_SIGMA)
         ig, _ = xh.integrated_gradients(random_cnn, xi, ti, baseline=blurred, n_steps=6)
-        torch.testing.assert_close(r.maps["IG (blur)"][i], ig[0, 0].abs(), rtol=1e-4, atol=1e-6)
-        torch.testing.assert_close(r.maps["grad-cam"][i], xh.grad_cam(random_cnn, xi, ti, layer="block3"))
+        torch.testing.assert_close(r.maps["integrated_gradients_blur"][i], ig[0, 0].abs(), rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(r.maps["grad_cam"][i], xh.grad_cam(random_cnn, xi, ti, layer="block3"))
     assert r.ig_error["black"].shape == (5,) and (r.ig_error["black"] >= 0).all()
 
 
@@ -236,19 +237,20 @@ def test_scores_on_maps_with_known_answers(scenes):
 # --- the shipped CNNs -------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def shipped():
-    missing = [f for f in [gt._file_name(s) for s in gt.STRENGTHS] + [gt.CASE_FILE] if not (gt.ASSET_DIR / f).exists()]
+    missing = [f for f in [gt._file_name(s) for s in gt.STRENGTHS] + [gt.CASE_FILE]
+               if not (gt.GROUNDTRUTH_DIR / f).exists()]
     if missing:
-        pytest.fail(f"checkpoints missing: {missing}; run {gt.REBUILD_COMMAND}")
+        pytest.fail(f"checkpoints missing: {missing}; run {gt.GROUNDTRUTH_REBUILD_COMMAND}")
     return {s: gt.load_digit_cnn(s) for s in gt.STRENGTHS}
 
 
 def test_shipped_checkpoints_are_small_and_record_their_training(shipped):
     for s, model in shipped.items():
-        path = gt.ASSET_DIR / gt._file_name(s)
+        path = gt.GROUNDTRUTH_DIR / gt._file_name(s)
         assert path.stat().st_size < 1_000_000
         assert model.info["strength"] == s and model.info["threads"] == 1 and not model.training
         assert model.info["cpu_seconds"] < 180                        # "each <= 3 minutes" (of one core)
-    assert (gt.ASSET_DIR / gt.CASE_FILE).stat().st_size < 1_000_000
+    assert (gt.GROUNDTRUTH_DIR / gt.CASE_FILE).stat().st_size < 1_000_000
 
 
 def test_the_models_follow_the_mark_more_as_its_strength_grows(shipped):
@@ -261,12 +263,12 @@ def test_the_models_follow_the_mark_more_as_its_strength_grows(shipped):
 
 def test_the_maps_find_the_digit_on_the_clean_cnn_and_the_mark_on_the_shortcut_cnn(shipped):
     s = gt.make_scenes(200, marks="own")
-    methods = ("grad-cam", "IG (black)", "random map", "edge detector")
+    methods = ("grad_cam", "integrated_gradients_black", "random_map", "edge_map")
     clean, _ = gt.method_table(shipped[0.0], s, methods)
     full, result = gt.method_table(shipped[1.0], s, methods)
-    assert clean.loc["grad-cam", "digit / chance"] > 4 and abs(clean.loc["random map", "digit / chance"] - 1) < 0.1
-    assert full.loc["grad-cam", "mass on mark"] > 10 * clean.loc["grad-cam", "mass on mark"]
-    assert full.loc["edge detector", "mass on mark"] == pytest.approx(clean.loc["edge detector", "mass on mark"])
+    assert clean.loc["grad_cam", "digit / chance"] > 4 and abs(clean.loc["random_map", "digit / chance"] - 1) < 0.1
+    assert full.loc["grad_cam", "mass on mark"] > 10 * clean.loc["grad_cam", "mass on mark"]
+    assert full.loc["edge_map", "mass on mark"] == pytest.approx(clean.loc["edge_map", "mass on mark"])
     assert result.ig_error["black"].max() <= 0.05                     # IG_STEPS keeps completeness within 5 %
 
 
@@ -317,7 +319,7 @@ def test_attribution_maps_and_predictions_run_on_a_device(random_cnn, scenes):
     with FactoriesOnDevice():
         got = gt.attribution_maps(fake, x, t, n_steps=4, n_samples=3)
         predicted = gt.predict_classes(fake, x)
-    for name in gt.METHODS:
+    for name in gt.SCORED_METHODS:
         assert not isinstance(got.maps[name], OnDevice) and got.maps[name].device.type == "cpu"
         torch.testing.assert_close(got.maps[name], expected.maps[name], rtol=1e-4, atol=1e-6)
     assert torch.equal(predicted, gt.predict_classes(random_cnn, x))
@@ -325,7 +327,7 @@ def test_attribution_maps_and_predictions_run_on_a_device(random_cnn, scenes):
 
 def test_a_model_in_train_mode_is_explained_in_eval_mode_and_left_as_it_was(random_cnn, scenes):
     x, t = scenes.images[:2], scenes.labels[:2]
-    methods = ("vanilla gradients", "IG (black)", "grad-cam")
+    methods = ("vanilla_gradients", "integrated_gradients_black", "grad_cam")
     expected = gt.attribution_maps(random_cnn, x, t, methods=methods, n_steps=4)
     random_cnn.train()
     try:

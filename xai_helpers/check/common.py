@@ -15,6 +15,8 @@ import warnings
 import numpy as np
 import torch
 
+from ..models.image import ImageModel
+
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -161,7 +163,6 @@ def imagenet_normalised(image_model):
     """The same network fed with torchvision's ImageNet mean/std and 112-pixel inputs: a second model to test
     against. An answer that is right only because the course model's mean and std are both about 0.5, or
     that hard-codes 224 pixels, fails here (the network pools globally, so any input size runs)."""
-    from ..models.image import ImageModel
     return ImageModel(name=f"{image_model.name} (ImageNet mean/std, 112 px)", model=image_model.model,
                       labels=image_model.labels, target_layer=image_model.target_layer,
                       target_layer_name=image_model.target_layer_name, mean=IMAGENET_MEAN, std=IMAGENET_STD,

@@ -4,6 +4,8 @@ import torch
 
 from .common import (NotAnsweredYet, as_array, call, fail, memo, number, ok, pearson, quiet, require,
                            roughness, two_d)
+from .._validate import resolve_target
+from ..methods.cam import _finish_map, grad_cam, resolve_layer
 
 __all__ = ["problem1_box_share", "problem1_layers", "problem1_measurements", "reference_box_share"]
 
@@ -84,7 +86,6 @@ def problem1_box_share(box_share):
 
 @memo
 def _grad_cam(image_model, layer, x, target, upsample=True):
-    from ..methods.cam import grad_cam
     with quiet():
         return grad_cam(image_model, x, target, upsample=upsample, layer=layer)
 
@@ -93,8 +94,6 @@ def _grad_cam(image_model, layer, x, target, upsample=True):
 def _grad_cams(image_model, x, layers, classes):
     """Grad-CAM of every (layer, class) from one forward pass: hooks on all layers, one backward per class.
     Same equations and finishing as ``xai_helpers.grad_cam`` (bilinear upsampling, then division by the max)."""
-    from ..methods.cam import _finish_map, resolve_layer
-    from .._validate import resolve_target
     module = image_model.model
     saved, handles = {}, []
     try:

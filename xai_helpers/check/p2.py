@@ -6,6 +6,7 @@ import torch
 
 from .common import (NotAnsweredYet, as_array, batch_sizes, call, close, fail, imagenet_normalised, memo,
                            number, ok, quiet, require, rms_difference, small_input)
+from .._validate import resolve_target
 
 __all__ = ["problem2_smoothgrad", "problem2_experiment", "problem2_plan", "reference_smoothgrad", "TARGET_RATIO"]
 
@@ -14,7 +15,6 @@ TARGET_RATIO = 0.5
 
 
 def _index(image_model, target):
-    from .._validate import resolve_target
     return resolve_target(target, len(image_model.labels), image_model.labels)
 
 

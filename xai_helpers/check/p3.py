@@ -3,6 +3,8 @@ import math
 
 import numpy as np
 import torch
+import torchvision.transforms.functional as TF
+from PIL import Image
 
 from .common import (NotAnsweredYet, as_array, call, fail, imagenet_normalised, number, ok, require,
                            small_input)
@@ -16,7 +18,6 @@ BLIND_DISTANCE = 0.2
 
 def reference_baselines(image_model, x, seed=0, blur_sigma=10.0, n_noise=2):
     """Black, white, blurred (kernel 2*ceil(3 sigma)+1) and seeded uniform-noise images, then normalised."""
-    import torchvision.transforms.functional as TF
     pixels = image_model.denormalize(x.detach()).clamp(0, 1)
     kernel = 2 * math.ceil(3 * blur_sigma) + 1
     generator = torch.Generator().manual_seed(int(seed))
@@ -61,7 +62,6 @@ def _diagnose_constant(name, g, pixels, image_model, x):
 
 def _diagnose_blur(pixels, photo, blur_sigma):
     """Why a blurred baseline is wrong: the photo itself, uniform, an ignored sigma, a too-narrow kernel."""
-    import torchvision.transforms.functional as TF
     if torch.allclose(pixels, photo, atol=1e-3):
         return "it is the photo itself; blur it"
     if float(pixels.std(dim=(2, 3)).max()) < 1e-3:
@@ -106,7 +106,6 @@ def problem3_baselines(build_baselines, image_model, photo="flower"):
     label = "Problem 3a"
     other = imagenet_normalised(image_model)
     if isinstance(photo, str) and photo == "flower":
-        from PIL import Image
         from sklearn.datasets import load_sample_image
         photo = Image.fromarray(load_sample_image("flower.jpg"))
     cases = [(image_model, {}), (other, dict(seed=3, blur_sigma=4.0, n_noise=3)),

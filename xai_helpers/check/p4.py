@@ -3,6 +3,7 @@ import numpy as np
 import torch
 
 from .common import NotAnsweredYet, as_array, call, fail, memo, number, ok, quiet, require
+from ..methods.attention import attention_maps
 
 __all__ = ["problem4_word_attention", "problem4_margins", "problem4_held_out", "reference_word_attention",
            "reference_margins", "SPECIAL_TOKENS"]
@@ -101,15 +102,8 @@ def problem4_word_attention(word_attention):
 
 @memo
 def _attention(text_model, sentence):
-    from ..methods.attention import attention_maps
     with quiet():
         return attention_maps(text_model, sentence)
-
-
-def _position(words, word, label, what):
-    if word not in words:
-        fail(label, f"{what} {word!r} is not a word of the sentence {words}.")
-    return words.index(word)
 
 
 def reference_margins(attentions, tokens, verb, subject, attractor):

@@ -2,9 +2,12 @@
 import math
 
 import numpy as np
+import torchvision.transforms.functional as TF
+from PIL import Image
 
 from .common import (NotAnsweredYet, as_array, call, fail, imagenet_normalised, logits, memo, number, ok,
                            quiet, require)
+from .._validate import resolve_target
 
 __all__ = ["problem5_numbers", "problem5_evidence", "problem5_crop", "problem5_margins", "reference_numbers",
            "reference_crop_probability", "KEYS", "MAJORITY"]
@@ -16,7 +19,6 @@ MAJORITY = 0.5
 
 
 def _index(image_model, target):
-    from .._validate import resolve_target
     return resolve_target(target, len(image_model.labels), image_model.labels)
 
 
@@ -133,8 +135,6 @@ def problem5_evidence(evidence, chance, cams, igs, classes, box):
 def reference_crop_probability(image_model, image, box, margin, target, resample=None):
     """p(target) for the image cropped to ``box`` widened by ``margin`` (clipped to the image), resized to the
     model's input size with bilinear interpolation and normalised."""
-    from PIL import Image
-    import torchvision.transforms.functional as TF
     resample = Image.BILINEAR if resample is None else resample
     x0, y0, x1, y1 = box
     w, h = image.size
@@ -145,8 +145,6 @@ def reference_crop_probability(image_model, image, box, margin, target, resample
 
 
 def _crop_variants(image_model, image, box, margin, target):
-    from PIL import Image
-    import torchvision.transforms.functional as TF
     x0, y0, x1, y1 = box
     t = _index(image_model, target)
     def prob(region, normalise=True, preprocess=False, resample=Image.BILINEAR, softmax=True, size=None):

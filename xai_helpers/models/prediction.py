@@ -7,7 +7,6 @@ to turn its inputs into class probabilities (``probabilities``) and whether an i
 """
 from typing import NamedTuple
 
-import torch
 
 __all__ = ["Prediction", "Wrapper", "predict"]
 
@@ -54,8 +53,3 @@ def predict(model, x, k=5):
         raise TypeError("predict needs a model from the course's loaders (load_image_model(), "
                         f"load_text_classifier(), load_vit_model(); they carry the class names), got {type(model).__name__}.")
     return model.predict(x, k=k)
-
-
-@torch.no_grad()
-def _softmax_cpu(logits):
-    return getattr(logits, "logits", logits).float().softmax(-1).cpu()

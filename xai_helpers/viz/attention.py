@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 import torch
+from IPython.display import display
 
-from .._validate import _check_index, _position, _select, _special_mask
+from ..attention_arrays import check_index, select_attention, special_token_mask, token_position
 
 __all__ = ["plot_attention", "plot_attention_row", "plot_attention_head", "plot_layer_heads",
            "plot_special_token_share", "compare_token_scores", "attention_explorer", "ATTENTION_CMAP"]
@@ -85,16 +86,16 @@ def plot_attention_row(attentions, tokens, query, layer=0, head=None, ax=None, c
     bar is outlined. Returns the matplotlib axis.
     """
     import matplotlib.pyplot as plt
-    a = _select(attentions)
+    a = select_attention(attentions)
     tokens = list(tokens)
     if a.shape[-1] != len(tokens):
         raise ValueError(f"{len(tokens)} tokens but attention over {a.shape[-1]} positions.")
-    layer = _check_index(layer, a.shape[0], "layer")
-    i = _position(tokens, query)
+    layer = check_index(layer, a.shape[0], "layer")
+    i = token_position(tokens, query)
     if head is None:
         w, which = a[layer, :, i].mean(0).numpy(), f"mean of {a.shape[1]} heads"
     else:
-        head = _check_index(head, a.shape[1], "head")
+        head = check_index(head, a.shape[1], "head")
         w, which = a[layer, head, i].numpy(), f"head {head}"
     ax = ax or plt.subplots(figsize=(max(4.5, 0.55 * len(tokens) + 1.5), 3))[1]
     bars = ax.bar(np.arange(len(tokens)), w, color=color)
@@ -116,8 +117,8 @@ def plot_attention_row(attentions, tokens, query, layer=0, head=None, ax=None, c
 
 def plot_attention_head(attentions, tokens, layer=0, head=0, ax=None, **kwargs):
     """Heat map of one head of one layer (0-based indices; negative counts from the end)."""
-    a = _select(attentions)
-    layer, head = _check_index(layer, a.shape[0], "layer"), _check_index(head, a.shape[1], "head")
+    a = select_attention(attentions)
+    layer, head = check_index(layer, a.shape[0], "layer"), check_index(head, a.shape[1], "head")
     kwargs.setdefault("title", f"layer {layer}, head {head}")
     return plot_attention(a[layer, head], tokens, ax=ax, **kwargs)
 
@@ -128,8 +129,8 @@ def plot_layer_heads(attentions, tokens, layer=0, ncols=None, panel_size=2.6, sh
     Labels are written on the outer panels only, so long sentences stay legible.
     """
     import matplotlib.pyplot as plt
-    a = _select(attentions)
-    layer = _check_index(layer, a.shape[0], "layer")
+    a = select_attention(attentions)
+    layer = check_index(layer, a.shape[0], "layer")
     n_heads, n = a.shape[1], a.shape[-1]
     ncols = ncols or min(n_heads, 6 if n <= 20 else 4)
     nrows = math.ceil(n_heads / ncols)
@@ -187,7 +188,7 @@ def compare_token_scores(tokens, scores, skip_special=True, special_tokens=None,
     import pandas as pd
     from scipy.stats import spearmanr
     tokens = list(tokens)
-    keep = ~_special_mask(tokens, special_tokens) if skip_special else np.ones(len(tokens), bool)
+    keep = ~special_token_mask(tokens, special_tokens) if skip_special else np.ones(len(tokens), bool)
     table = {}
     for name, values in scores.items():
         v = np.abs(np.asarray(torch.as_tensor(values).detach().float().cpu(), dtype=np.float64))
@@ -225,21 +226,20 @@ def attention_explorer(attentions, tokens, layer=0, head=0):
     Where they cannot be displayed (static HTML, nbval) the output reads as a one-line note.
     """
     import matplotlib.pyplot as plt
-    a = _select(attentions)
+    a = select_attention(attentions)
     tokens = list(tokens)
     try:
         import ipywidgets as widgets
-        from IPython.display import display
     except ImportError:
         print("ipywidgets is not installed: showing one static head (pip install ipywidgets for sliders).")
         plot_attention_head(a, tokens, layer, head)
         return None
 
     n_layers, n_heads = a.shape[0], a.shape[1]
-    layer_slider = widgets.IntSlider(value=_check_index(layer, n_layers, "layer"), min=0, max=n_layers - 1,
+    layer_slider = widgets.IntSlider(value=check_index(layer, n_layers, "layer"), min=0, max=n_layers - 1,
                                      description="layer", continuous_update=False)
     head_choice = widgets.Dropdown(options=[("mean of heads", -1)] + [(f"head {h}", h) for h in range(n_heads)],
-                                   value=_check_index(head, n_heads, "head"), description="head")
+                                   value=check_index(head, n_heads, "head"), description="head")
     out = widgets.Output()
 
     def redraw(*_):
