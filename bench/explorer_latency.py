@@ -25,7 +25,7 @@ import xai_helpers as xh  # noqa: E402
 
 GOAL_S = 0.5  # "Grad-CAM redraws in well under a second"
 CASES = [("Grad-CAM", dict(method="grad_cam")), ("Grad-CAM++", dict(method="grad_cam_plus_plus")),
-         ("Vanilla gradient", dict(method="vanilla")), ("Gradient × Input", dict(method="gradient_x_input")),
+         ("Vanilla gradient", dict(method="vanilla_gradients")), ("Gradient × Input", dict(method="gradient_x_input")),
          ("SmoothGrad, 20 samples (explorer default)", dict(method="smoothgrad", n_samples=20)),
          ("SmoothGrad, 50 samples", dict(method="smoothgrad", n_samples=50)),
          ("IG, 32 steps", dict(method="integrated_gradients", n_steps=32)),

@@ -1,6 +1,6 @@
 """Section "groundtruth": time per scene of every attribution method on the ground-truth CNN (4.5, issue #15).
 
-For each method of ``xai_helpers.evaluation.groundtruth.METHODS`` on the shipped clean CNN and held-out scenes,
+For each method of ``xai_helpers.evaluation.groundtruth.SCORED_METHODS`` on the shipped clean CNN and held-out scenes,
 measured in a fresh process per torch thread count (``spawn``): the batched path the lesson uses
 (``groundtruth.attribution_maps``, many scenes per call) and the helper called once per scene
 (``xh.vanilla_gradients(model, x[i:i+1], target)`` ...) on fewer scenes, as CPU seconds (user + system) and
@@ -34,18 +34,19 @@ def per_scene_call(model, method, x, t):
     from xai_helpers import evaluation as ev
     from xai_helpers.evaluation import groundtruth as gt
     calls = {
-        "vanilla gradients": lambda: xh.vanilla_gradients(model, x, t),
-        "gradient x input": lambda: xh.gradient_x_input(model, x, t),
+        "vanilla_gradients": lambda: xh.vanilla_gradients(model, x, t),
+        "gradient_x_input": lambda: xh.gradient_x_input(model, x, t),
         "smoothgrad": lambda: xh.smoothgrad(model, x, t, n_samples=gt.SMOOTHGRAD_SAMPLES, noise_level=gt.NOISE_LEVEL,
                                             batch_size=gt.SMOOTHGRAD_SAMPLES),
-        "IG (black)": lambda: xh.integrated_gradients(model, x, t, baseline=x * 0, n_steps=gt.IG_STEPS,
+        "integrated_gradients_black": lambda: xh.integrated_gradients(model, x, t, baseline=x * 0, n_steps=gt.IG_STEPS,
                                                       batch_size=gt.IG_STEPS)[0],
-        "IG (blur)": lambda: xh.integrated_gradients(model, x, t, baseline=gt._blurred(x, gt.BLUR_SIGMA),
+        "integrated_gradients_blur": lambda: xh.integrated_gradients(model, x, t,
+                                                              baseline=gt._blurred(x, gt.SCENE_BLUR_SIGMA),
                                                      n_steps=gt.IG_STEPS, batch_size=gt.IG_STEPS)[0],
-        "grad-cam": lambda: xh.grad_cam(model, x, t, layer=gt.DigitCNN.target_layer),
-        "grad-cam++": lambda: xh.grad_cam_plus_plus(model, x, t, layer=gt.DigitCNN.target_layer),
-        "random map": lambda: ev.random_map(None, x),
-        "edge detector": lambda: ev.edge_map(None, x),
+        "grad_cam": lambda: xh.grad_cam(model, x, t, layer=gt.DigitCNN.target_layer),
+        "grad_cam_plus_plus": lambda: xh.grad_cam_plus_plus(model, x, t, layer=gt.DigitCNN.target_layer),
+        "random_map": lambda: ev.random_map(None, x),
+        "edge_map": lambda: ev.edge_map(None, x),
     }
     return calls[method]()
 
@@ -60,10 +61,10 @@ def measure(n_scenes, n_single, rounds, threads):
     """Worker: {method: {"batched": [(cpu, wall) per scene per round], "single": [...]}} at ``threads`` threads."""
     from xai_helpers.evaluation import groundtruth as gt
     scenes, model = gt.make_scenes(n_scenes, marks="own"), gt.load_digit_cnn(0.0)
-    out = {m: {"batched": [], "single": []} for m in gt.METHODS}
+    out = {m: {"batched": [], "single": []} for m in gt.SCORED_METHODS}
     gt.attribution_maps(model, scenes.images[:16], scenes.labels[:16], threads=threads)        # warm-up
     for _ in range(rounds):
-        for m in gt.METHODS:
+        for m in gt.SCORED_METHODS:
             cpu, wall = _clock(lambda: gt.attribution_maps(model, scenes.images, scenes.labels, methods=(m,),
                                                            threads=threads))
             out[m]["batched"].append((cpu / len(scenes), wall / len(scenes)))

@@ -143,7 +143,7 @@ def verify(only):
         train(Path(tmp), only, None)
         same = True
         for _, file_name, *_ in jobs(only):
-            new, old = load_file(str(Path(tmp) / file_name)), load_file(str(gt.ASSET_DIR / file_name))
+            new, old = load_file(str(Path(tmp) / file_name)), load_file(str(gt.GROUNDTRUTH_DIR / file_name))
             equal = new.keys() == old.keys() and all(torch.equal(new[k], old[k]) for k in new)
             same &= equal
             print(f"{file_name}: {'identical' if equal else 'DIFFERENT'} to the shipped checkpoint")
@@ -161,7 +161,8 @@ def measure_ig(grid=(8, 10, 12, 16, 32)):
 
     def worst_error(item, n):
         strength, kind = item
-        r = gt.attribution_maps(models[strength], scenes.images, scenes.labels, methods=(f"IG ({kind})",), n_steps=n)
+        r = gt.attribution_maps(models[strength], scenes.images, scenes.labels,
+                                methods=(f"integrated_gradients_{kind}",), n_steps=n)
         return r.ig_error[kind].max().item()
     items = [(s, kind) for s in gt.STRENGTHS for kind in ("black", "blur")]
     need, errors = search_steps(worst_error, items, grid, full=True)
@@ -173,7 +174,7 @@ def measure_ig(grid=(8, 10, 12, 16, 32)):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(gt.ASSET_DIR), help="folder for the safetensors files")
+    parser.add_argument("--out", default=str(gt.GROUNDTRUTH_DIR), help="folder for the safetensors files")
     parser.add_argument("--only", default="", help="comma-separated subset of: clean,50,90,100,case")
     parser.add_argument("--epochs", type=int, default=None, help="default: TRAIN_SETTINGS['epochs']")
     parser.add_argument("--verify", action="store_true", help="retrain and compare with the shipped files")

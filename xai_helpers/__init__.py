@@ -2,16 +2,19 @@
 
 ``import xai_helpers as xh``. The folders show the layers; imports point one way (left uses right)::
 
-    explore, interpret, check  ->  evaluation  ->  methods  ->  models  ->  device, data, digits, _validate
+    explore, interpret, check  ->  evaluation  ->  methods  ->  models  ->  device, data, digits, _validate,
+                                                                           attention_arrays
                   viz (draws arrays only; used by all of the above, uses none of them)
 
 * ``models``: offline-first loading of every model (image, text encoder, sentiment classifier, ViT);
-* ``methods``: attribution methods (gradients, CAM, Integrated Gradients) and attention maths;
+* ``methods``: attribution methods (gradients, CAM, Integrated Gradients), their registry (``methods.METHODS``)
+  and attention maths;
 * ``evaluation``: sanity, faithfulness, pointing, localisation, and ``groundtruth`` (4.5);
 * ``interpret``: end-to-end interpreters and misclassification reports; ``explore``: interactive explorers;
-* ``viz``: plots; ``check``: exercise checkers; ``_validate``: input checks shared by every public function.
+* ``viz``: plots; ``check``: exercise checkers; ``_validate``: input checks shared by every public function;
+  ``attention_arrays``: stacking and indexing attention weights (shared by ``methods`` and ``viz``).
 """
-from . import _validate, data, device, digits  # noqa: F401  (the bottom layer)
+from . import _validate, attention_arrays, data, device, digits  # noqa: F401  (the bottom layer)
 from . import models, methods, viz, evaluation, interpret, explore, check  # noqa: E402,F401
 from .data import load_image
 from .models import ModelUnavailableError, Prediction, load_image_model, load_text_classifier, load_text_model, load_vit_model, predict

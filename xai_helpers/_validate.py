@@ -4,7 +4,6 @@ This module imports no model loading (``models/``): wrappers are recognised by t
 """
 import contextlib
 import difflib
-import functools
 import re
 import warnings
 
@@ -14,8 +13,8 @@ from torch import nn
 
 from .data import imagenet_labels
 
-__all__ = ["renamed", "resolve_layer", "unwrap_model", "check_input", "check_batch", "check_channels", "check_count",
-           "resolve_target", "eval_mode", "stack_attentions"]
+__all__ = ["resolve_layer", "unwrap_model", "check_input", "check_batch", "check_channels", "check_count",
+           "resolve_target", "eval_mode", "module_and_input"]
 
 
 def unwrap_model(model):
@@ -143,77 +142,6 @@ _UNREADABLE = re.compile(r"channels|size of tensor|Kernel size|kernel size|Input
                          r"not implemented for", re.IGNORECASE)
 
 
-# --- getting the weights -------------------------------------------------------------------------
-def stack_attentions(attentions):
-    """Per-layer tuple of [batch, heads, seq, seq] (or a tensor) -> float CPU tensor [layers, heads, seq, seq].
-
-    A batch of B > 1 gives [B, layers, heads, seq, seq].
-    """
-    if isinstance(attentions, (tuple, list)):
-        if len(attentions) == 0:
-            raise ValueError("No attention weights: the model returned an empty tuple. In transformers 5 "
-                             "the default SDPA attention never forms the weights -- load the model with "
-                             "attn_implementation='eager' (load_text_model does) and pass "
-                             "output_attentions=True.")
-        a = torch.stack([torch.as_tensor(x) for x in attentions], dim=1)  # [B, L, H, S, S]
-        a = a[0] if a.shape[0] == 1 else a
-    else:
-        a = torch.as_tensor(attentions)
-    if a.dim() not in (4, 5) or a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"Attention must be [layers, heads, seq, seq] (or the model's tuple of [1, heads, "
-                         f"seq, seq]); got shape {tuple(a.shape)}.")
-    return a.detach().float().cpu()
-
-
-def _select(attentions, layers=None, heads=None):
-    a = stack_attentions(attentions)
-    if a.dim() != 4:
-        raise ValueError(f"Expected one example's attention [layers, heads, seq, seq]; got {tuple(a.shape)}.")
-    if layers is not None:
-        a = a[[layers] if isinstance(layers, int) else list(layers)]
-    if heads is not None:
-        a = a[:, [heads] if isinstance(heads, int) else list(heads)]
-    return a
-
-
-def _check_index(i, n, what):
-    if not isinstance(i, (int, np.integer)) or not -n <= i < n:
-        raise ValueError(f"{what}={i!r} is out of range: there are {n} {what}s (0 ... {n - 1}).")
-    return int(i) % n
-
-
-# --- analyses ----------------------------------------------------------------------------------
-def _special_mask(tokens, special_tokens):
-    special = set(special_tokens if special_tokens is not None else ("[CLS]", "[SEP]", "[PAD]", "<s>", "</s>"))
-    return np.array([t in special for t in tokens])
-
-
-def _position(tokens, token):
-    """A query given as a position (int) or a token string (its first occurrence) -> position."""
-    if isinstance(token, (int, np.integer)):
-        return _check_index(token, len(tokens), "position")
-    if token not in tokens:
-        raise ValueError(f"Token {token!r} is not in the sentence; its tokens are {tokens}. Pass one of them "
-                         "or a position (int).")
-    return tokens.index(token)
-
-
-def renamed(**old_to_new):
-    """The package's one set of keyword names (``n_steps``, ``n_samples``, ``batch_size``, ``fractions``): an old
-    name (``ig_steps=``, ``smoothgrad_samples=``, ``internal_batch_size=``, ``steps=`` for fractions) is a
-    TypeError naming the new one, instead of Python's bare "unexpected keyword argument"."""
-    def wrap(function):
-        @functools.wraps(function)
-        def call(*args, **kwargs):
-            for old, new in old_to_new.items():
-                if old in kwargs:
-                    raise TypeError(f"{function.__name__}: {old}= is now called {new}=; pass {new}={kwargs[old]!r}.")
-            return function(*args, **kwargs)
-        call.renamed = dict(old_to_new)
-        return call
-    return wrap
-
-
 def resolve_layer(model, layer=None):
     """Return ``(module, layer_module, layer_name)`` for ``layer``: None, a module or a dotted name.
 
@@ -247,7 +175,7 @@ def resolve_layer(model, layer=None):
                     f"{type(layer).__name__}.")
 
 
-def _module_and_input(model, x):
+def module_and_input(model, x):
     """Check ``model`` and ``x`` -> ``(module, labels or None, x)``; ``x`` must live on the model's device."""
     module, labels = unwrap_model(model)
     if isinstance(x, torch.Tensor):

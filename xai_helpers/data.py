@@ -10,7 +10,9 @@ import functools
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from torchvision.models import ResNet50_Weights
 
 __all__ = ["COURSE_IMAGES", "load_image", "ASSET_DIR"]
 
@@ -128,7 +130,6 @@ def load_image(name_or_path: str | Path | Image.Image) -> Image.Image:
 def _to_rgb(img):
     img = ImageOps.exif_transpose(img)
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        import numpy as np
         arr = np.asarray(img, dtype=np.float64)
         hi = 65535.0 if arr.max() > 255 else 255.0
         img = Image.fromarray((arr / hi * 255).round().clip(0, 255).astype("uint8"), "L")
@@ -142,5 +143,4 @@ def _to_rgb(img):
 @functools.lru_cache(maxsize=1)
 def imagenet_labels() -> list[str]:
     """Return the 1000 ImageNet-1k class names in index order (shipped with torchvision, no download)."""
-    from torchvision.models import ResNet50_Weights
     return list(ResNet50_Weights.IMAGENET1K_V2.meta["categories"])

@@ -40,7 +40,7 @@ def test_signed_maps_equal_the_one_image_functions(image_model, cat_x, dog_x):
     for i, t in enumerate(targets):
         xi = x[i:i + 1]
         grad = xh.vanilla_gradients(image_model, xi, t)
-        assert np.allclose(maps["gradient"][i], grad[0].sum(0).cpu().numpy(), atol=1e-5)
+        assert np.allclose(maps["vanilla_gradients"][i], grad[0].sum(0).cpu().numpy(), atol=1e-5)
         assert np.allclose(maps["gradient_x_input"][i], xh.gradient_x_input(image_model, xi, t)[0].sum(0).cpu().numpy(),
                            atol=1e-5)
         smooth = xh.smoothgrad(image_model, xi, t, n_samples=4, batch_size=4, seed=0)[0].sum(0).cpu().numpy()
@@ -55,7 +55,8 @@ def test_signed_maps_equal_the_one_image_functions(image_model, cat_x, dog_x):
 def test_cascading_randomisation_over_seeds_and_images(image_model):
     before = _params_checksum(image_model.model)
     out = ev.model_randomisation_test(image_model, ["cat", "coffee"], targets=["tabby", "espresso"],
-                                      depths=("_fc", "_conv_stem"), seeds=(0, 1), methods=("grad_cam", "gradient"),
+                                      depths=("_fc", "_conv_stem"), seeds=(0, 1),
+                                      methods=("grad_cam", "vanilla_gradients"),
                                       explainers={"edge": ev.edge_map})
     assert _params_checksum(image_model.model) == before          # the cached model is never touched
     table = out["table"]
@@ -64,18 +65,18 @@ def test_cascading_randomisation_over_seeds_and_images(image_model):
     assert set(table["image"]) == {"cat", "coffee"}
     edge = table[table["method"] == "edge"]
     assert np.allclose(edge["rho"], 1.0) and np.allclose(edge["rho_abs"], 1.0)   # model-blind: never changes
-    full = table[(table["method"] == "gradient") & (table["depth"] == len(out["stages"]))]
+    full = table[(table["method"] == "vanilla_gradients") & (table["depth"] == len(out["stages"]))]
     assert full["rho_abs"].abs().max() < 0.5                        # every layer random: the gradient map changes
-    assert out["maps"]["gradient"].shape == (3, 2, 224, 224)        # trained + 2 depths, 2 images, first seed
+    assert out["maps"]["vanilla_gradients"].shape == (3, 2, 224, 224)        # trained + 2 depths, 2 images, first seed
     floor = out["floor"]                                             # fully random copies of two seeds compared
     assert len(floor) == 1 * 3 * 2 and set(floor["seeds"]) == {"0 vs 1"}
     assert np.allclose(floor[floor["method"] == "edge"]["rho"], 1.0)
-    assert floor[floor["method"] == "gradient"]["rho_abs"].abs().max() < 0.5
+    assert floor[floor["method"] == "vanilla_gradients"]["rho_abs"].abs().max() < 0.5
     trained = ev.signed_maps(image_model, image_model.preprocess("cat"), [image_model.labels.index("tabby")],
-                             methods=("gradient",))["gradient"][0]
-    assert np.allclose(out["maps"]["gradient"][0, 0], trained, atol=1e-6)
+                             methods=("vanilla_gradients",))["vanilla_gradients"][0]
+    assert np.allclose(out["maps"]["vanilla_gradients"][0, 0], trained, atol=1e-6)
     with pytest.raises(ValueError, match="not a randomisation stage"):
-        ev.model_randomisation_test(image_model, ["cat"], depths=("layer4",), methods=("gradient",))
+        ev.model_randomisation_test(image_model, ["cat"], depths=("layer4",), methods=("vanilla_gradients",))
     fig = ev.show_randomisation(out)
     assert len(fig.axes) == 2 and all(len(ax.lines) >= 3 for ax in fig.axes)
     import matplotlib.pyplot as plt

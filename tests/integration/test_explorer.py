@@ -12,7 +12,7 @@ from PIL import Image
 import xai_helpers as xh
 from helpers import hook_count, live_tensors  # noqa: E402  (tests/helpers.py)
 from xai_helpers.explore import runner as ex
-from xai_helpers.explore.image import UPLOADED
+from xai_helpers.explore.image_choices import UPLOADED
 
 pytest.importorskip("ipywidgets")
 
@@ -161,7 +161,7 @@ def test_a_hundred_changes_leave_no_hooks_threads_or_tensors_behind(explorer):
     ui.method.value, ui.photo.value = "grad_cam", "cat"
     _wait(explorer)
     tensors = live_tensors()
-    methods, photos = ["grad_cam", "vanilla", "smoothgrad", "grad_cam_plus_plus"], ["dog", "coffee", "cat"]
+    methods, photos = ["grad_cam", "vanilla_gradients", "smoothgrad", "grad_cam_plus_plus"], ["dog", "coffee", "cat"]
     for i in range(100):
         if i % 3 == 0:
             ui.method.value = methods[i % len(methods)]

@@ -21,9 +21,9 @@ def test_the_problem6_mark_is_elsewhere_and_not_in_the_shipped_metadata():
     lesson = gt.box_masks(torch.tensor([gt.LESSON_MARK.box]))
     assert not (gt.box_masks(torch.tensor([case.box])) & lesson).any()
     assert not torch.equal(case.patterns, gt.LESSON_MARK.patterns)
-    path = gt.ASSET_DIR / gt.CASE_FILE
+    path = gt.GROUNDTRUTH_DIR / gt.CASE_FILE
     if not path.exists():
-        pytest.skip(f"{path.name} not built ({gt.REBUILD_COMMAND})")
+        pytest.skip(f"{path.name} not built ({gt.GROUNDTRUTH_REBUILD_COMMAND})")
     from safetensors import safe_open
     with safe_open(str(path), framework="pt") as f:
         text = json.dumps(f.metadata())
@@ -33,19 +33,20 @@ def test_the_problem6_mark_is_elsewhere_and_not_in_the_shipped_metadata():
 # --- the shipped CNNs -------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def shipped():
-    missing = [f for f in [gt._file_name(s) for s in gt.STRENGTHS] + [gt.CASE_FILE] if not (gt.ASSET_DIR / f).exists()]
+    missing = [f for f in [gt._file_name(s) for s in gt.STRENGTHS] + [gt.CASE_FILE]
+               if not (gt.GROUNDTRUTH_DIR / f).exists()]
     if missing:
-        pytest.fail(f"checkpoints missing: {missing}; run {gt.REBUILD_COMMAND}")
+        pytest.fail(f"checkpoints missing: {missing}; run {gt.GROUNDTRUTH_REBUILD_COMMAND}")
     return {s: gt.load_digit_cnn(s) for s in gt.STRENGTHS}
 
 
 def test_shipped_checkpoints_are_small_and_record_their_training(shipped):
     for s, model in shipped.items():
-        path = gt.ASSET_DIR / gt._file_name(s)
+        path = gt.GROUNDTRUTH_DIR / gt._file_name(s)
         assert path.stat().st_size < 1_000_000
         assert model.info["strength"] == s and model.info["threads"] == 1 and not model.training
         assert model.info["cpu_seconds"] < 180                        # "each <= 3 minutes" (of one core)
-    assert (gt.ASSET_DIR / gt.CASE_FILE).stat().st_size < 1_000_000
+    assert (gt.GROUNDTRUTH_DIR / gt.CASE_FILE).stat().st_size < 1_000_000
 
 
 def test_the_models_follow_the_mark_more_as_its_strength_grows(shipped):
@@ -58,12 +59,12 @@ def test_the_models_follow_the_mark_more_as_its_strength_grows(shipped):
 
 def test_the_maps_find_the_digit_on_the_clean_cnn_and_the_mark_on_the_shortcut_cnn(shipped):
     s = gt.make_scenes(200, marks="own")
-    methods = ("grad-cam", "IG (black)", "random map", "edge detector")
+    methods = ("grad_cam", "integrated_gradients_black", "random_map", "edge_map")
     clean, _ = gt.method_table(shipped[0.0], s, methods)
     full, result = gt.method_table(shipped[1.0], s, methods)
-    assert clean.loc["grad-cam", "digit / chance"] > 4 and abs(clean.loc["random map", "digit / chance"] - 1) < 0.1
-    assert full.loc["grad-cam", "mass on mark"] > 10 * clean.loc["grad-cam", "mass on mark"]
-    assert full.loc["edge detector", "mass on mark"] == pytest.approx(clean.loc["edge detector", "mass on mark"])
+    assert clean.loc["grad_cam", "digit / chance"] > 4 and abs(clean.loc["random_map", "digit / chance"] - 1) < 0.1
+    assert full.loc["grad_cam", "mass on mark"] > 10 * clean.loc["grad_cam", "mass on mark"]
+    assert full.loc["edge_map", "mass on mark"] == pytest.approx(clean.loc["edge_map", "mass on mark"])
     assert result.ig_error["black"].max() <= 0.05                     # IG_STEPS keeps completeness within 5 %
 
 

@@ -1,4 +1,4 @@
-"""One call shape and one set of parameter names across the package (issue #13)."""
+"""One call shape and one set of parameter names across the package."""
 import importlib
 import inspect
 import pkgutil
@@ -6,11 +6,11 @@ import pkgutil
 import pytest
 
 import xai_helpers as xh
-from xai_helpers._validate import renamed
 
 ATTRIBUTION_METHODS = ("vanilla_gradients", "gradient_x_input", "smoothgrad", "integrated_gradients", "grad_cam",
                        "grad_cam_plus_plus")
-OLD_NAMES = {"smoothgrad_samples", "internal_batch_size", "ig_steps", "steps"}
+#: Other spellings of n_samples, batch_size, n_steps and fractions: no public function uses them.
+OTHER_SPELLINGS = {"smoothgrad_samples", "internal_batch_size", "ig_steps", "steps"}
 
 
 def _public_callables():
@@ -36,23 +36,19 @@ def test_every_attribution_method_is_model_x_target_then_keywords(name):
         assert layer.kind is layer.KEYWORD_ONLY and layer.default is None
 
 
-def test_no_public_function_uses_an_old_parameter_name():
+def test_no_public_function_uses_another_spelling_of_a_parameter_name():
     found = [(where, p) for where, f in _public_callables()
-             for p in inspect.signature(f).parameters if p in OLD_NAMES]
+             for p in inspect.signature(f).parameters if p in OTHER_SPELLINGS]
     assert found == []
     checked = dict(_public_callables())
     assert len(checked) > 100 and "xai_helpers.evaluation.deletion.faithfulness" in checked
 
 
-def test_an_old_keyword_name_is_an_error_naming_the_new_one():
-    @renamed(steps="fractions")
-    def curve(x, fractions=10):
-        return fractions
-    assert curve(1, fractions=4) == 4 and curve(1) == 10
-    with pytest.raises(TypeError, match=r"curve: steps= is now called fractions=; pass fractions=4\."):
-        curve(1, steps=4)
-    with pytest.raises(TypeError, match="ig_steps= is now called n_steps="):
+def test_a_wrong_keyword_is_pythons_own_type_error():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'ig_steps'"):
         xh.ImageClassifierInterpreter(object(), ig_steps=4)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'internal_batch_size'"):
+        xh.integrated_gradients(None, None, 0, internal_batch_size=2)
 
 
 def test_the_package_defaults_apply_when_the_explainers_get_no_batch_size():

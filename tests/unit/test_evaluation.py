@@ -135,7 +135,8 @@ def test_signed_maps_of_smoothgrad_alone_make_no_plain_pass(toy_model):
         ev.signed_maps(toy_model, torch.rand(1, 3, 16, 16), [1], methods=("smoothgrad",), n_samples=3, batch_size=3)
         assert calls == [3]                                   # one chunk of 3 noisy copies, nothing else
         calls.clear()
-        ev.signed_maps(toy_model, torch.rand(1, 3, 16, 16), [1], methods=("gradient", "smoothgrad"), n_samples=3,
+        ev.signed_maps(toy_model, torch.rand(1, 3, 16, 16), [1], methods=("vanilla_gradients", "smoothgrad"),
+                       n_samples=3,
                        batch_size=3)
         assert calls == [1, 3]                                # the plain pass, then the noisy chunk
     finally:

@@ -80,9 +80,9 @@ def test_bad_inputs_get_clear_errors(random_cnn, scenes):
     with pytest.raises(TypeError, match="floats"):
         gt.add_mark(torch.zeros(2, 1, 48, 48, dtype=torch.uint8), gt.LESSON_MARK, [0, 1])
     with pytest.raises(ValueError, match="out of range"):
-        gt.attribution_maps(random_cnn, scenes.images[:2], [3, 10], methods=("vanilla gradients",))
+        gt.attribution_maps(random_cnn, scenes.images[:2], [3, 10], methods=("vanilla_gradients",))
     with pytest.raises(ValueError, match="one per scene"):
-        gt.attribution_maps(random_cnn, scenes.images[:2], [3, 4, 5], methods=("vanilla gradients",))
+        gt.attribution_maps(random_cnn, scenes.images[:2], [3, 4, 5], methods=("vanilla_gradients",))
     with pytest.raises(ValueError, match="Unknown method"):
         gt.attribution_maps(random_cnn, scenes.images[:2], [3, 4], methods=("lime",))
     with pytest.raises(ValueError, match="strength 0.7.*0, 0.5, 0.9, 1"):
@@ -105,7 +105,7 @@ def test_bad_inputs_get_clear_errors(random_cnn, scenes):
 
 # cheap: nothing is loaded, training runs 1-2 epochs on <= 96 scenes
 def test_a_missing_checkpoint_names_the_rebuild_command(monkeypatch, tmp_path):
-    monkeypatch.setattr(gt.cnn, "ASSET_DIR", tmp_path)
+    monkeypatch.setattr(gt.cnn, "GROUNDTRUTH_DIR", tmp_path)
     gt._load.cache_clear()
     try:
         with pytest.raises(ModelUnavailableError, match="python tools/train_groundtruth_cnns.py"):
@@ -149,18 +149,19 @@ def test_training_marks_the_chosen_share_of_scenes(monkeypatch):
 # --- batched attributions equal the helpers' own, scene by scene -----------------------------------------
 def test_batched_maps_equal_per_scene_helper_calls(random_cnn, scenes):
     x, t = scenes.images[:5], scenes.labels[:5]
-    r = gt.attribution_maps(random_cnn, x, t, methods=("vanilla gradients", "gradient x input", "IG (black)",
-                                                       "IG (blur)", "grad-cam", "grad-cam++"), n_steps=6, chunk=3)
+    methods = ("vanilla_gradients", "gradient_x_input", "integrated_gradients_black", "integrated_gradients_blur",
+               "grad_cam", "grad_cam_plus_plus")
+    r = gt.attribution_maps(random_cnn, x, t, methods=methods, n_steps=6, chunk=3)
     for i in range(5):
         xi, ti = x[i:i + 1], int(t[i])
-        torch.testing.assert_close(r.maps["vanilla gradients"][i], xh.vanilla_gradients(random_cnn, xi, ti)[0, 0].abs())
-        torch.testing.assert_close(r.maps["gradient x input"][i], xh.gradient_x_input(random_cnn, xi, ti)[0, 0].abs())
+        torch.testing.assert_close(r.maps["vanilla_gradients"][i], xh.vanilla_gradients(random_cnn, xi, ti)[0, 0].abs())
+        torch.testing.assert_close(r.maps["gradient_x_input"][i], xh.gradient_x_input(random_cnn, xi, ti)[0, 0].abs())
         ig, delta = xh.integrated_gradients(random_cnn, xi, ti, baseline=torch.zeros_like(xi), n_steps=6)
-        torch.testing.assert_close(r.maps["IG (black)"][i], ig[0, 0].abs(), rtol=1e-4, atol=1e-6)
-        blurred = gt._blurred(xi, gt.BLUR_SIGMA)
+        torch.testing.assert_close(r.maps["integrated_gradients_black"][i], ig[0, 0].abs(), rtol=1e-4, atol=1e-6)
+        blurred = gt._blurred(xi, gt.SCENE_BLUR_SIGMA)
         ig, _ = xh.integrated_gradients(random_cnn, xi, ti, baseline=blurred, n_steps=6)
-        torch.testing.assert_close(r.maps["IG (blur)"][i], ig[0, 0].abs(), rtol=1e-4, atol=1e-6)
-        torch.testing.assert_close(r.maps["grad-cam"][i], xh.grad_cam(random_cnn, xi, ti, layer="block3"))
+        torch.testing.assert_close(r.maps["integrated_gradients_blur"][i], ig[0, 0].abs(), rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(r.maps["grad_cam"][i], xh.grad_cam(random_cnn, xi, ti, layer="block3"))
     assert r.ig_error["black"].shape == (5,) and (r.ig_error["black"] >= 0).all()
 
 
@@ -223,7 +224,7 @@ def test_attribution_maps_and_predictions_run_on_a_device(random_cnn, scenes):
     with FactoriesOnDevice():
         got = gt.attribution_maps(fake, x, t, n_steps=4, n_samples=3)
         predicted = gt.predict_classes(fake, x)
-    for name in gt.METHODS:
+    for name in gt.SCORED_METHODS:
         assert not isinstance(got.maps[name], OnDevice) and got.maps[name].device.type == "cpu"
         torch.testing.assert_close(got.maps[name], expected.maps[name], rtol=1e-4, atol=1e-6)
     assert torch.equal(predicted, gt.predict_classes(random_cnn, x))
@@ -231,7 +232,7 @@ def test_attribution_maps_and_predictions_run_on_a_device(random_cnn, scenes):
 
 def test_a_model_in_train_mode_is_explained_in_eval_mode_and_left_as_it_was(random_cnn, scenes):
     x, t = scenes.images[:2], scenes.labels[:2]
-    methods = ("vanilla gradients", "IG (black)", "grad-cam")
+    methods = ("vanilla_gradients", "integrated_gradients_black", "grad_cam")
     expected = gt.attribution_maps(random_cnn, x, t, methods=methods, n_steps=4)
     random_cnn.train()
     try:

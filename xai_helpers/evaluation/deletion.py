@@ -9,7 +9,8 @@ the verdict.
 import numpy as np
 import torch
 
-from .._validate import check_input, eval_mode, resolve_target, renamed
+from .._validate import check_input, eval_mode, resolve_target
+from ..methods.integrated import BLUR_SIGMA, make_baseline
 from ..viz.plotting import as_2d_map
 from .results import Curves, FaithfulnessResult
 from .common import _as_input, _require_image_model
@@ -30,7 +31,6 @@ def replacement_image(image_model, x, replacement="black"):
     baseline (``integrated.make_baseline(image_model, x, "blur")``, sigma ``BLUR_SIGMA`` pixels; on
     images smaller than its kernel, the largest sigma whose kernel fits).
     """
-    from ..methods.integrated import BLUR_SIGMA, make_baseline
     if replacement not in REPLACEMENTS:
         raise ValueError(f"replacement must be one of {', '.join(map(repr, REPLACEMENTS))}, got {replacement!r}.")
     sigma = min(BLUR_SIGMA, (min(x.shape[-2:]) - 1) // 6) if replacement == "blur" else BLUR_SIGMA
@@ -85,7 +85,6 @@ def _curves(image_model, x, target, saliencies, fractions, replacement, batch_si
     return out
 
 
-@renamed(steps="fractions")
 def deletion_insertion_curves(image_model, x, target, saliency, fractions=10, replacement="black", batch_size=8):
     """Deletion and insertion curves of one map (Petsiuk et al. 2018, arXiv:1806.07421) -> dict of numbers.
 
@@ -105,7 +104,6 @@ def deletion_insertion_curves(image_model, x, target, saliency, fractions=10, re
     return _curves(image_model, x, target, {"map": saliency}, fractions, replacement, batch_size)["map"]
 
 
-@renamed(steps="fractions")
 def faithfulness(image_model, images, explainers=None, targets=None, fractions=10, maps=None, replacements=REPLACEMENTS,
                  batch_size=8):
     """Deletion and insertion AUCs of several maps over several images and replacements.

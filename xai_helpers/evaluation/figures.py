@@ -1,10 +1,14 @@
 """Figures of the evaluation results: the randomisation curves (sanity check)."""
 
+from ..methods.registry import title as method_title
+
 __all__ = ["show_randomisation"]
 
 
 def show_randomisation(result, titles=None, ax=None):
     """Correlation with the trained model's map vs randomisation depth, one line per method.
+
+    ``titles``: method -> legend label, for methods whose registry title (``methods.registry.title``) is not wanted.
 
     Two panels: the signed map and |map|. Each point is the mean over images x seeds; the band spans
     their minimum and maximum. Returns the figure.
@@ -24,7 +28,7 @@ def show_randomisation(result, titles=None, ax=None):
         for method in methods:
             part = table[table["method"] == method].groupby("depth")[column]
             mean, low, high = part.mean(), part.min(), part.max()
-            line, = axis.plot(positions, mean.values, marker="o", label=titles.get(method, method))
+            line, = axis.plot(positions, mean.values, marker="o", label=titles.get(method, method_title(method)))
             axis.fill_between(positions, low.values, high.values, color=line.get_color(), alpha=0.15)
         axis.axhline(0, color="0.4", linewidth=0.8)
         axis.set_xticks(list(positions), ticks, fontsize=8)

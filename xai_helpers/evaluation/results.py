@@ -1,12 +1,14 @@
 """The records evaluation returns: dataclasses with ``.show()`` (a figure or the table) and ``.to_frame()``.
 
-Fields are attributes (``result.table``); they also read by key (``result["table"]``), as the plain dicts
-these records replace did.
+Fields are attributes (``result.table``); they also read by key (``result["table"]``), like a dict.
 """
 import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from IPython.display import display
+
+from .figures import show_randomisation
 
 __all__ = ["Record", "Curves", "FaithfulnessResult", "PointingResult", "RandomisationResult"]
 
@@ -33,7 +35,6 @@ class Record:
         """Display the main table (in Jupyter) or print it; returns the DataFrame."""
         frame = self.to_frame()
         try:
-            from IPython.display import display
             display(frame)
         except ImportError:       # pragma: no cover  (IPython ships with the course's Jupyter)
             print(frame)
@@ -106,5 +107,4 @@ class RandomisationResult(Record):
 
     def show(self, titles=None, ax=None):
         """Correlation with the trained map vs depth, signed and |map| (``show_randomisation``)."""
-        from .figures import show_randomisation
         return show_randomisation(self, titles=titles, ax=ax)

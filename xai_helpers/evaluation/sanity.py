@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validate import eval_mode, resolve_target, renamed
+from .._validate import eval_mode, resolve_target
 from ..viz.plotting import as_2d_map
 from .results import RandomisationResult
 from .common import _as_input, _require_image_model, spearman_rank_correlation
@@ -101,7 +101,6 @@ def _resolve_depths(depths, stages):
 
 
 
-@renamed(smoothgrad_samples="n_samples")
 def model_randomisation_test(image_model, images, targets=None, depths=None, seeds=(0, 1, 2),
                              methods=RANDOMISATION_METHODS, explainers=None, n_samples=8,
                              noise_level=0.15, batch_size=None):

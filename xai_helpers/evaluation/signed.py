@@ -2,17 +2,18 @@
 import torch
 from torch import nn
 
-from .._validate import check_count, eval_mode, renamed
+from .._validate import check_count, eval_mode
 from ..methods.gradients import DEFAULT_SMOOTHGRAD_BATCH, noise_sigma
+from ..methods.registry import get_method
 from .common import _require_image_model
 
 __all__ = ["signed_maps", "RANDOMISATION_METHODS"]
 
-#: Methods ``signed_maps`` computes in one batched pass per model (cheap: 1 + n_samples passes).
-RANDOMISATION_METHODS = ("grad_cam", "gradient", "gradient_x_input", "smoothgrad")
+#: Registry keys of the methods ``signed_maps`` computes in one batched pass per model (cheap: 1 + n_samples passes).
+RANDOMISATION_METHODS = tuple(get_method(m).name for m in ("grad_cam", "vanilla_gradients", "gradient_x_input",
+                                                           "smoothgrad"))
 
 
-@renamed(smoothgrad_samples="n_samples")
 def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, n_samples=8, noise_level=0.15,
                 seed=0, batch_size=None, upsample=True):
     """Signed maps of several images in one batched pass -> ``{method: N x H x W numpy array}``.
@@ -20,7 +21,7 @@ def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, n_sample
     ``x``: N x 3 x H x W normalised images; ``targets``: one class index per image. Methods:
     ``grad_cam``: the weighted sum of the target layer's feature maps *before* Grad-CAM's ReLU
     (``xh.grad_cam`` = ReLU of it, upsampled, divided by its max; ``upsample=False`` keeps the layer's
-    grid, bilinear upsampling to x's HxW otherwise); ``gradient``: the input gradient
+    grid, bilinear upsampling to x's HxW otherwise); ``vanilla_gradients``: the input gradient
     summed over colour channels; ``gradient_x_input``: ``x * gradient`` summed over channels;
     ``smoothgrad``: the mean gradient over ``n_samples`` noisy copies (sigma =
     ``noise_level`` x each image's range, generator seeded with ``seed``: the same noise as
@@ -31,9 +32,10 @@ def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, n_sample
     ``DEFAULT_SMOOTHGRAD_BATCH``) when SmoothGrad is asked for.
     """
     _require_image_model(image_model, "signed_maps")
-    unknown = [m for m in methods if m not in RANDOMISATION_METHODS]
-    if unknown:
-        raise ValueError(f"Unknown method(s) {unknown}; signed_maps computes {', '.join(RANDOMISATION_METHODS)}.")
+    other = [get_method(m).name for m in methods if m not in RANDOMISATION_METHODS]   # unknown names: ValueError
+    if other:
+        raise ValueError(f"signed_maps has no batched signed map of {other}; it computes "
+                         f"{', '.join(RANDOMISATION_METHODS)} (pass others as explainers).")
     if x.dim() != 4 or len(targets) != x.shape[0]:
         raise ValueError(f"x must be N x 3 x H x W with one target per image; got {tuple(x.shape)} and "
                          f"{len(targets)} targets.")
@@ -58,8 +60,8 @@ def _plain_pass_maps(image_model, x, tgt, methods, size):
         if size is not None:
             cam = nn.functional.interpolate(cam, size=tuple(size), mode="bilinear", align_corners=False)
         out["grad_cam"] = cam[:, 0].detach().cpu().numpy()
-    if "gradient" in methods:
-        out["gradient"] = grad_x.sum(1).detach().cpu().numpy()
+    if "vanilla_gradients" in methods:
+        out["vanilla_gradients"] = grad_x.sum(1).detach().cpu().numpy()
     if "gradient_x_input" in methods:
         out["gradient_x_input"] = (x.detach() * grad_x).sum(1).detach().cpu().numpy()
     return out

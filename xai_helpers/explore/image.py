@@ -1,4 +1,4 @@
-"""The image explorer: a course photo or the learner's own, six attribution methods, ipywidgets.
+"""The image explorer: a course photo or the learner's own, the registry's attribution methods, ipywidgets.
 
 ``explore_image()`` shows the photo as the model sees it, the chosen method's map laid over it
 (``overlay_heatmap``: opacity follows the map, magma for magnitudes, RdBu_r centred at 0 for signed
@@ -6,96 +6,50 @@ maps, a colourbar, the top fifth outlined), the top-5 prediction, and optionally
 side by side. See ``runner.py`` for superseding and for what is shown where widgets cannot run.
 """
 import html
-import math
-import os
-import tempfile
-from pathlib import Path
 
-from ..methods.cam import grad_cam, grad_cam_plus_plus
 from ..data import load_image
-from .runner import Runner, figure_png, png_bundle, resolve_interactive, watch_forward_passes
-from ..methods.gradients import (DEFAULT_SMOOTHGRAD_BATCH, gradient_x_input, max_abs_over_channels, smoothgrad,
-                                 sum_over_channels, vanilla_gradients)
-from ..methods.integrated import (DEFAULT_IG_BATCH, DEFAULT_IG_STEPS, NOISE_DRAWS, integrated_gradients,
-                                  output_difference)
+from ..methods.registry import CAM, PATH, get_method, title
+from ..methods.integrated import DEFAULT_IG_STEPS, output_difference
 from ..models.image import ImageModel, load_image_model
-from ..viz.plotting import overlay_heatmap
 from ..models.prediction import predict
+from ..viz.plotting import overlay_heatmap
+from .image_choices import EXPLORER_METHODS, UPLOAD_TYPES
+from .image_widgets import build_image_widgets
+from .runner import Runner, figure_png, png_bundle, resolve_interactive, watch_forward_passes
 
-__all__ = ["explore_image", "ImageExplorer", "METHODS", "UPLOAD_TYPES"]
+__all__ = ["explore_image", "ImageExplorer", "EXPLORER_METHODS", "UPLOAD_TYPES"]
 
-#: Method key -> its name on screen.
-METHODS = {"grad_cam": "Grad-CAM", "grad_cam_plus_plus": "Grad-CAM++", "vanilla": "Vanilla gradient",
-           "gradient_x_input": "Gradient × Input", "smoothgrad": "SmoothGrad", "integrated_gradients":
-           "Integrated Gradients"}
-SIGNED = {"gradient_x_input", "integrated_gradients"}   # maps whose sign is kept (sum over channels)
-UPLOAD_TYPES = "image/jpeg,image/png,image/webp,.jpg,.jpeg,.png,.webp"
-UPLOADED = "__upload__"
+#: The explorer's settings that a method may take (each method uses those its function takes).
+KNOBS = ("layer", "noise_level", "n_samples", "baseline", "n_steps")
 
 
 def _default_settings(method, target):
-    if method not in METHODS:
-        raise ValueError(f"Unknown method {method!r}; choose one of: {', '.join(METHODS)}.")
+    if method not in EXPLORER_METHODS:
+        raise ValueError(f"Unknown method {method!r}; choose one of: {', '.join(EXPLORER_METHODS)}.")
     return {"method": method, "compare": None, "target": target, "layer": None, "noise_level": 0.15,
             "n_samples": 20, "baseline": "black", "n_steps": DEFAULT_IG_STEPS}
 
 
+def _knobs(s):
+    return {k: s[k] for k in KNOBS}
+
+
 def forward_passes(method, s):
-    """How many forward passes ``method`` makes with settings ``s`` (for the progress bar)."""
-    if method == "smoothgrad":
-        return math.ceil(s["n_samples"] / DEFAULT_SMOOTHGRAD_BATCH)
-    if method == "integrated_gradients":
-        k = NOISE_DRAWS if s["baseline"] == "noise" else 1
-        return 2 + k * math.ceil(s["n_steps"] / DEFAULT_IG_BATCH)
-    return 1
+    """How many forward passes ``method`` makes with settings ``s`` (for the progress bar); a path method also
+    runs one pass for its completeness check."""
+    m = get_method(method)
+    return m.passes(m.settings(**_knobs(s))) + (m.kind == PATH)
 
 
 def attribution_map(image_model, x, target, method, s):
     """One method's map for class ``target`` -> ``(HxW map, signed, note)``; note: IG's completeness."""
-    if method in ("grad_cam", "grad_cam_plus_plus"):
-        fn = grad_cam if method == "grad_cam" else grad_cam_plus_plus
-        return fn(image_model, x, target, layer=s["layer"]), False, ""
-    if method == "vanilla":
-        return max_abs_over_channels(vanilla_gradients(image_model, x, target)), False, ""
-    if method == "gradient_x_input":
-        return sum_over_channels(gradient_x_input(image_model, x, target)), True, ""
-    if method == "smoothgrad":
-        grads = smoothgrad(image_model, x, target, n_samples=s["n_samples"], noise_level=s["noise_level"])
-        return max_abs_over_channels(grads), False, ""
-    difference = output_difference(image_model, x, target, baseline=s["baseline"])
-    attributions, delta = integrated_gradients(image_model, x, target, baseline=s["baseline"], n_steps=s["n_steps"])
+    m = get_method(method)
+    heatmap, delta = m.map(image_model, x, target, **_knobs(s))
+    if m.kind != PATH:
+        return heatmap, m.signed, ""
+    difference = output_difference(image_model, x, target, baseline=m.settings(**_knobs(s))["baseline"])
     error = abs(delta) / max(abs(difference), 1e-12)
-    return sum_over_channels(attributions), True, f"completeness error {error:.1%}"
-
-
-def uploaded_image(upload_value):
-    """FileUpload's value (ipywidgets 8: a tuple of dicts) -> ``(RGB PIL image, file name)``.
-
-    The bytes go through ``load_image``, so a file that is not an image gets its error text (naming
-    the uploaded file, not the temporary copy).
-    """
-    if not upload_value:
-        raise ValueError("No file was uploaded.")
-    item = upload_value[-1]
-    name = os.path.basename(str(item.get("name") or "upload"))
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
-        path.write_bytes(bytes(item["content"]))
-        try:
-            return load_image(path), name
-        except (ValueError, OSError) as err:
-            raise ValueError(str(err).replace(str(path), name)) from None
-
-
-def cam_layers(image_model):
-    """Layer names offered for the CAM methods: the default target layer, then two earlier ones."""
-    names = dict(image_model.model.named_children())
-    if "_blocks" in names:
-        n = len(names["_blocks"])
-        extra = [f"_blocks.{n - 1}", f"_blocks.{n - 5}"]
-    else:
-        extra = [n for n in ("layer3", "layer2") if n in names]
-    return [image_model.target_layer_name] + extra
+    return heatmap, m.signed, f"completeness error {error:.1%}"
 
 
 class ImageExplorer:
@@ -113,7 +67,6 @@ class ImageExplorer:
         self.last_error = None
         self.runner.run_now(self._compute_now, self._store)
         if resolve_interactive(interactive):
-            from .image_widgets import build_image_widgets
             self.widget = build_image_widgets(self)
 
     def __repr__(self):
@@ -160,9 +113,9 @@ class ImageExplorer:
         axes[0].set_title(f"what the model sees ({view['pixels'].shape[0]} px)\ntop-1: {best[1]} ({best[2]:.1%})",
                           fontsize=10)
         for ax, (method, heatmap, signed, note) in zip(axes[1:], view["maps"]):
-            title = f"{METHODS[method]} for '{view['label']}'" + (f"\n{note}" if note else "")
-            contour = 0.8 if method in ("grad_cam", "grad_cam_plus_plus") else None  # pixel maps: too ragged
-            overlay_heatmap(view["pixels"], heatmap, ax=ax, signed=signed, title=title, contour=contour)
+            heading = f"{title(method)} for '{view['label']}'" + (f"\n{note}" if note else "")
+            contour = 0.8 if get_method(method).kind == CAM else None  # pixel maps: too ragged to outline
+            overlay_heatmap(view["pixels"], heatmap, ax=ax, signed=signed, title=heading, contour=contour)
         return fig
 
     def _store(self, view):
@@ -207,7 +160,7 @@ class ImageExplorer:
         draw = (lambda view: ui.show_view(self._store(view))) if ui else self._store
         on_error = ui.show_error if ui else (lambda err: None)
         if ui:
-            ui.busy(METHODS[s["method"]])
+            ui.busy(title(s["method"]))
         return self.runner.submit(compute, draw, lambda err: (setattr(self, "last_error", err), on_error(err)))
 
 
@@ -216,8 +169,8 @@ def explore_image(image="cat", model=None, *, method="grad_cam", target=None, in
 
     ``image``: a course photo name, a path or a PIL image (the learner can upload one in the widget:
     JPEG, PNG or WebP); ``model``: a name from ``IMAGE_MODELS`` or an ``ImageModel`` (default: the
-    offline course model); ``method``: one of ``METHODS``; ``target``: class index or name (default:
-    the top-1 class). ``interactive``: see ``xai_helpers.explorer`` (None = widgets inside a kernel).
+    offline course model); ``method``: one of ``EXPLORER_METHODS``; ``target``: class index or name (default:
+    the top-1 class). ``interactive``: see ``explore.runner.resolve_interactive`` (None = widgets inside a kernel).
     """
     return ImageExplorer(image, model=model, method=method, target=target, interactive=interactive)
 

@@ -3,11 +3,15 @@ import html
 
 from ..data import COURSE_IMAGES
 from .runner import error_text
-from .image import METHODS, UPLOAD_TYPES, UPLOADED, cam_layers, uploaded_image
+from .image_choices import EXPLORER_METHODS, UPLOAD_TYPES, UPLOADED, cam_layers, uploaded_image
 from ..methods.integrated import BASELINE_NAMES
+from ..methods.registry import METHODS, title
 from ..models.image import IMAGE_MODELS
 
 __all__ = ["build_image_widgets", "ImageWidgets"]
+
+#: Each row of knobs, shown while a chosen method takes this setting.
+KNOB_SETTINGS = {"cam": "layer", "smoothgrad": "noise_level", "ig": "n_steps"}
 
 
 class ImageWidgets:
@@ -26,8 +30,9 @@ class ImageWidgets:
         self.target = W.Dropdown(description="Class", options=[])
         self.search = W.Combobox(description="Search", placeholder="type a class name (1000 classes)",
                                  options=list(model.labels), ensure_option=True)
-        self.method = W.Dropdown(description="Method", options=[(v, k) for k, v in METHODS.items()], value=s["method"])
-        self.compare = W.Dropdown(description="Compare", options=[("(none)", "none")] + [(v, k) for k, v in METHODS.items()])
+        choices = [(title(k), k) for k in EXPLORER_METHODS]
+        self.method = W.Dropdown(description="Method", options=choices, value=s["method"])
+        self.compare = W.Dropdown(description="Compare", options=[("(none)", "none")] + choices)
         self.layer = W.Dropdown(description="Layer", options=cam_layers(model))
         self.noise = W.FloatSlider(description="Noise", value=s["noise_level"], min=0.0, max=0.5, step=0.05,
                                    continuous_update=False)
@@ -122,9 +127,8 @@ class ImageWidgets:
             self.explorer.update(target=labels.index(label))
 
     def _show_knobs(self):
-        chosen = {self.method.value, self.compare.value}
-        wanted = {"cam": bool(chosen & {"grad_cam", "grad_cam_plus_plus"}), "smoothgrad": "smoothgrad" in chosen,
-                  "ig": "integrated_gradients" in chosen}
+        chosen = [METHODS[k] for k in (self.method.value, self.compare.value) if k in METHODS]
+        wanted = {key: any(m.takes(setting) for m in chosen) for key, setting in KNOB_SETTINGS.items()}
         for key, box in self.knobs.items():
             box.layout.display = None if wanted[key] else "none"
 

@@ -11,6 +11,7 @@ from ..viz.attention import plot_attention
 from .runner import Runner, error_text, figure_png, png_bundle, resolve_interactive, watch_forward_passes
 from ..interpret import TextClassifierInterpreter, render_tokens_html, show_token_attributions
 from ..models.sentiment import DEFAULT_TEXT_CLASSIFIER, TextClassifier, load_text_classifier
+from ..models.text import load_text_model
 
 __all__ = ["explore_text", "TextExplorer", "DEFAULT_SENTENCE"]
 
@@ -18,7 +19,8 @@ DEFAULT_SENTENCE = "The acting was wonderful, but the plot was a little slow."
 
 
 def reading_text(result):
-    """The #9 reading of one ``TextInterpretation`` in plain words (not escaped)."""
+    """One ``TextInterpretation`` in plain words: the prediction, the explained margin, the reference, and the
+    attributions' sum and delta (not escaped)."""
     label, p = result.prediction
     return (f"prediction: {label} ({p:.1%}). Attributions of the margin (log-odds) of '{result.target_label}': "
             f"sentence {result.text_score:+.2f}, reference {result.reference_score:+.2f} (all words -> [PAD]); "
@@ -33,7 +35,6 @@ class TextExplorer:
         self.interpreter = TextClassifierInterpreter(self.classifier)
         self.text_model = None
         if self.classifier.name == DEFAULT_TEXT_CLASSIFIER:   # its encoder is the attention lesson's MiniLM
-            from ..models.text import load_text_model
             self.text_model = load_text_model("all-minilm-l6-v2")
         self.settings = {"text": text, "target": target, "layer": layer}
         self.runner, self.view, self.png, self.widget, self.ui, self.last_error = Runner(), None, None, None, None, None
@@ -150,6 +151,6 @@ def explore_text(text=DEFAULT_SENTENCE, classifier=None, *, target=None, layer=N
 
     Shows the prediction, the margin reading and token attributions (Layer IG), and the encoder's
     attention for the same sentence (``layer``: 0-based, default the last, heads averaged).
-    ``interactive``: see ``xai_helpers.explorer`` (None = widgets inside a Jupyter kernel).
+    ``interactive``: see ``explore.runner.resolve_interactive`` (None = widgets inside a Jupyter kernel).
     """
     return TextExplorer(text, classifier=classifier, target=target, layer=layer, interactive=interactive)

@@ -3,13 +3,13 @@ reports, token rendering, and the scene-attention figure. They put ``models`` an
 with ``viz``; nothing below them imports this package.
 """
 from .diagnose import MisclassificationReport, diagnose_misclassification, top_region_iou
-from .explainers import IG_MAX_ERROR, IMAGE_METHODS, image_explainers
+from .explainers import DEFAULT_EXPLAINERS, IG_MAX_ERROR, image_explainers
 from .image import ImageClassifierInterpreter, ImageInterpretation
 from .scenes import plot_scene_attention
 from .text import TEXT_QUANTITIES, TextClassifierInterpreter, TextInterpretation
 from .tokens import captum_text_visualization, render_tokens_html, show_token_attributions
 
-__all__ = ["ImageClassifierInterpreter", "ImageInterpretation", "image_explainers", "IMAGE_METHODS",
+__all__ = ["ImageClassifierInterpreter", "ImageInterpretation", "image_explainers", "DEFAULT_EXPLAINERS",
            "TextClassifierInterpreter", "TextInterpretation", "render_tokens_html", "show_token_attributions",
            "captum_text_visualization", "diagnose_misclassification", "MisclassificationReport",
            "top_region_iou", "IG_MAX_ERROR", "TEXT_QUANTITIES", "plot_scene_attention"]

@@ -5,11 +5,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .._validate import check_input, eval_mode, resolve_target, renamed
+from .._validate import check_input, eval_mode, resolve_target
 from ..models.image import ImageModel
 from ..methods.integrated import DEFAULT_IG_STEPS
 from ..viz.plotting import CAM_CMAP, overlay_heatmap, show_map, to_numpy
-from .explainers import IG_MAX_ERROR, IMAGE_METHODS, image_explainers
+from ..methods.registry import CAM, get_method, title
+from .explainers import IG_MAX_ERROR, image_explainers
 
 __all__ = ["diagnose_misclassification", "MisclassificationReport", "top_region_iou"]
 
@@ -51,7 +52,7 @@ class MisclassificationReport:
                  f"true:      {self.true[1]} ({self.true[2]:.1%}), rank {self.true_rank} of "
                  f"{self.n_classes}",
                  "top predictions: " + ", ".join(f"{label} {p:.1%}" for _, label, p in self.predictions)]
-        lines += [f"overlap of the top-20 % regions ({IMAGE_METHODS.get(k, k)}): IoU {v:.2f}"
+        lines += [f"overlap of the top-20 % regions ({title(k)}): IoU {v:.2f}"
                   for k, v in self.overlap.items()]
         lines += [f"IG completeness error for '{label}': {e:.1%}" + ("" if e <= IG_MAX_ERROR else
                   f" (above {IG_MAX_ERROR:.0%}: IG's map and IoU are not read)") for label, e in self.ig_errors.items()]
@@ -79,16 +80,16 @@ class MisclassificationReport:
                          fontsize=9)
             ax.set_xticks([]), ax.set_yticks([])
             for ax, key in zip(axes[row, 1:], methods):
-                title = f"{IMAGE_METHODS.get(key, key)}: '{info[1]}'"
-                if key == "grad_cam":   # the white line outlines the top-20 % region that the IoU compares
-                    overlay_heatmap(self.image, maps[key], ax=ax, cmap=CAM_CMAP, signed=False, title=title, contour=0.8)
+                heading = f"{title(key)}: '{info[1]}'"
+                if get_method(key).kind == CAM:   # the white line outlines the top-20 % region that the IoU compares
+                    overlay_heatmap(self.image, maps[key], ax=ax, cmap=CAM_CMAP, signed=False, title=heading,
+                                    contour=0.8)
                 else:
-                    show_map(maps[key], ax=ax, signed=bool((maps[key] < 0).any()), title=title)
+                    show_map(maps[key], ax=ax, signed=bool((maps[key] < 0).any()), title=heading)
         fig.tight_layout()
         return fig
 
 
-@renamed(ig_steps="n_steps", smoothgrad_samples="n_samples")
 def diagnose_misclassification(image_model, image, true_class, methods=("grad_cam", "integrated_gradients"),
                                top_k=5, n_steps=DEFAULT_IG_STEPS, **explainer_options):
     """Why did the model predict what it did instead of ``true_class``? -> ``MisclassificationReport``.
@@ -149,7 +150,7 @@ def _diagnose(predicted, true, true_rank, overlap, probs):
     if predicted[0] != true[0] and overlap:
         key = "grad_cam" if "grad_cam" in overlap else next(iter(overlap))
         iou = overlap[key]
-        name = IMAGE_METHODS.get(key, key)
+        name = title(key)
         if iou >= 0.5:
             out.append(f"{name}: both classes are read from the same region (top-20 % IoU {iou:.2f}): the "
                        "model looks at the right place and confuses the two classes there.")

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .._validate import check_input, eval_mode, resolve_target, renamed
+from .._validate import check_input, eval_mode, resolve_target
 from ..methods.gradients import sum_over_channels
-from ..methods.integrated import DEFAULT_IG_STEPS
+from ..methods.integrated import DEFAULT_IG_STEPS, integrated_gradients, output_difference
+from ..methods.registry import CAM, PATH, get_method, title
 from ..models.image import ImageModel
 from ..viz.plotting import CAM_CMAP, overlay_heatmap, show_map, to_numpy
-from .explainers import IG_MAX_ERROR, IMAGE_METHODS, image_explainers
+from .explainers import DEFAULT_EXPLAINERS, IG_MAX_ERROR, image_explainers
 
 __all__ = ["ImageClassifierInterpreter", "ImageInterpretation"]
 
@@ -53,15 +54,15 @@ class ImageInterpretation:
         axes[0].set_title("\n".join(lines), fontsize=9, loc="left")
         axes[0].set_xticks([]), axes[0].set_yticks([])
         for ax, (key, heat) in zip(axes[1:], self.maps.items()):
-            title = f"{IMAGE_METHODS.get(key, key)}\n'{self.target_label}'"
-            if key == "grad_cam":
-                overlay_heatmap(self.image, heat, ax=ax, cmap=CAM_CMAP, signed=False, title=title)
-            elif key == "integrated_gradients":
+            heading, method = f"{title(key)}\n'{self.target_label}'", get_method(key)
+            if method.kind == CAM:
+                overlay_heatmap(self.image, heat, ax=ax, cmap=CAM_CMAP, signed=False, title=heading)
+            elif method.kind == PATH:
                 verdict = "" if self.ig_reliable else f" > {IG_MAX_ERROR:.0%}: do not read"
-                show_map(heat, ax=ax, signed=True, title=f"{title} (signed)\ncompleteness error "
+                show_map(heat, ax=ax, signed=True, title=f"{heading} (signed)\ncompleteness error "
                          f"{self.ig_relative_error:.1%}{verdict}")
             else:
-                show_map(heat, ax=ax, signed=False, title=title)
+                show_map(heat, ax=ax, signed=method.signed, title=heading)
         fig.tight_layout()
         return fig
 
@@ -75,7 +76,6 @@ class ImageClassifierInterpreter:
     registered by the constructor.
     """
 
-    @renamed(ig_steps="n_steps", smoothgrad_samples="n_samples")
     def __init__(self, image_model, n_steps=DEFAULT_IG_STEPS, n_samples=16, noise_level=0.15, top_k=5,
                  ig_baseline="black"):
         if not isinstance(image_model, ImageModel):
@@ -95,13 +95,12 @@ class ImageClassifierInterpreter:
             return check_input(image, name="image").to(self.image_model.device)
         return self.image_model.preprocess(image)
 
-    def interpret(self, image, target=None, methods=("grad_cam", "integrated_gradients", "smoothgrad")):
+    def interpret(self, image, target=None, methods=DEFAULT_EXPLAINERS):
         """Explain one image -> ``ImageInterpretation``.
 
         ``image``: course photo name, path, PIL image or normalised 1x3xHxW tensor. ``target``: class
-        index or name; None = the top-1 class. ``methods``: any of ``IMAGE_METHODS``' keys.
+        index or name; None = the top-1 class. ``methods``: keys of ``methods.registry.METHODS``.
         """
-        from ..methods.integrated import integrated_gradients, output_difference
         methods = tuple(methods)
         m = self.image_model
         x = self._input(image)

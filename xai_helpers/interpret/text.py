@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._validate import resolve_target, renamed
+from .._validate import resolve_target
 from ..models.text import check_text
 from .tokens import render_tokens_html, show_token_attributions
 
@@ -81,7 +81,6 @@ class TextClassifierInterpreter:
     both logits together, which changes no prediction).
     """
 
-    @renamed(internal_batch_size="batch_size")
     def __init__(self, classifier, n_steps=50, batch_size=None, explain="margin"):
         for attr in ("model", "tokenizer", "labels", "embeddings"):
             if not hasattr(classifier, attr):

@@ -1,5 +1,6 @@
 """Token attributions rendered: coloured HTML, a wrapped matplotlib figure, Captum's visualisation record."""
 import html
+import textwrap
 
 import numpy as np
 import torch
@@ -76,7 +77,6 @@ def show_token_attributions(result, ax=None, max_chars_per_line=70):
 
 
 def _wrap(text, width):
-    import textwrap
     return "\n".join(textwrap.wrap(text, width))
 
 

@@ -1,5 +1,6 @@
 """Attribution methods: input gradients (vanilla, gradient x input, SmoothGrad), CAM (Grad-CAM, Grad-CAM++),
-Integrated Gradients, and the maths of attention weights (text and ViT).
+Integrated Gradients, control maps, and the maths of attention weights (text and ViT). ``registry`` lists them
+all (``METHODS``, ``get_method``): every menu, table and dispatcher of the package reads it.
 
 Imports point one way: ``methods`` uses ``models`` (and ``_validate``), never ``evaluation``, ``interpret``
 or ``viz``. Every map comes back on the CPU.
@@ -7,13 +8,14 @@ or ``viz``. Every map comes back on the CPU.
 from .attention import (attention_maps, attention_rollout, average_attention, head_profile, most_attended,
                         most_attended_by_layer, most_attended_table, rank_agreement, special_token_share,
                         stack_attentions, token_attention_by_layer)
+from .controls import edge_map, random_map
 from .cam import grad_cam, grad_cam_plus_plus, resolve_layer
 from .gradients import (gradient_x_input, max_abs_over_channels, noise_sigma, smoothgrad, sum_over_channels,
                         vanilla_gradients)
 from .integrated import (BASELINE_NAMES, DEFAULT_IG_BATCH, DEFAULT_IG_STEPS, integrated_gradients, make_baseline,
                          output_difference)
-from .vit import (brightness_map, cls_attention_map, cls_queries, patch_brightness, rollout_map,
-                            vit_attention)
+from .registry import CAM, CONTROL, KINDS, METHODS, PATH, PIXEL, Method, get_method, method_names, register, title
+from .vit import brightness_map, cls_attention_map, cls_queries, patch_brightness, rollout_map, vit_attention
 
 __all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "noise_sigma", "max_abs_over_channels",
            "sum_over_channels", "grad_cam", "grad_cam_plus_plus", "resolve_layer", "integrated_gradients",
@@ -21,4 +23,5 @@ __all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "noise_sigma",
            "attention_maps", "stack_attentions", "average_attention", "most_attended", "most_attended_table",
            "most_attended_by_layer", "token_attention_by_layer", "head_profile", "special_token_share",
            "attention_rollout", "rank_agreement", "vit_attention", "cls_attention_map", "rollout_map",
-           "patch_brightness", "brightness_map", "cls_queries"]
+           "patch_brightness", "brightness_map", "cls_queries", "edge_map", "random_map", "Method", "METHODS",
+           "get_method", "method_names", "register", "title", "PIXEL", "PATH", "CAM", "CONTROL", "KINDS"]

@@ -7,7 +7,7 @@ matrix is how query position ``i`` distributes its attention over the key positi
 import numpy as np
 import torch
 
-from .._validate import _check_index, _position, _select, _special_mask, stack_attentions
+from ..attention_arrays import check_index, select_attention, special_token_mask, stack_attentions, token_position
 from ..models.text import TextModel
 
 __all__ = ["attention_maps", "stack_attentions", "average_attention", "most_attended",
@@ -32,7 +32,7 @@ def attention_maps(text_model, text, max_length=512):
 
 def average_attention(attentions, layers=None, heads=None):
     """Mean attention over the chosen layers and heads (default: all) -> [seq, seq]; rows still sum to 1."""
-    return _select(attentions, layers, heads).mean(dim=(0, 1))
+    return select_attention(attentions, layers, heads).mean(dim=(0, 1))
 
 
 def most_attended(attentions, tokens, *, layers=None, heads=None, exclude_special=False, exclude_self=False,
@@ -47,7 +47,7 @@ def most_attended(attentions, tokens, *, layers=None, heads=None, exclude_specia
     m = average_attention(attentions, layers, heads).numpy()
     if m.shape[0] != len(tokens):
         raise ValueError(f"{len(tokens)} tokens but attention over {m.shape[0]} positions.")
-    special = _special_mask(tokens, special_tokens)
+    special = special_token_mask(tokens, special_tokens)
     rows = []
     for i, token in enumerate(tokens):
         if special[i]:
@@ -83,7 +83,7 @@ def most_attended_by_layer(attentions, tokens, *, exclude_self=True, exclude_spe
     One row per (non-special) query token, one column per layer; cells read ``target (weight)``.
     """
     import pandas as pd
-    a = _select(attentions)
+    a = select_attention(attentions)
     columns, index = {}, None
     for layer in range(a.shape[0]):
         rows = most_attended(a, tokens, layers=layer, exclude_self=exclude_self, exclude_special=exclude_special,
@@ -101,9 +101,9 @@ def token_attention_by_layer(attentions, tokens, token, *, special_tokens=None):
     """
     import pandas as pd
     tokens = list(tokens)
-    a = _select(attentions)
-    i = _position(tokens, token)
-    special = _special_mask(tokens, special_tokens)
+    a = select_attention(attentions)
+    i = token_position(tokens, token)
+    special = special_token_mask(tokens, special_tokens)
     rows = []
     for layer in range(a.shape[0]):
         w = a[layer].mean(0)[i].numpy()
@@ -123,9 +123,9 @@ def head_profile(attentions, tokens, layer, special_tokens=None):
     """
     import pandas as pd
     tokens = list(tokens)
-    a = _select(attentions)
-    layer = _check_index(layer, a.shape[0], "layer")
-    special = _special_mask(tokens, special_tokens)
+    a = select_attention(attentions)
+    layer = check_index(layer, a.shape[0], "layer")
+    special = special_token_mask(tokens, special_tokens)
     words = np.flatnonzero(~special)
     if len(words) < 2:
         raise ValueError(f"head_profile needs at least two words besides the special tokens; got {tokens}.")
@@ -153,8 +153,8 @@ def special_token_share(attentions, tokens, special_tokens=None, per_head=False)
     Averaged over all query positions (and heads unless ``per_head``) -> array [layers] or [layers, heads].
     A uniform head would give ``n_special / seq``; that chance level is ``special.mean()``.
     """
-    a = _select(attentions)
-    special = torch.as_tensor(_special_mask(list(tokens), special_tokens))
+    a = select_attention(attentions)
+    special = torch.as_tensor(special_token_mask(list(tokens), special_tokens))
     if a.shape[-1] != len(special):
         raise ValueError(f"{len(special)} tokens but attention over {a.shape[-1]} positions.")
     share = a[..., special].sum(-1).mean(-1)  # [L, H]

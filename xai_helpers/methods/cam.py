@@ -106,15 +106,6 @@ def layer_activation_and_gradient(model, x, target, *, layer=None):
     return activation.detach(), gradient.detach(), target, name
 
 
-def _call_shape(name, x, target, legacy, layer):
-    """``(x, target, layer)`` of a call: the one shape is ``method(model, x, target, *, layer=None)``; a fourth
-    positional argument (the old ``(model, layer, x, target)`` order) is a TypeError naming it."""
-    if not legacy:
-        return x, target, layer
-    raise TypeError(f"{name} takes (model, x, target, *, layer=None, ...): pass the layer by keyword, "
-                    f"e.g. {name}(model, x, target, layer='layer4').")
-
-
 def _finish_map(cam, size, upsample, normalize):
     """1x1xhxw ReLU'd map -> HxW on the CPU; bilinear upsampling first, then division by the max."""
     if upsample:
@@ -122,11 +113,11 @@ def _finish_map(cam, size, upsample, normalize):
     cam = cam[0, 0].detach().float().cpu()
     if normalize:
         top = cam.max()
-        cam = cam / top if top > EMPTY_MAP_TOLERANCE else torch.zeros_like(cam)  # audit 8: no 0/0
+        cam = cam / top if top > EMPTY_MAP_TOLERANCE else torch.zeros_like(cam)  # an empty map: zeros, never 0/0
     return cam
 
 
-def grad_cam(model, x, target, *legacy, layer=None, upsample=True, normalize=True):
+def grad_cam(model, x, target, *, layer=None, upsample=True, normalize=True):
     """Grad-CAM (Selvaraju et al. 2017) -> HxW float tensor on the CPU, in [0, 1].
 
     ``model``: an ``ImageModel`` or ``nn.Module``; ``x``: one normalised input 1x3xHxW; ``target``: class
@@ -136,14 +127,13 @@ def grad_cam(model, x, target, *legacy, layer=None, upsample=True, normalize=Tru
     ``normalize=False`` keeps the raw values (then it equals Captum's
     ``LayerGradCam(...).attribute(x, target, relu_attributions=True)``).
     """
-    x, target, layer = _call_shape("grad_cam", x, target, legacy, layer)
     A, g, _, _ = layer_activation_and_gradient(model, x, target, layer=layer)
     weights = g.mean(dim=(2, 3), keepdim=True)                      # eq. 1: global-average-pooled gradient
     cam = torch.relu((weights * A).sum(dim=1, keepdim=True))        # eq. 2: ReLU(sum_k w_k A^k)
     return _finish_map(cam, x.shape[2:], upsample, normalize)
 
 
-def grad_cam_plus_plus(model, x, target, *legacy, layer=None, upsample=True, normalize=True):
+def grad_cam_plus_plus(model, x, target, *, layer=None, upsample=True, normalize=True):
     """Grad-CAM++ (Chattopadhay et al. 2018) with the closed form of eq. 19 -> HxW tensor in [0, 1].
 
     Same arguments and output as ``grad_cam``. Pixel weights ``a = g^2 / (2 g^2 + (sum_ab A) g^3)``
@@ -152,7 +142,6 @@ def grad_cam_plus_plus(model, x, target, *legacy, layer=None, upsample=True, nor
     matters when ``g^2`` is of that size or smaller). The derivation assumes ``A >= 0``; a warning is
     raised when a layer's negative activations push a weight outside [0, 1].
     """
-    x, target, layer = _call_shape("grad_cam_plus_plus", x, target, legacy, layer)
     A, g, _, name = layer_activation_and_gradient(model, x, target, layer=layer)
     sum_A = A.sum(dim=(2, 3), keepdim=True)                         # sum_ab A^k_ab, one value per map k
     positive = g > 0

@@ -3,7 +3,7 @@ import numbers
 
 import torch
 
-from .._validate import _module_and_input, check_count, eval_mode, resolve_target
+from .._validate import module_and_input, check_count, eval_mode, resolve_target
 
 __all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "noise_sigma", "max_abs_over_channels",
            "sum_over_channels", "DEFAULT_SMOOTHGRAD_BATCH"]
@@ -33,7 +33,7 @@ def vanilla_gradients(model, x, target):
     Signed and in the model's input space; reduce it to a 2-D map with ``max_abs_over_channels`` or
     ``sum_over_channels``. ``model``: an ``ImageModel`` or ``nn.Module``; ``target``: index or class name.
     """
-    module, labels, x = _module_and_input(model, x)
+    module, labels, x = module_and_input(model, x)
     with eval_mode(module):
         return _input_gradient(module, x, target, labels)[0]
 
@@ -45,7 +45,7 @@ def gradient_x_input(model, x, target):
     normalisation mean colour (0 in input space), not to black. Its channel sum is the first-order
     Taylor estimate of score(x) - score(0).
     """
-    module, labels, x = _module_and_input(model, x)
+    module, labels, x = module_and_input(model, x)
     with eval_mode(module):
         return x.detach() * _input_gradient(module, x, target, labels)[0]
 
@@ -71,7 +71,7 @@ def smoothgrad(model, x, target, n_samples=50, noise_level=0.15, batch_size=None
     processed ``batch_size`` at a time, which bounds memory. Returns a signed tensor shaped like ``x``;
     two seeds' results differ by an amount that falls as 1/sqrt(n_samples) (independent copies).
     """
-    module, labels, x = _module_and_input(model, x)
+    module, labels, x = module_and_input(model, x)
     n_samples = check_count(n_samples, "n_samples")
     batch_size = check_count(DEFAULT_SMOOTHGRAD_BATCH if batch_size is None else batch_size, "batch_size")
     sigma = noise_sigma(x, noise_level)

@@ -9,8 +9,9 @@ import math
 
 import numpy as np
 import torch
+import torchvision.transforms.functional as TF
 
-from .._validate import check_channels, check_count, check_input, eval_mode, resolve_target, unwrap_model, renamed
+from .._validate import check_channels, check_count, check_input, eval_mode, resolve_target, unwrap_model
 from ..models.image import ImageModel
 
 __all__ = ["integrated_gradients", "make_baseline", "output_difference", "quadrature", "BASELINE_NAMES",
@@ -22,7 +23,7 @@ __all__ = ["integrated_gradients", "make_baseline", "output_difference", "quadra
 #: 2.6 % (squirrel; cat 2.4 %), while the cat needs more than 128 (11.7 % at 50, 5.2 % at 128).
 #: Captum's default of 50 is not enough for this model. Other models: measure again.
 DEFAULT_IG_STEPS = 200
-#: Points on the path evaluated per forward/backward pass: bounds memory (audit 14). Chosen by
+#: Points on the path evaluated per forward/backward pass: bounds memory. Chosen by
 #: bench/run.py (bench/RESULTS.md): on 2 CPU cores small batches were the fastest per point.
 DEFAULT_IG_BATCH = 4
 #: Standard deviation, in pixels of the model's 224-px view, of the "blur" baseline's Gaussian.
@@ -70,7 +71,6 @@ def make_baseline(image_model, x, name, *, sigma=BLUR_SIGMA, n_draws=NOISE_DRAWS
     elif name == "white":
         base = torch.ones_like(pixels)
     elif name == "blur":
-        import torchvision.transforms.functional as TF
         if not sigma > 0:
             raise ValueError(f"sigma must be > 0 pixels, got {sigma}.")
         kernel = 2 * math.ceil(3 * sigma) + 1
@@ -120,7 +120,6 @@ def output_difference(model, x, target, baseline="black"):
         return float(scores[0, target] - scores[1:, target].mean())
 
 
-@renamed(internal_batch_size="batch_size")
 def integrated_gradients(model, x, target, baseline="black", n_steps=DEFAULT_IG_STEPS,
                          method="gausslegendre", batch_size=DEFAULT_IG_BATCH):
     """Integrated Gradients -> ``(attributions shaped like x, convergence_delta: float)``.

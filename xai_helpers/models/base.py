@@ -8,6 +8,8 @@ import socket
 
 from torch import nn
 
+from ..device import get_device
+
 __all__ = ["ModelUnavailableError", "unavailable_error", "offline_switch", "freeze", "OFFLINE_ENV"]
 
 
@@ -153,7 +155,6 @@ _CACHE = {}
 
 def cached(kind, key, build):
     """The one per-process cache of loaded models: ``build(key, device)`` runs once per (kind, key, device)."""
-    from ..device import get_device
     device = str(get_device())
     slot = (kind, key, device)
     if slot not in _CACHE:

@@ -1,10 +1,13 @@
 """Image classifiers the course explains, with their preprocessing and class names."""
+import copy
 import os
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+import torchvision.models as tvm
 import torchvision.transforms as T
 from PIL import Image
 from torch import nn
@@ -246,8 +249,6 @@ def _give_head_its_own_activation(net):
     this post-activation map, the one global-average pooling feeds to ``_fc`` (not on ``_conv_head``,
     whose output is negative in many places).
     """
-    import copy
-    import types
     net._head_activation = copy.deepcopy(net._swish)
 
     def extract_features(self, inputs):
@@ -263,7 +264,6 @@ def _give_head_its_own_activation(net):
 
 def _torchvision_resnet(arch):
     def build(random_weights):
-        import torchvision.models as tvm
         weights_enum = {"resnet18": tvm.ResNet18_Weights.IMAGENET1K_V1,
                         "resnet50": tvm.ResNet50_Weights.IMAGENET1K_V2}[arch]
         net = getattr(tvm, arch)(weights=None)

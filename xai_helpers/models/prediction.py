@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import torch
 
+
 __all__ = ["Prediction", "Wrapper", "predict"]
 
 
@@ -128,8 +129,3 @@ def predict(model: Wrapper, x: Any, k: int = 5) -> list[Prediction] | list[list[
         raise TypeError("predict needs a model from the course's loaders (load_image_model(), "
                         f"load_text_classifier(), load_vit_model(); they carry the class names), got {type(model).__name__}.")
     return model.predict(x, k=k)
-
-
-@torch.no_grad()
-def _softmax_cpu(logits):
-    return getattr(logits, "logits", logits).float().softmax(-1).cpu()

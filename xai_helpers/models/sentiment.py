@@ -20,10 +20,10 @@ from ..data import DATA_DIR
 from ..device import get_device
 from .prediction import Prediction, Wrapper
 from .base import ModelUnavailableError, _from_pretrained, _no_progress_bars, cached, local_or_hub, normalise_name
-from .text import check_text, warn_if_truncated
+from .text import check_text, load_text_model, warn_if_truncated
 
 __all__ = ["TextClassifier", "MeanPooledSentimentModel", "load_text_classifier", "load_sentiment_data",
-           "TEXT_CLASSIFIERS", "REBUILD_COMMAND", "DEFAULT_TEXT_CLASSIFIER", "SENTIMENT_DIR",
+           "TEXT_CLASSIFIERS", "SENTIMENT_REBUILD_COMMAND", "DEFAULT_TEXT_CLASSIFIER", "SENTIMENT_DIR",
            "SENTIMENT_CHECKPOINT", "SENTIMENT_LABELS"]
 
 SENTIMENT_DIR = DATA_DIR / "sentiment"
@@ -36,7 +36,7 @@ TEXT_CLASSIFIERS = {
                         "trained by the course on data/sentiment/train.tsv",
     SST2_NAME: "DistilBERT fine-tuned on SST-2 (Hugging Face hub; needs a download or a cached copy)",
 }
-REBUILD_COMMAND = "python tools/train_text_classifier.py"
+SENTIMENT_REBUILD_COMMAND = "python tools/train_text_classifier.py"
 
 
 class MeanPooledSentimentModel(nn.Module):
@@ -278,7 +278,6 @@ def load_sentiment_data(split: str = "train") -> tuple[list[str], list[str]]:
 # --- the course classifier ----------------------------------------------------------------------
 def _load_minilm():
     """The packaged MiniLM-L6 encoder (BERT architecture) and its tokenizer: ``text.load_text_model()``."""
-    from .text import load_text_model
     text_model = load_text_model("all-minilm-l6-v2")  # offline; shared with the attention lesson (4.4)
     return text_model.model, text_model.tokenizer
 
@@ -288,8 +287,8 @@ def _load_course_classifier():
     if not SENTIMENT_CHECKPOINT.exists():
         raise ModelUnavailableError(f"The offline default text classifier {DEFAULT_TEXT_CLASSIFIER!r} cannot be "
                                     f"loaded: its checkpoint {SENTIMENT_CHECKPOINT} is missing. Rebuild it from the "
-                                    f"course repository: {REBUILD_COMMAND} (about 15 s on a CPU), or reinstall "
-                                    "xai_helpers.")
+                                    f"course repository: {SENTIMENT_REBUILD_COMMAND} (about 15 s on a CPU), or "
+                                    "reinstall xai_helpers.")
     encoder, tokenizer = _load_minilm()
     model = MeanPooledSentimentModel(encoder, n_labels=len(SENTIMENT_LABELS))
     model.head.load_state_dict(load_file(str(SENTIMENT_CHECKPOINT)))

@@ -340,7 +340,7 @@ def load_vit_model(name: str | None = None) -> VisionModel:
     return cached("vit", key, _load_fresh)
 
 
-REBUILD_COMMAND = "python tools/train_tiny_vit.py"
+VIT_REBUILD_COMMAND = "python tools/train_tiny_vit.py"
 
 
 def _load_fresh(key, device):
@@ -349,7 +349,7 @@ def _load_fresh(key, device):
     if not CHECKPOINT.exists():
         raise ModelUnavailableError(
             f"The offline default ViT {DEFAULT_VIT_MODEL!r} cannot be loaded: its checkpoint {CHECKPOINT} is "
-            f"missing (it ships with xai_helpers). Rebuild it from the course repository: {REBUILD_COMMAND} "
+            f"missing (it ships with xai_helpers). Rebuild it from the course repository: {VIT_REBUILD_COMMAND} "
             f"(about 2 minutes of one CPU core; gives the shipped weights bit for bit), or reinstall xai_helpers.")
     model, info = _read_checkpoint(CHECKPOINT)
     return VisionModel(name=DEFAULT_VIT_MODEL, model=freeze(model).to(device), labels=[str(d) for d in range(10)],

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from IPython.display import display
 
-from .._validate import _check_index, _position, _select, _special_mask
+from ..attention_arrays import check_index, select_attention, special_token_mask, token_position
 
 if TYPE_CHECKING:  # matplotlib and pandas are imported when a figure is drawn, not with the package
     import pandas as pd
@@ -156,16 +157,16 @@ def plot_attention_row(attentions: Attentions, tokens: Sequence[str], query: str
         >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
-    a = _select(attentions)
+    a = select_attention(attentions)
     tokens = list(tokens)
     if a.shape[-1] != len(tokens):
         raise ValueError(f"{len(tokens)} tokens but attention over {a.shape[-1]} positions.")
-    layer = _check_index(layer, a.shape[0], "layer")
-    i = _position(tokens, query)
+    layer = check_index(layer, a.shape[0], "layer")
+    i = token_position(tokens, query)
     if head is None:
         w, which = a[layer, :, i].mean(0).numpy(), f"mean of {a.shape[1]} heads"
     else:
-        head = _check_index(head, a.shape[1], "head")
+        head = check_index(head, a.shape[1], "head")
         w, which = a[layer, head, i].numpy(), f"head {head}"
     ax = ax or plt.subplots(figsize=(max(4.5, 0.55 * len(tokens) + 1.5), 3))[1]
     bars = ax.bar(np.arange(len(tokens)), w, color=color)
@@ -209,8 +210,8 @@ def plot_attention_head(attentions: Attentions, tokens: Sequence[str], layer: in
         'layer 1, head 2'
         >>> plt.close("all")
     """
-    a = _select(attentions)
-    layer, head = _check_index(layer, a.shape[0], "layer"), _check_index(head, a.shape[1], "head")
+    a = select_attention(attentions)
+    layer, head = check_index(layer, a.shape[0], "layer"), check_index(head, a.shape[1], "head")
     kwargs.setdefault("title", f"layer {layer}, head {head}")
     return plot_attention(a[layer, head], tokens, ax=ax, **kwargs)
 
@@ -242,8 +243,8 @@ def plot_layer_heads(attentions: Attentions, tokens: Sequence[str], layer: int =
         >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
-    a = _select(attentions)
-    layer = _check_index(layer, a.shape[0], "layer")
+    a = select_attention(attentions)
+    layer = check_index(layer, a.shape[0], "layer")
     n_heads, n = a.shape[1], a.shape[-1]
     ncols = ncols or min(n_heads, 6 if n <= 20 else 4)
     nrows = math.ceil(n_heads / ncols)
@@ -348,7 +349,7 @@ def compare_token_scores(tokens: Sequence[str], scores: Mapping[str, Any], skip_
     import pandas as pd
     from scipy.stats import spearmanr
     tokens = list(tokens)
-    keep = ~_special_mask(tokens, special_tokens) if skip_special else np.ones(len(tokens), bool)
+    keep = ~special_token_mask(tokens, special_tokens) if skip_special else np.ones(len(tokens), bool)
     table = {}
     for name, values in scores.items():
         v = np.abs(np.asarray(torch.as_tensor(values).detach().float().cpu(), dtype=np.float64))
@@ -407,21 +408,20 @@ def attention_explorer(attentions: Attentions, tokens: Sequence[str], layer: int
         >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
-    a = _select(attentions)
+    a = select_attention(attentions)
     tokens = list(tokens)
     try:
         import ipywidgets as widgets
-        from IPython.display import display
     except ImportError:
         print("ipywidgets is not installed: showing one static head (pip install ipywidgets for sliders).")
         plot_attention_head(a, tokens, layer, head)
         return None
 
     n_layers, n_heads = a.shape[0], a.shape[1]
-    layer_slider = widgets.IntSlider(value=_check_index(layer, n_layers, "layer"), min=0, max=n_layers - 1,
+    layer_slider = widgets.IntSlider(value=check_index(layer, n_layers, "layer"), min=0, max=n_layers - 1,
                                      description="layer", continuous_update=False)
     head_choice = widgets.Dropdown(options=[("mean of heads", -1)] + [(f"head {h}", h) for h in range(n_heads)],
-                                   value=_check_index(head, n_heads, "head"), description="head")
+                                   value=check_index(head, n_heads, "head"), description="head")
     out = widgets.Output()
 
     def redraw(*_):

@@ -15,24 +15,26 @@ The CNN ends in global average pooling and one linear layer, so Grad-CAM at its 
 ``python tools/train_groundtruth_cnns.py`` (fixed seeds, one thread, bit-reproducible, about 15 s of CPU
 each); the package holds no training code. Scores: the share of |map| inside a box against the share of
 pixels the box covers (chance), and the pointing game (Zhang et al. 2016: is the map's maximum inside the
-box, give or take ``POINTING_TOLERANCE`` pixels?).
+box, give or take ``SCENE_POINTING_TOLERANCE`` pixels?).
 """
 from . import cnn, plots, scenes, scoring
 from ...digits import CANVAS
 from .cnn import _file_name, _load  # noqa: F401  (tools/ and tests/ read these)
 from .scenes import _case_setup, _clear_of  # noqa: F401
 from .scoring import _blurred  # noqa: F401
-from .cnn import (ASSET_DIR, CASE_FILE, CNN_CONFIG, REBUILD_COMMAND, STRENGTHS, DigitCNN, accuracy_table, load_case,
-                  load_digit_cnn, predict_classes)
+from .cnn import (CASE_FILE, CNN_CONFIG, GROUNDTRUTH_DIR, GROUNDTRUTH_REBUILD_COMMAND, STRENGTHS, DigitCNN,
+                  accuracy_table, load_case, load_digit_cnn, predict_classes)
 from .plots import plot_mark_mass, plot_scene_kinds, plot_scene_maps
 from .scenes import (CASE_SEED, CASE_STRENGTH, LESSON_MARK, MARK_NOISE, MARK_SIZE, Mark, Scenes, add_mark, make_mark,
                      make_scenes)
-from .scoring import (BLUR_SIGMA, CONTROLS, IG_STEPS, METHODS, NOISE_LEVEL, POINTING_TOLERANCE, SMOOTHGRAD_SAMPLES,
-                      AttributionMaps, attribution_maps, box_masks, mass_in_boxes, method_table,
+from .scoring import (CONTROLS, IG_STEPS, NOISE_LEVEL, SCENE_BLUR_SIGMA, SCENE_POINTING_TOLERANCE, SCORED_METHODS,
+                      SMOOTHGRAD_SAMPLES, AttributionMaps, attribution_maps, box_masks, mass_in_boxes, method_table,
                       pointing_hits, score_maps)
 
-__all__ = ["DigitCNN", "Mark", "Scenes", "STRENGTHS", "METHODS", "LESSON_MARK", "make_mark", "add_mark",
+__all__ = ["DigitCNN", "Mark", "Scenes", "STRENGTHS", "SCORED_METHODS", "CONTROLS", "LESSON_MARK", "make_mark",
+           "add_mark",
            "make_scenes", "load_digit_cnn", "load_case", "predict_classes",
            "accuracy_table", "attribution_maps", "AttributionMaps", "box_masks", "mass_in_boxes",
            "pointing_hits", "score_maps", "method_table", "plot_mark_mass",
-           "plot_scene_kinds", "plot_scene_maps", "REBUILD_COMMAND", "POINTING_TOLERANCE"]
+           "plot_scene_kinds", "plot_scene_maps", "GROUNDTRUTH_REBUILD_COMMAND", "SCENE_POINTING_TOLERANCE",
+           "SCENE_BLUR_SIGMA", "IG_STEPS", "SMOOTHGRAD_SAMPLES", "NOISE_LEVEL"]

@@ -14,13 +14,13 @@ from ...models.base import ModelUnavailableError, freeze
 from .scenes import CASE_SEED, CASE_STRENGTH, _case_setup, _check_images, _threads, add_mark, make_scenes
 
 __all__ = ["DigitCNN", "STRENGTHS", "load_digit_cnn", "load_case", "predict_classes", "accuracy_table",
-           "REBUILD_COMMAND"]
+           "GROUNDTRUTH_REBUILD_COMMAND"]
 
 
-ASSET_DIR = _PACKAGE_ASSETS / "groundtruth"
+GROUNDTRUTH_DIR = _PACKAGE_ASSETS / "groundtruth"
 
 
-REBUILD_COMMAND = "python tools/train_groundtruth_cnns.py"
+GROUNDTRUTH_REBUILD_COMMAND = "python tools/train_groundtruth_cnns.py"
 
 
 #: Shares of training scenes that carry the mark; 0.0 is the clean CNN.
@@ -77,7 +77,7 @@ def _read(path):
     if not Path(path).exists():
         raise ModelUnavailableError(f"The ground-truth CNN {Path(path).name} is missing from {Path(path).parent}. "
                                     f"Rebuild the checkpoints (fixed seeds, a few minutes of CPU) with "
-                                    f"`{REBUILD_COMMAND}` from the repository root.")
+                                    f"`{GROUNDTRUTH_REBUILD_COMMAND}` from the repository root.")
     with safe_open(str(path), framework="pt") as f:
         info = json.loads(f.metadata()["info"])
     config = dict(info["config"], channels=tuple(info["config"]["channels"]))
@@ -120,7 +120,7 @@ def load_case():
 
 @functools.lru_cache(maxsize=None)
 def _load(file_name, device):
-    return freeze(_read(ASSET_DIR / file_name)).to(device)
+    return freeze(_read(GROUNDTRUTH_DIR / file_name)).to(device)
 
 
 def _device_of(model):

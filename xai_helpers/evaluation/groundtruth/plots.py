@@ -2,6 +2,7 @@
 import torch
 
 from ...viz.plotting import draw_box, show_map
+from ...methods.registry import title
 from .scoring import CONTROLS
 
 __all__ = ["plot_mark_mass", "plot_scene_kinds", "plot_scene_maps"]
@@ -22,7 +23,7 @@ def plot_mark_mass(tables, columns=("mass on mark", "pointing game (mark)"), cha
         for i, method in enumerate(tables[strengths[0]].index):
             values = [tables[s].loc[method, column] for s in strengths]
             ax.plot([100 * s for s in strengths], values, marker=markers[i % len(markers)],
-                    ls="--" if method in CONTROLS else "-", color=plt.cm.tab10(i % 10), label=method)
+                    ls="--" if method in CONTROLS else "-", color=plt.cm.tab10(i % 10), label=title(method))
         if column.startswith("mass"):
             ax.set_yscale("log")
             if chance is not None:
@@ -89,7 +90,7 @@ def plot_scene_maps(scenes, maps_by_row, index, methods, row_titles=None, panel_
         ax.set_title(f"{(row_titles or {}).get(key, key)}\ndigit {int(scenes.labels[index])}", fontsize=8)
         for col, method in enumerate(methods, start=1):
             show_map(maps_by_row[key].maps[method][index], ax=axes[r, col], signed=False, colorbar=False,
-                     title=method)
+                     title=title(method))
             axes[r, col].title.set_fontsize(8)
         for ax in axes[r]:
             draw_box(ax, scenes.boxes[index], color="lime", linewidth=1)

@@ -4,26 +4,33 @@ import time
 from dataclasses import dataclass, field
 
 import torch
+import torchvision.transforms.functional as TF
 from torch import nn
 
-from ..._validate import renamed
+from ..._validate import eval_mode
 from ...digits import CANVAS
+from ...methods.registry import CAM, CONTROL, PATH, PIXEL, get_method, method_names
 from .cnn import DigitCNN, _device_of
 from .scenes import _check_classes, _check_images, _threads
 
-__all__ = ["METHODS", "CONTROLS", "attribution_maps", "AttributionMaps", "box_masks", "mass_in_boxes",
-           "pointing_hits", "score_maps", "method_table", "POINTING_TOLERANCE"]
+__all__ = ["SCORED_METHODS", "CONTROLS", "attribution_maps", "AttributionMaps", "box_masks", "mass_in_boxes",
+           "pointing_hits", "score_maps", "method_table", "SCENE_POINTING_TOLERANCE", "SCENE_BLUR_SIGMA"]
 
 #: Settings of the attribution methods on these 48x48 scenes. IG_STEPS: Gauss-Legendre points for a
 #: completeness error |delta| / |F(x) - F(x')| <= 5 % on every one of the 200 scored scenes, black and
 #: blurred baselines, all four lesson CNNs, with a margin: worst scene 4.9 % at 8 points, 6.4 % at 10,
-#: 1.5 % at 12 (``tools/train_groundtruth_cnns.py --measure-ig``: bench/ig.py's step search, the only one).
-IG_STEPS, SMOOTHGRAD_SAMPLES, NOISE_LEVEL, BLUR_SIGMA = 12, 12, 0.15, 3.0
-METHODS = ("vanilla gradients", "gradient x input", "smoothgrad", "IG (black)", "IG (blur)", "grad-cam",
-           "grad-cam++", "random map", "edge detector")
-CONTROLS = ("random map", "edge detector")
-#: Pointing-game tolerance in pixels: Zhang et al. (2016) count a hit within 15 px at 224 px; scaled to 48 px.
-POINTING_TOLERANCE = 3
+#: 1.5 % at 12 (``tools/train_groundtruth_cnns.py --measure-ig``, which runs bench/ig.py's step search).
+IG_STEPS, SMOOTHGRAD_SAMPLES, NOISE_LEVEL = 12, 12, 0.15
+#: Standard deviation in pixels of the Gaussian of the "blur" baseline on the 48-px scenes (the photos' 224-px
+#: baseline uses ``methods.integrated.BLUR_SIGMA``).
+SCENE_BLUR_SIGMA = 3.0
+#: Registry keys of the methods scored on the scenes: every model-based method with IG from both baselines
+#: (plain ``integrated_gradients`` is ``integrated_gradients_black``), then the controls.
+SCORED_METHODS = tuple(m for m in method_names((PIXEL, PATH, CAM, CONTROL)) if m != "integrated_gradients")
+CONTROLS = method_names(kinds=(CONTROL,))
+#: Pointing-game tolerance in pixels on the 48-px scenes: Zhang et al. (2016) count a hit within 15 px at 224 px
+#: (``evaluation.pointing.POINTING_TOLERANCE``); scaled to 48 px.
+SCENE_POINTING_TOLERANCE = 3
 
 
 # --- attribution maps for many scenes at once ------------------------------------------------------------
@@ -48,7 +55,6 @@ class _SceneSum(nn.Module):
 
 
 def _blurred(images, sigma):
-    import torchvision.transforms.functional as TF
     kernel = 2 * math.ceil(3 * sigma) + 1          # >= 6 sigma + 1 taps (as xh.make_baseline)
     return TF.gaussian_blur(images, [kernel, kernel], [sigma, sigma])
 
@@ -64,9 +70,8 @@ class AttributionMaps:
     seconds: dict = field(default_factory=dict)
 
 
-@renamed(ig_steps="n_steps", smoothgrad_samples="n_samples")
-def attribution_maps(model, images, targets, methods=METHODS, *, n_steps=IG_STEPS,
-                     n_samples=SMOOTHGRAD_SAMPLES, noise_level=NOISE_LEVEL, blur_sigma=BLUR_SIGMA,
+def attribution_maps(model, images, targets, methods=SCORED_METHODS, *, n_steps=IG_STEPS,
+                     n_samples=SMOOTHGRAD_SAMPLES, noise_level=NOISE_LEVEL, blur_sigma=SCENE_BLUR_SIGMA,
                      ig_method="gausslegendre", chunk=64, per_pass=256, threads=1, seed=0):
     """Every method's map for every scene, each explaining the scene's own ``targets[i]`` -> ``AttributionMaps``.
 
@@ -74,7 +79,8 @@ def attribution_maps(model, images, targets, methods=METHODS, *, n_steps=IG_STEP
     the input range, seeded), ``integrated_gradients`` (Gauss-Legendre, ``n_steps`` points, from black =
     pixel 0 and from the scene blurred with ``blur_sigma`` px), ``grad_cam`` and ``grad_cam_plus_plus`` at
     ``block3`` (upsampled to 48x48), and the controls ``random_map`` (seed = scene index) and ``edge_map``
-    (Sobel) of ``xai_helpers.evaluation``. Gradient methods run ``chunk`` scenes per call (``_SceneSum``),
+    (Sobel) of ``methods.controls``; ``methods``: registry keys (``SCORED_METHODS``). Gradient methods run
+    ``chunk`` scenes per call (``_SceneSum``),
     ``per_pass`` images per forward/backward pass. ``threads``: torch threads while this runs (restored after;
     None = leave as is): this CNN's passes are too small to split across cores, one thread is the fastest on
     2 CPU cores (bench/RESULTS.md). Signed maps are returned as |map|: the scores ask where a method puts
@@ -82,62 +88,55 @@ def attribution_maps(model, images, targets, methods=METHODS, *, n_steps=IG_STEP
     """
     images = _check_images(images)
     targets = _check_classes(targets, len(images))
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ValueError(f"Unknown method(s) {unknown}; choose from {list(METHODS)}.")
-    from ..._validate import eval_mode
+    methods = [get_method(m) for m in methods]     # an unknown name: ValueError listing the registered ones
+    settings = {"n_steps": n_steps, "n_samples": n_samples, "noise_level": noise_level, "method": ig_method}
     with _threads(threads), eval_mode(model):        # a model left in train mode: warned, evaluated, restored
-        return _attribution_maps(model, images, targets, methods, n_steps, n_samples, noise_level,
-                                 blur_sigma, ig_method, chunk, per_pass, seed)
+        return _attribution_maps(model, images, targets, methods, settings, blur_sigma, chunk, per_pass, seed)
 
 
-def _attribution_maps(model, images, targets, methods, n_steps, n_samples, noise_level, blur_sigma,
-                      ig_method, chunk, per_pass, seed):
-    from ... import evaluation as ev
-    from ...methods.cam import grad_cam, grad_cam_plus_plus
-    from ...methods.gradients import gradient_x_input, smoothgrad, vanilla_gradients
-    from ...methods.integrated import integrated_gradients
+def _attribution_maps(model, images, targets, methods, settings, blur_sigma, chunk, per_pass, seed):
     device = _device_of(model)
-    result = AttributionMaps({m: [] for m in methods}, targets)
-    result.seconds = {m: 0.0 for m in methods}
+    result = AttributionMaps({m.name: [] for m in methods}, targets)
+    result.seconds = {m.name: 0.0 for m in methods}
     for start in range(0, len(images), chunk):
         x = images[start:start + chunk].to(device)
         t = targets[start:start + chunk]
-        joint = _SceneSum(model, t.to(device)).train(model.training)
-        xj = x.transpose(0, 1)                                  # [1, B, H, W]: the scenes as one example
-        for name in methods:
+        batch = dict(settings, batch_size=max(1, per_pass // len(t)), seed=seed + start)
+        for method in methods:
             clock = time.perf_counter()
-            if name == "vanilla gradients":
-                m = vanilla_gradients(joint, xj, 0)[0]
-            elif name == "gradient x input":
-                m = gradient_x_input(joint, xj, 0)[0]
-            elif name == "smoothgrad":
-                m = smoothgrad(joint, xj, 0, n_samples=n_samples, noise_level=noise_level,
-                               batch_size=max(1, per_pass // len(t)), seed=seed + start)[0]
-            elif name.startswith("IG"):
-                kind = "black" if name == "IG (black)" else "blur"
-                base = torch.zeros_like(xj) if kind == "black" else _blurred(x, blur_sigma).transpose(0, 1)
-                m, _ = integrated_gradients(joint, xj, 0, baseline=base, n_steps=n_steps, method=ig_method,
-                                            batch_size=max(1, per_pass // len(t)))
-                m = m[0]
-                with torch.no_grad():
-                    both = model(torch.cat([x, base.transpose(0, 1)]))
-                    scores = both.gather(1, t.to(device).repeat(2)[:, None])[:, 0]
-                    diff = scores[:len(t)] - scores[len(t):]
-                error = ((m.sum((1, 2)) - diff).abs() / diff.abs().clamp_min(1e-12)).cpu()
-                result.ig_error.setdefault(kind, []).append(error)
-            elif name in ("grad-cam", "grad-cam++"):
-                cam = grad_cam if name == "grad-cam" else grad_cam_plus_plus
-                m = torch.stack([cam(model, x[i:i + 1], int(t[i]), layer=DigitCNN.target_layer) for i in range(len(t))])
-            elif name == "random map":
-                m = torch.stack([ev.random_map(None, x[i:i + 1], seed=seed + start + i) for i in range(len(t))])
-            else:
-                m = torch.stack([ev.edge_map(None, x[i:i + 1]) for i in range(len(t))])
-            result.maps[name].append(m.detach().abs().float().cpu())
-            result.seconds[name] += time.perf_counter() - clock
+            m = _scene_maps(method, model, x, t, batch, blur_sigma, result.ig_error)
+            result.maps[method.name].append(m.detach().abs().float().cpu())
+            result.seconds[method.name] += time.perf_counter() - clock
     result.maps = {k: torch.cat(v) for k, v in result.maps.items()}
     result.ig_error = {k: torch.cat(v) for k, v in result.ig_error.items()}
     return result
+
+
+def _scene_maps(method, model, x, t, settings, blur_sigma, ig_error):
+    """One method's maps of the scenes ``x`` [B, 1, H, W] for their targets ``t`` -> [B, H, W]; a path method
+    also appends its completeness errors to ``ig_error[baseline]``."""
+    if method.kind == CAM:
+        return torch.stack([method.function(model, x[i:i + 1], int(t[i]), layer=DigitCNN.target_layer)
+                            for i in range(len(t))])
+    if method.kind == CONTROL:
+        return torch.stack([method.function(None, x[i:i + 1], None, **method.settings(seed=settings["seed"] + i))
+                            for i in range(len(t))])
+    joint = _SceneSum(model, t.to(x.device)).train(model.training)
+    xj = x.transpose(0, 1)                                  # [1, B, H, W]: the scenes as one example
+    if method.kind != PATH:
+        return method.function(joint, xj, 0, **method.settings(**settings))[0]
+    name = method.settings()["baseline"]
+    if name not in ("black", "blur"):
+        raise ValueError(f"On the scenes IG starts from black (pixel 0) or a blur; {method.name} uses {name!r}.")
+    base = torch.zeros_like(xj) if name == "black" else _blurred(x, blur_sigma).transpose(0, 1)
+    attributions, _ = method.function(joint, xj, 0, **{**method.settings(**settings), "baseline": base})
+    m = attributions[0]
+    with torch.no_grad():
+        both = model(torch.cat([x, base.transpose(0, 1)]))
+        scores = both.gather(1, t.to(x.device).repeat(2)[:, None])[:, 0]
+        diff = scores[:len(t)] - scores[len(t):]
+    ig_error.setdefault(name, []).append(((m.sum((1, 2)) - diff).abs() / diff.abs().clamp_min(1e-12)).cpu())
+    return m
 
 
 # --- scores ------------------------------------------------------------------------------------------------
@@ -199,7 +198,7 @@ def _score_maps(maps, scenes):
         on_digit = mass_in_boxes(m, scenes.boxes)
         row = {"mass on digit": on_digit.mean().item(), "chance (digit)": digit_chance,
                "digit / chance": on_digit.mean().item() / digit_chance,
-               "pointing game (digit)": pointing_hits(m, scenes.boxes, POINTING_TOLERANCE).float().mean().item()}
+               "pointing game (digit)": pointing_hits(m, scenes.boxes, SCENE_POINTING_TOLERANCE).float().mean().item()}
         if marked.any():
             mark_boxes = scenes.mark_boxes[marked]
             mark_chance = box_masks(mark_boxes).float().mean((1, 2)).mean().item()
@@ -207,12 +206,12 @@ def _score_maps(maps, scenes):
             row.update({"mass on mark": on_mark.mean().item(), "mark / chance": on_mark.mean().item() / mark_chance,
                         "mark / digit": on_mark.mean().item() / max(on_digit[marked].mean().item(), 1e-12),
                         "pointing game (mark)":
-                            pointing_hits(m[marked], mark_boxes, POINTING_TOLERANCE).float().mean().item()})
+                            pointing_hits(m[marked], mark_boxes, SCENE_POINTING_TOLERANCE).float().mean().item()})
         rows[name] = row
     return pd.DataFrame(rows).T
 
 
-def method_table(model, scenes, methods=METHODS, **kwargs):
+def method_table(model, scenes, methods=SCORED_METHODS, **kwargs):
     """``attribution_maps`` for the scenes' true classes, scored with ``score_maps`` -> (DataFrame, AttributionMaps)."""
     result = attribution_maps(model, scenes.images, scenes.labels, methods, **kwargs)
     return score_maps(result, scenes), result
