@@ -308,12 +308,13 @@ def _finish(ax, title):
 
 # --- figures --------------------------------------------------------------------------------------------
 @checked
-def draw_box(ax: Axes, box: Sequence[float], color: str = "lime", linewidth: float = 1.5) -> None:
+def draw_box(ax: Axes, box: ArrayLike | Sequence[float], color: str = "lime", linewidth: float = 1.5) -> None:
     """Outline a pixel box on an image axis, e.g. the object box of the pointing game (taught in 4.2).
 
     Args:
         ax: The axes the image is drawn on.
-        box: ``(top, left, bottom, right)`` in pixel rows/columns, bottom and right exclusive.
+        box: ``(top, left, bottom, right)`` in pixel rows/columns, bottom and right exclusive (a tuple, list,
+            tensor or array of 4 numbers).
         color: The outline's colour (default ``"lime"``).
         linewidth: The outline's width in points (default 1.5).
 
@@ -334,12 +335,13 @@ def draw_box(ax: Axes, box: Sequence[float], color: str = "lime", linewidth: flo
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import is_color_like
-    if len(box) != 4:
-        raise ValueError(f"box must be (top, left, bottom, right), four pixel coordinates; got {len(box)} values.")
+    values = as_float_array(box, "box")
+    if values.shape != (4,):
+        raise ValueError(f"box must be (top, left, bottom, right), four pixel coordinates; got shape {values.shape}.")
     if not is_color_like(color):
         raise ValueError(f"color={color!r} is not a matplotlib colour; use a name such as 'lime' or a hex code.")
     if linewidth < 0:
         raise ValueError(f"linewidth is a width in points, >= 0 (e.g. 1.5); got {linewidth!r}.")
-    top, left, bottom, right = [float(v) for v in box]
+    top, left, bottom, right = [float(v) for v in values]
     ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, ec=color,
                                lw=linewidth))
