@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "xai_helpers"
-BOTTOM = {"device", "data", "digits", "_validate"}
+BOTTOM = {"device", "data", "digits", "_validate", "_typecheck"}
 RANK = {"models": 1, "methods": 2, "evaluation": 3, "interpret": 4, "explore": 4, "check": 4}
 
 

@@ -15,7 +15,8 @@ from torch import nn
 from .data import imagenet_labels
 
 __all__ = ["renamed", "resolve_layer", "unwrap_model", "check_input", "check_batch", "check_channels", "check_count",
-           "resolve_target", "eval_mode", "stack_attentions", "readable_tensor", "as_float_array", "check_attentions"]
+           "resolve_target", "eval_mode", "stack_attentions", "readable_tensor", "as_float_array", "check_attentions",
+           "check_device"]
 
 
 def unwrap_model(model):
@@ -275,6 +276,20 @@ def readable_tensor(a, name):
         return torch.as_tensor(np.asarray(a))
     except (TypeError, ValueError, RuntimeError):
         raise TypeError(f"{name} must be a tensor or an array of numbers; got {type(a).__name__}.") from None
+
+
+def check_device(x, device=None, *, name="x"):
+    """``x`` -> ``x`` where its values are on the CPU or on ``device`` (the model's; ``None``: any device with
+    values). A tensor on the meta device (no values) or on another accelerator: ValueError naming ``name``."""
+    if x.device.type == "meta":
+        raise ValueError(f"{name} is a tensor on the meta device, which holds no values: pass a tensor that "
+                         "holds the numbers (on the CPU or the model's device).")
+    if device is not None and x.device.type != "cpu":
+        want = torch.device(device)
+        if x.device.type != want.type or None not in (x.device.index, want.index) and x.device.index != want.index:
+            raise ValueError(f"{name} is on {x.device} but the model is on {want}: move it with "
+                             f"{name}.to({str(want)!r}) (preprocess(...) puts inputs on the model's device).")
+    return x
 
 
 def as_float_array(a, name):
