@@ -261,6 +261,12 @@ def _module_and_input(model, x):
 
 
 # --- arrays a figure or an analysis reads ---------------------------------------------------------------
+def _holds_no_values(x):
+    """A plain tensor on the meta device has a shape but no values. A tensor subclass that dispatches its own
+    operations (a stand-in for an accelerator in the tests) may report the meta device and still hold values."""
+    return x.device.type == "meta" and type(x).__torch_dispatch__ is torch.Tensor.__torch_dispatch__
+
+
 def readable_tensor(a, name):
     """A tensor or array of numbers whose values can be read -> a detached tensor; else an error naming ``name``.
 
@@ -268,7 +274,7 @@ def readable_tensor(a, name):
     Anything ``np.asarray`` cannot turn into numbers (strings, objects, ragged lists): TypeError.
     """
     if isinstance(a, torch.Tensor):
-        if a.device.type == "meta":
+        if _holds_no_values(a):
             raise ValueError(f"{name} is a tensor on the meta device, which holds no values: pass a tensor that "
                              "holds the numbers (on the CPU or the model's device).")
         return a.detach()
@@ -281,7 +287,7 @@ def readable_tensor(a, name):
 def check_device(x, device=None, *, name="x"):
     """``x`` -> ``x`` where its values are on the CPU or on ``device`` (the model's; ``None``: any device with
     values). A tensor on the meta device (no values) or on another accelerator: ValueError naming ``name``."""
-    if x.device.type == "meta":
+    if _holds_no_values(x):
         raise ValueError(f"{name} is a tensor on the meta device, which holds no values: pass a tensor that "
                          "holds the numbers (on the CPU or the model's device).")
     if device is not None and x.device.type != "cpu":
