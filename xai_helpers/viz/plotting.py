@@ -29,11 +29,12 @@ CAM_CMAP: str = "magma"
 
 
 @checked
-def to_numpy(a: ArrayLike) -> np.ndarray:
+def to_numpy(a: ArrayLike | Sequence | float) -> np.ndarray:
     """Tensor or array -> float numpy array on the CPU (detached), what matplotlib draws.
 
     Args:
-        a: A tensor (any device, with or without gradient) or anything ``np.asarray`` reads.
+        a: A tensor (any device with values, with or without gradient), an array, a (nested) list of numbers
+            or a number.
 
     Returns:
         A float32 numpy array of the same shape.
