@@ -14,7 +14,8 @@ from torch import nn
 from .data import imagenet_labels
 
 __all__ = ["resolve_layer", "unwrap_model", "check_input", "check_batch", "check_channels", "check_count",
-           "resolve_target", "eval_mode", "module_and_input"]
+           "resolve_target", "eval_mode", "module_and_input", "readable_tensor", "as_float_array", "check_attentions",
+           "check_device"]
 
 
 def unwrap_model(model):
@@ -185,3 +186,87 @@ def module_and_input(model, x):
                              f"input with x.to({str(param.device)!r}) (image_model.preprocess(...) already "
                              f"puts it on image_model.device).")
     return module, labels, check_input(x)
+
+
+# --- arrays a figure or an analysis reads ---------------------------------------------------------------
+def _holds_no_values(x):
+    """A plain tensor on the meta device has a shape but no values. A tensor subclass that dispatches its own
+    operations (a stand-in for an accelerator in the tests) may report the meta device and still hold values."""
+    return x.device.type == "meta" and type(x).__torch_dispatch__ is torch.Tensor.__torch_dispatch__
+
+
+def readable_tensor(a, name):
+    """A tensor or array of numbers whose values can be read -> a detached tensor; else an error naming ``name``.
+
+    A tensor on the ``meta`` device has a shape but no values, so it cannot be drawn or compared: ValueError.
+    Anything ``np.asarray`` cannot turn into numbers (strings, objects, ragged lists): TypeError.
+    """
+    if isinstance(a, torch.Tensor):
+        if _holds_no_values(a):
+            raise ValueError(f"{name} is a tensor on the meta device, which holds no values: pass a tensor that "
+                             "holds the numbers (on the CPU or the model's device).")
+        return a.detach()
+    try:
+        return torch.as_tensor(np.asarray(a))
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must be a tensor or an array of numbers; got {type(a).__name__}.") from None
+
+
+def check_device(x, device=None, *, name="x"):
+    """``x`` -> ``x`` where its values are on the CPU or on ``device`` (the model's; ``None``: any device with
+    values). A tensor on the meta device (no values) or on another accelerator: ValueError naming ``name``."""
+    if _holds_no_values(x):
+        raise ValueError(f"{name} is a tensor on the meta device, which holds no values: pass a tensor that "
+                         "holds the numbers (on the CPU or the model's device).")
+    if device is not None and x.device.type != "cpu":
+        want = torch.device(device)
+        if x.device.type != want.type or None not in (x.device.index, want.index) and x.device.index != want.index:
+            raise ValueError(f"{name} is on {x.device} but the model is on {want}: move it with "
+                             f"{name}.to({str(want)!r}) (preprocess(...) puts inputs on the model's device).")
+    return x
+
+
+def as_float_array(a, name):
+    """A tensor (any device with values) or array of numbers -> a float32 numpy array on the CPU."""
+    t = readable_tensor(a, name)
+    if t.is_complex():
+        raise TypeError(f"{name} must hold real numbers; got {t.dtype}. Pass its .abs() or .real.")
+    return t.float().cpu().numpy()
+
+
+def check_attentions(attentions, tokens=None, *, name="attentions"):
+    """One example's attention weights -> a float CPU tensor [layers, heads, seq, seq]; else an error naming ``name``.
+
+    Accepted: the model's tuple of L tensors [1, heads, seq, seq] (``output_attentions=True``), a tensor or array
+    [layers, heads, seq, seq] (``attention_maps``) or [layers, 1, heads, seq, seq]. The weights must be finite
+    floats; with ``tokens``, ``seq`` must be their number.
+    """
+    if isinstance(attentions, (tuple, list)):
+        if len(attentions) == 0:
+            raise ValueError(f"{name} is empty: the model returned no attention weights. Load it with "
+                             "attn_implementation='eager' (load_text_model does) and call it with "
+                             "output_attentions=True.")
+        layers = [readable_tensor(a, f"{name}[{i}]") for i, a in enumerate(attentions)]
+        for i, a in enumerate(layers):
+            if a.dim() == 4 and a.shape[0] > 1:
+                raise ValueError(f"{name}[{i}] holds a batch of {a.shape[0]} sentences (shape {tuple(a.shape)}); "
+                                 "these figures show one: pass the attentions of a single sentence (batch 1).")
+            if a.dim() != 4 or a.shape != layers[0].shape:
+                raise ValueError(f"{name}[{i}] has shape {tuple(a.shape)}; every layer of one example's attention "
+                                 "is (1, heads, seq, seq), all alike.")
+        a = torch.cat(layers)
+    else:
+        a = readable_tensor(attentions, name)
+        a = a[:, 0] if a.dim() == 5 and a.shape[1] == 1 else a
+    if a.dim() != 4 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"{name} must be one example's attention weights: [layers, heads, seq, seq] (as from "
+                         f"attention_maps) or the model's tuple of [1, heads, seq, seq]; got shape {tuple(a.shape)}.")
+    if not a.is_floating_point():
+        raise ValueError(f"{name} must hold floating-point weights (softmax outputs); got {a.dtype}.")
+    if not torch.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or infinite values; attention weights are finite (each row sums "
+                         "to 1). Check how they were computed.")
+    if tokens is not None and len(tokens) != a.shape[-1]:
+        raise ValueError(f"tokens has {len(tokens)} tokens but {name} is over {a.shape[-1]} positions; pass the "
+                         "tokens returned together with the attentions (e.g. by attention_maps(...)).")
+    return a.float().cpu()

@@ -14,6 +14,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.models import ResNet50_Weights
 
+from ._typecheck import checked
+
 __all__ = ["COURSE_IMAGES", "load_image", "ASSET_DIR"]
 
 #: Files that ship inside the package: trained checkpoints (vit/, groundtruth/) and BertViz scripts.
@@ -73,6 +75,7 @@ def course_image_path(name: str) -> Path:
                        f"{', '.join(sorted(COURSE_IMAGES))}; or pass a path to an image file.") from None
 
 
+@checked
 def load_image(name_or_path: str | Path | Image.Image) -> Image.Image:
     """Load a course photo by short name (``"cat"``, ``"dog"``, ...) or any image file; return RGB PIL (taught in 4.1).
 
@@ -97,19 +100,23 @@ def load_image(name_or_path: str | Path | Image.Image) -> Image.Image:
         >>> photo.mode, photo.size
         ('RGB', (451, 300))
     """
-    if isinstance(name_or_path, Image.Image):
-        return _to_rgb(name_or_path)
-    if not isinstance(name_or_path, (str, Path)):
-        raise TypeError(f"load_image expects a course photo name or a file path, got "
-                        f"{type(name_or_path).__name__}.")
-    key = str(name_or_path)
-    path = course_image_path(key) if key in COURSE_IMAGES else Path(name_or_path).expanduser()
+    return read_image(name_or_path, "name_or_path")
+
+
+def read_image(source, name):
+    """``load_image`` for a function whose argument ``name`` takes a photo (errors name that argument)."""
+    if isinstance(source, Image.Image):
+        return _to_rgb(source)
+    if not isinstance(source, (str, Path)):
+        raise TypeError(f"{name} must be a course photo name, a file path or a PIL image; got {type(source).__name__}.")
+    key = str(source)
+    path = course_image_path(key) if key in COURSE_IMAGES else Path(source).expanduser()
     if not path.exists():
         hint = (f" Course photos: {', '.join(sorted(COURSE_IMAGES))}."
                 if "/" not in key and "\\" not in key and "." not in key else "")
-        raise FileNotFoundError(f"No image at {str(path)!r}: check the path.{hint}")
+        raise FileNotFoundError(f"No image at {str(path)!r} ({name}={key!r}): check the path.{hint}")
     if path.is_dir():
-        raise IsADirectoryError(f"{str(path)!r} is a directory; pass the path of one image file in it.")
+        raise IsADirectoryError(f"{name}: {str(path)!r} is a directory; pass the path of one image file in it.")
     try:
         with Image.open(path) as img:
             if img.width * img.height > MAX_PIXELS:  # decode big JPEGs at reduced size
@@ -117,13 +124,13 @@ def load_image(name_or_path: str | Path | Image.Image) -> Image.Image:
             img.load()
             return _to_rgb(img)
     except Image.DecompressionBombError as err:
-        raise ValueError(f"{str(path)!r} is too large to decode safely ({err}). Downscale it first, "
+        raise ValueError(f"{name}: {str(path)!r} is too large to decode safely ({err}). Downscale it first, "
                          "e.g. to a few thousand pixels per side.") from None
     except UnidentifiedImageError:
-        raise ValueError(f"{str(path)!r} is not an image Pillow can read (wrong extension or a "
+        raise ValueError(f"{name}: {str(path)!r} is not an image Pillow can read (wrong extension or a "
                          "different file format?). Use a JPEG, PNG, BMP, GIF, TIFF or WebP file.") from None
     except (OSError, SyntaxError) as err:
-        raise ValueError(f"{str(path)!r} could not be decoded ({err}); the file is probably truncated "
+        raise ValueError(f"{name}: {str(path)!r} could not be decoded ({err}); the file is probably truncated "
                          "or corrupt. Download or copy it again.") from None
 
 

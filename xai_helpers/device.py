@@ -3,11 +3,14 @@ import os
 
 import torch
 
+from ._typecheck import checked
+
 __all__ = ["get_device"]
 
 _VALID = ("cpu", "cuda", "mps")
 
 
+@checked
 def get_device() -> torch.device:
     """Return the torch device to use: CUDA, then Apple MPS, then CPU; env ``XAI_DEVICE`` overrides.
 

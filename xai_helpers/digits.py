@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ._typecheck import checked
+
 __all__ = ["ClutteredDigits", "make_cluttered_digits", "erase_digits"]
 
 
@@ -135,6 +137,7 @@ def _render(digit_images, generator, n_strokes=5, n_fragments=3, noise=0.05):
     return canvas[:, None], boxes
 
 
+@checked
 def erase_digits(data: ClutteredDigits, seed: int = 0, noise: float = 0.05) -> ClutteredDigits:
     """The same scenes with each digit's box painted over with background noise -> ``ClutteredDigits`` (taught in 4.4b).
 
@@ -164,6 +167,9 @@ def erase_digits(data: ClutteredDigits, seed: int = 0, noise: float = 0.05) -> C
     """
     if not isinstance(data, ClutteredDigits):
         raise TypeError(f"erase_digits needs ClutteredDigits (make_cluttered_digits); got {type(data).__name__}.")
+    if not 0 <= noise <= 1:
+        raise ValueError(f"noise is the standard deviation of the background noise, between 0 and 1 (the scenes' "
+                         f"own is 0.05); got {noise!r}.")
     g = torch.Generator().manual_seed(seed)
     images = data.images.clone()
     background = (noise * torch.randn(images.shape, generator=g)).clamp(0, 1)
@@ -172,6 +178,7 @@ def erase_digits(data: ClutteredDigits, seed: int = 0, noise: float = 0.05) -> C
     return ClutteredDigits(images, data.labels.clone(), data.boxes.clone(), data.digit_index.clone())
 
 
+@checked
 def make_cluttered_digits(split: str = "test", seed: int | None = None, n: int | None = None) -> ClutteredDigits:
     """Render the train or test digits on clutter -> ``ClutteredDigits`` (taught in 4.4b).
 
@@ -197,6 +204,8 @@ def make_cluttered_digits(split: str = "test", seed: int | None = None, n: int |
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
+    if n is not None and (n < 1 or isinstance(n, bool)):
+        raise ValueError(f"n is how many digits to keep, a positive integer (or None for all); got {n!r}.")
     images, labels, index = _digits_split()
     idx = index[split][:n] if n is not None else index[split]
     g = torch.Generator().manual_seed(TEST_RENDER_SEED if seed is None and split == "test" else (seed or 0))

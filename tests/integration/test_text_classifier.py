@@ -35,7 +35,7 @@ def test_held_out_accuracy_is_at_least_85_percent(clf):
 
 
 def test_predict_proba_rejects_a_bare_string(clf):
-    with pytest.raises(TypeError, match="list of texts"):
+    with pytest.raises(TypeError, match="predict_proba: texts must be a sequence of strings; got str"):
         clf.predict_proba("a single sentence")
 
 

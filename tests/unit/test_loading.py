@@ -139,8 +139,11 @@ def test_every_wrapper_predicts_ranked_prediction_records():
     assert [r[0].label for r in model.predict(["a", "b"], k=1)] == ["dog", "cat"]   # several inputs: one list each
     assert len(model.predict("x")) == 3                                 # default k: 5, or every class if fewer
     assert xh.predict(model, "x", k=1) == [Prediction(1, "dog", 0.5)]
-    for bad in (0, 4, 1.5, True):
+    for bad in (0, 4):
         with pytest.raises(ValueError, match=r"k must be an integer in 1 \.\.\. 3"):
             model.predict("x", k=bad)
+    for wrong_kind in (1.5, True):
+        with pytest.raises(TypeError, match=r"predict: k must be an integer or None"):
+            model.predict("x", k=wrong_kind)
     with pytest.raises(TypeError, match="load_image_model"):
         xh.predict(object(), "x")

@@ -8,6 +8,7 @@ the verdict.
 """
 import numpy as np
 import torch
+import pandas as pd
 
 from .._validate import check_input, eval_mode, resolve_target
 from ..methods.integrated import BLUR_SIGMA, make_baseline
@@ -116,7 +117,6 @@ def faithfulness(image_model, images, explainers=None, targets=None, fractions=1
     deletion_auc, insertion_auc) and ``mean`` (DataFrame, one row per method, columns
     "deletion <replacement>" / "insertion <replacement>", averaged over the images).
     """
-    import pandas as pd
     _require_image_model(image_model, "faithfulness")
     images = list(images)
     targets = list(targets) if targets is not None else [None] * len(images)

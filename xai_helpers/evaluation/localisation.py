@@ -1,5 +1,6 @@
 """Scores of ViT attention maps against the digits' true boxes (4.4b): mass on the object vs chance."""
 import torch
+import pandas as pd
 
 from ..digits import CANVAS, PATCH
 from ..methods.vit import cls_attention_map, rollout_map, vit_attention
@@ -44,7 +45,6 @@ def localisation_scores(vision_model, data, batch_size=256, random_seed=0, extra
     Methods: [CLS] attention of each layer (head mean), attention rollout, a random map, and any
     ``extra_maps`` (name -> [N, grid, grid] non-negative maps, e.g. ``brightness_map(data.images)``).
     """
-    import pandas as pd
     maps = {}
     for b in range(0, len(data), batch_size):
         _, att = vit_attention(vision_model, data.images[b:b + batch_size].to(vision_model.device))
@@ -76,7 +76,6 @@ def localisation_scores(vision_model, data, batch_size=256, random_seed=0, extra
 
 def head_localisation(vision_model, data, layer=-1, batch_size=256):
     """Each head's [CLS] map in one layer, scored like ``localisation_scores`` -> DataFrame, one row per head."""
-    import pandas as pd
     maps = []
     for b in range(0, len(data), batch_size):
         _, att = vit_attention(vision_model, data.images[b:b + batch_size].to(vision_model.device))

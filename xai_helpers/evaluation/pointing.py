@@ -7,6 +7,7 @@ rate (the hit rate of a map whose peak falls anywhere).
 import json
 
 import numpy as np
+import pandas as pd
 
 from ..data import DATA_DIR
 from ..viz.plotting import as_2d_map
@@ -83,7 +84,6 @@ def pointing_game(image_model, explainers=None, boxes=None, maps=None, tolerance
     trials, and "p (luck)" = the probability of at least that many hits for a map whose peak falls on a
     random pixel, each trial with its own chance: a small p says the hits are not luck).
     """
-    import pandas as pd
     _require_image_model(image_model, "pointing_game")
     boxes = load_boxes() if boxes is None else boxes
     explainers = dict(explainers or {})

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from IPython.display import display
+import pandas as pd
 
 from .figures import show_randomisation
 
@@ -53,7 +54,6 @@ class Curves(Record):
     replacement: str
 
     def to_frame(self):
-        import pandas as pd
         return pd.DataFrame({"fraction": self.fractions, "deletion": self.deletion, "insertion": self.insertion})
 
     def show(self, ax=None, title=None):

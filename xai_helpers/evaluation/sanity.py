@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 import torch
 from torch import nn
+import pandas as pd
 
 from .._validate import eval_mode, resolve_target
 from ..viz.plotting import as_2d_map
@@ -127,7 +128,6 @@ def model_randomisation_test(image_model, images, targets=None, depths=None, see
     models that share only the architecture and the input have in common: the level at which a
     correlation with the trained map says nothing about the trained weights.
     """
-    import pandas as pd
     _require_image_model(image_model, "model_randomisation_test")
     keys, x = _stack_inputs(image_model, images)
     targets = _fixed_targets(image_model, x, targets, len(keys))
@@ -222,7 +222,6 @@ def _correlation_rows(reference, maps, keys, **fields):
 
 def _floor(deepest, seeds, keys):
     """The same correlations between the fully randomised copies of two different seeds."""
-    import pandas as pd
     rows = [{"image": key, "seeds": f"{a} vs {b}", "method": method,
              "rho": spearman_rank_correlation(by_seed[a][i], by_seed[b][i]),
              "rho_abs": spearman_rank_correlation(np.abs(by_seed[a][i]), np.abs(by_seed[b][i]))}

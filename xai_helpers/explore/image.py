@@ -6,6 +6,7 @@ maps, a colourbar, the top fifth outlined), the top-5 prediction, and optionally
 side by side. See ``runner.py`` for superseding and for what is shown where widgets cannot run.
 """
 import html
+from matplotlib.figure import Figure
 
 from ..data import load_image
 from ..methods.registry import CAM, PATH, get_method, title
@@ -102,7 +103,6 @@ class ImageExplorer:
 
     def figure(self, view=None):
         """The view as a matplotlib ``Figure`` (no pyplot): the photo, then one overlay per method."""
-        from matplotlib.figure import Figure
         view = view or self.view
         n = 1 + len(view["maps"])
         fig = Figure(figsize=(3.6 * n, 3.9))

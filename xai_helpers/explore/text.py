@@ -5,6 +5,7 @@ margin, reference score and completeness delta; the attention view is the encode
 same sentence (heads averaged, one layer). Every piece of the sentence is HTML-escaped.
 """
 import html
+from matplotlib.figure import Figure
 
 from ..methods.attention import attention_maps
 from ..viz.attention import plot_attention
@@ -64,7 +65,6 @@ class TextExplorer:
 
     def figure(self, view=None):
         """The view as one matplotlib ``Figure``: coloured tokens on top, the attention matrix below."""
-        from matplotlib.figure import Figure
         view = view or self.view
         n = len(view["result"].tokens)
         side = min(max(0.35 * n + 3, 5), 12)

@@ -4,6 +4,10 @@ import textwrap
 
 import numpy as np
 import torch
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+import matplotlib
+import matplotlib.colors as mcolors
 
 from ..viz.plotting import SIGNED_CMAP, to_numpy
 
@@ -12,7 +16,6 @@ __all__ = ["render_tokens_html", "show_token_attributions", "captum_text_visuali
 
 def _token_colour(value, scale):
     """Diverging colour centred at 0: red = for the target class, blue = against, white = 0."""
-    import matplotlib
     cmap = matplotlib.colormaps[SIGNED_CMAP]
     # the outer 15 % of the palette is too dark for black text: use 0.5 +- 0.35
     return cmap(0.5 + 0.35 * float(np.clip(value / scale, -1, 1)) if scale > 0 else 0.5)
@@ -23,7 +26,6 @@ def render_tokens_html(tokens, attributions, title=None):
 
     Tokens are HTML-escaped, so a token such as ``<script>`` is shown as text, never run.
     """
-    import matplotlib.colors as mcolors
     values = to_numpy(attributions).ravel()
     if len(tokens) != len(values):
         raise ValueError(f"{len(tokens)} tokens but {len(values)} attributions.")
@@ -43,8 +45,6 @@ def render_tokens_html(tokens, attributions, title=None):
 def show_token_attributions(result, ax=None, max_chars_per_line=70):
     """Matplotlib drawing of a ``TextInterpretation``: every token, wrapped over lines, diverging colours."""
     import matplotlib.pyplot as plt
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
     tokens, values = result.tokens, np.asarray(result.attributions, dtype=float)
     scale = float(np.abs(values).max()) or 1.0
     lines, current, width = [], [], 0

@@ -6,6 +6,7 @@ matrix is how query position ``i`` distributes its attention over the key positi
 """
 import numpy as np
 import torch
+import pandas as pd
 
 from ..attention_arrays import check_index, select_attention, special_token_mask, stack_attentions, token_position
 from ..models.text import TextModel
@@ -65,7 +66,6 @@ def most_attended(attentions, tokens, *, layers=None, heads=None, exclude_specia
 def most_attended_table(attentions, tokens, *, layers=None, heads=None, special_tokens=None):
     """Side-by-side table (pandas DataFrame): most-attended token with all keys, without self, and
     without self and special tokens. Target cells read ``token@position (weight)``."""
-    import pandas as pd
     settings = {"all keys": dict(), "without self": dict(exclude_self=True),
                 "without self, [CLS], [SEP]": dict(exclude_self=True, exclude_special=True)}
     columns = {}
@@ -82,7 +82,6 @@ def most_attended_by_layer(attentions, tokens, *, exclude_self=True, exclude_spe
 
     One row per (non-special) query token, one column per layer; cells read ``target (weight)``.
     """
-    import pandas as pd
     a = select_attention(attentions)
     columns, index = {}, None
     for layer in range(a.shape[0]):
@@ -99,7 +98,6 @@ def token_attention_by_layer(attentions, tokens, token, *, special_tokens=None):
     Columns: the word it attends to most (itself and special tokens excluded), that weight, and the
     total weight it puts on the special tokens. ``token``: a token string (first occurrence) or a position.
     """
-    import pandas as pd
     tokens = list(tokens)
     a = select_attention(attentions)
     i = token_position(tokens, token)
@@ -121,7 +119,6 @@ def head_profile(attentions, tokens, layer, special_tokens=None):
     next word (neighbours that are special tokens do not count as words), and ``dominant``, the
     largest of the five. Clark et al. (2019) classify BERT's heads the same way.
     """
-    import pandas as pd
     tokens = list(tokens)
     a = select_attention(attentions)
     layer = check_index(layer, a.shape[0], "layer")
@@ -217,7 +214,6 @@ def rank_agreement(readings, reference, n_permutations=2000, seed=0):
     sentence's scores are shuffled at random (``n_permutations`` shuffles, seeded). A rank correlation
     over one short sentence means little; the average over many tokens is what the band judges.
     """
-    import pandas as pd
     ref = [np.asarray(r, dtype=np.float64).ravel() for r in reference]
     if len(ref) == 0:
         raise ValueError("reference is empty: pass one array of per-token scores per sentence.")

@@ -9,6 +9,7 @@ import socket
 from torch import nn
 
 from ..device import get_device
+from .._typecheck import checked
 
 __all__ = ["ModelUnavailableError", "unavailable_error", "offline_switch", "freeze", "OFFLINE_ENV"]
 
@@ -83,6 +84,7 @@ def _unreachable_reason(host, what_is_missing):
 
 
 
+@checked
 def freeze(model: nn.Module) -> nn.Module:
     """Put ``model`` in eval mode and stop gradients for its parameters (inputs still get gradients).
 
@@ -134,6 +136,7 @@ def normalise_name(name, *, env, default, catalog, what, aliases=None, hub_ids=F
     any other ``"owner/model"`` Hugging Face id passes through unchanged. Unknown names -> ``ValueError``
     listing the choices and the offline default.
     """
+    given = name
     name = name or os.environ.get(env) or default
     if not isinstance(name, str):
         raise TypeError(f"A {what} is chosen by its name (a str), got {type(name).__name__}; "
@@ -146,8 +149,9 @@ def normalise_name(name, *, env, default, catalog, what, aliases=None, hub_ids=F
     if hub_ids and "/" in name.strip():
         return name.strip()
     extra = ", or a Hugging Face hub id 'owner/model'" if hub_ids else ""
+    where = "given as name=" if given else f"read from the environment variable {env}"
     raise ValueError(f"Unknown {what} {name!r}. Choose one of: {', '.join(catalog)}{extra} "
-                     f"(the offline default is {default!r}).")
+                     f"(the offline default is {default!r}); it was {where}.")
 
 
 _CACHE = {}

@@ -12,8 +12,9 @@ import torchvision.transforms as T
 from PIL import Image
 from torch import nn
 
-from ..data import imagenet_labels, load_image
-from .._validate import check_batch, eval_mode
+from .._typecheck import checked
+from .._validate import check_batch, check_channels, check_device, eval_mode, readable_tensor
+from ..data import imagenet_labels, read_image
 from ..device import get_device
 from .base import _reachable, _unreachable_reason, cached, freeze, normalise_name, unavailable_error
 from .prediction import Wrapper
@@ -89,6 +90,13 @@ class ImageModel(Wrapper):
     def _one_input(self, inputs):
         return not isinstance(inputs, torch.Tensor) or inputs.dim() != 4 or inputs.shape[0] == 1
 
+    def _batch(self, x, name, device=None):
+        """``x`` checked as a batch Nx3xHxW of finite floats with the model's channels -> ``x``."""
+        if isinstance(x, torch.Tensor):
+            check_device(x, device, name=name)
+        return check_channels(self, check_batch(x, name=name), name=name)
+
+    @checked
     def probabilities(self, inputs: torch.Tensor | ImageInput) -> torch.Tensor:
         """Class probabilities (softmax of the logits) of an input batch or one photo.
 
@@ -105,13 +113,14 @@ class ImageModel(Wrapper):
             ((1, 1000), 1.0)
         """
         if isinstance(inputs, torch.Tensor):
-            x = check_batch(inputs).to(self.device)
+            x = self._batch(inputs, "inputs", self.device).to(self.device)
         else:
-            x = self.preprocess(inputs)
+            x = self._pixels(inputs, "inputs")
         with torch.no_grad(), eval_mode(self.model):
             return self.model(x).float().softmax(dim=1).cpu()
 
     # --- pixel space <-> model space -------------------------------------------------------
+    @checked
     def view(self, image: ImageInput) -> Image.Image:
         """The resized, centre-cropped photo: exactly the pixels the model sees.
 
@@ -126,8 +135,14 @@ class ImageModel(Wrapper):
             >>> xh.load_image_model().view("cat").size
             (224, 224)
         """
-        return self.pixel_transform(load_image(image))
+        return self.pixel_transform(read_image(image, "image"))
 
+    def _pixels(self, image, name):
+        """``preprocess`` for an argument called ``name``."""
+        pixels = T.functional.to_tensor(self.pixel_transform(read_image(image, name))).unsqueeze(0)
+        return self.normalize(pixels.to(self.device))
+
+    @checked
     def preprocess(self, image: ImageInput) -> torch.Tensor:
         """The model's input for one photo: ``view``, then to a tensor, then ``normalize`` (taught in 4.1).
 
@@ -142,9 +157,9 @@ class ImageModel(Wrapper):
             >>> tuple(xh.load_image_model().preprocess("cat").shape)
             (1, 3, 224, 224)
         """
-        pixels = T.functional.to_tensor(self.view(image)).unsqueeze(0)
-        return self.normalize(pixels.to(self.device))
+        return self._pixels(image, "image")
 
+    @checked
     def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
         """Pixel space -> the model's input space: ``(pixels - mean) / std`` per channel.
 
@@ -161,8 +176,10 @@ class ImageModel(Wrapper):
             >>> round(float(xh.load_image_model().normalize(white).mean()), 3)
             1.0
         """
+        self._batch(pixels, "pixels")
         return (pixels - self._mean.to(pixels.device)) / self._std.to(pixels.device)
 
+    @checked
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
         """The model's input space -> pixel space: the inverse of ``normalize``.
 
@@ -179,8 +196,10 @@ class ImageModel(Wrapper):
             >>> torch.allclose(model.denormalize(model.normalize(pixels)), pixels, atol=1e-6)
             True
         """
+        self._batch(x, "x")
         return x * self._std.to(x.device) + self._mean.to(x.device)
 
+    @checked
     def to_image(self, x: torch.Tensor) -> np.ndarray:
         """One input back to the pixels the model saw, ready for ``overlay_heatmap`` (taught in 4.1).
 
@@ -199,13 +218,17 @@ class ImageModel(Wrapper):
             >>> model.to_image(model.preprocess("cat")).shape
             (224, 224, 3)
         """
+        x = readable_tensor(x, "x")
         if x.dim() == 4:
             if x.shape[0] != 1:
-                raise ValueError(f"to_image shows one image; got a batch of {x.shape[0]}. Pick one: x[i:i+1].")
+                raise ValueError(f"to_image shows one image; got a batch of {x.shape[0]} in x. Pick one: x[i:i+1].")
             x = x[0]
-        pixels = self.denormalize(x.detach().unsqueeze(0))[0]
+        if x.dim() != 3:
+            raise ValueError(f"x must be one input, 1x3xHxW or 3xHxW (from preprocess); got shape {tuple(x.shape)}.")
+        pixels = self.denormalize(x.float().unsqueeze(0))[0]
         return pixels.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
+    @checked
     def pixel_value_tensor(self, value: float) -> torch.Tensor:
         """The model's input for a uniform image, e.g. the black baseline of Integrated Gradients (taught in 4.3).
 
@@ -222,6 +245,8 @@ class ImageModel(Wrapper):
             >>> tuple(black.shape), round(float(model.denormalize(black).abs().max()), 6)
             ((1, 3, 224, 224), 0.0)
         """
+        if not 0 <= value <= 1:
+            raise ValueError(f"value is a pixel value between 0 (black) and 1 (white); got {value!r}.")
         pixels = torch.full((1, 3, self.crop, self.crop), float(value), device=self.device)
         return self.normalize(pixels)
 
@@ -300,6 +325,7 @@ def _torchvision_state_dict(weights_enum, arch):
                                 "Or retry with a working connection.") from err
 
 
+@checked
 def load_image_model(name: str | None = None, *, random_weights: bool = False) -> ImageModel:
     """Load an ImageNet classifier by name -> ``ImageModel`` (eval mode, frozen, on ``get_device()``; taught in 4.1).
 

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import torch
 
+from .._typecheck import checked
 
 __all__ = ["Prediction", "Wrapper", "predict"]
 
@@ -65,6 +66,7 @@ class Wrapper:
     def _one_input(self, inputs):
         raise NotImplementedError
 
+    @checked
     def predict(self, inputs: Any, k: int | None = None) -> list[Prediction] | list[list[Prediction]]:
         """The ``k`` most probable classes of ``inputs``, most probable first (taught in 4.1).
 
@@ -125,6 +127,8 @@ def predict(model: Wrapper, x: Any, k: int = 5) -> list[Prediction] | list[list[
         >>> top.label, type(top).__name__
         ('Egyptian cat', 'Prediction')
     """
+    # Not @checked: this check names the loaders a learner needs, where the hint's class name (Wrapper) would
+    # not; x and k are checked by model.predict, which is.
     if not isinstance(model, Wrapper):
         raise TypeError("predict needs a model from the course's loaders (load_image_model(), "
                         f"load_text_classifier(), load_vit_model(); they carry the class names), got {type(model).__name__}.")

@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._typecheck import checked
+from .._validate import check_count
 from ..data import DATA_DIR
 from ..device import get_device
 from .prediction import Prediction, Wrapper
@@ -103,10 +105,19 @@ class TextClassifier(Wrapper):
         'positive'
     """
 
+    @checked
     def __init__(self, name: str, model: nn.Module, tokenizer: Any, labels: Sequence[str],
                  device: str | torch.device | None = None, description: str = "") -> None:
+        if not isinstance(getattr(model, "embeddings", None), nn.Module):
+            raise ValueError(f"model must have an embeddings layer (model.embeddings) that Layer Integrated "
+                             f"Gradients attributes to; {type(model).__name__} has none.")
+        if not callable(tokenizer):
+            raise TypeError(f"tokenizer must be a Hugging Face tokenizer (callable on texts); got "
+                            f"{type(tokenizer).__name__}.")
+        if len(labels) < 2:
+            raise ValueError(f"labels must name the model's classes in output order, at least 2; got {list(labels)}.")
         self.name, self.tokenizer, self.labels, self.description = name, tokenizer, list(labels), description
-        self.device = torch.device(device) if device is not None else get_device()
+        self.device = _as_device(device)
         self.model = model.to(self.device).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
@@ -126,6 +137,7 @@ class TextClassifier(Wrapper):
         positions = getattr(getattr(encoder, "config", None), "max_position_embeddings", None) or 512
         return int(min(self.tokenizer.model_max_length, positions))
 
+    @checked
     def encode(self, texts: Sequence[str], truncation: bool = True) -> dict[str, torch.Tensor]:
         """Tokenize a list of texts into the model's input, padded to the longest.
 
@@ -143,7 +155,7 @@ class TextClassifier(Wrapper):
             >>> sorted(batch), tuple(batch["input_ids"].shape)
             (['attention_mask', 'input_ids'], (2, 7))
         """
-        texts = _as_text_list(texts)
+        texts = _as_text_list(texts, "texts")
         if truncation:
             warn_if_truncated(self.tokenizer, texts, self.max_length)
         batch = self.tokenizer(texts, padding=True, truncation=truncation, max_length=self.max_length,
@@ -154,6 +166,7 @@ class TextClassifier(Wrapper):
     def _one_input(self, inputs):
         return isinstance(inputs, str)
 
+    @checked
     def predict(self, texts: str | Sequence[str], k: int | None = None) -> list[Prediction] | list[list[Prediction]]:
         """The ``k`` most probable labels of one text or of each text of a list (taught in 4.5).
 
@@ -171,8 +184,10 @@ class TextClassifier(Wrapper):
             >>> [top.label for (top,) in ranked]
             ['negative', 'positive']
         """
+        _as_text_list([texts] if isinstance(texts, str) else texts, "texts")
         return super().predict(texts, k=k)
 
+    @checked
     def probabilities(self, inputs: str | Sequence[str]) -> torch.Tensor:
         """Class probabilities of one text or a list of texts (the softmax of the logits).
 
@@ -187,8 +202,9 @@ class TextClassifier(Wrapper):
             >>> tuple(xh.load_text_classifier().probabilities("I loved it.").shape)
             (1, 2)
         """
-        return self.predict_proba([inputs] if isinstance(inputs, str) else inputs)
+        return self._probabilities(_as_text_list([inputs] if isinstance(inputs, str) else inputs, "inputs"))
 
+    @checked
     def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> torch.Tensor:
         """Class probabilities of a list of texts, computed ``batch_size`` texts at a time.
 
@@ -205,7 +221,9 @@ class TextClassifier(Wrapper):
             >>> tuple(probs.shape), [round(float(total), 3) for total in probs.sum(1)]
             ((3, 2), [1.0, 1.0, 1.0])
         """
-        texts = _as_text_list(texts)
+        return self._probabilities(_as_text_list(texts, "texts"), check_count(batch_size, "batch_size"))
+
+    def _probabilities(self, texts, batch_size=32):
         out = []
         with torch.no_grad():
             for start in range(0, len(texts), batch_size):
@@ -213,6 +231,7 @@ class TextClassifier(Wrapper):
                 out.append(self.model(**batch).softmax(-1).cpu())
         return torch.cat(out) if out else torch.zeros(0, len(self.labels))
 
+    @checked
     def accuracy(self, texts: Sequence[str], labels: Sequence[str]) -> float:
         """Fraction of ``texts`` whose most probable label equals the given one (taught in 4.5).
 
@@ -231,23 +250,43 @@ class TextClassifier(Wrapper):
             >>> xh.load_text_classifier().accuracy(["I loved it.", "A dull, boring film."], ["positive", "negative"])
             1.0
         """
+        unknown = sorted(set(labels) - set(self.labels))
+        if unknown:
+            raise ValueError(f"labels holds {unknown[0]!r}, which is not a class of this model; its labels are "
+                             f"{self.labels}.")
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels: pass one label per text.")
         predicted = [self.labels[int(i)] for i in self.predict_proba(texts).argmax(1)]
-        if len(predicted) != len(labels):
-            raise ValueError(f"{len(texts)} texts but {len(labels)} labels.")
         return sum(p == t for p, t in zip(predicted, labels)) / max(len(labels), 1)
 
 
-def _as_text_list(texts):
+def _as_text_list(texts, name):
+    """``texts`` (the argument ``name``): a list of non-empty strings -> that list; else an error naming it."""
     if isinstance(texts, str):
-        raise TypeError("Pass a list of texts, e.g. predict([text]); a single string would be read as "
+        raise TypeError(f"{name} must be a list of texts, e.g. [text]; a single string would be read as "
                         "a list of characters.")
     texts = list(texts)
-    for text in texts:
-        check_text(text)
+    for i, text in enumerate(texts):
+        try:
+            check_text(text)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{name}[{i}]: {err}") from None
     return texts
 
 
+def _as_device(device):
+    """The classifier's ``device`` argument -> a ``torch.device`` (``None``: ``get_device()``)."""
+    if device is None:
+        return get_device()
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device={device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:0' or 'mps' "
+                         "(None picks get_device()).") from None
+
+
 # --- data ---------------------------------------------------------------------------------------
+@checked
 def load_sentiment_data(split: str = "train") -> tuple[list[str], list[str]]:
     """The course's labelled sentences (CC0, written for the course; taught in 4.4a and 4.5).
 
@@ -311,6 +350,7 @@ def _load_hub_classifier(name):
                           description=TEXT_CLASSIFIERS.get(name, "Hugging Face hub model"))
 
 
+@checked
 def load_text_classifier(name: str | None = None) -> TextClassifier:
     """Load a sentiment classifier -> ``TextClassifier`` (eval mode, frozen, on ``get_device()``; taught in 4.5).
 

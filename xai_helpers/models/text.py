@@ -7,6 +7,8 @@ from typing import Any, NoReturn
 
 import torch
 
+from .._typecheck import checked
+from .._validate import check_count
 from ..device import get_device
 from .prediction import Wrapper
 from .base import ModelUnavailableError, _from_pretrained, _no_progress_bars, cached, freeze, local_or_hub, normalise_name
@@ -81,6 +83,7 @@ class TextModel(Wrapper):
         """The tokenizer's special tokens, e.g. ``['[CLS]', '[SEP]', '[PAD]', ...]``."""
         return list(self.tokenizer.all_special_tokens)
 
+    @checked
     def encode(self, text: str, max_length: int = 512) -> dict[str, torch.Tensor]:
         """Tokenize one sentence into the model's input, with [CLS] ... [SEP] (taught in 4.4a).
 
@@ -103,7 +106,7 @@ class TextModel(Wrapper):
             (1, 6)
         """
         check_text(text)
-        max_length = min(max_length, self.model.config.max_position_embeddings)
+        max_length = min(check_count(max_length, "max_length", minimum=3), self.model.config.max_position_embeddings)
         warn_if_truncated(self.tokenizer, [text], max_length)
         enc = self.tokenizer(text, return_tensors="pt", truncation=True, max_length=max_length)
         return {k: v.to(self.device) for k, v in enc.items()}
@@ -158,6 +161,7 @@ TEXT_MODELS: dict[str, tuple] = {
 }
 
 
+@checked
 def load_text_model(name: str | None = None) -> TextModel:
     """Load a BERT-family encoder that returns attention weights -> ``TextModel`` (frozen, eval mode; taught in 4.4a).
 

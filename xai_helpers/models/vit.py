@@ -23,7 +23,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ..data import ASSET_DIR, load_image
+from .._typecheck import checked
+from .._validate import check_count, check_device, readable_tensor
+from ..data import ASSET_DIR, read_image
 from ..device import get_device
 from ..digits import CANVAS, PATCH
 from .prediction import Wrapper
@@ -102,8 +104,18 @@ class TinyViT(nn.Module):
         ((2, 10), 4, (2, 4, 37, 37))
     """
 
+    @checked
     def __init__(self, image_size: int = 48, patch_size: int = 8, in_channels: int = 1, num_classes: int = 10,
                  dim: int = 64, depth: int = 4, heads: int = 4, mlp_dim: int = 128, stem_channels: int = 16) -> None:
+        sizes = dict(image_size=image_size, patch_size=patch_size, in_channels=in_channels, num_classes=num_classes,
+                     dim=dim, depth=depth, heads=heads, mlp_dim=mlp_dim, stem_channels=stem_channels)
+        for name, value in sizes.items():
+            check_count(value, name)
+        if image_size % patch_size:
+            raise ValueError(f"image_size ({image_size}) must be a multiple of patch_size ({patch_size}): the "
+                             "patches tile the image.")
+        if dim % heads:
+            raise ValueError(f"dim ({dim}) must be a multiple of heads ({heads}): each head gets dim // heads.")
         super().__init__()
         self.image_size, self.patch_size = image_size, patch_size
         self.grid = image_size // patch_size
@@ -214,6 +226,7 @@ class VisionModel(Wrapper):
         return (f"VisionModel({self.name!r}, {n / 1e6:.3f} M parameters, {self.image_size}px input, "
                 f"{self.grid}x{self.grid} patches of {self.patch_size}px{acc}, device={self.device})")
 
+    @checked
     def preprocess(self, image: torch.Tensor | np.ndarray | str | Path | Image.Image) -> torch.Tensor:
         """The model's input batch for an image or a batch of images.
 
@@ -235,20 +248,30 @@ class VisionModel(Wrapper):
             >>> tuple(xh.load_vit_model().preprocess(torch.rand(48, 48)).shape)
             (1, 1, 48, 48)
         """
+        return self._batch(image, "image")
+
+    def _batch(self, image, name):
+        """``preprocess`` for an argument called ``name``."""
         if self.processor is not None:
-            if isinstance(image, torch.Tensor):
-                raise TypeError(f"{self.name} takes PIL images, course photo names or paths; the processor "
+            if isinstance(image, (torch.Tensor, np.ndarray)):
+                raise TypeError(f"{name}: {self.name} takes PIL images, course photo names or paths; the processor "
                                 "resizes them to 224x224 and normalises.")
-            pixels = self.processor(images=load_image(image), return_tensors="pt")["pixel_values"]
+            pixels = self.processor(images=read_image(image, name), return_tensors="pt")["pixel_values"]
             return pixels.to(self.device)
-        x = torch.as_tensor(image, dtype=torch.float32)
+        if not isinstance(image, (torch.Tensor, np.ndarray)):
+            raise TypeError(f"{name}: {self.name} takes pixels in [0, 1] as a tensor or array (HxW, 1xHxW or "
+                            f"Bx1xHxW, e.g. make_cluttered_digits().images); got {type(image).__name__}.")
+        x = readable_tensor(image, name).float()
         while x.dim() < 4:
             x = x.unsqueeze(0)
-        if tuple(x.shape[-3:]) != (1, self.image_size, self.image_size):
-            raise ValueError(f"{self.name} takes 1x{self.image_size}x{self.image_size} images in [0, 1] "
-                             f"(make_cluttered_digits); got shape {tuple(x.shape)}.")
-        return x.to(self.device)
+        if x.dim() != 4 or tuple(x.shape[-3:]) != (1, self.image_size, self.image_size) or not len(x):
+            raise ValueError(f"{name} must be 1x{self.image_size}x{self.image_size} images in [0, 1] for "
+                             f"{self.name} (make_cluttered_digits); got shape {tuple(x.shape)}.")
+        if not torch.isfinite(x).all():
+            raise ValueError(f"{name} contains NaN or infinite values; pass pixels in [0, 1].")
+        return check_device(x, self.device, name=name).to(self.device)
 
+    @checked
     def to_image(self, x: torch.Tensor) -> np.ndarray:
         """One input back to the pixels the patches cut, ready for an overlay.
 
@@ -264,8 +287,12 @@ class VisionModel(Wrapper):
             >>> xh.load_vit_model().to_image(torch.rand(1, 1, 48, 48)).shape
             (48, 48, 3)
         """
-        x = x.detach().cpu().float()
-        x = x[0] if x.dim() == 4 else x
+        x = readable_tensor(x, "x").cpu().float()
+        x = x[0] if x.dim() == 4 and len(x) == 1 else x
+        channels = 1 if self.processor is None else len(self.processor.image_mean)
+        if x.dim() != 3 or x.shape[0] != channels:
+            raise ValueError(f"x must be one input, [1, {channels}, H, W] or [{channels}, H, W] as preprocess "
+                             f"returns it; got shape {tuple(x.shape)}.")
         if self.processor is not None:
             mean = torch.tensor(self.processor.image_mean).view(-1, 1, 1)
             std = torch.tensor(self.processor.image_std).view(-1, 1, 1)
@@ -277,6 +304,7 @@ class VisionModel(Wrapper):
         return not isinstance(inputs, torch.Tensor) or inputs.dim() < 4 or inputs.shape[0] == 1
 
     @torch.no_grad()
+    @checked
     def probabilities(self, inputs: Any) -> torch.Tensor:
         """Class probabilities (softmax of the logits) of one image or a batch.
 
@@ -293,7 +321,10 @@ class VisionModel(Wrapper):
             >>> tuple(xh.load_vit_model().probabilities(scenes.images).shape)
             (3, 10)
         """
-        x = self.preprocess(inputs) if not isinstance(inputs, torch.Tensor) or inputs.dim() != 4 else inputs.to(self.device)
+        if isinstance(inputs, torch.Tensor) and inputs.dim() == 4 and self.processor is not None:
+            x = check_device(inputs, self.device, name="inputs").to(self.device)  # already the processor's output
+        else:
+            x = self._batch(inputs, "inputs")
         logits = self.model(x)
         return getattr(logits, "logits", logits).float().softmax(-1).cpu()
 
@@ -309,6 +340,7 @@ VIT_MODELS: dict[str, str] = {
 }
 
 
+@checked
 def load_vit_model(name: str | None = None) -> VisionModel:
     """Load a ViT whose attention we can read -> ``VisionModel`` (frozen, eval mode, on ``get_device()``; taught in 4.4b).
 

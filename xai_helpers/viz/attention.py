@@ -7,19 +7,22 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from IPython.display import display
+# The hints name these classes; @checked resolves the hints when a function is first called.
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.colors import is_color_like
 
+from .._typecheck import checked
 from ..attention_arrays import check_index, select_attention, special_token_mask, token_position
-
-if TYPE_CHECKING:  # matplotlib and pandas are imported when a figure is drawn, not with the package
-    import pandas as pd
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-    from matplotlib.image import AxesImage
+from .._validate import as_float_array, check_attentions, check_count
+from .plotting import _check_style
 
 #: Attention weights of one example: a [layers, heads, seq, seq] tensor or array, or the model's per-layer
 #: tuple of [1, heads, seq, seq] tensors (``output_attentions=True``).
@@ -48,6 +51,7 @@ def _fontsize(n):
     return float(np.clip(220 / max(n, 1), MIN_FONTSIZE, 10))
 
 
+@checked
 def plot_attention(matrix: torch.Tensor | np.ndarray, tokens: Sequence[str], ax: Axes | None = None,
                    title: str | None = None, vmax: float | None = None, annotate: bool | None = None,
                    numbered: bool | None = None, colorbar: bool = True, cmap: str = ATTENTION_CMAP,
@@ -88,12 +92,17 @@ def plot_attention(matrix: torch.Tensor | np.ndarray, tokens: Sequence[str], ax:
         >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
-    m = matrix.detach().float().cpu().numpy() if isinstance(matrix, torch.Tensor) \
-        else np.asarray(matrix, dtype=np.float32)
+    _check_style(cmap)
+    m = as_float_array(matrix, "matrix")
     tokens = list(tokens)
     n = len(tokens)
     if m.shape != (n, n):
-        raise ValueError(f"matrix has shape {m.shape} but there are {n} tokens.")
+        raise ValueError(f"matrix has shape {m.shape} but there are {n} tokens: pass one head's [seq, seq] weights "
+                         "and the seq tokens.")
+    if not np.isfinite(m).all():
+        raise ValueError("matrix contains NaN or infinite values; attention weights are finite.")
+    if vmax is not None and vmax <= 0:
+        raise ValueError(f"vmax is the weight at the top of the colour scale, a positive number; got {vmax!r}.")
     if ax is None:
         side = float(np.clip(max(0.3 * n + 2.5, 0.16 * math.ceil(n / _tick_step(n)) + 2.0), 4, 14))
         _, ax = plt.subplots(figsize=(side + 1, side))
@@ -123,6 +132,7 @@ def plot_attention(matrix: torch.Tensor | np.ndarray, tokens: Sequence[str], ax:
     return im
 
 
+@checked
 def plot_attention_row(attentions: Attentions, tokens: Sequence[str], query: str | int, layer: int = 0,
                        head: int | None = None, ax: Axes | None = None, color: str = "C0") -> Axes:
     """One query token's attention over all keys, as bars: what a single row of a head's matrix is (taught in 4.4a).
@@ -157,12 +167,12 @@ def plot_attention_row(attentions: Attentions, tokens: Sequence[str], query: str
         >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
-    a = select_attention(attentions)
+    a = select_attention(check_attentions(attentions, tokens))
     tokens = list(tokens)
-    if a.shape[-1] != len(tokens):
-        raise ValueError(f"{len(tokens)} tokens but attention over {a.shape[-1]} positions.")
+    if not is_color_like(color):
+        raise ValueError(f"color={color!r} is not a matplotlib colour; use a name such as 'C0' or 'tab:blue'.")
     layer = check_index(layer, a.shape[0], "layer")
-    i = token_position(tokens, query)
+    i = _query_position(tokens, query)
     if head is None:
         w, which = a[layer, :, i].mean(0).numpy(), f"mean of {a.shape[1]} heads"
     else:
@@ -186,6 +196,7 @@ def plot_attention_row(attentions: Attentions, tokens: Sequence[str], query: str
     return ax
 
 
+@checked
 def plot_attention_head(attentions: Attentions, tokens: Sequence[str], layer: int = 0, head: int = 0,
                         ax: Axes | None = None, **kwargs: Any) -> AxesImage:
     """Heat map of one head of one layer (0-based indices; negative counts from the end; taught in 4.4a).
@@ -210,12 +221,13 @@ def plot_attention_head(attentions: Attentions, tokens: Sequence[str], layer: in
         'layer 1, head 2'
         >>> plt.close("all")
     """
-    a = select_attention(attentions)
+    a = select_attention(check_attentions(attentions, tokens))
     layer, head = check_index(layer, a.shape[0], "layer"), check_index(head, a.shape[1], "head")
     kwargs.setdefault("title", f"layer {layer}, head {head}")
     return plot_attention(a[layer, head], tokens, ax=ax, **kwargs)
 
 
+@checked
 def plot_layer_heads(attentions: Attentions, tokens: Sequence[str], layer: int = 0, ncols: int | None = None,
                      panel_size: float = 2.6, shared_scale: bool = True) -> Figure:
     """All heads of one layer as a grid of small heat maps with one colour scale; returns the figure (taught in 4.4a).
@@ -243,10 +255,12 @@ def plot_layer_heads(attentions: Attentions, tokens: Sequence[str], layer: int =
         >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
-    a = select_attention(attentions)
+    a = select_attention(check_attentions(attentions, tokens))
     layer = check_index(layer, a.shape[0], "layer")
+    if panel_size <= 0:
+        raise ValueError(f"panel_size is a side in inches, a positive number (e.g. 2.6); got {panel_size!r}.")
     n_heads, n = a.shape[1], a.shape[-1]
-    ncols = ncols or min(n_heads, 6 if n <= 20 else 4)
+    ncols = min(n_heads, 6 if n <= 20 else 4) if ncols is None else check_count(ncols, "ncols")
     nrows = math.ceil(n_heads / ncols)
     size = panel_size * max(1.0, n / 20)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 1, size * nrows + 0.8), squeeze=False,
@@ -269,6 +283,7 @@ def plot_layer_heads(attentions: Attentions, tokens: Sequence[str], layer: int =
     return fig
 
 
+@checked
 def plot_special_token_share(share: np.ndarray | Sequence[float], chance: float | None = None,
                              ax: Axes | None = None, label: str | None = None) -> Axes:
     """Line plot of ``special_token_share`` per layer (per-head array: one thin line per head; taught in 4.4a).
@@ -293,7 +308,12 @@ def plot_special_token_share(share: np.ndarray | Sequence[float], chance: float 
         >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
-    share = np.asarray(share)
+    share = as_float_array(share, "share")
+    if share.ndim not in (1, 2) or share.size == 0:
+        raise ValueError(f"share must be one value per layer ([layers]) or per layer and head ([layers, heads]), "
+                         f"as special_token_share returns it; got shape {share.shape}.")
+    if chance is not None and not 0 <= chance <= 1:
+        raise ValueError(f"chance is the share uniform attention gives, between 0 and 1; got {chance!r}.")
     ax = ax or plt.subplots(figsize=(5, 3.2))[1]
     layers = np.arange(share.shape[0])
     if share.ndim == 2:
@@ -312,6 +332,7 @@ def plot_special_token_share(share: np.ndarray | Sequence[float], chance: float 
     return ax
 
 
+@checked
 def compare_token_scores(tokens: Sequence[str], scores: Mapping[str, Any], skip_special: bool = True,
                          special_tokens: Sequence[str] | None = None, ax: Axes | None = None
                          ) -> tuple[Figure, pd.DataFrame]:
@@ -346,13 +367,12 @@ def compare_token_scores(tokens: Sequence[str], scores: Mapping[str, Any], skip_
         >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
-    import pandas as pd
     from scipy.stats import spearmanr
     tokens = list(tokens)
     keep = ~special_token_mask(tokens, special_tokens) if skip_special else np.ones(len(tokens), bool)
     table = {}
     for name, values in scores.items():
-        v = np.abs(np.asarray(torch.as_tensor(values).detach().float().cpu(), dtype=np.float64))
+        v = np.abs(as_float_array(values, f"scores[{name!r}]").astype(np.float64))
         if v.shape != (len(tokens),):
             raise ValueError(f"scores[{name!r}] has shape {v.shape}; expected one value per token ({len(tokens)}).")
         v = v[keep]
@@ -379,7 +399,16 @@ def compare_token_scores(tokens: Sequence[str], scores: Mapping[str, Any], skip_
     return fig, corr
 
 
+def _query_position(tokens, query):
+    """The position of ``query`` (a token or a position) in ``tokens``; an error names the argument ``query``."""
+    try:
+        return token_position(tokens, query)
+    except ValueError as err:
+        raise ValueError(f"query: {err}") from None
+
+
 # --- interactive ----------------------------------------------------------------------------------
+@checked
 def attention_explorer(attentions: Attentions, tokens: Sequence[str], layer: int = 0, head: int = 0) -> Any:
     """Sliders for layer and head over ``plot_attention_head`` (ipywidgets; taught in 4.4a).
 
@@ -408,7 +437,7 @@ def attention_explorer(attentions: Attentions, tokens: Sequence[str], layer: int
         >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
-    a = select_attention(attentions)
+    a = select_attention(check_attentions(attentions, tokens))
     tokens = list(tokens)
     try:
         import ipywidgets as widgets

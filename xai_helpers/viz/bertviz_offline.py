@@ -13,9 +13,13 @@ loader as the AMD modules ``"d3"`` and ``"jquery"`` that BertViz's script asks f
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import torch
 from IPython.display import HTML
+
+from .._typecheck import checked
+from .._validate import check_attentions
 
 __all__ = ["head_view", "model_view", "OfflineView", "ASSETS_DIR", "JS_LIBRARIES"]
 
@@ -50,6 +54,11 @@ class OfflineView(HTML):
         ('OfflineView', False)
     """
 
+    @checked
+    def __init__(self, data: str) -> None:
+        super().__init__(data=data)
+
+    @checked
     def save(self, path: str | Path) -> Path:
         """Write the view as a standalone HTML page that opens in any browser, offline.
 
@@ -70,6 +79,10 @@ class OfflineView(HTML):
             ('head_view.html', True)
         """
         path = Path(path)
+        if path.suffix.lower() not in (".html", ".htm"):
+            raise ValueError(f"path must name an .html file (e.g. 'head_view.html'); got {str(path)!r}.")
+        if not path.parent.is_dir():
+            raise ValueError(f"path's folder {str(path.parent)!r} does not exist; create it first or pick another.")
         path.write_text(standalone_page(self.data), encoding="utf-8")
         return path
 
@@ -125,39 +138,27 @@ def _make_offline(html):
     return _CDN_LOADER.sub("", html, count=1)
 
 
-def _as_layer_tuple(attentions):
-    """[layers, heads, seq, seq] tensor, or the model's tuple of [1, heads, seq, seq] -> that tuple."""
-    if isinstance(attentions, (tuple, list)):
-        if len(attentions) == 0:
-            raise ValueError("attentions is empty: the model returned no attention weights. Load it with "
-                             "attn_implementation='eager' (load_text_model does) and call it with "
-                             "output_attentions=True.")
-        layers = [torch.as_tensor(a) for a in attentions]
-        for i, a in enumerate(layers):
-            if a.dim() != 4 or a.shape[0] != 1:
-                raise ValueError(f"BertViz shows one example: layer {i} has shape {tuple(a.shape)}, expected "
-                                 f"(1, heads, seq, seq). Pass attentions of a single sentence (batch 1).")
-        return tuple(a.detach().float().cpu() for a in layers)
-    a = torch.as_tensor(attentions)
-    if a.dim() == 5:
-        if a.shape[1] != 1:
-            raise ValueError(f"BertViz shows one example; got a batch of {a.shape[1]} "
-                             f"(shape {tuple(a.shape)}). Pass one sentence's attentions.")
-        a = a[:, 0]
-    if a.dim() != 4:
-        raise ValueError(f"attentions must be [layers, heads, seq, seq] (as from attention_maps) or the "
-                         f"model's tuple of [1, heads, seq, seq]; got shape {tuple(a.shape)}.")
-    return tuple(layer.detach().float().cpu().unsqueeze(0) for layer in a)
+def _layers_and_tokens(attentions, tokens, layer_choices=(), head_choices=()):
+    """Checked attentions -> (BertViz's tuple of [1, heads, seq, seq], tokens).
+
+    ``layer_choices`` / ``head_choices``: ``(argument name, None or an index or indices)`` pairs, each checked
+    against the number of layers / heads."""
+    a = check_attentions(attentions, tokens)
+    for choices, n, what in ((layer_choices, a.shape[0], "layer"), (head_choices, a.shape[1], "head")):
+        for name, chosen in choices:
+            bad = [i for i in ([chosen] if isinstance(chosen, int) else chosen or ()) if not 0 <= i < n]
+            if bad:
+                raise ValueError(f"{name} has {bad[0]!r}, but there are {n} {what}s: use indices 0 ... {n - 1}.")
+    return tuple(layer.unsqueeze(0) for layer in a), list(tokens)
 
 
-def _check_tokens(layers, tokens):
-    tokens = list(tokens)
-    if layers[0].shape[-1] != len(tokens):
-        raise ValueError(f"{len(tokens)} tokens but attention over {layers[0].shape[-1]} positions; pass the "
-                         "tokens returned together with the attentions by attention_maps(...).")
-    return tokens
+def _check_sentence_b_start(start, tokens):
+    if start is not None and not 0 < start < len(tokens):
+        raise ValueError(f"sentence_b_start is the position where the second sentence starts, 1 ... "
+                         f"{len(tokens) - 1}; got {start!r}. Pass None for a single sentence.")
 
 
+@checked
 def head_view(attentions: torch.Tensor | Sequence[torch.Tensor], tokens: Sequence[str], *, layer: int | None = None,
               heads: Sequence[int] | None = None, include_layers: Sequence[int] | None = None,
               sentence_b_start: int | None = None) -> OfflineView:
@@ -189,17 +190,19 @@ def head_view(attentions: torch.Tensor | Sequence[torch.Tensor], tokens: Sequenc
         True
     """
     from bertviz import head_view as _bertviz_head_view
-    layers = _as_layer_tuple(attentions)
-    tokens = _check_tokens(layers, tokens)
+    layers, tokens = _layers_and_tokens(attentions, tokens, [("layer", layer), ("include_layers", include_layers)],
+                                        [("heads", heads)])
+    _check_sentence_b_start(sentence_b_start, tokens)
     html = _bertviz_head_view(attention=layers, tokens=tokens, layer=layer, heads=heads,
                               include_layers=include_layers, sentence_b_start=sentence_b_start,
                               html_action="return")
     return OfflineView(_make_offline(html.data))
 
 
+@checked
 def model_view(attentions: torch.Tensor | Sequence[torch.Tensor], tokens: Sequence[str], *,
                include_layers: Sequence[int] | None = None, include_heads: Sequence[int] | None = None,
-               sentence_b_start: int | None = None, display_mode: str = "light") -> OfflineView:
+               sentence_b_start: int | None = None, display_mode: Literal["light", "dark"] = "light") -> OfflineView:
     """BertViz model view (a thumbnail per layer and head; click one to enlarge), rendered offline (taught in 4.4a).
 
     Same inputs as ``head_view``; ``include_layers``/``include_heads`` keep long inputs responsive.
@@ -227,8 +230,9 @@ def model_view(attentions: torch.Tensor | Sequence[torch.Tensor], tokens: Sequen
         'OfflineView'
     """
     from bertviz import model_view as _bertviz_model_view
-    layers = _as_layer_tuple(attentions)
-    tokens = _check_tokens(layers, tokens)
+    layers, tokens = _layers_and_tokens(attentions, tokens, [("include_layers", include_layers)],
+                                        [("include_heads", include_heads)])
+    _check_sentence_b_start(sentence_b_start, tokens)
     html = _bertviz_model_view(attention=layers, tokens=tokens, include_layers=include_layers,
                                include_heads=include_heads, sentence_b_start=sentence_b_start,
                                display_mode=display_mode, html_action="return")

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+# The hints name these classes; @checked resolves the hints when a function is first called.
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.colors import is_color_like
+import matplotlib
 
-if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the package
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-    from matplotlib.image import AxesImage
+from .._typecheck import checked
+from .._validate import as_float_array, check_count
 
 #: What the plots accept as a map or an image: a tensor (any device, detached here) or an array.
 ArrayLike = torch.Tensor | np.ndarray
@@ -27,11 +30,13 @@ ABSOLUTE_CMAP: str = "inferno"
 CAM_CMAP: str = "magma"
 
 
-def to_numpy(a: ArrayLike) -> np.ndarray:
+@checked
+def to_numpy(a: ArrayLike | Sequence | float) -> np.ndarray:
     """Tensor or array -> float numpy array on the CPU (detached), what matplotlib draws.
 
     Args:
-        a: A tensor (any device, with or without gradient) or anything ``np.asarray`` reads.
+        a: A tensor (any device with values, with or without gradient), an array, a (nested) list of numbers
+            or a number.
 
     Returns:
         A float32 numpy array of the same shape.
@@ -43,11 +48,10 @@ def to_numpy(a: ArrayLike) -> np.ndarray:
         >>> type(a).__name__, a.dtype, a.shape
         ('ndarray', dtype('float32'), (2, 3))
     """
-    if isinstance(a, torch.Tensor):
-        a = a.detach().float().cpu().numpy()
-    return np.asarray(a, dtype=np.float32)
+    return as_float_array(a, "a")
 
 
+@checked
 def resize_map(heatmap: ArrayLike, size: Sequence[int]) -> np.ndarray:
     """Bilinearly resize a 2-D map to ``size``; used to lay a coarse map over the image (taught in 4.2).
 
@@ -64,21 +68,48 @@ def resize_map(heatmap: ArrayLike, size: Sequence[int]) -> np.ndarray:
         >>> xh.viz.resize_map(np.eye(7), (224, 224)).shape
         (224, 224)
     """
-    m = torch.as_tensor(to_numpy(heatmap))[None, None]
+    m = torch.as_tensor(as_2d_map(heatmap))[None, None]
+    size = _check_size(size, "size")
     return F.interpolate(m, size=tuple(size), mode="bilinear", align_corners=False)[0, 0].numpy()
 
 
-def as_2d_map(heatmap: ArrayLike, size: Sequence[int] | None = None) -> np.ndarray:
-    """A map (tensor/array, leading 1-dims allowed) -> 2-D numpy array, resized to ``size`` if given."""
-    m = to_numpy(heatmap)
+@checked
+def as_2d_map(heatmap: ArrayLike, size: Sequence[int] | None = None, name: str = "heatmap") -> np.ndarray:
+    """A map (tensor/array, leading 1-dims allowed) -> 2-D numpy array, resized to ``size`` if given.
+
+    ``name`` is what an error calls the map (the caller's argument name)."""
+    m = as_float_array(heatmap, name)
     while m.ndim > 2 and m.shape[0] == 1:
         m = m[0]
-    if m.ndim != 2:
-        raise ValueError(f"A heat map must be 2-D (H, W); got shape {m.shape}. Reduce a 1x3xHxW "
+    if m.ndim != 2 or 0 in m.shape:
+        raise ValueError(f"{name} must be a 2-D map (H, W); got shape {m.shape}. Reduce a 1x3xHxW "
                          "attribution first with max_abs_over_channels(...) or sum_over_channels(...).")
     if size is not None and m.shape != tuple(size):
         m = resize_map(m, size)
     return m
+
+
+def _check_size(size, name):
+    """``(H, W)``: two positive integers -> that tuple; else a ValueError naming ``name``."""
+    size = tuple(size)
+    if len(size) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
+                                 for v in size):
+        raise ValueError(f"{name} must be (height, width), two positive integers, e.g. image.shape[:2]; got {size!r}.")
+    return tuple(int(v) for v in size)
+
+
+def _check_style(cmap=None, clip_percentile=None, alpha=None, contour=None):
+    """The drawing options of the map plots, checked before anything is drawn (errors name the option)."""
+    if cmap is not None and cmap not in matplotlib.colormaps:
+        raise ValueError(f"cmap={cmap!r} is not a matplotlib colour map; use e.g. {SIGNED_CMAP!r}, {CAM_CMAP!r} or "
+                         "'viridis' (all names: list(matplotlib.colormaps)).")
+    if clip_percentile is not None and not 0 <= clip_percentile <= 100:
+        raise ValueError(f"clip_percentile is a percentile between 0 and 100 (e.g. 99.5), got {clip_percentile!r}.")
+    if alpha is not None and not 0 <= alpha <= 1:
+        raise ValueError(f"alpha is an opacity between 0 and 1 (e.g. 0.75), got {alpha!r}.")
+    if contour is not None and not 0 < contour < 1:
+        raise ValueError(f"contour is a quantile of |map| between 0 and 1 (e.g. 0.8 outlines the top "
+                         f"fifth), got {contour!r}.")
 
 
 def _limits(m, signed, clip_percentile):
@@ -90,6 +121,7 @@ def _limits(m, signed, clip_percentile):
     return float(min(m.min(), 0.0)), (vmax if vmax > 0 else 1.0)
 
 
+@checked
 def show_map(heatmap: ArrayLike, ax: Axes | None = None, signed: bool | None = None, title: str | None = None,
              clip_percentile: float | None = 99.5, colorbar: bool = True, cmap: str | None = None) -> AxesImage:
     """Draw a 2-D map: signed maps on a diverging scale centred at 0, unsigned on a sequential one (taught in 4.1).
@@ -122,6 +154,7 @@ def show_map(heatmap: ArrayLike, ax: Axes | None = None, signed: bool | None = N
         >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
+    _check_style(cmap, clip_percentile)
     m = as_2d_map(heatmap)
     signed = bool((m < 0).any()) if signed is None else signed
     ax = ax or plt.gca()
@@ -133,6 +166,7 @@ def show_map(heatmap: ArrayLike, ax: Axes | None = None, signed: bool | None = N
     return im
 
 
+@checked
 def overlay_heatmap(image: ArrayLike, heatmap: ArrayLike, ax: Axes | None = None, alpha: float = 0.75,
                     cmap: str | None = None, signed: bool | None = None, title: str | None = None,
                     clip_percentile: float | None = 99.5, colorbar: bool = True,
@@ -175,8 +209,9 @@ def overlay_heatmap(image: ArrayLike, heatmap: ArrayLike, ax: Axes | None = None
         >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
-    img = to_numpy(image)
-    if img.ndim != 3 or img.shape[2] != 3:
+    _check_style(cmap, clip_percentile, alpha, contour)
+    img = as_float_array(image, "image")
+    if img.ndim != 3 or img.shape[2] != 3 or 0 in img.shape:
         raise ValueError(f"image must be HxWx3 (use image_model.to_image(x)); got shape {img.shape}.")
     m = as_2d_map(heatmap, size=img.shape[:2])
     signed = bool((m < 0).any()) if signed is None else signed
@@ -187,9 +222,6 @@ def overlay_heatmap(image: ArrayLike, heatmap: ArrayLike, ax: Axes | None = None
     im = ax.imshow(m, cmap=cmap or (SIGNED_CMAP if signed else CAM_CMAP), vmin=vmin, vmax=vmax,
                    alpha=float(alpha) * strength)
     if contour is not None:
-        if not 0 < contour < 1:
-            raise ValueError(f"contour is a quantile of |map| between 0 and 1 (e.g. 0.8 outlines the top "
-                             f"fifth), got {contour!r}.")
         level = float(np.quantile(np.abs(m), contour))
         if level > 0:  # a dark halo under a white line: visible on bright and on dark parts of the photo
             ax.contour(np.abs(m), levels=[level], colors="black", linewidths=2.6, alpha=0.6)
@@ -200,6 +232,7 @@ def overlay_heatmap(image: ArrayLike, heatmap: ArrayLike, ax: Axes | None = None
     return im
 
 
+@checked
 def show_panels(panels: Mapping[str, ArrayLike], image: ArrayLike | None = None, ncols: int | None = None,
                 panel_size: float = 3.2, suptitle: str | None = None, overlay: bool = False,
                 signed: bool | None = None, clip_percentile: float | None = 99.5, colorbar: bool = True,
@@ -238,15 +271,17 @@ def show_panels(panels: Mapping[str, ArrayLike], image: ArrayLike | None = None,
         >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
-    items = list(panels.items())
+    items = [(title, as_float_array(value, f"panels[{title!r}]")) for title, value in panels.items()]
     if not items:
-        raise ValueError("show_panels needs at least one panel: {'title': image_or_map, ...}.")
-    ncols = ncols or len(items)
+        raise ValueError("panels is empty: show_panels needs at least one panel, {'title': image_or_map, ...}.")
+    _check_style(None, clip_percentile, None, contour)
+    if panel_size <= 0:
+        raise ValueError(f"panel_size is a height in inches, a positive number (e.g. 3.2); got {panel_size!r}.")
+    ncols = len(items) if ncols is None else check_count(ncols, "ncols")
     nrows = -(-len(items) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size * ncols * 1.1, panel_size * nrows),
                              squeeze=False)
-    for ax, (title, value) in zip(axes.flat, items):
-        arr = to_numpy(value)
+    for ax, (title, arr) in zip(axes.flat, items):
         if arr.ndim == 3 and arr.shape[2] == 3:
             ax.imshow(arr.clip(0, 1))
             _finish(ax, title)
@@ -274,12 +309,14 @@ def _finish(ax, title):
 
 
 # --- figures --------------------------------------------------------------------------------------------
-def draw_box(ax: Axes, box: Sequence[float], color: str = "lime", linewidth: float = 1.5) -> None:
+@checked
+def draw_box(ax: Axes, box: ArrayLike | Sequence[float], color: str = "lime", linewidth: float = 1.5) -> None:
     """Outline a pixel box on an image axis, e.g. the object box of the pointing game (taught in 4.2).
 
     Args:
         ax: The axes the image is drawn on.
-        box: ``(top, left, bottom, right)`` in pixel rows/columns, bottom and right exclusive.
+        box: ``(top, left, bottom, right)`` in pixel rows/columns, bottom and right exclusive (a tuple, list,
+            tensor or array of 4 numbers).
         color: The outline's colour (default ``"lime"``).
         linewidth: The outline's width in points (default 1.5).
 
@@ -299,6 +336,13 @@ def draw_box(ax: Axes, box: Sequence[float], color: str = "lime", linewidth: flo
         >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
-    top, left, bottom, right = [float(v) for v in box]
+    values = as_float_array(box, "box")
+    if values.shape != (4,):
+        raise ValueError(f"box must be (top, left, bottom, right), four pixel coordinates; got shape {values.shape}.")
+    if not is_color_like(color):
+        raise ValueError(f"color={color!r} is not a matplotlib colour; use a name such as 'lime' or a hex code.")
+    if linewidth < 0:
+        raise ValueError(f"linewidth is a width in points, >= 0 (e.g. 1.5); got {linewidth!r}.")
+    top, left, bottom, right = [float(v) for v in values]
     ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, ec=color,
                                lw=linewidth))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+import pandas as pd
 
 from ...data import ASSET_DIR as _PACKAGE_ASSETS
 from ...device import get_device
@@ -145,7 +146,6 @@ def accuracy_table(models, n=200, sets=None):
     model assigns to the *mark's* class instead of the digit's: how far it obeys the shortcut. ``sets``:
     optional dict ``{"none": Scenes, "own": Scenes, "other": Scenes}`` (default: ``make_scenes(n, marks=...)``).
     """
-    import pandas as pd
     sets = sets or {kind: make_scenes(n, marks=kind) for kind in ("none", "own", "other")}
     rows = {}
     for name, model in models.items():

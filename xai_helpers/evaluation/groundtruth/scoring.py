@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import torch
 import torchvision.transforms.functional as TF
 from torch import nn
+import pandas as pd
 
 from ..._validate import eval_mode
 from ...digits import CANVAS
@@ -190,7 +191,6 @@ def score_maps(result, scenes):
 
 
 def _score_maps(maps, scenes):
-    import pandas as pd
     digit_chance = box_masks(scenes.boxes).float().mean((1, 2)).mean().item()
     marked = scenes.mark_classes >= 0
     rows = {}
