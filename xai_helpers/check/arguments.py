@@ -11,6 +11,7 @@ kind alone cannot say. Missing answers (None, ``...``) are ``NotAnsweredYet``: t
 import functools
 import inspect
 import typing
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +48,17 @@ def answers_checked(label, answers=()):
                     raise NotAnsweredYet(f"{label}: `{name}` is not there yet (it is {value!r}). Solve the task "
                                          "above first.")
                 if name in hints and not matches(value, hints[name]):
-                    fail(label, f"`{name}` should be {describe(hints[name])}; got {_value_kind(value)}.")
+                    fail(label, _wrong_kind(name, value, hints[name]))
             return checker(*args, **kwargs)
         return run
     return decorate
+
+
+def _wrong_kind(name, value, hint):
+    """The message for argument ``name`` holding ``value``, which is not of the kind ``hint``."""
+    if hint is Callable or typing.get_origin(hint) is Callable:
+        return f"expected your function `{name}`, got {_value_kind(value)}."
+    return f"`{name}` should be {describe(hint)}; got {_value_kind(value)}."
 
 
 def image_batch(x, label, name="x"):

@@ -304,11 +304,11 @@ def problem5_crop(crop_probability: Callable, image_model: ImageModel, scene: Im
     """
     label = "Problem 5c"
     box = pixel_box(box, label)
-    class_of(image_model, true_class, label, "true_class")
+    true_index = class_of(image_model, true_class, label, "true_class")
     other = imagenet_normalised(image_model)
     w, h = scene.size
     cases = [(image_model, box, 0, true_class), (image_model, box, 40, true_class),
-             (image_model, (0, 0, 111, 223), 8, "palace"), (other, box, 16, image_model.labels.index(true_class)),
+             (image_model, (0, 0, 111, 223), 8, "palace"), (other, box, 16, true_index),
              (image_model, (w - 30, h - 50, w - 1, h - 1), 12, "lakeside")]
     for model, b, margin, target in cases:
         got = number(call(crop_probability, label, model, scene, b, margin, target), label,

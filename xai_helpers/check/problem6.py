@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..digits import ClutteredDigits
 from ..evaluation import groundtruth as gt
 from .arguments import answers_checked
 from .common import call_for_result, fail, ok, require
@@ -79,8 +80,17 @@ def follow_rate(model, scenes, region, seed=0):
     return float((gt.predict_classes(model, pasted) == scenes.labels[donors]).float().mean())
 
 
+def _classifies(model, scenes, label):
+    """Fail unless ``model`` classifies the ``scenes`` (the case's digit CNN on the case's scenes)."""
+    try:
+        gt.predict_classes(model, scenes.images[:2])
+    except Exception as err:  # noqa: BLE001 -- any failure of another network on the scenes becomes feedback
+        fail(label, f"`model` should be the case's digit CNN (groundtruth.load_case()); it fails on the scenes "
+                    f"with {type(err).__name__}: {err}")
+
+
 @answers_checked("Problem 6a", answers=("region",))
-def problem6_region(region: Any, model: nn.Module, scenes: gt.Scenes) -> bool:
+def problem6_region(region: Any, model: nn.Module, scenes: ClutteredDigits) -> bool:
     """Check Task 6a of Problem 6 (optional): the small region the digit CNN relies on besides the digit.
 
     ``region`` = (top, left, bottom, right), pixel rows and columns, bottom and right exclusive, at most 10x10
@@ -110,6 +120,7 @@ def problem6_region(region: Any, model: nn.Module, scenes: gt.Scenes) -> bool:
     """
     label = "Problem 6a"
     region = _region(region, label)
+    _classifies(model, scenes, label)
     truth = gt._case_setup().box          # the case's mark has no public name: its place is the answer
     covered = _overlap(region, truth)
     if covered >= MIN_COVERED:
