@@ -14,15 +14,16 @@ replaced in an answer cell.
 """
 import importlib as _importlib
 
-from . import common as _common, written as _written
+from . import arguments as _arguments, common as _common, measures as _measures, written as _written
 from . import problem1 as _p1, problem2 as _p2, problem3 as _p3, problem4 as _p4, problem5 as _p5, problem6 as _p6
 
 if globals().get("_LOADED"):          # importlib.reload(check): restore every part, shared pieces first
-    for _part in (_common, _written, _p1, _p2, _p3, _p4, _p5, _p6):
+    for _part in (_common, _measures, _arguments, _written, _p1, _p2, _p3, _p4, _p5, _p6):
         _importlib.reload(_part)
 _LOADED = True
 
-from .common import CheckFailed, NotAnsweredYet, pearson, relative_difference, rms_difference, roughness  # noqa: E402
+from .common import CheckFailed, NotAnsweredYet  # noqa: E402
+from .measures import pearson, relative_difference, rms_difference, roughness  # noqa: E402
 from .written import numbers_in, written_answer  # noqa: E402
 from .problem1 import problem1_box_share, problem1_layers, problem1_measurements  # noqa: E402
 from .problem2 import problem2_experiment, problem2_plan, problem2_smoothgrad  # noqa: E402

@@ -22,16 +22,34 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 class CheckFailed(AssertionError):
-    """The answer is wrong; the message says what and why, in plain words."""
+    """The answer is wrong; the message says what and why, in plain words.
+
+    An ``AssertionError``, so that nbgrader scores the check cell 0 and the cell shows the message.
+
+    Example:
+        >>> import xai_helpers.check as check
+        >>> issubclass(check.CheckFailed, AssertionError)
+        True
+    """
 
 
 class NotAnsweredYet(CheckFailed):
-    """The answer is still missing (None, empty, the template, or a NotImplementedError)."""
+    """The answer is still missing (None, empty, the template, or a NotImplementedError).
+
+    Example:
+        >>> import xai_helpers.check as check
+        >>> check.written_answer(None, problem=1)
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.NotAnsweredYet: Written answer: `text` is not there yet (it is None). ...
+    """
 
 
 def as_array(a):
-    """Tensor / array / number -> float64 numpy array on the CPU."""
+    """Tensor / array / number -> float64 numpy array on the CPU (a TypeError for a tensor without values)."""
     if isinstance(a, torch.Tensor):
+        if a.device.type == "meta":
+            raise TypeError("a tensor on the 'meta' device holds no values")
         return a.detach().to("cpu", torch.float64).numpy()
     return np.asarray(a, dtype=np.float64)
 
@@ -127,37 +145,6 @@ def close(a, b, rtol=1e-3):
         return False
     scale = max(float(np.abs(b).max()) if b.size else 0.0, 1e-12)
     return float(np.abs(a - b).max()) / scale <= rtol if a.size else True
-
-
-def relative_difference(a, b):
-    """||a - b|| / ||(a + b) / 2||: 0 for equal maps, about 1.4 for unrelated ones of the same size."""
-    a, b = as_array(a).ravel(), as_array(b).ravel()
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm((a + b) / 2), 1e-12))
-
-
-def rms_difference(a, b):
-    """Root-mean-square difference of two maps (same units as the maps): the noise two seeds leave."""
-    a, b = as_array(a).ravel(), as_array(b).ravel()
-    return float(np.sqrt(np.mean((a - b) ** 2)))
-
-
-def roughness(heatmap):
-    """Mean |difference| between horizontally and vertically neighbouring pixels / mean |value| of the map.
-
-    A smooth blob scores near 0, pixel-to-pixel speckle scores high; the scale of the map cancels.
-    """
-    m = as_array(heatmap)
-    if m.ndim != 2:
-        raise ValueError(f"roughness needs a 2-D map (H, W), got shape {m.shape}: reduce the channels first.")
-    steps = np.concatenate([np.abs(np.diff(m, axis=0)).ravel(), np.abs(np.diff(m, axis=1)).ravel()])
-    return float(steps.mean() / max(float(np.abs(m).mean()), 1e-12))
-
-
-def pearson(a, b):
-    """Pearson correlation of two maps over all their values."""
-    a, b = as_array(a).ravel(), as_array(b).ravel()
-    a, b = a - a.mean(), b - b.mean()
-    return float((a * b).sum() / max(float(np.sqrt((a * a).sum() * (b * b).sum())), 1e-30))
 
 
 def two_d(value, label, name, size=None):

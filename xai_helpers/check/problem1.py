@@ -1,4 +1,9 @@
-"""Checkers of Problem 1: vanilla gradients and Grad-CAM on a photo with two subjects."""
+"""Checkers of Problem 1 (chapter 4 exercises): vanilla gradients and Grad-CAM on a photo with two subjects.
+
+``reference_box_share`` is the checkers' own reference (not part of ``__all__``; importable from this module).
+"""
+from collections.abc import Callable, Mapping, Sequence
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -6,10 +11,13 @@ import torch.nn.functional as F
 from .._validate import resolve_layer
 from ..methods import grad_cam
 from ..methods.cam import EMPTY_MAP_TOLERANCE
-from .common import (NotAnsweredYet, as_array, call, fail, first_mistake, memo, near, number, ok, pearson, quiet,
-                     require, require_fields, require_keys, roughness, target_index, two_d)
+from ..models import ImageModel
+from .arguments import answers_checked, class_of, class_pair, image_batch, pixel_box, same_keys
+from .common import (NotAnsweredYet, as_array, call, fail, first_mistake, memo, near, number, ok, quiet,
+                     require, require_fields, require_keys, target_index, two_d)
+from .measures import pearson, roughness
 
-__all__ = ["problem1_box_share", "problem1_layers", "problem1_measurements", "reference_box_share"]
+__all__ = ["problem1_box_share", "problem1_layers", "problem1_measurements"]
 
 _TOL = 1e-6
 
@@ -40,11 +48,37 @@ def _variants(m, box):
     ]
 
 
-def problem1_box_share(box_share):
-    """Task 1a: ``box_share(heatmap, box)`` -> share of the map's total mass inside the box (corners included).
+@answers_checked("Problem 1a", answers=("box_share",))
+def problem1_box_share(box_share: Callable) -> None:
+    """Check Task 1a of Problem 1: ``box_share(heatmap, box)``, the share of a map's total mass inside a box.
 
-    Tested on non-square maps (so that swapped axes show), numpy and torch inputs, boxes on the border, a
-    single pixel and the whole map, an all-zero map (share 0) and a signed map (must raise ValueError).
+    The box is (x0, y0, x1, y1) in pixels, corners included. Tested on non-square maps (so that swapped axes
+    show), numpy and torch inputs, boxes on the border, a single pixel and the whole map, an all-zero map (share
+    0) and a signed map (must raise ValueError).
+
+    Args:
+        box_share: The learner's function ``box_share(heatmap, box) -> float``.
+
+    Raises:
+        CheckFailed: The function gives a wrong share; the message names the mistake (swapped axes, the last
+            row and column left out, a mean instead of a share, ...).
+        NotAnsweredYet: ``box_share`` is None or still raises NotImplementedError.
+
+    Example:
+        >>> import numpy as np
+        >>> import xai_helpers.check as check
+        >>> def box_share(heatmap, box):
+        ...     m = np.asarray(heatmap, dtype=float)
+        ...     if (m < 0).any():
+        ...         raise ValueError("a share of mass needs a non-negative map: reduce a signed map first")
+        ...     x0, y0, x1, y1 = box
+        ...     return float(m[y0:y1 + 1, x0:x1 + 1].sum() / m.sum()) if m.sum() > 0 else 0.0
+        >>> check.problem1_box_share(box_share)
+        ✓ Problem 1a: box shares right on 7 map/box pairs (numpy and torch, border, single pixel, whole map), ...
+        >>> check.problem1_box_share(lambda heatmap, box: box_share(np.asarray(heatmap).T, box))
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.CheckFailed: Problem 1a: for a 30x50 map and box (5, 2, 20, 10): rows and columns ...
     """
     label = "Problem 1a"
     rng = np.random.default_rng(7)
@@ -140,11 +174,44 @@ def _contrast_mistakes(image_model, x, layer, classes, box, reference):
            "use Grad-CAM upsampled to the input (the default)")
 
 
-def problem1_layers(contrast_by_layer, best_layer, image_model, x, classes, box, candidate_layers):
-    """Task 1b: ``contrast_by_layer[layer]`` = lake-box share of Grad-CAM(classes[1]) minus that of
-    Grad-CAM(classes[0]) at each candidate layer; ``best_layer`` = the layer with the largest contrast."""
+@answers_checked("Problem 1b", answers=("contrast_by_layer", "best_layer"))
+def problem1_layers(contrast_by_layer: Mapping, best_layer: str, image_model: ImageModel, x: torch.Tensor,
+                    classes: Sequence[int | str], box: Sequence[int], candidate_layers: Sequence[str]) -> None:
+    """Check Task 1b of Problem 1: the Grad-CAM contrast between two classes inside a box, layer by layer.
+
+    Recomputes Grad-CAM of both classes at every candidate layer (this runs the model, seconds on a CPU) and
+    recognises a flipped sign and a box applied to the layer's own small grid.
+
+    Args:
+        contrast_by_layer: The learner's dict layer name -> share of Grad-CAM(classes[1]) inside ``box`` minus
+            that of Grad-CAM(classes[0]), one entry per candidate layer, in their order.
+        best_layer: The learner's choice: the layer with the largest contrast.
+        image_model: The course's image model (``xh.load_image_model()``).
+        x: The preprocessed photo (1x3xHxW) the maps were computed on.
+        classes: The two classes compared (indices or names).
+        box: The box (x0, y0, x1, y1) in pixels of ``x``, corners included.
+        candidate_layers: The layer names tried, in order.
+
+    Raises:
+        CheckFailed: A contrast or ``best_layer`` is wrong, or an argument is of the wrong kind.
+        NotAnsweredYet: ``contrast_by_layer`` or ``best_layer`` is still None or empty.
+
+    Example:
+        Running the check computes Grad-CAM with the pretrained model; an answer not filled in yet is cheap:
+
+        >>> import xai_helpers.check as check
+        >>> check.problem1_layers(None, None, None, None, ["palace", "lakeside"], (0, 0, 9, 9), ["_blocks.12"])
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.NotAnsweredYet: Problem 1b: `contrast_by_layer` is not there yet (it is None). ...
+    """
     label = "Problem 1b"
     require(contrast_by_layer, label, "contrast_by_layer")
+    image_batch(x, label)
+    box = pixel_box(box, label)
+    for c in class_pair(classes, label):
+        class_of(image_model, c, label, "classes")
+    _known_layers(image_model, candidate_layers, label)
     require_keys(contrast_by_layer, candidate_layers, label,
                  "contrast_by_layer should have one entry per candidate layer, in the order of candidate_layers")
     reference = {}
@@ -174,6 +241,30 @@ def _native_grid(image_model, x, layer):
     return int(_coarse(image_model, x, layer, 0).shape[-1])
 
 
+def _known_layers(image_model, layers, label, name="candidate_layers"):
+    """Fail unless every name in ``layers`` is a layer of ``image_model``."""
+    for layer in layers:
+        if layer is not None:
+            try:
+                resolve_layer(image_model, layer)
+            except (TypeError, ValueError) as err:
+                fail(label, f"`{name}` holds {layer!r}, which is not a layer of the model: {err}")
+
+
+def _check_setup(maps, classes, boxes, layers, image_model, label):
+    """The maps, boxes and layers of Task 1c are what the task built: one map per class, two boxes, known layers."""
+    for method, per_class in maps.items():
+        if not isinstance(per_class, Mapping):
+            fail(label, f"`maps` should map each method to a dict class -> 2-D map; maps[{method!r}] is "
+                        f"{type(per_class).__name__}.")
+        same_keys(per_class, classes, label, "maps", "a map per class")
+    same_keys(boxes, ("tower", "lake"), label, "boxes", "a box (x0, y0, x1, y1)")
+    for name in ("tower", "lake"):
+        pixel_box(boxes[name], label, "boxes")
+    same_keys(layers, list(maps), label, "layers", "the Grad-CAM layer (None for the gradient) of each method in maps")
+    _known_layers(image_model, [layers[m] for m in maps], label, "layers")
+
+
 _FIELDS = ("grid", "roughness", "tower_share", "lake_share", "class_correlation")
 
 
@@ -193,13 +284,42 @@ def _check_per_class(got, arrays, boxes, method, label):
                 fail(label, f"the {what} of the {method} map for {c!r} does not match that map.{why}")
 
 
-def problem1_measurements(measurements, maps, classes, image_model, x, boxes, layers):
-    """Task 1c: ``measurements[method]`` for every method in ``maps`` holds "grid" (side of the grid the map is
-    computed on), "roughness", "tower_share", "lake_share" (dicts class -> number) and "class_correlation".
+@answers_checked("Problem 1c", answers=("measurements",))
+def problem1_measurements(measurements: Mapping, maps: Mapping, classes: Sequence[int | str], image_model: ImageModel,
+                          x: torch.Tensor, boxes: Mapping, layers: Mapping) -> None:
+    """Check Task 1c of Problem 1: grid, roughness, box shares and class correlation of each method's maps.
 
-    ``layers[method]`` is the Grad-CAM layer of each method (None for the gradient)."""
+    ``measurements[method]`` for every method in ``maps`` holds "grid" (side of the grid the map is computed on),
+    "roughness", "tower_share", "lake_share" (dicts class -> number) and "class_correlation". The grid of a
+    Grad-CAM method is read from the model (this runs it, seconds on a CPU).
+
+    Args:
+        measurements: The learner's dict method -> the five measurements above.
+        maps: The maps measured: method -> {class: 2-D map}.
+        classes: The two classes compared (indices or names).
+        image_model: The course's image model (``xh.load_image_model()``).
+        x: The preprocessed photo (1x3xHxW) the maps were computed on.
+        boxes: {"tower": box, "lake": box}, each (x0, y0, x1, y1) in pixels, corners included.
+        layers: method -> its Grad-CAM layer name (None for the gradient).
+
+    Raises:
+        CheckFailed: A measurement is wrong, or an argument is of the wrong kind.
+        NotAnsweredYet: ``measurements`` or one of its fields is still missing.
+
+    Example:
+        Running the check uses the pretrained model; a wrong kind of answer is answered at once:
+
+        >>> import xai_helpers.check as check
+        >>> check.problem1_measurements([0.5, 0.1], {}, ["palace", "lakeside"], None, None, {}, {})
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.CheckFailed: Problem 1c: `measurements` should be a Mapping; got a list.
+    """
     label = "Problem 1c"
     require(measurements, label, "measurements")
+    image_batch(x, label)
+    classes = class_pair(classes, label)
+    _check_setup(maps, classes, boxes, layers, image_model, label)
     require_keys(measurements, maps, label, f"measurements should have one entry per method {list(maps)}",
                  ordered=False)
     for method, per_class in maps.items():

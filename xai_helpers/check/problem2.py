@@ -1,17 +1,24 @@
-"""Checkers of Problem 2: SmoothGrad written by the learner, and how many samples a photo needs."""
+"""Checkers of Problem 2 (chapter 4 exercises): SmoothGrad written by the learner, and how many samples a photo needs.
+
+``reference_smoothgrad`` and ``TARGET_RATIO`` serve the checkers (not part of ``__all__``; importable from here).
+"""
 import math
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
+from ..models import ImageModel
+from .arguments import PhotoLike, answers_checked, class_of, image_batch, photo_of
 from .common import (as_array, batch_sizes, call_for_result, close, fail, first_mistake, imagenet_normalised, memo,
-                     number, ok, quiet, require, require_fields, require_keys, rms_difference, seeding_mistake,
+                     number, ok, quiet, require, require_fields, require_keys, seeding_mistake,
                      small_input, target_index)
+from .measures import rms_difference
 
-__all__ = ["problem2_smoothgrad", "problem2_experiment", "problem2_plan", "reference_smoothgrad", "TARGET_RATIO"]
+__all__ = ["problem2_smoothgrad", "problem2_experiment", "problem2_plan"]
 
 #: The plan's goal: two seeds' signed maps differ (RMS) by at most this fraction of the map's RMS.
-TARGET_RATIO = 0.5
+TARGET_RATIO: float = 0.5
 
 
 def _noise(x, n, seed):
@@ -97,14 +104,39 @@ def _signed_map(my_smoothgrad, label, model, xi, target, **kwargs):
     return got.detach()
 
 
-def problem2_smoothgrad(my_smoothgrad, image_model, photo="coffee"):
-    """Task 2a: ``my_smoothgrad(image_model, x, target, n_samples, noise_level, seed, batch_size)`` -> 1x3xHxW.
+@answers_checked("Problem 2a", answers=("my_smoothgrad",))
+def problem2_smoothgrad(my_smoothgrad: Callable, image_model: ImageModel, photo: PhotoLike = "coffee") -> None:
+    """Check Task 2a of Problem 2: the learner's SmoothGrad, averaged over seeded noisy copies, in chunks.
 
-    Tested at several sample counts (one above the chunk size, with a smaller last chunk), noise levels
-    (0 gives the plain gradient), seeds and targets (index and name), on the course model and on the same
-    network with ImageNet mean/std, on 32x32 inputs so that the check is quick.
+    ``my_smoothgrad(image_model, x, target, n_samples, noise_level, seed, batch_size)`` must return the signed
+    1x3xHxW mean gradient of the target's logit. Tested at several sample counts (one above the chunk size, with
+    a smaller last chunk), noise levels (0 gives the plain gradient), seeds and targets (index and name), on the
+    course model and on the same network with ImageNet mean/std, on 32x32 inputs so that the check is quick.
+
+    Args:
+        my_smoothgrad: The learner's SmoothGrad function.
+        image_model: The course's image model (``xh.load_image_model()``).
+        photo: The photo the maps are computed on (a course photo's name, a file or a PIL image).
+
+    Raises:
+        CheckFailed: A map differs from the reference; the message names the mistake (a sum instead of a mean,
+            an absolute sigma, unseeded noise, ...).
+        NotAnsweredYet: ``my_smoothgrad`` is None or still raises NotImplementedError.
+
+    Example:
+        Running the check calls the pretrained model; a function not written yet is answered at once:
+
+        >>> import xai_helpers as xh
+        >>> import xai_helpers.check as check
+        >>> def my_smoothgrad(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=8):
+        ...     raise NotImplementedError()
+        >>> check.problem2_smoothgrad(my_smoothgrad, xh.load_image_model())
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.NotAnsweredYet: Problem 2a: the function still raises NotImplementedError -- ...
     """
     label = "Problem 2a"
+    photo = photo_of(photo, label)
     other = imagenet_normalised(image_model)
     x, x_other = small_input(image_model, photo, 32), small_input(other, photo, 32)
     with torch.no_grad():
@@ -139,12 +171,40 @@ def problem2_smoothgrad(my_smoothgrad, image_model, photo="coffee"):
               "name, ImageNet mean/std), reproducible per seed, chunked as asked.")
 
 
-def problem2_experiment(results, image_model, x, target, n_list):
-    """Task 2b: ``results[n]`` = {"seconds": time of the seed-0 call, "maps": (seed 0, seed 1) signed 1x3xHxW,
-    "difference": rms_difference of the two maps}, for every n in ``n_list``."""
+@answers_checked("Problem 2b", answers=("results",))
+def problem2_experiment(results: Mapping, image_model: ImageModel, x: torch.Tensor, target: int | str,
+                        n_list: Sequence[int]) -> None:
+    """Check Task 2b of Problem 2: SmoothGrad maps of two seeds, their difference and their cost, per sample count.
+
+    ``results[n]`` = {"seconds": time of the seed-0 call, "maps": (seed 0, seed 1) signed 1x3xHxW,
+    "difference": rms_difference of the two maps}, for every n in ``n_list``; the maps are recomputed with the
+    pretrained model.
+
+    Args:
+        results: The learner's dict n -> the measurements above.
+        image_model: The course's image model (``xh.load_image_model()``).
+        x: The preprocessed photo (1x3xHxW).
+        target: The class explained (an index or a name).
+        n_list: The sample counts, in order.
+
+    Raises:
+        CheckFailed: A map, difference or timing is wrong, or an argument is of the wrong kind.
+        NotAnsweredYet: ``results`` or one of its fields is still missing.
+
+    Example:
+        Recomputing the maps runs the pretrained model; a wrong kind of argument is answered at once:
+
+        >>> import xai_helpers.check as check
+        >>> check.problem2_experiment({}, None, None, "monarch", [1, 2, 4])
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.CheckFailed: Problem 2b: `image_model` should be an ImageModel; got None.
+    """
     label = "Problem 2b"
     require(results, label, "results")
-    require_keys(results, n_list, label, f"results should have the keys {list(n_list)} in this order")
+    image_batch(x, label)
+    class_of(image_model, target, label, "target")
+    require_keys(results, n_list, label, f"results should have the keys of n_list {list(n_list)}, in this order")
     for n in n_list:
         r = results[n]
         require_fields(r, ("seconds", "maps", "difference"), label, f"results[{n}]")
@@ -177,12 +237,55 @@ def problem2_experiment(results, image_model, x, target, n_list):
 _PLAN_KEYS = ("slope", "intercept", "signal", "target", "n_needed", "seconds_needed")
 
 
-def problem2_plan(plan, results):
-    """Task 2c: the fitted power law of the seed-to-seed difference and the number of samples it predicts for
-    a difference of TARGET_RATIO times the map's RMS, with its cost."""
+def _runs(results, label):
+    """Fail unless ``results`` holds at least two runs n -> {"seconds", "maps", "difference"} to fit a law to."""
+    if len(results) < 2:
+        fail(label, f"`results` should hold the runs of at least two sample counts; it has {len(results)}.")
+    for n, run in results.items():
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 or not isinstance(run, Mapping):
+            fail(label, f"`results` should map each sample count n (a positive int) to the dict of its run; it maps "
+                        f"{n!r} to {type(run).__name__}.")
+        require_fields(run, ("seconds", "maps", "difference"), label, f"results[{n}]")
+        if number(run["difference"], label, f"results[{n}]['difference']") <= 0:
+            fail(label, f"results[{n}]['difference'] should be positive: a power law is fitted to its logarithm.")
+        if not isinstance(run["maps"], (tuple, list)) or len(run["maps"]) != 2:
+            fail(label, f"results[{n}]['maps'] should be the pair (map with seed 0, map with seed 1).")
+
+
+@answers_checked("Problem 2c", answers=("plan",))
+def problem2_plan(plan: Mapping, results: Mapping) -> None:
+    """Check Task 2c of Problem 2: the power law of the seed-to-seed difference, and the samples it predicts.
+
+    ``plan`` holds "slope" and "intercept" of a straight-line fit of log(difference) against log(n), "signal"
+    (RMS of the mean map of the largest n), "target" (TARGET_RATIO times the signal), "n_needed" (the smallest n
+    the fit predicts for the target) and "seconds_needed" (its cost at the median time per sample).
+
+    Args:
+        plan: The learner's dict of the six numbers above.
+        results: The measurements of Task 2b, n -> {"seconds", "maps", "difference"}.
+
+    Raises:
+        CheckFailed: A number does not follow from the measurements, or an argument is of the wrong kind.
+        NotAnsweredYet: ``plan`` or one of its numbers is still missing.
+
+    Example:
+        >>> import torch
+        >>> import xai_helpers.check as check
+        >>> maps = (torch.ones(1, 3, 4, 4), torch.ones(1, 3, 4, 4))
+        >>> results = {n: {"seconds": 0.1 * n, "maps": maps, "difference": 1 / n ** 0.5} for n in (1, 4, 16)}
+        >>> plan = {"slope": -0.5, "intercept": 0.0, "signal": 1.0, "target": 0.5, "n_needed": 4,
+        ...         "seconds_needed": 0.4}
+        >>> check.problem2_plan(plan, results)
+        ✓ Problem 2c: power-law fit, signal, target and the predicted n_needed and cost follow from your measurements.
+        >>> check.problem2_plan(dict(plan, n_needed=5), results)
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.CheckFailed: Problem 2c: plan['n_needed'] does not follow from your fit: ...
+    """
     label = "Problem 2c"
     require(plan, label, "plan")
     require_fields(plan, _PLAN_KEYS, label, "plan")
+    _runs(results, label)
     n_list = list(results)
     logs_n, diffs = np.log(n_list), np.array([float(results[n]["difference"]) for n in n_list])
     slope, intercept = np.polyfit(logs_n, np.log(diffs), 1)

@@ -1,20 +1,26 @@
-"""Checkers of Problem 3: IG baselines built in pixel space, and which baseline can see which region."""
+"""Checkers of Problem 3 (chapter 4 exercises): IG baselines built in pixel space, and which baseline sees which region.
+
+``reference_baselines`` and ``BLIND_DISTANCE`` serve the checkers (not part of ``__all__``; importable from here).
+"""
 import math
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
 import torchvision.transforms.functional as TF
 from PIL import Image
 
+from ..models import ImageModel
+from .arguments import PhotoLike, answers_checked, image_batch, photo_of, same_keys
 from .common import (as_array, call, fail, first_mistake, imagenet_normalised, near, number, ok, require,
                      require_fields, require_keys, seeding_mistake, small_input)
 
-__all__ = ["problem3_baselines", "problem3_table", "reference_baselines", "BLIND_DISTANCE"]
+__all__ = ["problem3_baselines", "problem3_table"]
 
 NAMES = ("black", "white", "blur", "noise")
 #: A baseline is called blind to a region when the mean |x - x'| there (pixel units, 0 = black, 1 = white) is
 #: below this.
-BLIND_DISTANCE = 0.2
+BLIND_DISTANCE: float = 0.2
 
 
 def reference_baselines(image_model, x, seed=0, blur_sigma=10.0, n_noise=2):
@@ -99,15 +105,39 @@ def _diagnose_noise(got, g, pixels, x, seed, blur_sigma, n_noise, build, label, 
         "draw all the noise images at once from that generator")
 
 
-def problem3_baselines(build_baselines, image_model, photo="flower"):
-    """Task 3a: ``build_baselines(image_model, x, seed=0, blur_sigma=10.0, n_noise=2)`` -> {"black", "white", "blur",
+@answers_checked("Problem 3a", answers=("build_baselines",))
+def problem3_baselines(build_baselines: Callable, image_model: ImageModel, photo: PhotoLike = "flower") -> None:
+    """Check Task 3a of Problem 3: black, white, blurred and noise baselines for Integrated Gradients.
+
+    ``build_baselines(image_model, x, seed=0, blur_sigma=10.0, n_noise=2)`` must return {"black", "white", "blur",
     "noise"} of normalised Kx3xHxW tensors, built in pixel space. Tested with the defaults, other seeds, sigmas
-    and draw counts, and on the same network with ImageNet mean/std, on 96x96 inputs."""
+    and draw counts, and on the same network with ImageNet mean/std, on 96x96 inputs.
+
+    Args:
+        build_baselines: The learner's function.
+        image_model: The course's image model (``xh.load_image_model()``).
+        photo: The photo (a course photo's name, a file or a PIL image); "flower" is scikit-learn's sample photo.
+
+    Raises:
+        CheckFailed: A baseline is wrong; the message names the mistake (built in normalised space, a blur
+            kernel too narrow, unseeded noise, ...).
+        NotAnsweredYet: ``build_baselines`` is None or still raises NotImplementedError.
+
+    Example:
+        A wrong kind of model is answered before anything runs:
+
+        >>> import xai_helpers.check as check
+        >>> check.problem3_baselines(lambda image_model, x, **options: {}, "resnet")
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.CheckFailed: Problem 3a: `image_model` should be an ImageModel; got str 'resnet'.
+    """
     label = "Problem 3a"
     other = imagenet_normalised(image_model)
     if isinstance(photo, str) and photo == "flower":
         from sklearn.datasets import load_sample_image   # here: scikit-learn takes seconds to import
         photo = Image.fromarray(load_sample_image("flower.jpg"))
+    photo = photo_of(photo, label)
     cases = [(image_model, {}), (other, dict(seed=3, blur_sigma=4.0, n_noise=3)),
              (image_model, dict(seed=1, blur_sigma=6.0, n_noise=1))]
     for model, kwargs in cases:
@@ -177,14 +207,57 @@ def _check_distances(row, name, image_model, x, baseline, inside, label):
 _FIELDS = ("distance inside", "distance outside", "IG part outside", "blind to background")
 
 
-def problem3_table(table, image_model, x, baselines, ig, mask):
-    """Task 3c: ``table[name]`` for every baseline: mean |x - x'| in pixel space inside and outside the flower
-    ``mask``; the part of the attributions' sum (of F(x) - F(x')) that lies outside it; and whether the baseline
-    is blind to the background (mean distance outside below BLIND_DISTANCE)."""
+def _check_setup(x, baselines, ig, mask, label):
+    """The baselines, IG results and mask of Task 3c fit ``x``; returns the mask as a boolean HxW array."""
+    for name, baseline in baselines.items():
+        if baseline.dim() != 4 or tuple(baseline.shape[1:]) != tuple(x.shape[1:]) or baseline.device.type == "meta":
+            fail(label, f"`baselines` should hold Kx3xHxW tensors like x {tuple(x.shape)}; baselines[{name!r}] has "
+                        f"shape {tuple(baseline.shape)}.")
+    same_keys(ig, baselines, label, "ig", "the result of Integrated Gradients (a dict with 'attributions')")
+    for name in baselines:
+        a = ig[name].get("attributions") if isinstance(ig[name], Mapping) else None
+        if not isinstance(a, (torch.Tensor, np.ndarray)) or tuple(a.shape) != (1, *x.shape[1:]):
+            fail(label, f"`ig`[{name!r}]['attributions'] should be the attributions shaped like x {tuple(x.shape)}.")
+    if (isinstance(mask, torch.Tensor) and mask.device.type == "meta") or np.shape(mask) != tuple(x.shape[2:]):
+        fail(label, f"`mask` should be a boolean HxW array of the flower's pixels, H x W = {tuple(x.shape[2:])}; got "
+                    f"shape {tuple(np.shape(mask))}.")
+    return as_array(mask).astype(bool)
+
+
+@answers_checked("Problem 3c", answers=("table",))
+def problem3_table(table: Mapping, image_model: ImageModel, x: torch.Tensor, baselines: Mapping[str, torch.Tensor],
+                   ig: Mapping, mask: np.ndarray | torch.Tensor) -> None:
+    """Check Task 3c of Problem 3: how far each baseline is from the photo, and where IG puts its attribution.
+
+    ``table[name]`` for every baseline: mean |x - x'| in pixel space inside and outside the flower ``mask``
+    ("distance inside", "distance outside"); the part of the attributions' sum (of F(x) - F(x')) that lies outside
+    it ("IG part outside"); and whether the baseline is blind to the background (mean distance outside below
+    BLIND_DISTANCE).
+
+    Args:
+        table: The learner's dict baseline name -> the four entries above.
+        image_model: The image model whose normalisation ``x`` and the baselines use.
+        x: The preprocessed photo (1x3xHxW).
+        baselines: Baseline name -> its normalised Kx3xHxW tensor.
+        ig: Baseline name -> the Integrated Gradients result (a dict with "attributions", 1x3xHxW).
+        mask: The flower's pixels, a boolean HxW array.
+
+    Raises:
+        CheckFailed: An entry is wrong, or an argument is of the wrong kind.
+        NotAnsweredYet: ``table`` or one of its entries is still missing.
+
+    Example:
+        >>> import xai_helpers.check as check
+        >>> check.problem3_table({"black": 0.2}, None, None, {}, {}, None)
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.CheckFailed: Problem 3c: `image_model` should be an ImageModel; got None.
+    """
     label = "Problem 3c"
     require(table, label, "table_3")
+    image_batch(x, label)
+    inside = _check_setup(x, baselines, ig, mask, label)
     require_keys(table, baselines, label, f"table_3 should have one entry per baseline, in the order {list(baselines)}")
-    inside = as_array(mask).astype(bool)
     for name, baseline in baselines.items():
         row = table[name]
         require_fields(row, _FIELDS, label, f"table_3[{name!r}]")

@@ -1,15 +1,23 @@
-"""Checkers of Problem 4: word-level attention from WordPiece attention, and a subject-verb probe."""
+"""Checkers of Problem 4 (chapter 4 exercises): word-level attention from WordPiece attention, a subject-verb probe.
+
+``reference_word_attention``, ``reference_margins`` and ``SPECIAL_TOKENS`` serve the checkers (not part of
+``__all__``; importable from this module).
+"""
+from collections.abc import Callable, Mapping, Sequence
+
 import numpy as np
 import torch
 
 from ..methods import attention_maps
-from .common import (NotAnsweredYet, as_array, call_for_result, fail, first_mistake, memo, number, ok, quiet, require,
+from ..models import TextModel
+from .arguments import answers_checked
+from .common import (as_array, call_for_result, fail, first_mistake, memo, number, ok, quiet, require,
                      require_keys)
 
-__all__ = ["problem4_word_attention", "problem4_margins", "problem4_held_out", "reference_word_attention",
-           "reference_margins", "SPECIAL_TOKENS"]
+__all__ = ["problem4_word_attention", "problem4_margins", "problem4_held_out"]
 
-SPECIAL_TOKENS = ("[CLS]", "[SEP]")
+#: The tokens BERT adds around a sentence; each stays a word of its own.
+SPECIAL_TOKENS: tuple[str, ...] = ("[CLS]", "[SEP]")
 
 
 def _groups(tokens):
@@ -82,9 +90,42 @@ _CASES = [
 ]
 
 
-def problem4_word_attention(word_attention):
-    """Task 4a: ``word_attention(matrix, tokens)`` -> (words, W), tested on token lists with one-piece words
-    only, a three-piece word, the same word twice, a split word just before [SEP], tensors and arrays."""
+@answers_checked("Problem 4a", answers=("word_attention",))
+def problem4_word_attention(word_attention: Callable) -> None:
+    """Check Task 4a of Problem 4: WordPiece attention merged into word-level attention.
+
+    ``word_attention(matrix, tokens)`` must return (words, W): W[i, j] averages over the pieces of word i (rows)
+    the summed weights on the pieces of word j (columns). Tested on token lists with one-piece words only, a
+    three-piece word, the same word twice, a split word just before [SEP], tensors and arrays.
+
+    Args:
+        word_attention: The learner's function.
+
+    Raises:
+        CheckFailed: The words or W are wrong; the message names the mistake (pieces averaged instead of
+            summed, '##' kept, [CLS]/[SEP] dropped, rows and columns swapped, ...).
+        NotAnsweredYet: ``word_attention`` is None or still raises NotImplementedError.
+
+    Example:
+        >>> import numpy as np
+        >>> import xai_helpers.check as check
+        >>> def word_attention(matrix, tokens):
+        ...     groups = []
+        ...     for i, token in enumerate(tokens):
+        ...         if token.startswith("##") and groups:
+        ...             groups[-1].append(i)
+        ...         else:
+        ...             groups.append([i])
+        ...     words = [tokens[g[0]] + "".join(tokens[k][2:] for k in g[1:]) for g in groups]
+        ...     m = np.asarray(matrix, dtype=float)
+        ...     return words, np.array([[m[np.ix_(a, b)].sum(1).mean() for b in groups] for a in groups])
+        >>> check.problem4_word_attention(word_attention)
+        ✓ Problem 4a: words and word-level matrices right for 4 token lists (split words, repeated words, numpy and torch).
+        >>> check.problem4_word_attention(lambda matrix, tokens: word_attention(np.asarray(matrix).T, tokens))
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.CheckFailed: Problem 4a: for tokens [...]: rows and columns are swapped: ...
+    """
     label = "Problem 4a"
     rng = np.random.default_rng(4)
     for k, tokens in enumerate(_CASES):
@@ -143,14 +184,44 @@ def _margin_mistakes(a, toks, words, ref):
            "subject and attractor are keys (columns)")
 
 
-def problem4_margins(verb_margin, text_model, sentence, verb, subject, attractor):
-    """Task 4b: ``verb_margin(attentions, tokens, verb, subject, attractor)`` -> [layers, heads] array of
-    W[verb, subject] - W[verb, attractor], on a random attention tensor and on the sentence."""
+@answers_checked("Problem 4b", answers=("verb_margin",))
+def problem4_margins(verb_margin: Callable, text_model: TextModel, sentence: str, verb: str, subject: str,
+                     attractor: str) -> None:
+    """Check Task 4b of Problem 4: how much more each head's verb attends to its subject than to the attractor.
+
+    ``verb_margin(attentions, tokens, verb, subject, attractor)`` must return the [layers, heads] array of
+    W[verb, subject] - W[verb, attractor] of each head's word-level matrix; tested on a random attention tensor
+    and on the sentence (which runs the pretrained text model).
+
+    Args:
+        verb_margin: The learner's function.
+        text_model: The course's text model (``xh.load_text_model()``).
+        sentence: The sentence probed.
+        verb: The verb, a word of the sentence.
+        subject: Its subject, a word of the sentence.
+        attractor: The other noun, a word of the sentence.
+
+    Raises:
+        CheckFailed: The margins are wrong (the message names the mistake), or an argument is of the wrong kind.
+        NotAnsweredYet: ``verb_margin`` is None or still raises NotImplementedError.
+
+    Example:
+        A function not written yet is answered before the model runs:
+
+        >>> import xai_helpers.check as check
+        >>> check.problem4_margins(None, None, "The keys are here.", "are", "keys", "here")
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.NotAnsweredYet: Problem 4b: `verb_margin` is not there yet (it is None). ...
+    """
     label = "Problem 4b"
+    real_tokens, real_att = _attention(text_model, sentence)
+    real_words = _spelled(real_tokens, _groups(list(real_tokens)))
+    for name, word in (("verb", verb), ("subject", subject), ("attractor", attractor)):
+        _position(real_words, word, label, f"`{name}`")
     rng = np.random.default_rng(11)
     tokens = ["[CLS]", "the", "kangaroo", "##s", "beside", "the", "pe", "##lica", "##n", "were", "hungry", "[SEP]"]
     random_att = torch.tensor(rng.dirichlet(np.full(len(tokens), 0.5), size=(3, 4, len(tokens))), dtype=torch.float32)
-    real_tokens, real_att = _attention(text_model, sentence)
     for att, toks, words in ((random_att, tokens, ("were", "kangaroos", "pelican")),
                              (real_att, real_tokens, (verb, subject, attractor))):
         got = as_array(call_for_result(verb_margin, label, "verb_margin", "the margin of every layer and head", att,
@@ -174,16 +245,51 @@ def _first_pieces(tokens, words):
     return [tokens[groups[spelled.index(w)][0]] for w in words]
 
 
-def problem4_held_out(best_head, held_out, generalises, margins, text_model, held_out_sentences):
-    """Task 4c: ``best_head`` = (layer, head) with the largest margin on the first sentence; ``held_out[s]`` = that
-    head's margin on each held-out sentence; ``generalises`` = positive on every held-out sentence and on average
-    at least half the margin it had on the first sentence."""
+def _check_sentences(held_out_sentences, label):
+    """Fail unless each held-out case is (sentence, verb, subject, attractor), four strings."""
+    for case in held_out_sentences:
+        if not isinstance(case, (tuple, list)) or len(case) != 4 or not all(isinstance(w, str) for w in case):
+            fail(label, "`held_out_sentences` should hold (sentence, verb, subject, attractor) tuples of strings; "
+                        f"got {case!r}.")
+
+
+@answers_checked("Problem 4c", answers=("best_head", "held_out", "generalises"))
+def problem4_held_out(best_head: Sequence[int], held_out: Mapping, generalises: bool,
+                      margins: np.ndarray | torch.Tensor, text_model: TextModel,
+                      held_out_sentences: Sequence[Sequence[str]]) -> None:
+    """Check Task 4c of Problem 4: does the best head of one sentence keep its margin on other sentences?
+
+    ``best_head`` = (layer, head) with the largest margin on the first sentence; ``held_out[s]`` = that head's
+    margin on each held-out sentence (recomputed with the pretrained text model); ``generalises`` = positive on
+    every held-out sentence and on average at least half the margin it had on the first sentence.
+
+    Args:
+        best_head: The learner's (layer, head).
+        held_out: The learner's dict held-out sentence -> margin of ``best_head``.
+        generalises: The learner's verdict.
+        margins: The [layers, heads] margins on the first sentence (Task 4b).
+        text_model: The course's text model (``xh.load_text_model()``).
+        held_out_sentences: (sentence, verb, subject, attractor) for each held-out sentence, in order.
+
+    Raises:
+        CheckFailed: An answer is wrong, or an argument is of the wrong kind.
+        NotAnsweredYet: ``best_head``, ``held_out`` or ``generalises`` is still missing.
+
+    Example:
+        >>> import numpy as np
+        >>> import xai_helpers.check as check
+        >>> check.problem4_held_out((0, 1), {"The keys are here.": 0.1}, None, np.zeros((2, 2)), None, [])
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.NotAnsweredYet: Problem 4c: `generalises` is not there yet (it is None). ...
+    """
     label = "Problem 4c"
     require(held_out, label, "held_out")
-    if generalises is None or generalises is Ellipsis:
-        raise NotAnsweredYet(f"{label}: generalises is not decided yet.")
     m = as_array(margins)
-    if best_head is None or len(best_head) != 2:
+    if m.ndim != 2 or not np.isfinite(m).all():
+        fail(label, f"`margins` should be the finite [layers, heads] margins of Task 4b; got shape {m.shape}.")
+    _check_sentences(held_out_sentences, label)
+    if len(best_head) != 2:
         fail(label, "best_head should be a pair (layer, head).")
     layer, head = (int(v) for v in best_head)
     if (layer, head) != tuple(int(v) for v in np.unravel_index(int(m.argmax()), m.shape)):

@@ -1,20 +1,29 @@
-"""Checkers of Problem 5: a post-mortem of a small object the model misses in a large scene."""
+"""Checkers of Problem 5 (chapter 4 exercises): a post-mortem of a small object the model misses in a large scene.
+
+``reference_numbers``, ``reference_crop_probability``, ``KEYS`` and ``MAJORITY`` serve the checkers (not part of
+``__all__``; importable from this module).
+"""
 import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import torch
 import torchvision.transforms.functional as TF
 from PIL import Image
 
+from ..models import ImageModel
+from .arguments import answers_checked, class_of, image_batch, pixel_box
 from .common import (as_array, call, call_for_result, fail, first_mistake, imagenet_normalised, logits, memo, near,
                      number, ok, quiet, require, require_fields, require_keys, target_index)
 
-__all__ = ["problem5_numbers", "problem5_evidence", "problem5_crop", "problem5_margins", "reference_numbers",
-           "reference_crop_probability", "KEYS", "MAJORITY"]
+__all__ = ["problem5_numbers", "problem5_evidence", "problem5_crop", "problem5_margins"]
 
-KEYS = ("predicted_index", "predicted_label", "predicted_probability", "true_index", "true_label",
+#: The fields of the dict ``misclassification_numbers`` returns (Task 5a).
+KEYS: tuple[str, ...] = ("predicted_index", "predicted_label", "predicted_probability", "true_index", "true_label",
         "true_probability", "true_rank")
 #: The margin sweep asks for the largest margin at which the true class keeps at least this probability.
-MAJORITY = 0.5
+MAJORITY: float = 0.5
 
 
 @memo
@@ -53,11 +62,40 @@ def _compare_numbers(got, ref, label, where):
         fail(label, f"true_rank is wrong {where}; it is 1 + the number of classes more probable than the true one.")
 
 
-def problem5_numbers(misclassification_numbers, image_model, x, true_class):
-    """Task 5a: ``misclassification_numbers(image_model, x, true_class)`` -> dict of KEYS. Also tested on two
+@answers_checked("Problem 5a", answers=("misclassification_numbers",))
+def problem5_numbers(misclassification_numbers: Callable, image_model: ImageModel, x: torch.Tensor,
+                     true_class: int | str) -> None:
+    """Check Task 5a of Problem 5: the predicted and the true class of an input, with probabilities and rank.
+
+    ``misclassification_numbers(image_model, x, true_class)`` must return a dict of KEYS. Also tested on two
     course photos (one classified right), with the true class as index and as name, and on the same network with
-    ImageNet mean/std -- so that numbers typed in for one input fail."""
+    ImageNet mean/std -- so that numbers typed in for one input fail. The check runs the pretrained model.
+
+    Args:
+        misclassification_numbers: The learner's function.
+        image_model: The course's image model (``xh.load_image_model()``).
+        x: The preprocessed scene (1x3xHxW).
+        true_class: The class the scene shows (an index or a name).
+
+    Raises:
+        CheckFailed: A field is wrong (the message names the mistake), or an argument is of the wrong kind.
+        NotAnsweredYet: The function is None, returns None or still raises NotImplementedError.
+
+    Example:
+        A scene of the wrong shape is answered before the model runs:
+
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> import xai_helpers.check as check
+        >>> check.problem5_numbers(lambda image_model, x, true_class: {}, xh.load_image_model(),
+        ...                        torch.zeros(3, 224, 224), "monarch")
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.CheckFailed: Problem 5a: `x` should be one preprocessed image, ...
+    """
     label = "Problem 5a"
+    image_batch(x, label)
+    class_of(image_model, true_class, label, "true_class")
     other = imagenet_normalised(image_model)
     cases = [(image_model, x, true_class, "for the scene"),
              (image_model, image_model.preprocess("butterfly"), "monarch",
@@ -97,14 +135,62 @@ def _ig_mistakes(signed, inside):
 _EVIDENCE = ("Grad-CAM share in box", "IG share in box")
 
 
-def problem5_evidence(evidence, chance, cams, igs, classes, box):
-    """Task 5b: ``evidence[c]`` = {"Grad-CAM share in box": share of the Grad-CAM map's mass inside the box,
-    "IG share in box": share of IG's positive evidence (sum over channels, clipped at 0) inside it};
-    ``chance`` = the box's share of the image's area."""
+def _map_size(cams, igs, classes, label):
+    """The H x W shared by every class's Grad-CAM map (HxW) and IG attributions (1x3xHxW), or a failure."""
+    sizes = set()
+    for name, maps, rank in (("cams", cams, 2), ("igs", igs, 4)):
+        for c in classes:
+            if c not in maps:
+                fail(label, f"`{name}` should hold the map of each class in `classes` {list(classes)}; it has no "
+                            f"{c!r}.")
+            shape = np.shape(maps[c]) if isinstance(maps[c], (torch.Tensor, np.ndarray)) else None
+            if shape is None or len(shape) != rank or getattr(maps[c], "device", None) == torch.device("meta"):
+                fail(label, f"`{name}`[{c!r}] should be a {'HxW map' if rank == 2 else '1x3xHxW tensor'}; got "
+                            f"{type(maps[c]).__name__} of shape {shape}.")
+            sizes.add(tuple(shape[-2:]))
+    if len(sizes) != 1:
+        fail(label, f"`cams` and `igs` should all have the same height and width; got {sorted(sizes)}.")
+    return sizes.pop()
+
+
+@answers_checked("Problem 5b", answers=("evidence",))
+def problem5_evidence(evidence: Mapping, chance: Any, cams: Mapping, igs: Mapping, classes: Sequence[int | str],
+                      box: Sequence[int]) -> None:
+    """Check Task 5b of Problem 5: how much of each class's evidence lies inside the object's box.
+
+    ``evidence[c]`` = {"Grad-CAM share in box": share of the Grad-CAM map's mass inside the box, "IG share in
+    box": share of IG's positive evidence (sum over channels, clipped at 0) inside it}; ``chance`` = the box's
+    share of the image's area.
+
+    Args:
+        evidence: The learner's dict class -> the two shares above.
+        chance: The learner's chance level (a number).
+        cams: Class -> its Grad-CAM map (HxW).
+        igs: Class -> its Integrated Gradients attributions (1x3xHxW).
+        classes: The classes compared.
+        box: The object's box (x0, y0, x1, y1) in pixels, corners included.
+
+    Raises:
+        CheckFailed: A share or the chance level is wrong, or an argument is of the wrong kind.
+        NotAnsweredYet: ``evidence`` or one of its fields is still missing.
+
+    Example:
+        >>> import torch
+        >>> import xai_helpers.check as check
+        >>> cams = {1: torch.ones(4, 4)}
+        >>> igs = {1: torch.ones(1, 3, 4, 4)}
+        >>> evidence = {1: {"Grad-CAM share in box": 0.25, "IG share in box": 0.25}}
+        >>> check.problem5_evidence(evidence, 0.25, cams, igs, [1], (0, 0, 1, 1))
+        ✓ Problem 5b: Grad-CAM and IG shares inside the object's box and the chance level are right.
+        >>> check.problem5_evidence(evidence, 4 / 16 * 100, cams, igs, [1], (0, 0, 1, 1))
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.CheckFailed: Problem 5b: chance is the box's share of the image's pixels ...
+    """
     label = "Problem 5b"
     require(evidence, label, "evidence")
-    first = next(iter(cams.values()))
-    inside = _box_mask(as_array(first).shape[-2:], box)
+    box = pixel_box(box, label)
+    inside = _box_mask(_map_size(cams, igs, classes, label), box)
     if not math.isclose(number(chance, label, "chance"), inside.mean(), rel_tol=1e-3):
         fail(label, "chance is the box's share of the image's pixels (its area over the image's area, corners "
                     "included): what a map spread evenly would put inside.")
@@ -185,14 +271,44 @@ def _crop_variants(image_model, image, box, margin, target):
                                         f"image_model.crop (here {image_model.crop})")
 
 
-def problem5_crop(crop_probability, image_model, scene, box, true_class):
-    """Task 5c: ``crop_probability(image_model, image, box, margin, target)`` -> p(target) after cropping; tested at
-    margins that stay inside and run past the border, other boxes and targets, and with ImageNet mean/std."""
+@answers_checked("Problem 5c", answers=("crop_probability",))
+def problem5_crop(crop_probability: Callable, image_model: ImageModel, scene: Image.Image, box: Sequence[int],
+                  true_class: int | str) -> None:
+    """Check Task 5c of Problem 5: the probability of a class once the scene is cropped around the object.
+
+    ``crop_probability(image_model, image, box, margin, target)`` must return p(target) for the image cropped to
+    the box widened by ``margin`` (clipped to the image), resized to the model's input size (bilinear) and
+    normalised. Tested at margins that stay inside and run past the border, other boxes and targets, and with
+    ImageNet mean/std (this runs the pretrained model).
+
+    Args:
+        crop_probability: The learner's function.
+        image_model: The course's image model (``xh.load_image_model()``).
+        scene: The scene, a PIL image.
+        box: The object's box (x0, y0, x1, y1) in pixels, corners included.
+        true_class: The object's class (an index or a name).
+
+    Raises:
+        CheckFailed: A probability is wrong (the message names the mistake), or an argument is of the wrong kind.
+        NotAnsweredYet: The function is None or still raises NotImplementedError.
+
+    Example:
+        A wrong kind of argument is answered before the model runs:
+
+        >>> import torch
+        >>> import xai_helpers.check as check
+        >>> check.problem5_crop(lambda *args: 0.5, None, torch.zeros(1, 3, 224, 224), (150, 110, 221, 181), "monarch")
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.CheckFailed: Problem 5c: `image_model` should be an ImageModel; got None.
+    """
     label = "Problem 5c"
+    box = pixel_box(box, label)
+    true_index = class_of(image_model, true_class, label, "true_class")
     other = imagenet_normalised(image_model)
     w, h = scene.size
     cases = [(image_model, box, 0, true_class), (image_model, box, 40, true_class),
-             (image_model, (0, 0, 111, 223), 8, "palace"), (other, box, 16, image_model.labels.index(true_class)),
+             (image_model, (0, 0, 111, 223), 8, "palace"), (other, box, 16, true_index),
              (image_model, (w - 30, h - 50, w - 1, h - 1), 12, "lakeside")]
     for model, b, margin, target in cases:
         got = number(call(crop_probability, label, model, scene, b, margin, target), label,
@@ -211,10 +327,37 @@ def problem5_crop(crop_probability, image_model, scene, box, true_class):
               "classes, a model with ImageNet mean/std and 112-pixel inputs).")
 
 
-def problem5_margins(p_by_margin, largest_margin, image_model, scene, box, true_class, margins):
-    """Task 5d: ``p_by_margin[m]`` = p(true class) for each margin; ``largest_margin`` = the largest margin whose
-    probability is at least MAJORITY (None when there is none)."""
+@answers_checked("Problem 5d", answers=("p_by_margin",))
+def problem5_margins(p_by_margin: Mapping, largest_margin: int | None, image_model: ImageModel, scene: Image.Image,
+                     box: Sequence[int], true_class: int | str, margins: Sequence[int]) -> None:
+    """Check Task 5d of Problem 5: p(true class) as the crop widens, and the largest margin that keeps it.
+
+    ``p_by_margin[m]`` = p(true class) for each margin (recomputed with the pretrained model);
+    ``largest_margin`` = the largest margin whose probability is at least MAJORITY (None when there is none).
+
+    Args:
+        p_by_margin: The learner's dict margin -> probability.
+        largest_margin: The learner's answer (an int, or None when no margin keeps the majority).
+        image_model: The course's image model (``xh.load_image_model()``).
+        scene: The scene, a PIL image.
+        box: The object's box (x0, y0, x1, y1) in pixels, corners included.
+        true_class: The object's class (an index or a name).
+        margins: The margins tried, in order.
+
+    Raises:
+        CheckFailed: A probability or ``largest_margin`` is wrong, or an argument is of the wrong kind.
+        NotAnsweredYet: ``p_by_margin`` is still missing.
+
+    Example:
+        >>> import xai_helpers.check as check
+        >>> check.problem5_margins({}, None, None, None, (150, 110, 221, 181), "monarch", [0, 16, 48])
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.CheckFailed: Problem 5d: `image_model` should be an ImageModel; got None.
+    """
     label = "Problem 5d"
+    box = pixel_box(box, label)
+    class_of(image_model, true_class, label, "true_class")
     require(p_by_margin, label, "p_by_margin")
     require_keys(p_by_margin, margins, label, f"p_by_margin should have the margins {list(margins)} as keys, in this "
                                               "order")

@@ -4,17 +4,25 @@ The learner gets a digit CNN and scenes like those it was trained on (``groundtr
 must locate, with the chapter's methods, the small region the model relies on besides the digit. The
 checker accepts a region of at most 10x10 pixels that overlaps that region by at least 4 pixels; for any
 other answer it says what the proposed region actually holds -- how often it lies on the digits, and how
-much the model's predictions depend on it -- without giving the location away.
+much the model's predictions depend on it -- without giving the location away. ``follow_rate`` and ``MAX_REGION_PIXELS`` serve the checker (not part of
+``__all__``; importable from this module).
 """
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import torch
+from torch import nn
 
+from ..digits import ClutteredDigits
 from ..evaluation import groundtruth as gt
-from .common import CheckFailed, NotAnsweredYet, call_for_result, fail, ok, require
+from .arguments import answers_checked
+from .common import call_for_result, fail, ok, require
 
-__all__ = ["CheckFailed", "NotAnsweredYet", "problem6_region", "problem6_paste", "follow_rate", "MAX_REGION_PIXELS"]
+__all__ = ["problem6_region", "problem6_paste"]
 
-MAX_REGION_PIXELS = 100          # a 10x10 region at most: 4 % of the 48x48 scene
+#: The largest region an answer may give: 10x10 pixels, 4 % of the 48x48 scene.
+MAX_REGION_PIXELS: int = 100
 MIN_COVERED = 4                  # pixels of the true region a correct answer covers
 
 
@@ -72,11 +80,47 @@ def follow_rate(model, scenes, region, seed=0):
     return float((gt.predict_classes(model, pasted) == scenes.labels[donors]).float().mean())
 
 
-def problem6_region(region, model, scenes):
-    """Task 6a: ``region`` = (top, left, bottom, right), at most 10x10 pixels, must cover what the model uses
-    besides the digit."""
+def _classifies(model, scenes, label):
+    """Fail unless ``model`` classifies the ``scenes`` (the case's digit CNN on the case's scenes)."""
+    try:
+        gt.predict_classes(model, scenes.images[:2])
+    except Exception as err:  # noqa: BLE001 -- any failure of another network on the scenes becomes feedback
+        fail(label, f"`model` should be the case's digit CNN (groundtruth.load_case()); it fails on the scenes "
+                    f"with {type(err).__name__}: {err}")
+
+
+@answers_checked("Problem 6a", answers=("region",))
+def problem6_region(region: Any, model: nn.Module, scenes: ClutteredDigits) -> bool:
+    """Check Task 6a of Problem 6 (optional): the small region the digit CNN relies on besides the digit.
+
+    ``region`` = (top, left, bottom, right), pixel rows and columns, bottom and right exclusive, at most 10x10
+    pixels; it must cover at least 4 pixels of that region. A wrong region is answered with what it actually
+    holds (how often it lies on the digits, how much the predictions depend on it), never with the answer.
+
+    Args:
+        region: The learner's region: four whole numbers (a tuple, list, array or tensor).
+        model: The case's digit CNN (``groundtruth.load_case()``).
+        scenes: The case's scenes (``groundtruth.load_case()``).
+
+    Returns:
+        True when the region is right (after printing the ✓ line).
+
+    Raises:
+        CheckFailed: The region is malformed, too large or in the wrong place, or an argument is of the wrong kind.
+        NotAnsweredYet: ``region`` is still None or empty.
+
+    Example:
+        Checking a region runs the case's model; a region not given yet is answered at once:
+
+        >>> import xai_helpers.check as check
+        >>> check.problem6_region(None, None, None)
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.NotAnsweredYet: Problem 6a: `region` is not there yet (it is None). ...
+    """
     label = "Problem 6a"
     region = _region(region, label)
+    _classifies(model, scenes, label)
     truth = gt._case_setup().box          # the case's mark has no public name: its place is the answer
     covered = _overlap(region, truth)
     if covered >= MIN_COVERED:
@@ -102,9 +146,40 @@ def problem6_region(region, model, scenes):
     fail(label, " ".join(notes))
 
 
-def problem6_paste(paste_region):
-    """Task 6b: ``paste_region(images, region, donors)`` -> images with region copied from the donor scenes,
-    tested on several regions, donor orders and batch sizes."""
+@answers_checked("Problem 6b", answers=("paste_region",))
+def problem6_paste(paste_region: Callable) -> bool:
+    """Check Task 6b of Problem 6 (optional): pasting a region from donor scenes into scenes.
+
+    ``paste_region(images, region, donors)`` must return new images in which scene i holds the pixels of
+    ``region`` (top, left, bottom, right; bottom and right exclusive) of scene ``donors[i]``, leaving the input
+    unchanged. Tested on several regions, donor orders and batch sizes.
+
+    Args:
+        paste_region: The learner's function.
+
+    Returns:
+        True when the function is right (after printing the ✓ line).
+
+    Raises:
+        CheckFailed: The pasted images are wrong; the message names the mistake (changed in place, pixels
+            outside the region changed, the wrong donor, ...).
+        NotAnsweredYet: ``paste_region`` is None, returns None or still raises NotImplementedError.
+
+    Example:
+        >>> import xai_helpers.check as check
+        >>> def paste_region(images, region, donors):
+        ...     top, left, bottom, right = region
+        ...     out = images.clone()
+        ...     out[:, :, top:bottom, left:right] = images[donors][:, :, top:bottom, left:right]
+        ...     return out
+        >>> check.problem6_paste(paste_region)
+        ✓ Problem 6b: copies exactly the region, from the right donor, without touching the input -- on three regions.
+        True
+        >>> check.problem6_paste(lambda images, region, donors: images)
+        Traceback (most recent call last):
+        ...
+        xai_helpers.check.common.CheckFailed: Problem 6b: the region is unchanged: copy it from the donor scenes.
+    """
     label = "Problem 6b"
     g = torch.Generator().manual_seed(6)
     for n, region in ((5, (0, 0, 4, 4)), (7, (10, 30, 17, 38)), (3, (44, 1, 48, 9))):
