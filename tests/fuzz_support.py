@@ -65,7 +65,8 @@ class Case:
     ``fixed`` names arguments that are not fuzzed, each with the reason (e.g. a callback: any callable is
     valid); ``max_examples`` bounds the hypothesis draws for slow functions. ``feedback``: further exception
     types that count as a clear answer -- the exercise checkers answer a wrong kind of learner answer with
-    ``CheckFailed`` feedback, which must then name the argument too.
+    ``CheckFailed`` feedback, which must then name the argument too. A feedback type is matched by its module
+    and name, so a check cell's ``importlib.reload(check)`` (a new class object) does not change the verdict.
     """
     fn: Callable
     make: Callable[[], dict]
@@ -78,6 +79,11 @@ class Case:
 def _raised_inside_the_package(err):
     frames = traceback.extract_tb(err.__traceback__)
     return bool(frames) and "xai_helpers" in frames[-1].filename.replace("\\", "/")
+
+
+def _is_feedback(err, feedback):
+    names = {(f.__module__, f.__qualname__) for f in feedback}
+    return any((k.__module__, k.__qualname__) in names for k in type(err).__mro__)
 
 
 def _names_the_argument(message, name, aliases):
@@ -99,14 +105,14 @@ def call_with(case, name, wrong):
     where = f"{getattr(case.fn, '__qualname__', case.fn)}({name}=<{wrong}>)"
     try:
         case.fn(**kwargs)
-    except (TypeError, ValueError) + tuple(case.feedback) as err:
+    except Exception as err:  # noqa: BLE001 -- sorted below: a clear error, feedback, or a failure
+        if not isinstance(err, (TypeError, ValueError)) and not _is_feedback(err, case.feedback):
+            raise AssertionError(f"{where}: raised {type(err).__name__} instead of a clear TypeError/ValueError: "
+                                 f"{err!r}\n{''.join(traceback.format_exception(err)[-6:])}") from err
         message = str(err)
         assert _raised_inside_the_package(err), f"{where}: a raw error from outside the package: {err!r}"
         assert _names_the_argument(message, name, case.aliases), (
             f"{where}: the error does not name the argument {name!r}: {message!r}")
-    except Exception as err:  # noqa: BLE001 -- any other kind is a failure of the package's checks
-        raise AssertionError(f"{where}: raised {type(err).__name__} instead of a clear TypeError/ValueError: "
-                             f"{err!r}\n{''.join(traceback.format_exception(err)[-6:])}") from err
     assert [hook_count(m) for m in modules] == before, f"{where}: a hook was left on a model"
 
 

@@ -156,6 +156,12 @@ def _attention(text_model, sentence):
         return attention_maps(text_model, sentence)
 
 
+def _position(words, word, label, what):
+    if word not in words:
+        fail(label, f"{what} {word!r} is not a word of the sentence {words}.")
+    return words.index(word)
+
+
 def reference_margins(attentions, tokens, verb, subject, attractor):
     """[layers, heads]: word-level weight from the verb to the subject minus that to the attractor, per head."""
     a = as_array(attentions)

@@ -16,7 +16,6 @@ import xai_helpers.check as check
 from fuzz_support import Case, fuzz
 from xai_helpers.evaluation import groundtruth as gt
 
-pytestmark = pytest.mark.integration
 
 FEEDBACK = (check.CheckFailed,)
 YOUR_FUNCTION = ["your function", "function"]

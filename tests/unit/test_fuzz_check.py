@@ -13,9 +13,8 @@ import torch
 import check_answers as A
 import xai_helpers.check as check
 from fuzz_support import Case, fuzz
-from test_fuzz import WRAPPED
+from unit.test_fuzz import WRAPPED
 
-pytestmark = pytest.mark.unit
 
 FEEDBACK = (check.CheckFailed,)
 YOUR_FUNCTION = ["your function", "function"]
