@@ -124,7 +124,7 @@ class _Worker:
         self._ready, self._runners, self.thread = threading.Condition(), collections.deque(), None
 
     def schedule(self, runner):
-        """Queue ``runner`` (once) and wake the thread, starting it on first use -> the thread."""
+        """Queue ``runner`` (once) and wake the thread, starting it on first use."""
         with self._ready:
             if runner not in self._runners:
                 self._runners.append(runner)
@@ -132,7 +132,6 @@ class _Worker:
                 self.thread = threading.Thread(target=self._loop, daemon=True, name="explorer-worker")
                 self.thread.start()
             self._ready.notify()
-            return self.thread
 
     def _loop(self):
         while True:
@@ -143,6 +142,21 @@ class _Worker:
 
 
 WORKER = _Worker()
+
+
+class Choice:
+    """What ``Runner.submit`` returns: ``join()`` / ``is_alive()`` as on the thread that used to run one choice."""
+
+    def __init__(self, runner):
+        self._runner = runner
+
+    def join(self, timeout=None):
+        """Block until the explorer's newest choice is drawn and its memory released (or ``timeout`` s)."""
+        self._runner.wait(timeout)
+
+    def is_alive(self):
+        """True while the explorer still has a choice to compute or draw."""
+        return self._runner._busy
 
 
 class Runner:
@@ -160,14 +174,16 @@ class Runner:
     def submit(self, compute, draw, on_error):
         """Run ``compute(generation)`` in the worker; ``draw(result)`` if still current; errors -> ``on_error``.
 
-        Replaces a pending job that has not started (counted as superseded); returns the worker thread.
+        Replaces a pending job that has not started (counted as superseded). Returns a ``Choice``: its
+        ``join()`` waits, like a thread's, until this explorer's newest choice is drawn.
         """
         with self._state:
             self.generation += 1
             if self._pending is not None:
                 self.superseded += 1
             self._pending, self._busy = (self.generation, compute, draw, on_error), True
-        return WORKER.schedule(self)
+        WORKER.schedule(self)
+        return Choice(self)
 
     def run_now(self, compute, draw):
         """Compute and draw in the calling thread (the explorer's first, static view)."""
