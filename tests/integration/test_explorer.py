@@ -18,7 +18,9 @@ pytest.importorskip("ipywidgets")
 
 
 def _explorer_threads():
-    return [t for t in threading.enumerate() if t.name.startswith("explorer-") and t.is_alive()]
+    """Explorer threads besides the process's one long-lived worker: a thread per change would show here."""
+    return [t for t in threading.enumerate() if t.name.startswith("explorer-") and t.is_alive()
+            and t is not ex.WORKER.thread]
 
 
 def _upload(name, content, kind="image/png"):
@@ -186,6 +188,25 @@ def test_a_hook_is_released_when_the_computation_fails(image_model):
     runner.submit(compute, lambda result: None, errors.append)
     assert runner.wait(60)
     assert errors and "5000" in str(errors[0]) and hook_count(image_model.model) == 0
+
+
+def test_choices_run_on_one_worker_and_join_waits_for_the_newest():
+    runner, started, release, drawn = ex.Runner(), threading.Event(), threading.Event(), []
+
+    def slow(generation):
+        started.set()
+        release.wait(30)
+        runner.check(generation)
+        return generation
+    runner.submit(slow, drawn.append, drawn.append)
+    assert started.wait(30)
+    runner.submit(lambda g: g, drawn.append, drawn.append)          # pending while the first still runs
+    choice = runner.submit(lambda g: ("threads", threading.current_thread()), drawn.append, drawn.append)
+    assert choice.is_alive()
+    release.set()
+    choice.join(30)
+    assert not choice.is_alive() and drawn == [("threads", ex.WORKER.thread)]
+    assert runner.superseded == 2 and runner.completed == 1 and not _explorer_threads()
 
 
 def test_bad_settings_are_refused_with_the_known_names(explorer):

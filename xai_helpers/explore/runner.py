@@ -2,12 +2,18 @@
 
 Both are built with ipywidgets on the package's own methods. What they share lives here:
 
-* **Superseding.** Every choice increments a generation counter and starts one worker thread. A
-  worker holds the model's lock while it computes (so two computations never share the model's
-  hooks), checks the counter before every forward pass (a forward pre-hook, owned by its thread and
-  removed on exit, also on errors) and before drawing, and gives up as soon as a newer choice exists.
-  There is no queue: a waiting worker whose choice is already stale never starts computing. torch
-  releases the GIL inside its operations, so the kernel stays responsive meanwhile.
+* **One worker, newest choice wins.** Every choice increments its explorer's generation counter and
+  replaces that explorer's pending job (there is no queue of stale work). One long-lived daemon thread
+  per process (``explorer-worker``, started on first use) runs the pending jobs one at a time, so two
+  computations never share a model's hooks. A job checks the counter before every forward pass (a
+  forward pre-hook, owned by the worker thread and removed on exit, also on errors) and before drawing,
+  and gives up as soon as a newer choice exists. torch releases the GIL inside its operations, so the
+  kernel stays responsive meanwhile.
+* **Memory stays flat.** A thread per choice made glibc hand each new thread its own allocator arena
+  and keep the freed pages of the old ones: the kernel grew by hundreds of MB per heavy redraw. The one
+  worker reuses its arena, and after each finished redraw (unless a newer choice already waits) it
+  collects cyclic garbage (matplotlib figures are cycles) and returns freed heap pages to the OS with
+  ``malloc_trim`` (glibc only; elsewhere a no-op). ``bench/explorer_memory.py`` measures it.
 * **Where widgets cannot run.** ``interactive=None`` (the default) means: widgets when the code runs
   inside a Jupyter kernel (only a kernel can talk to a widget front end), a static figure otherwise
   (a script, a terminal, pytest). The explorer's output always carries, next to the widget, a PNG of
@@ -16,13 +22,16 @@ Both are built with ipywidgets on the package's own methods. What they share liv
   ``interactive=False`` gives only the figure; ``interactive=True`` insists on widgets.
 """
 import base64
+import collections
 import contextlib
+import ctypes
+import gc
 import io
 import sys
 import threading
 
 __all__ = ["Superseded", "Runner", "watch_forward_passes", "in_jupyter_kernel", "resolve_interactive",
-           "figure_png"]
+           "figure_png", "release_memory", "WORKER"]
 
 
 class Superseded(Exception):
@@ -82,12 +91,80 @@ def watch_forward_passes(module, on_forward):
         handle.remove()
 
 
+def _malloc_trim():
+    """glibc's ``malloc_trim`` (returns free heap pages of every arena to the OS), or None off glibc."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):   # musl and other C libraries have no malloc_trim
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+_TRIM = _malloc_trim()
+
+
+def release_memory():
+    """Collect cyclic garbage, then give the allocator's free pages back to the OS (glibc)."""
+    gc.collect()
+    if _TRIM is not None:
+        _TRIM(0)
+
+
+# Held while any explorer computes (the worker, or a first view in the caller's thread): one at a time.
+_COMPUTING = threading.Lock()
+
+
+class _Worker:
+    """The process's one explorer thread: runs the pending job of each runner that has one, in turn."""
+
+    def __init__(self):
+        self._ready, self._runners, self.thread = threading.Condition(), collections.deque(), None
+
+    def schedule(self, runner):
+        """Queue ``runner`` (once) and wake the thread, starting it on first use."""
+        with self._ready:
+            if runner not in self._runners:
+                self._runners.append(runner)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._loop, daemon=True, name="explorer-worker")
+                self.thread.start()
+            self._ready.notify()
+
+    def _loop(self):
+        while True:
+            with self._ready:
+                self._ready.wait_for(lambda: self._runners)
+                runner = self._runners.popleft()
+            runner._run_pending()
+
+
+WORKER = _Worker()
+
+
+class Choice:
+    """What ``Runner.submit`` returns: ``join()`` / ``is_alive()`` as on the thread that used to run one choice."""
+
+    def __init__(self, runner):
+        self._runner = runner
+
+    def join(self, timeout=None):
+        """Block until the explorer's newest choice is drawn and its memory released (or ``timeout`` s)."""
+        self._runner.wait(timeout)
+
+    def is_alive(self):
+        """True while the explorer still has a choice to compute or draw."""
+        return self._runner._busy
+
+
 class Runner:
-    """One computation at a time, newest choice wins: a generation counter and a worker thread."""
+    """One explorer's choices: a generation counter and at most one pending job for ``WORKER``."""
 
     def __init__(self):
         self.generation, self.completed, self.superseded, self.failed = 0, 0, 0, 0
-        self._lock, self._thread, self._state = threading.Lock(), None, threading.Lock()
+        self._state, self._pending, self._busy = threading.Condition(), None, False
 
     def check(self, generation):
         """Raise ``Superseded`` when a newer choice exists than ``generation``."""
@@ -95,46 +172,60 @@ class Runner:
             raise Superseded()
 
     def submit(self, compute, draw, on_error):
-        """Start ``compute(generation)`` in a worker; ``draw(result)`` if still current; errors -> ``on_error``."""
+        """Run ``compute(generation)`` in the worker; ``draw(result)`` if still current; errors -> ``on_error``.
+
+        Replaces a pending job that has not started (counted as superseded). Returns a ``Choice``: its
+        ``join()`` waits, like a thread's, until this explorer's newest choice is drawn.
+        """
         with self._state:
             self.generation += 1
-            thread = threading.Thread(target=self._work, args=(self.generation, compute, draw, on_error),
-                                      daemon=True, name=f"explorer-{self.generation}")
-            self._thread = thread
-        thread.start()
-        return thread
+            if self._pending is not None:
+                self.superseded += 1
+            self._pending, self._busy = (self.generation, compute, draw, on_error), True
+        WORKER.schedule(self)
+        return Choice(self)
 
     def run_now(self, compute, draw):
         """Compute and draw in the calling thread (the explorer's first, static view)."""
-        with self._lock:
+        with _COMPUTING:
             draw(compute(self.generation))
+        release_memory()
 
-    def _work(self, generation, compute, draw, on_error):
-        with self._lock:
-            try:
-                self.check(generation)          # stale before it started: never compute
-                result = compute(generation)
-                self.check(generation)          # stale after computing: never draw
-                draw(result)
-                self.completed += 1
-            except Superseded:
-                self.superseded += 1
-            except Exception as err:            # shown in the widget, never a traceback
-                self.failed += 1
-                if generation == self.generation:
-                    on_error(err)
+    def _run_pending(self):
+        """In the worker: run the pending job, then release memory and report idle unless a newer one waits."""
+        with self._state:
+            job, self._pending = self._pending, None
+        if job is not None:
+            with _COMPUTING:
+                self._run(*job)
+            del job                             # its closures hold the settings, photo and model
+        with self._state:
+            newer = self._pending is not None
+        if not newer:
+            release_memory()
+        with self._state:
+            if self._pending is None:
+                self._busy = False
+                self._state.notify_all()
+
+    def _run(self, generation, compute, draw, on_error):
+        try:
+            self.check(generation)              # stale before it started: never compute
+            result = compute(generation)
+            self.check(generation)              # stale after computing: never draw
+            draw(result)
+            self.completed += 1
+        except Superseded:
+            self.superseded += 1
+        except Exception as err:                # shown in the widget, never a traceback
+            self.failed += 1
+            if generation == self.generation:
+                on_error(err.with_traceback(None))   # kept as last_error: no frames (and tensors) with it
 
     def wait(self, timeout=60.0):
-        """Block until the newest computation is finished (tests and scripts); returns True if it did."""
-        while True:
-            thread = self._thread
-            if thread is None:
-                return True
-            thread.join(timeout)
-            if thread.is_alive():
-                return False
-            if thread is self._thread:
-                return True
+        """Block until the newest choice is drawn and its memory released (tests and scripts) -> True if so."""
+        with self._state:
+            return self._state.wait_for(lambda: not self._busy, timeout)
 
 
 def error_text(err):
