@@ -115,7 +115,7 @@ def test_bad_texts_get_clear_errors(text_model, classifier, case, text, error, m
 
 def test_a_single_string_is_one_input_to_predict_but_refused_by_predict_proba(classifier):
     assert classifier.predict("great film") == classifier.predict(["great film"])[0]
-    with pytest.raises(TypeError, match="list of texts"):
+    with pytest.raises(TypeError, match="texts must be a sequence of strings; got str .great film."):
         classifier.predict_proba("great film")
 
 

@@ -22,7 +22,6 @@ import pytest
 from bench import explorer_memory
 from bench.harness import GB
 
-pytestmark = pytest.mark.system
 pytest.importorskip("jupyter_client")
 pytest.importorskip("ipywidgets")
 
