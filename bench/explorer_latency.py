@@ -1,4 +1,4 @@
-"""Latency of the interactive explorers (issue #18) on the course model, as a learner waits for it.
+"""Latency of the interactive explorers on the course model, as a learner waits for it.
 
 For each method: the time from a choice (``explorer.update(...)``, what a widget change calls) until the
 new figure is drawn (the worker finished, PNG rendered), wall clock and CPU time (all threads), median
@@ -109,7 +109,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     load = os.getloadavg()
     wall, cpu = timed(lambda: xh.load_image_model())
-    lines = ["", "## Explorer latency (bench/explorer_latency.py, issue #18)", "",
+    lines = ["", "## Explorer latency (bench/explorer_latency.py)", "",
              f"* Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; command: "
              f"`python bench/explorer_latency.py --repeats {args.repeats}{' --short' * args.short}`; model efficientnet_lite0 (cat photo).",
              f"* Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads "

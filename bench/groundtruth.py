@@ -1,4 +1,4 @@
-"""Section "groundtruth": time per scene of every attribution method on the ground-truth CNN (4.5, issue #15).
+"""Section "groundtruth": time per scene of every attribution method on the ground-truth CNN (4.5).
 
 For each method of ``xai_helpers.evaluation.groundtruth.SCORED_METHODS`` on the shipped clean CNN and held-out scenes,
 measured in a fresh process per torch thread count (``spawn``): the batched path the lesson uses

@@ -1,4 +1,4 @@
-"""Performance benchmark of the course (issue #7).  Run:  make bench
+"""Performance benchmark of the course.  Run:  make bench
 (or  python bench/run.py [--repeats 3] [--quick] [--only smoothgrad,ig,cam,notebooks] [--device cpu]).
 
 Runs every section of bench/ in order (smoothgrad, ig, cam, notebooks, then any section added later;

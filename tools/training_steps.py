@@ -1,5 +1,5 @@
-"""What the training scripts of tools/ share: one optimiser step and the progress line (same order of operations
-as before, so the checkpoints stay bit for bit)."""
+"""What the training scripts of tools/ share: one optimiser step and the progress line (the order of operations
+is fixed, so a rebuild reproduces the shipped checkpoints bit for bit)."""
 import time
 
 

@@ -1,4 +1,4 @@
-"""System test of the explorers (issue #18) in a real browser: JupyterLab on localhost, headless Chromium.
+"""System test of the explorers in a real browser: JupyterLab on localhost, headless Chromium.
 
 A notebook with ``xh.explore_image()`` and ``xh.explore_text()`` is written to a temporary folder and
 run in JupyterLab (started as in test_jupyterlab_browser.py; run the suite under tools/offline.sh for no

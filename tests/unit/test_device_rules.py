@@ -1,4 +1,4 @@
-"""Device rules (issue #13.5), enforced by a static scan of every lesson/exercise/solution code cell and the package.
+"""Device rules, enforced by a static scan of every lesson/exercise/solution code cell and the package.
 
 The course runs on CPU, CUDA and Apple MPS, where three things that work on a CPU fail:
 

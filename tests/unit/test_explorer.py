@@ -1,4 +1,4 @@
-"""The interactive explorers (issue #18), driven from their Python side: value changes recompute,
+"""The interactive explorers, driven from their Python side: value changes recompute,
 bad uploads become a message in the widget, stale choices are superseded, nothing is left behind."""
 import types
 
