@@ -143,7 +143,7 @@ def test_checker_answers_wrong_kinds_with_feedback(name, capsys):
 
 
 def test_every_checker_of_a_pretrained_network_has_a_case():
-    import test_fuzz_check
+    from unit import test_fuzz_check
     public = {n for n in check.__all__ if callable(getattr(check, n)) and not isinstance(getattr(check, n), type)}
     assert public == set(CASES) | set(test_fuzz_check.CASES)
     assert np.isfinite(margins_4()).all()
