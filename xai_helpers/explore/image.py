@@ -31,9 +31,9 @@ __all__ = ["explore_image", "ImageExplorer", "EXPLORER_METHODS", "UPLOAD_TYPES"]
 #: The explorer's settings that a method may take (each method uses those its function takes).
 KNOBS = ("layer", "noise_level", "n_samples", "baseline", "n_steps")
 #: What a view from ``compute`` holds (``figure`` and ``prediction_html`` draw it).
-VIEW_KEYS = ("pixels", "top", "target", "maps", "label", "settings", "model", "photo")
+IMAGE_VIEW_KEYS = ("pixels", "top", "target", "maps", "label", "settings", "model", "photo")
 #: Every setting of the image explorer and the kind of value it takes (``update`` checks changes against it).
-SETTING_HINTS = {"method": str, "compare": str | None, "target": int | str | None, "layer": str | None,
+IMAGE_SETTING_HINTS = {"method": str, "compare": str | None, "target": int | str | None, "layer": str | None,
                  "noise_level": float, "n_samples": int, "baseline": Literal[BASELINE_NAMES], "n_steps": int}
 
 
@@ -106,8 +106,8 @@ class ImageExplorer:
         interactive = resolve_interactive(interactive)
         self.image_model = model if isinstance(model, ImageModel) else load_image_model(model)
         self.settings = _default_settings()
-        self.settings.update(check_settings("ImageExplorer", SETTING_HINTS, {"method": method, "target": target},
-                                            self._checked_value))
+        given = {"method": method, "target": target}
+        self.settings.update(check_settings("ImageExplorer", IMAGE_SETTING_HINTS, given, self._checked_value))
         self.photo_name = image if isinstance(image, str) else "your photo"
         self.photo = read_image(image, "image")
         self.runner, self.view, self.png, self.widget, self.ui = Runner(), None, None, None, None
@@ -203,7 +203,7 @@ class ImageExplorer:
             >>> [ax.get_title().splitlines()[0] for ax in fig.axes[:2]]
             ['what the model sees (224 px)', "Grad-CAM for 'Egyptian cat'"]
         """
-        view = check_view(view, self.view, VIEW_KEYS)
+        view = check_view(view, self.view, IMAGE_VIEW_KEYS)
         n = 1 + len(view["maps"])
         fig = Figure(figsize=(3.6 * n, 3.9))
         axes = fig.subplots(1, n, squeeze=False)[0]
@@ -235,9 +235,9 @@ class ImageExplorer:
         Example:
             >>> import xai_helpers as xh
             >>> xh.explore_image("cat", interactive=False).prediction_html()
-            "<div style='font-size:90%'>Top-5 of efficientnet_lite0:<ol><li><b>Egyptian cat: ...%</b></li>...</ol></div>"
+            "<div style='font-size:90%'>Top-5 of efficientnet_lite0:<ol><li><b>Egyptian cat: ...%</b></li>...</div>"
         """
-        view = check_view(view, self.view, VIEW_KEYS)
+        view = check_view(view, self.view, IMAGE_VIEW_KEYS)
         rows = "".join(f"<li>{'<b>' if i == view['target'] else ''}{html.escape(label)}: {p:.1%}"
                        f"{'</b>' if i == view['target'] else ''}</li>" for i, label, p in view["top"])
         return f"<div style='font-size:90%'>Top-5 of {html.escape(view['model'])}:<ol>{rows}</ol></div>"
@@ -270,7 +270,7 @@ class ImageExplorer:
             >>> explorer.view["maps"][0][0], explorer.view["label"]
             ('gradient_x_input', 'tabby')
         """
-        self.settings.update(check_settings("update", SETTING_HINTS, changes, self._checked_value))
+        self.settings.update(check_settings("update", IMAGE_SETTING_HINTS, changes, self._checked_value))
         return self.refresh()
 
     @checked

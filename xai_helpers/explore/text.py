@@ -25,9 +25,9 @@ __all__ = ["explore_text", "TextExplorer", "DEFAULT_SENTENCE"]
 DEFAULT_SENTENCE: str = "The acting was wonderful, but the plot was a little slow."
 
 #: What a view from ``compute`` holds (``figure`` and ``tokens_html`` draw it).
-VIEW_KEYS = ("result", "attention", "settings")
+TEXT_VIEW_KEYS = ("result", "attention", "settings")
 #: Every setting of the text explorer and the kind of value it takes (``update`` checks changes against it).
-SETTING_HINTS = {"text": str, "target": int | str | None, "layer": int | None}
+TEXT_SETTING_HINTS = {"text": str, "target": int | str | None, "layer": int | None}
 
 
 def reading_text(result):
@@ -83,8 +83,8 @@ class TextExplorer:
         if self.classifier.name == DEFAULT_TEXT_CLASSIFIER:   # its encoder is the attention lesson's MiniLM
             self.text_model = load_text_model("all-minilm-l6-v2")
         self.settings = {"text": text, "target": None, "layer": None}
-        self.settings.update(check_settings("TextExplorer", SETTING_HINTS, {"target": target, "layer": layer},
-                                            self._checked_value))
+        given = {"target": target, "layer": layer}
+        self.settings.update(check_settings("TextExplorer", TEXT_SETTING_HINTS, given, self._checked_value))
         self.runner, self.view, self.png, self.widget, self.ui, self.last_error = Runner(), None, None, None, None, None
         self.runner.run_now(lambda g: self.compute(dict(self.settings), g), self._store)
         if interactive:
@@ -155,7 +155,7 @@ class TextExplorer:
             >>> fig.axes[1].get_title()
             'attention, layer 6, mean over heads (rows: queries)'
         """
-        view = check_view(view, self.view, VIEW_KEYS)
+        view = check_view(view, self.view, TEXT_VIEW_KEYS)
         n = len(view["result"].tokens)
         side = min(max(0.35 * n + 3, 5), 12)
         fig = Figure(figsize=(max(side + 1, 9), side + 2.2))
@@ -190,7 +190,7 @@ class TextExplorer:
             >>> "<b>" in shown, "&lt;" in shown, "prediction: positive" in shown
             (False, True, True)
         """
-        result = check_view(view, self.view, VIEW_KEYS)["result"]
+        result = check_view(view, self.view, TEXT_VIEW_KEYS)["result"]
         return (f"<div style='font-size:90%'>{html.escape(reading_text(result))}</div>"
                 + render_tokens_html(result.tokens, result.attributions))
 
@@ -219,7 +219,7 @@ class TextExplorer:
             >>> explorer.view["result"].prediction[0], explorer.view["result"].target_label
             ('negative', 'positive')
         """
-        self.settings.update(check_settings("update", SETTING_HINTS, changes, self._checked_value))
+        self.settings.update(check_settings("update", TEXT_SETTING_HINTS, changes, self._checked_value))
         s, ui = dict(self.settings), self.ui
         if ui:
             ui.busy()
