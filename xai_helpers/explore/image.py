@@ -6,33 +6,50 @@ maps, a colourbar, the top fifth outlined), the top-5 prediction, and optionally
 side by side. See ``runner.py`` for superseding and for what is shown where widgets cannot run.
 """
 import html
-from matplotlib.figure import Figure
+import math
+from typing import Callable, Literal
 
-from ..data import load_image
+from matplotlib.figure import Figure
+from PIL import Image
+
+from .._typecheck import checked
+from .._validate import check_count, resolve_layer
+from ..data import read_image
 from ..methods.registry import CAM, PATH, get_method, title
-from ..methods.integrated import DEFAULT_IG_STEPS, output_difference
-from ..models.image import ImageModel, load_image_model
+from ..methods.integrated import BASELINE_NAMES, DEFAULT_IG_STEPS, output_difference
+from ..models.image import ImageInput, ImageModel, load_image_model
 from ..models.prediction import predict
 from ..viz.plotting import overlay_heatmap
-from .image_choices import EXPLORER_METHODS, UPLOAD_TYPES
+from .image_choices import EXPLORER_METHODS, UPLOAD_TYPES, check_method
 from .image_widgets import build_image_widgets
-from .runner import Runner, figure_png, png_bundle, resolve_interactive, watch_forward_passes
+from .runner import Choice, Runner, figure_png, png_bundle, resolve_interactive, watch_forward_passes
+from .settings import check_settings, check_view, class_index
 
 __all__ = ["explore_image", "ImageExplorer", "EXPLORER_METHODS", "UPLOAD_TYPES"]
 
 #: The explorer's settings that a method may take (each method uses those its function takes).
 KNOBS = ("layer", "noise_level", "n_samples", "baseline", "n_steps")
+#: What a view from ``compute`` holds (``figure`` and ``prediction_html`` draw it).
+IMAGE_VIEW_KEYS = ("pixels", "top", "target", "maps", "label", "settings", "model", "photo")
+#: Every setting of the image explorer and the kind of value it takes (``update`` checks changes against it).
+IMAGE_SETTING_HINTS = {"method": str, "compare": str | None, "target": int | str | None, "layer": str | None,
+                 "noise_level": float, "n_samples": int, "baseline": Literal[BASELINE_NAMES], "n_steps": int}
 
 
-def _default_settings(method, target):
-    if method not in EXPLORER_METHODS:
-        raise ValueError(f"Unknown method {method!r}; choose one of: {', '.join(EXPLORER_METHODS)}.")
-    return {"method": method, "compare": None, "target": target, "layer": None, "noise_level": 0.15,
+def _default_settings():
+    return {"method": "grad_cam", "compare": None, "target": None, "layer": None, "noise_level": 0.15,
             "n_samples": 20, "baseline": "black", "n_steps": DEFAULT_IG_STEPS}
 
 
 def _knobs(s):
     return {k: s[k] for k in KNOBS}
+
+
+def _noise_level(value):
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"noise_level must be a finite number >= 0 (a fraction of the input's range, e.g. 0.15); "
+                         f"got {value!r}.")
+    return float(value)
 
 
 def forward_passes(method, s):
@@ -54,20 +71,48 @@ def attribution_map(image_model, x, target, method, s):
 
 
 class ImageExplorer:
-    """The state and drawing of the image explorer; ``.widget`` is its ipywidgets box (or None).
+    """The image explorer: a photo, a model, attribution maps, and the widgets to change them (4.2, 4.3, 4.5).
 
-    ``.view`` is the newest drawn view (a dict), ``.png`` its figure, ``.runner`` the worker machinery.
+    ``explore_image`` builds one; the lessons 4.2 (Grad-CAM), 4.3 (Integrated Gradients) and 4.5 (end to end)
+    embed it. It draws its first view at once, in the calling thread; every later change (``update``,
+    ``set_photo``, ``set_model``, or a widget) is computed in a worker thread, where a newer change supersedes
+    an older one. ``.view`` is the newest drawn view (a dict), ``.png`` its figure as PNG bytes, ``.widget`` the
+    ipywidgets box (``None`` for the static figure), ``.runner`` the worker machinery (``runner.wait()``
+    blocks until the newest change is drawn) and ``.last_error`` the error of the newest failed change.
+
+    Args:
+        image: The photo (as for ``explore_image``: a course photo name, a path or a PIL image).
+        model: The model, its name, or ``None`` for the offline course model.
+        method: The first method shown, one of ``EXPLORER_METHODS``.
+        target: The class explained (index or name), ``None`` for the top-1.
+        interactive: Widgets or the static figure (see ``explore_image``).
+
+    Raises:
+        TypeError, ValueError, FileNotFoundError: As ``explore_image`` (each message names the argument).
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> explorer = xh.explore.ImageExplorer("cat", method="grad_cam", interactive=False)
+        >>> explorer
+        ImageExplorer('efficientnet_lite0', 'cat', 'grad_cam')
+        >>> explorer.view["label"], explorer.widget is None
+        ('Egyptian cat', True)
     """
 
-    def __init__(self, image="cat", model=None, method="grad_cam", target=None, interactive=None):
+    @checked
+    def __init__(self, image: ImageInput = "cat", model: str | ImageModel | None = None, method: str = "grad_cam",
+                 target: int | str | None = None, interactive: bool | None = None) -> None:
+        interactive = resolve_interactive(interactive)
         self.image_model = model if isinstance(model, ImageModel) else load_image_model(model)
-        self.settings = _default_settings(method, target)
+        self.settings = _default_settings()
+        given = {"method": method, "target": target}
+        self.settings.update(check_settings("ImageExplorer", IMAGE_SETTING_HINTS, given, self._checked_value))
         self.photo_name = image if isinstance(image, str) else "your photo"
-        self.photo = load_image(image)
+        self.photo = read_image(image, "image")
         self.runner, self.view, self.png, self.widget, self.ui = Runner(), None, None, None, None
         self.last_error = None
         self.runner.run_now(self._compute_now, self._store)
-        if resolve_interactive(interactive):
+        if interactive:
             self.widget = build_image_widgets(self)
 
     def __repr__(self):
@@ -76,12 +121,52 @@ class ImageExplorer:
     def _repr_mimebundle_(self, include=None, exclude=None):
         return png_bundle(self.png, repr(self), self.widget)
 
+    def _checked_value(self, name, value):
+        """A setting's value of the right kind checked -> the value stored (a class name becomes its index)."""
+        if value is None:
+            return None
+        if name in ("method", "compare"):
+            return check_method(value, name)
+        if name == "target":
+            return class_index(value, self.image_model.labels)
+        if name == "layer":
+            return resolve_layer(self.image_model, value)[2]
+        if name == "noise_level":
+            return _noise_level(value)
+        return check_count(value, name) if name in ("n_samples", "n_steps") else value
+
     # --- computing and drawing ----------------------------------------------------------------
     def _compute_now(self, generation):
         return self.compute(dict(self.settings), self.photo, self.image_model, generation)
 
-    def compute(self, s, photo, image_model, generation, progress=None):
-        """Prediction and map(s) for settings ``s``; checks for a newer choice before every forward pass."""
+    def compute(self, s: dict, photo: Image.Image, image_model: ImageModel, generation: int,
+                progress: Callable[[float], None] | None = None) -> dict:
+        """Compute the view for settings ``s``: the top-5 prediction and the map of each chosen method.
+
+        The worker calls this; before every forward pass it checks that no newer change exists (else it
+        gives up with ``Superseded``). Nothing is stored: ``figure(view)`` draws the result.
+
+        Args:
+            s: The settings, as in ``.settings`` (method, compare, target, layer, noise_level, n_samples,
+                baseline, n_steps).
+            photo: The RGB photo.
+            image_model: The model to explain.
+            generation: The change this computation belongs to (``.runner.generation``).
+            progress: Called with the fraction done (0 to 1) before every forward pass, or ``None``.
+
+        Returns:
+            The view: a dict with ``pixels`` (what the model sees), ``top`` (top-5 predictions), ``target``
+            and ``label`` (the class explained), ``maps`` (``(method, map, signed, note)`` per method),
+            ``settings``, ``model`` and ``photo``.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> explorer = xh.explore_image("cat", interactive=False)
+            >>> view = explorer.compute(dict(explorer.settings, method="vanilla_gradients"), explorer.photo,
+            ...                         explorer.image_model, explorer.runner.generation)
+            >>> view["maps"][0][0], tuple(view["maps"][0][1].shape), view["label"]
+            ('vanilla_gradients', (224, 224), 'Egyptian cat')
+        """
         methods = [s["method"]] + ([s["compare"]] if s["compare"] and s["compare"] != s["method"] else [])
         total = 1 + sum(forward_passes(m, s) for m in methods)
 
@@ -101,9 +186,23 @@ class ImageExplorer:
                 "label": image_model.labels[int(target)], "settings": s, "model": image_model.name,
                 "photo": self.photo_name}
 
-    def figure(self, view=None):
-        """The view as a matplotlib ``Figure`` (no pyplot): the photo, then one overlay per method."""
-        view = view or self.view
+    @checked
+    def figure(self, view: dict | None = None) -> Figure:
+        """Draw a view as a matplotlib ``Figure`` (made without pyplot, so it is never shown twice).
+
+        Args:
+            view: A view from ``compute``; ``None`` means the newest drawn view (``.view``).
+
+        Returns:
+            The figure: the photo as the model sees it with its top-1 class, then one overlay per method.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> fig = xh.explore_image("cat", interactive=False).figure()
+            >>> [ax.get_title().splitlines()[0] for ax in fig.axes[:2]]
+            ['what the model sees (224 px)', "Grad-CAM for 'Egyptian cat'"]
+        """
+        view = check_view(view, self.view, IMAGE_VIEW_KEYS)
         n = 1 + len(view["maps"])
         fig = Figure(figsize=(3.6 * n, 3.9))
         axes = fig.subplots(1, n, squeeze=False)[0]
@@ -122,37 +221,117 @@ class ImageExplorer:
         self.view, self.png = view, figure_png(self.figure(view))
         return view
 
-    def prediction_html(self, view=None):
-        """The top-5 classes with probabilities, HTML-escaped, the explained class in bold."""
-        view = view or self.view
+    @checked
+    def prediction_html(self, view: dict | None = None) -> str:
+        """The top-5 classes of a view as an HTML list, the explained class in bold (labels HTML-escaped).
+
+        Args:
+            view: A view from ``compute``; ``None`` means the newest drawn view (``.view``).
+
+        Returns:
+            An HTML ``<div>`` with an ordered list of the five classes and their probabilities.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> xh.explore_image("cat", interactive=False).prediction_html()
+            "<div style='font-size:90%'>Top-5 of efficientnet_lite0:<ol><li><b>Egyptian cat: ...%</b></li>...</div>"
+        """
+        view = check_view(view, self.view, IMAGE_VIEW_KEYS)
         rows = "".join(f"<li>{'<b>' if i == view['target'] else ''}{html.escape(label)}: {p:.1%}"
                        f"{'</b>' if i == view['target'] else ''}</li>" for i, label, p in view["top"])
         return f"<div style='font-size:90%'>Top-5 of {html.escape(view['model'])}:<ol>{rows}</ol></div>"
 
     # --- choices (called by the widgets, or directly) ------------------------------------------
-    def update(self, **changes):
-        """Change settings (method, compare, target, layer, noise_level, n_samples, baseline, n_steps)
-        and recompute in the worker; returns the worker thread."""
-        unknown = set(changes) - set(self.settings)
-        if unknown:
-            raise ValueError(f"Unknown explorer setting(s) {sorted(unknown)}; known: {sorted(self.settings)}.")
-        self.settings.update(changes)
+    def update(self, **changes: object) -> Choice:
+        """Change settings and recompute in the worker (what the widgets call; also callable directly).
+
+        Each change is checked at once, before anything is computed: an unknown setting or a wrong value
+        raises here, naming the setting. ``.settings`` shows the current ones.
+
+        Args:
+            **changes: Any of ``method`` and ``compare`` (one of ``EXPLORER_METHODS``; ``compare=None`` shows
+                one map), ``target`` (a class index or name; ``None`` = the top-1 class), ``layer`` (a CAM
+                layer's name; ``None`` = the model's target layer), ``noise_level`` (SmoothGrad's noise, a
+                fraction of the input range), ``n_samples`` (SmoothGrad's samples), ``baseline`` (IG's:
+                ``"black"``, ``"white"``, ``"blur"`` or ``"noise"``) and ``n_steps`` (IG's steps).
+
+        Returns:
+            A ``Choice`` for this change: ``.join()`` waits until its view is drawn (or a newer change replaced
+            it); ``.is_alive()`` says whether it is still pending.
+
+        Raises:
+            TypeError: A setting's value is of the wrong kind.
+            ValueError: An unknown setting, method, class name or layer, or a number out of range.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> explorer = xh.explore_image("cat", interactive=False)
+            >>> explorer.update(method="gradient_x_input", target="tabby").join()
+            >>> explorer.view["maps"][0][0], explorer.view["label"]
+            ('gradient_x_input', 'tabby')
+        """
+        self.settings.update(check_settings("update", IMAGE_SETTING_HINTS, changes, self._checked_value))
         return self.refresh()
 
-    def set_photo(self, image, name=None):
-        """Explain another photo (a course name, a path or a PIL image); the class goes back to the top-1."""
-        self.photo, self.photo_name = load_image(image), name or (image if isinstance(image, str) else "your photo")
+    @checked
+    def set_photo(self, image: ImageInput, name: str | None = None) -> Choice:
+        """Explain another photo and recompute in the worker; the class goes back to the top-1.
+
+        Args:
+            image: A course photo name (``"dog"``), the path of an image file, or a PIL image.
+            name: What the view calls the photo; ``None`` means the name or path given, else ``"your photo"``.
+
+        Returns:
+            A ``Choice``: ``.join()`` waits until the new view is drawn (or a newer change replaced it).
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> explorer = xh.explore_image("cat", interactive=False)
+            >>> explorer.set_photo("dog").join()
+            >>> explorer.view["photo"], explorer.view["target"] == explorer.view["top"][0].index
+            ('dog', True)
+        """
+        photo = read_image(image, "image")
+        self.photo, self.photo_name = photo, name or (image if isinstance(image, str) else "your photo")
         self.settings["target"] = None
         return self.refresh()
 
-    def set_model(self, name):
-        """Switch the model; an unavailable one raises ``ModelUnavailableError`` and nothing changes."""
+    @checked
+    def set_model(self, name: str) -> Choice:
+        """Switch to another model and recompute in the worker; the layer and class go back to the defaults.
+
+        Args:
+            name: A key of ``IMAGE_MODELS``. One whose weights are neither cached nor downloadable raises
+                ``ModelUnavailableError`` and nothing changes.
+
+        Returns:
+            A ``Choice``: ``.join()`` returns once the new model's view is drawn.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> explorer = xh.explore_image("cat", method="grad_cam", interactive=False)
+            >>> explorer.update(layer="_blocks.10").join()
+            >>> explorer.set_model("efficientnet_lite0").join()
+            >>> explorer.view["model"], explorer.settings["layer"]
+            ('efficientnet_lite0', None)
+        """
         model = load_image_model(name)
         self.image_model, self.settings["layer"], self.settings["target"] = model, None, None
         return self.refresh()
 
-    def refresh(self):
-        """Recompute the current choice in a worker; an older one still running is superseded."""
+    def refresh(self) -> Choice:
+        """Recompute the current settings in a worker; an older computation still running is superseded.
+
+        Returns:
+            A ``Choice``: ``.join()`` waits until the new view is drawn (or a newer change replaced it).
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> explorer = xh.explore_image("cat", interactive=False)
+            >>> explorer.refresh().join()
+            >>> explorer.runner.completed, explorer.last_error
+            (1, None)
+        """
         s, photo, model = dict(self.settings), self.photo, self.image_model
         ui = self.ui
         progress = ui.set_progress if ui else None
@@ -164,13 +343,36 @@ class ImageExplorer:
         return self.runner.submit(compute, draw, lambda err: (setattr(self, "last_error", err), on_error(err)))
 
 
-def explore_image(image="cat", model=None, *, method="grad_cam", target=None, interactive=None):
-    """Explore attribution maps of a photo -> ``ImageExplorer`` (displays as widgets or a figure).
+@checked
+def explore_image(image: ImageInput = "cat", model: str | ImageModel | None = None, *, method: str = "grad_cam",
+                  target: int | str | None = None, interactive: bool | None = None) -> ImageExplorer:
+    """Explore the attribution maps of a photo: widgets in a notebook, a static figure elsewhere (4.2, 4.3, 4.5).
 
-    ``image``: a course photo name, a path or a PIL image (the learner can upload one in the widget:
-    JPEG, PNG or WebP); ``model``: a name from ``IMAGE_MODELS`` or an ``ImageModel`` (default: the
-    offline course model); ``method``: one of ``EXPLORER_METHODS``; ``target``: class index or name (default:
-    the top-1 class). ``interactive``: see ``explore.runner.resolve_interactive`` (None = widgets inside a kernel).
+    The explorer shows the photo as the model sees it, the chosen method's map laid over it and the top-5
+    prediction; its widgets change the photo (a course photo, or an upload: JPEG, PNG or WebP), the model,
+    the class explained, the method (and a second one side by side) and the method's settings. Each change is
+    computed in the background; a newer change supersedes an older one still running.
+
+    Args:
+        image: A course photo name (``"cat"``), the path of an image file, or a PIL image.
+        model: A name from ``IMAGE_MODELS`` or an ``ImageModel``; ``None`` loads the offline course model.
+        method: The attribution method shown first, one of ``EXPLORER_METHODS`` (default ``"grad_cam"``).
+        target: The class explained: an index or a class name; ``None`` means the top-1 class.
+        interactive: ``True`` for widgets, ``False`` for the static figure, ``None`` for widgets inside a
+            Jupyter kernel and the static figure elsewhere.
+
+    Returns:
+        The ``ImageExplorer``; as the last expression of a cell it displays itself (widgets, or the figure).
+
+    Raises:
+        TypeError: An argument is of the wrong kind (the message names it).
+        ValueError: An unknown method, model or class name (the message names the argument).
+        FileNotFoundError: There is no photo at ``image``.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> explorer = xh.explore_image("cat", method="grad_cam_plus_plus", target="tabby", interactive=False)
+        >>> explorer.view["maps"][0][0], explorer.view["label"], explorer.view["top"][0].label
+        ('grad_cam_plus_plus', 'tabby', 'Egyptian cat')
     """
     return ImageExplorer(image, model=model, method=method, target=target, interactive=interactive)
-

@@ -4,14 +4,30 @@ import tempfile
 from pathlib import Path
 
 from ..data import load_image
-from ..methods.registry import CAM, PATH, PIXEL, method_names
+from ..methods.registry import CAM, PATH, PIXEL, get_method, method_names
 
-__all__ = ["EXPLORER_METHODS", "UPLOAD_TYPES", "UPLOADED", "uploaded_image", "cam_layers"]
+__all__ = ["EXPLORER_METHODS", "UPLOAD_TYPES", "UPLOADED", "check_method", "uploaded_image", "cam_layers"]
 
 #: Method keys the explorer offers: every registered model-based method except the fixed-setting variants.
 EXPLORER_METHODS = method_names(kinds=(CAM, PIXEL, PATH), variants=False)
 UPLOAD_TYPES = "image/jpeg,image/png,image/webp,.jpg,.jpeg,.png,.webp"
 UPLOADED = "__upload__"
+
+
+def check_method(value, name="method"):
+    """``value`` checked as a method the explorer offers -> ``value``; else a ValueError naming ``name``.
+
+    An unregistered name gets the registry's error (close matches and the choices); a registered method the
+    explorer does not offer (a fixed-setting variant, a method without a model) gets the explorer's choices.
+    """
+    if value in EXPLORER_METHODS:
+        return value
+    try:
+        get_method(value)
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}") from None
+    raise ValueError(f"{name}={value!r} is not one of the explorer's methods; choose one of: "
+                     f"{', '.join(EXPLORER_METHODS)}.")
 
 
 def uploaded_image(upload_value):

@@ -145,7 +145,7 @@ WORKER = _Worker()
 
 
 class Choice:
-    """What ``Runner.submit`` returns: ``join()`` / ``is_alive()`` as on the thread that used to run one choice."""
+    """What ``Runner.submit`` returns: ``join()`` waits for this choice to be drawn or replaced; ``is_alive()``."""
 
     def __init__(self, runner):
         self._runner = runner

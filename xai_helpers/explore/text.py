@@ -5,22 +5,33 @@ margin, reference score and completeness delta; the attention view is the encode
 same sentence (heads averaged, one layer). Every piece of the sentence is HTML-escaped.
 """
 import html
+
+
 from matplotlib.figure import Figure
+
+from .._typecheck import checked
 
 from ..methods.attention import attention_maps
 from ..viz.attention import plot_attention
-from .runner import Runner, error_text, figure_png, png_bundle, resolve_interactive, watch_forward_passes
+from .runner import Choice, Runner, error_text, figure_png, png_bundle, resolve_interactive, watch_forward_passes
 from ..interpret import TextClassifierInterpreter, render_tokens_html, show_token_attributions
 from ..models.sentiment import DEFAULT_TEXT_CLASSIFIER, TextClassifier, load_text_classifier
 from ..models.text import load_text_model
+from .settings import check_settings, check_view, class_index
 
 __all__ = ["explore_text", "TextExplorer", "DEFAULT_SENTENCE"]
 
-DEFAULT_SENTENCE = "The acting was wonderful, but the plot was a little slow."
-# LIG steps x tokens per forward pass. A pass's activations grow with both (attention with tokens
-# squared), so a sentence of up to 20 tokens runs its 50 steps in one pass and longer ones in more,
-# smaller passes: a 130-token text peaks at ~0.3 GB above the kernel's base instead of ~1.1 GB.
-TOKEN_STEPS_PER_PASS = 1000
+#: The sentence the text explorer starts with: praise and criticism, so the two classes compete.
+DEFAULT_SENTENCE: str = "The acting was wonderful, but the plot was a little slow."
+
+#: What a view from ``compute`` holds (``figure`` and ``tokens_html`` draw it).
+TEXT_VIEW_KEYS = ("result", "attention", "settings")
+#: Every setting of the text explorer and the kind of value it takes (``update`` checks changes against it).
+TEXT_SETTING_HINTS = {"text": str, "target": int | str | None, "layer": int | None}
+#: LIG steps x tokens per forward pass. A pass's activations grow with both (attention with tokens squared), so
+#: a sentence of up to 20 tokens runs its 50 steps in one pass and longer ones in more, smaller passes: a
+#: 130-token text peaks at ~0.3 GB above the kernel's base instead of ~1.1 GB.
+TOKEN_STEPS_PER_PASS: int = 1000
 
 
 def reading_text(result):
@@ -33,19 +44,65 @@ def reading_text(result):
 
 
 class TextExplorer:
-    """State, computation and drawing of the text explorer; ``.widget`` is its ipywidgets box (or None)."""
+    """The text explorer: a sentence, the sentiment classifier's reading of it, token attributions, attention (4.5).
 
-    def __init__(self, text=DEFAULT_SENTENCE, classifier=None, target=None, layer=None, interactive=None):
+    ``explore_text`` builds one; lesson 4.5 (end to end) embeds it. The attributions are Layer Integrated
+    Gradients of the margin (``TextClassifierInterpreter``); the attention view is the encoder's attention for
+    the same sentence (heads averaged, one layer), shown for the course classifier, whose encoder is the
+    MiniLM of lesson 4.4a. The first view is drawn at once; later changes (``update`` or a widget) are
+    computed in a worker thread, a newer one superseding an older. ``.view`` is the newest drawn view (a
+    dict), ``.png`` its figure as PNG bytes, ``.widget`` the ipywidgets box (``None`` for the static figure),
+    ``.runner`` the worker machinery and ``.last_error`` the error of the newest failed change.
+
+    Args:
+        text: The sentence to explain (default ``DEFAULT_SENTENCE``).
+        classifier: A ``TextClassifier`` or the name of one (see ``load_text_classifier``); ``None`` loads
+            the offline course classifier.
+        target: The class explained: an index or a class name (``"positive"``); ``None`` means the
+            predicted class.
+        layer: The encoder layer whose attention is shown, 0-based; ``None`` means the last.
+        interactive: ``True`` for widgets, ``False`` for the static figure, ``None`` for widgets inside a
+            Jupyter kernel and the static figure elsewhere (``explore.runner.resolve_interactive``).
+
+    Raises:
+        TypeError: An argument is of the wrong kind (the message names it).
+        ValueError: An unknown classifier or class name, a layer out of range, or an empty sentence.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> explorer = xh.explore.TextExplorer("A wonderful film.", interactive=False)
+        >>> explorer
+        TextExplorer('minilm_sentiment', 'A wonderful film.')
+        >>> explorer.view["result"].prediction[0], explorer.view["attention"][2]
+        ('positive', 5)
+    """
+
+    @checked
+    def __init__(self, text: str = DEFAULT_SENTENCE, classifier: str | TextClassifier | None = None,
+                 target: int | str | None = None, layer: int | None = None, interactive: bool | None = None) -> None:
+        interactive = resolve_interactive(interactive)
         self.classifier = classifier if isinstance(classifier, TextClassifier) else load_text_classifier(classifier)
         self.interpreter = TextClassifierInterpreter(self.classifier)
         self.text_model = None
         if self.classifier.name == DEFAULT_TEXT_CLASSIFIER:   # its encoder is the attention lesson's MiniLM
             self.text_model = load_text_model("all-minilm-l6-v2")
-        self.settings = {"text": text, "target": target, "layer": layer}
+        self.settings = {"text": text, "target": None, "layer": None}
+        given = {"target": target, "layer": layer}
+        self.settings.update(check_settings("TextExplorer", TEXT_SETTING_HINTS, given, self._checked_value))
         self.runner, self.view, self.png, self.widget, self.ui, self.last_error = Runner(), None, None, None, None, None
         self.runner.run_now(lambda g: self.compute(dict(self.settings), g), self._store)
-        if resolve_interactive(interactive):
+        if interactive:
             self.widget = _TextWidgets(self).box
+
+    def _checked_value(self, name, value):
+        """A setting's value of the right kind checked -> the value stored (a class name becomes its index)."""
+        if name == "target" and value is not None:
+            return class_index(value, self.classifier.labels)
+        if name == "layer" and value is not None and self.text_model is not None:
+            if not 0 <= value < self.text_model.num_layers:
+                raise ValueError(f"layer must be between 0 and {self.text_model.num_layers - 1} (0-based), "
+                                 f"got {value}.")
+        return value
 
     def __repr__(self):
         return f"TextExplorer({self.classifier.name!r}, {self.settings['text']!r})"
@@ -53,9 +110,28 @@ class TextExplorer:
     def _repr_mimebundle_(self, include=None, exclude=None):
         return png_bundle(self.png, repr(self), self.widget)
 
-    def compute(self, s, generation):
-        """Attributions and attention for settings ``s``; abandoned when a newer sentence arrives."""
-        self.interpreter.batch_size = self.steps_per_pass(s["text"])   # computations run one at a time
+    def compute(self, s: dict, generation: int) -> dict:
+        """Compute the view for settings ``s``: the attributions of the sentence and its attention.
+
+        The worker calls this; before every forward pass it checks that no newer change exists (else it
+        gives up with ``Superseded``). Nothing is stored: ``figure(view)`` draws the result.
+
+        Args:
+            s: The settings, as in ``.settings`` (``text``, ``target``, ``layer``).
+            generation: The change this computation belongs to (``.runner.generation``).
+
+        Returns:
+            The view: a dict with ``result`` (the ``TextInterpretation``), ``attention`` (``(tokens, matrix,
+            layer)``, or ``None`` for a classifier other than the course's) and ``settings``.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> explorer = xh.explore_text(interactive=False)
+            >>> view = explorer.compute(dict(explorer.settings, text="A dull film."), explorer.runner.generation)
+            >>> view["result"].prediction[0], view["result"].tokens
+            ('negative', ['[CLS]', 'a', 'dull', 'film', '.', '[SEP]'])
+        """
+        self.interpreter.batch_size = self._steps_per_pass(s["text"])   # computations run one at a time
         with watch_forward_passes(self.classifier.model, lambda count: self.runner.check(generation)):
             result = self.interpreter.interpret(s["text"], target=s["target"])
         self.runner.check(generation)
@@ -68,16 +144,30 @@ class TextExplorer:
             attention = (tokens, maps[layer].mean(0), layer)
         return {"result": result, "attention": attention, "settings": s}
 
-    def steps_per_pass(self, text):
+    def _steps_per_pass(self, text):
         """LIG steps per forward pass for ``text``: ``TOKEN_STEPS_PER_PASS`` divided by its token count."""
         clf = self.classifier
         n_tokens = len(clf.tokenizer(text, truncation=True, max_length=clf.max_length)["input_ids"]) \
             if isinstance(text, str) else 1      # not a text: interpret() gives the error message
         return max(1, min(self.interpreter.n_steps, TOKEN_STEPS_PER_PASS // n_tokens))
 
-    def figure(self, view=None):
-        """The view as one matplotlib ``Figure``: coloured tokens on top, the attention matrix below."""
-        view = view or self.view
+    @checked
+    def figure(self, view: dict | None = None) -> Figure:
+        """Draw a view as one matplotlib ``Figure`` (made without pyplot, so it is never shown twice).
+
+        Args:
+            view: A view from ``compute``; ``None`` means the newest drawn view (``.view``).
+
+        Returns:
+            The figure: the tokens coloured by their attribution on top, the attention matrix below.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> fig = xh.explore_text("A wonderful film.", interactive=False).figure()
+            >>> fig.axes[1].get_title()
+            'attention, layer 6, mean over heads (rows: queries)'
+        """
+        view = check_view(view, self.view, TEXT_VIEW_KEYS)
         n = len(view["result"].tokens)
         side = min(max(0.35 * n + 3, 5), 12)
         fig = Figure(figsize=(max(side + 1, 9), side + 2.2))
@@ -96,18 +186,53 @@ class TextExplorer:
         self.view, self.png = view, figure_png(self.figure(view))
         return view
 
-    def tokens_html(self, view=None):
-        """The reading and the coloured tokens as HTML, escaped (a ``<script>`` stays text)."""
-        result = (view or self.view)["result"]
+    @checked
+    def tokens_html(self, view: dict | None = None) -> str:
+        """The reading of a view and its tokens coloured by attribution, as HTML (every piece escaped).
+
+        Args:
+            view: A view from ``compute``; ``None`` means the newest drawn view (``.view``).
+
+        Returns:
+            HTML: the prediction, margin, reference and delta in words, then the coloured tokens.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> shown = xh.explore_text("I <b>loved</b> it", interactive=False).tokens_html()
+            >>> "<b>" in shown, "&lt;" in shown, "prediction: positive" in shown
+            (False, True, True)
+        """
+        result = check_view(view, self.view, TEXT_VIEW_KEYS)["result"]
         return (f"<div style='font-size:90%'>{html.escape(reading_text(result))}</div>"
                 + render_tokens_html(result.tokens, result.attributions))
 
-    def update(self, **changes):
-        """Change ``text``, ``target`` (None = the predicted class) or ``layer``; recompute in the worker."""
-        unknown = set(changes) - set(self.settings)
-        if unknown:
-            raise ValueError(f"Unknown explorer setting(s) {sorted(unknown)}; known: {sorted(self.settings)}.")
-        self.settings.update(changes)
+    def update(self, **changes: object) -> Choice:
+        """Change settings and recompute in the worker (what the widgets call; also callable directly).
+
+        Each change is checked at once: an unknown setting, a wrong kind of value, an unknown class name or
+        a layer out of range raises here, naming the setting. An empty sentence is the interpreter's to
+        refuse: its error ends up in ``.last_error`` (and in the widget).
+
+        Args:
+            **changes: Any of ``text`` (the sentence), ``target`` (a class index or name; ``None`` = the
+                predicted class) and ``layer`` (the attention layer, 0-based; ``None`` = the last).
+
+        Returns:
+            A ``Choice`` for this change: ``.join()`` waits until its view is drawn (or a newer change replaced
+            it); ``.is_alive()`` says whether it is still pending.
+
+        Raises:
+            TypeError: A setting's value is of the wrong kind.
+            ValueError: An unknown setting or class name, or a layer out of range.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> explorer = xh.explore_text(interactive=False)
+            >>> explorer.update(text="A dull film.", target="positive").join()
+            >>> explorer.view["result"].prediction[0], explorer.view["result"].target_label
+            ('negative', 'positive')
+        """
+        self.settings.update(check_settings("update", TEXT_SETTING_HINTS, changes, self._checked_value))
         s, ui = dict(self.settings), self.ui
         if ui:
             ui.busy()
@@ -158,11 +283,35 @@ class _TextWidgets:
         self.status.value = f"<span style='color:#b00020'>{html.escape(error_text(err))}</span>"
 
 
-def explore_text(text=DEFAULT_SENTENCE, classifier=None, *, target=None, layer=None, interactive=None):
-    """Explore the sentiment classifier on a sentence -> ``TextExplorer`` (widgets or a static figure).
+@checked
+def explore_text(text: str = DEFAULT_SENTENCE, classifier: str | TextClassifier | None = None, *,
+                 target: int | str | None = None, layer: int | None = None,
+                 interactive: bool | None = None) -> TextExplorer:
+    """Explore the sentiment classifier on a sentence: widgets in a notebook, a static figure elsewhere (4.5).
 
-    Shows the prediction, the margin reading and token attributions (Layer IG), and the encoder's
-    attention for the same sentence (``layer``: 0-based, default the last, heads averaged).
-    ``interactive``: see ``explore.runner.resolve_interactive`` (None = widgets inside a Jupyter kernel).
+    The explorer shows the prediction, the margin reading and each token's attribution (Layer Integrated
+    Gradients), and the encoder's attention for the same sentence (heads averaged); its widgets change the
+    sentence, the class explained and the attention layer.
+
+    Args:
+        text: The sentence to explain (default ``DEFAULT_SENTENCE``).
+        classifier: A ``TextClassifier`` or the name of one; ``None`` loads the offline course classifier.
+        target: The class explained: an index or a class name; ``None`` means the predicted class.
+        layer: The encoder layer whose attention is shown, 0-based; ``None`` means the last.
+        interactive: Widgets (``True``), the static figure (``False``), or widgets only where the code runs in
+            a Jupyter kernel (``None``, the default).
+
+    Returns:
+        The ``TextExplorer``, which displays itself when a cell ends with it.
+
+    Raises:
+        TypeError: An argument is of the wrong kind (the message names it).
+        ValueError: An unknown classifier or class name, a layer out of range, or an empty sentence.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> explorer = xh.explore_text("Great film.", target="negative", layer=0, interactive=False)
+        >>> explorer.view["result"].target_label, explorer.view["attention"][2]
+        ('negative', 0)
     """
     return TextExplorer(text, classifier=classifier, target=target, layer=layer, interactive=interactive)
