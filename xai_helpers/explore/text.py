@@ -22,7 +22,7 @@ DEFAULT_SENTENCE = "The acting was wonderful, but the plot was a little slow."
 def reading_text(result):
     """One ``TextInterpretation`` in plain words: the prediction, the explained margin, the reference, and the
     attributions' sum and delta (not escaped)."""
-    label, p = result.prediction
+    _, label, p = result.prediction
     return (f"prediction: {label} ({p:.1%}). Attributions of the margin (log-odds) of '{result.target_label}': "
             f"sentence {result.text_score:+.2f}, reference {result.reference_score:+.2f} (all words -> [PAD]); "
             f"they sum to {result.attributions.sum():+.2f} = margin - reference, delta {result.delta:+.1e}.")
