@@ -78,14 +78,14 @@ def check_count(value, name, minimum=1):
     return int(value)
 
 
-def resolve_target(target, num_classes, labels=None):
-    """Turn a class index or class name into a valid index in ``[0, num_classes)``."""
+def resolve_target(target, num_classes, labels=None, *, name="target"):
+    """Turn a class index or class name into a valid index in ``[0, num_classes)``; errors call it ``name``."""
     if isinstance(target, torch.Tensor) and target.numel() == 1:
         target = target.item()
     if isinstance(target, str):
         names = labels if labels is not None else (imagenet_labels() if num_classes == 1000 else None)
         if names is None:
-            raise ValueError(f"target={target!r} is a class name, but this model has no class names; "
+            raise ValueError(f"{name}={target!r} is a class name, but this model has no class names; "
                              "pass an integer class index.")
         lowered = [n.lower() for n in names]
         key = target.strip().lower()
@@ -93,7 +93,7 @@ def resolve_target(target, num_classes, labels=None):
             return lowered.index(key)
         close = difflib.get_close_matches(key, lowered, n=3, cutoff=0.6)
         hint = f" Did you mean {', '.join(repr(names[lowered.index(c)]) for c in close)}?" if close else ""
-        raise ValueError(f"{target!r} is not a class name of this model.{hint} "
+        raise ValueError(f"{name}={target!r} is not a class name of this model.{hint} "
                          "Names are the model's .labels (e.g. 'tabby', 'espresso').")
     if isinstance(target, bool) or not isinstance(target, int):
         try:
@@ -103,10 +103,10 @@ def resolve_target(target, num_classes, labels=None):
             else:
                 raise TypeError
         except TypeError:
-            raise TypeError(f"target must be a class index (int) or a class name (str), got "
+            raise TypeError(f"{name} must be a class index (int) or a class name (str), got "
                             f"{type(target).__name__}.") from None
     if not 0 <= target < num_classes:
-        raise ValueError(f"target={target} is out of range: this model has {num_classes} classes, so "
+        raise ValueError(f"{name}={target} is out of range: this model has {num_classes} classes, so "
                          f"use 0 ... {num_classes - 1} (negative indices are not accepted).")
     return target
 

@@ -234,7 +234,7 @@ def test_typing_a_sentence_and_choosing_the_class_recompute(text_explorer):
     ui.text.value = "A dull, boring and far too long film."
     _wait(text_explorer)
     result = text_explorer.view["result"]
-    assert result.text.startswith("A dull") and result.prediction[0] == "negative"
+    assert result.text.startswith("A dull") and result.prediction.label == "negative"
     assert ui.image.value != before and "dull" in ui.tokens.value
     ui.target.value = text_explorer.classifier.labels.index("positive")
     _wait(text_explorer)

@@ -149,8 +149,8 @@ def test_text_attributions_one_per_token_and_complete(clf):
     assert r.tokens[0] == "[CLS]" and r.tokens[-1] == "[SEP]"
     assert len(r.attributions) == len(r.tokens)
     top = clf.predict(r.text, k=1)[0]
-    assert r.prediction[0] == top.label
-    assert r.prediction[1] == pytest.approx(top.probability, abs=1e-5)
+    assert r.prediction[:2] == top[:2]                                      # a Prediction: index, label
+    assert r.prediction.probability == pytest.approx(top.probability, abs=1e-5)
     # completeness of Layer IG (Gauss-Legendre): sum of attributions = logit(x) - logit(reference)
     assert abs(r.attributions.sum() - r.score_difference - r.delta) < 1e-4
     assert r.relative_error < 1e-2

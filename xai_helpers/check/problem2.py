@@ -198,7 +198,7 @@ def problem2_experiment(results: Mapping, image_model: ImageModel, x: torch.Tens
         >>> check.problem2_experiment({}, None, None, "monarch", [1, 2, 4])
         Traceback (most recent call last):
         ...
-        xai_helpers.check.common.CheckFailed: Problem 2b: `image_model` should be an ImageModel; got None.
+        xai_helpers.check.common.CheckFailed: Problem 2b: `image_model` should be an ImageModel (from load_image_model()); got None.
     """
     label = "Problem 2b"
     require(results, label, "results")

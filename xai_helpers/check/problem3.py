@@ -130,7 +130,7 @@ def problem3_baselines(build_baselines: Callable, image_model: ImageModel, photo
         >>> check.problem3_baselines(lambda image_model, x, **options: {}, "resnet")
         Traceback (most recent call last):
         ...
-        xai_helpers.check.common.CheckFailed: Problem 3a: `image_model` should be an ImageModel; got str 'resnet'.
+        xai_helpers.check.common.CheckFailed: Problem 3a: `image_model` should be an ImageModel (from load_image_model()); got str 'resnet'.
     """
     label = "Problem 3a"
     other = imagenet_normalised(image_model)
@@ -251,7 +251,7 @@ def problem3_table(table: Mapping, image_model: ImageModel, x: torch.Tensor, bas
         >>> check.problem3_table({"black": 0.2}, None, None, {}, {}, None)
         Traceback (most recent call last):
         ...
-        xai_helpers.check.common.CheckFailed: Problem 3c: `image_model` should be an ImageModel; got None.
+        xai_helpers.check.common.CheckFailed: Problem 3c: `image_model` should be an ImageModel (from load_image_model()); got None.
     """
     label = "Problem 3c"
     require(table, label, "table_3")

@@ -300,7 +300,7 @@ def problem5_crop(crop_probability: Callable, image_model: ImageModel, scene: Im
         >>> check.problem5_crop(lambda *args: 0.5, None, torch.zeros(1, 3, 224, 224), (150, 110, 221, 181), "monarch")
         Traceback (most recent call last):
         ...
-        xai_helpers.check.common.CheckFailed: Problem 5c: `image_model` should be an ImageModel; got None.
+        xai_helpers.check.common.CheckFailed: Problem 5c: `image_model` should be an ImageModel (from load_image_model()); got None.
     """
     label = "Problem 5c"
     box = pixel_box(box, label)
@@ -353,7 +353,7 @@ def problem5_margins(p_by_margin: Mapping, largest_margin: int | None, image_mod
         >>> check.problem5_margins({}, None, None, None, (150, 110, 221, 181), "monarch", [0, 16, 48])
         Traceback (most recent call last):
         ...
-        xai_helpers.check.common.CheckFailed: Problem 5d: `image_model` should be an ImageModel; got None.
+        xai_helpers.check.common.CheckFailed: Problem 5d: `image_model` should be an ImageModel (from load_image_model()); got None.
     """
     label = "Problem 5d"
     box = pixel_box(box, label)

@@ -37,7 +37,7 @@ TOKEN_STEPS_PER_PASS: int = 1000
 def reading_text(result):
     """One ``TextInterpretation`` in plain words: the prediction, the explained margin, the reference, and the
     attributions' sum and delta (not escaped)."""
-    label, p = result.prediction
+    _, label, p = result.prediction
     return (f"prediction: {label} ({p:.1%}). Attributions of the margin (log-odds) of '{result.target_label}': "
             f"sentence {result.text_score:+.2f}, reference {result.reference_score:+.2f} (all words -> [PAD]); "
             f"they sum to {result.attributions.sum():+.2f} = margin - reference, delta {result.delta:+.1e}.")
@@ -73,7 +73,7 @@ class TextExplorer:
         >>> explorer = xh.explore.TextExplorer("A wonderful film.", interactive=False)
         >>> explorer
         TextExplorer('minilm_sentiment', 'A wonderful film.')
-        >>> explorer.view["result"].prediction[0], explorer.view["attention"][2]
+        >>> explorer.view["result"].prediction.label, explorer.view["attention"][2]
         ('positive', 5)
     """
 
@@ -128,7 +128,7 @@ class TextExplorer:
             >>> import xai_helpers as xh
             >>> explorer = xh.explore_text(interactive=False)
             >>> view = explorer.compute(dict(explorer.settings, text="A dull film."), explorer.runner.generation)
-            >>> view["result"].prediction[0], view["result"].tokens
+            >>> view["result"].prediction.label, view["result"].tokens
             ('negative', ['[CLS]', 'a', 'dull', 'film', '.', '[SEP]'])
         """
         self.interpreter.batch_size = self._steps_per_pass(s["text"])   # computations run one at a time
@@ -229,7 +229,7 @@ class TextExplorer:
             >>> import xai_helpers as xh
             >>> explorer = xh.explore_text(interactive=False)
             >>> explorer.update(text="A dull film.", target="positive").join()
-            >>> explorer.view["result"].prediction[0], explorer.view["result"].target_label
+            >>> explorer.view["result"].prediction.label, explorer.view["result"].target_label
             ('negative', 'positive')
         """
         self.settings.update(check_settings("update", TEXT_SETTING_HINTS, changes, self._checked_value))

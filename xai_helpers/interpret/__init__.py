@@ -6,8 +6,8 @@ from .diagnose import MisclassificationReport, diagnose_misclassification, top_r
 from .explainers import DEFAULT_EXPLAINERS, IG_MAX_ERROR, image_explainers
 from .image import ImageClassifierInterpreter, ImageInterpretation
 from .scenes import plot_scene_attention
-from .text import TEXT_QUANTITIES, TextClassifierInterpreter, TextInterpretation
-from .tokens import captum_text_visualization, render_tokens_html, show_token_attributions
+from .text import TEXT_QUANTITIES, TextClassifierInterpreter
+from .tokens import TextInterpretation, captum_text_visualization, render_tokens_html, show_token_attributions
 
 __all__ = ["ImageClassifierInterpreter", "ImageInterpretation", "image_explainers", "DEFAULT_EXPLAINERS",
            "TextClassifierInterpreter", "TextInterpretation", "render_tokens_html", "show_token_attributions",

@@ -7,60 +7,22 @@ logit, and it reports the margin on the reference.
 """
 from dataclasses import dataclass
 
-import numpy as np
 import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from .._validate import resolve_target
+from .._typecheck import checked
+from .._validate import check_count, check_device, resolve_target
+from ..models.prediction import Prediction
+from ..models.sentiment import TextClassifier
 from ..models.text import check_text
-from .tokens import render_tokens_html, show_token_attributions
+from .tokens import TextInterpretation
 
-__all__ = ["TextClassifierInterpreter", "TextInterpretation", "TEXT_QUANTITIES"]
-
-
-#: What ``TextClassifierInterpreter`` can attribute: the decision margin (log-odds) or one logit.
-TEXT_QUANTITIES = ("margin", "logit")
+__all__ = ["TextClassifierInterpreter", "TEXT_QUANTITIES"]
 
 
-# --- text ---------------------------------------------------------------------------------------------
-@dataclass
-class TextInterpretation:
-    """One attribution per token (Layer Integrated Gradients on the embeddings layer).
-
-    The attributions explain ``quantity`` for ``target``: ``"margin"`` = the target's log-odds
-    ``log p / (1 - p)`` (with two classes exactly logit(target) - logit(other), the number whose sign
-    decides the prediction), or ``"logit"`` = the target's logit alone. They sum to
-    ``text_score - reference_score`` (up to ``delta``): relative to the reference, not to 0.
-    """
-    text: str
-    tokens: list                 # every token, [CLS] and [SEP] included
-    attributions: np.ndarray     # one signed number per token; they sum to score_difference (+ delta)
-    prediction: tuple            # (label, probability) of the top class
-    target: int
-    target_label: str
-    probabilities: dict          # label -> probability
-    delta: float                 # convergence delta: sum(attributions) - (F(x) - F(reference))
-    score_difference: float      # F(text) - F(reference) of the explained quantity
-    reference_tokens: list
-    quantity: str = "margin"     # what F is: "margin" (log-odds of the target) or "logit"
-    text_score: float = float("nan")       # F(text)
-    reference_score: float = float("nan")  # F(reference): where the attributions start from
-
-    @property
-    def relative_error(self):
-        return abs(self.delta) / max(abs(self.score_difference), 1e-12)
-
-    def show(self, ax=None):
-        """Draw the tokens coloured by attribution (matplotlib); returns the figure."""
-        return show_token_attributions(self, ax=ax)
-
-    def _repr_html_(self):
-        return render_tokens_html(self.tokens, self.attributions, title=self.title())
-
-    def title(self):
-        what = "margin (log-odds)" if self.quantity == "margin" else "logit"
-        return (f"prediction: {self.prediction[0]} ({self.prediction[1]:.1%}) · attributions of the {what} of "
-                f"'{self.target_label}': text {self.text_score:+.2f}, reference {self.reference_score:+.2f}, "
-                f"sum {self.attributions.sum():+.2f} (delta {self.delta:+.1e})")
+#: What ``TextClassifierInterpreter`` can attribute: the decision margin (log-odds) or one logit (4.5).
+TEXT_QUANTITIES: tuple[str, ...] = ("margin", "logit")
 
 
 def _log_odds(logits, target):
@@ -70,31 +32,65 @@ def _log_odds(logits, target):
 
 
 class TextClassifierInterpreter:
-    """Token attributions for a ``TextClassifier`` (``load_text_classifier()``) with Layer IG.
+    """Token attributions for a ``TextClassifier`` (``load_text_classifier()``) with Layer IG (taught in 4.5).
 
     The model is run on ``input_ids`` and ``attention_mask`` exactly as in prediction; Captum's
     ``LayerIntegratedGradients`` interpolates the output of ``classifier.embeddings`` between the
-    reference sequence ([CLS]/[SEP] kept, all other tokens -> [PAD]) and the text. ``n_steps``
-    Gauss-Legendre points (Captum's default rule). ``explain``: ``"margin"`` (default) attributes the
-    target's log-odds, i.e. with two classes logit(target) - logit(other), the quantity whose sign is
-    the decision; ``"logit"`` attributes the target's logit alone (it also moves with whatever raises
-    both logits together, which changes no prediction).
+    reference sequence ([CLS]/[SEP] kept, all other tokens -> [PAD]) and the text, with Gauss-Legendre
+    points (Captum's default rule).
+
+    Args:
+        classifier: The ``TextClassifier`` from ``load_text_classifier()``.
+        n_steps: Quadrature points of Layer IG (forward+backward passes per text).
+        batch_size: Interpolated texts per pass; None = all ``n_steps`` at once.
+        explain: ``"margin"`` (default) attributes the target's log-odds, i.e. with two classes
+            logit(target) - logit(other), the quantity whose sign is the decision; ``"logit"`` attributes the
+            target's logit alone (it also moves with whatever raises both logits together, which changes no
+            prediction).
+
+    Raises:
+        ValueError: ``explain`` is not one of ``TEXT_QUANTITIES``, or a count is below 1.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> interpreter = xh.TextClassifierInterpreter(xh.load_text_classifier(), n_steps=4)
+        >>> interpreter.interpret("A dull film.").prediction.label
+        'negative'
     """
 
-    def __init__(self, classifier, n_steps=50, batch_size=None, explain="margin"):
-        for attr in ("model", "tokenizer", "labels", "embeddings"):
-            if not hasattr(classifier, attr):
-                raise TypeError(f"TextClassifierInterpreter needs a classifier from load_text_classifier() "
-                                f"(with .model, .tokenizer, .labels, .embeddings); {type(classifier).__name__} "
-                                f"has no .{attr}.")
+    @checked
+    def __init__(self, classifier: TextClassifier, n_steps: int = 50, batch_size: int | None = None,
+                 explain: str = "margin") -> None:
         if explain not in TEXT_QUANTITIES:
             raise ValueError(f"explain must be 'margin' (the log-odds that decide the prediction) or 'logit', "
                              f"got {explain!r}.")
-        self.classifier, self.n_steps, self.batch_size = classifier, n_steps, batch_size
+        self.classifier, self.n_steps = classifier, check_count(n_steps, "n_steps")
+        self.batch_size = None if batch_size is None else check_count(batch_size, "batch_size")
         self.explain = explain
 
-    def reference_ids(self, input_ids):
-        """The LIG reference: special tokens ([CLS], [SEP], [PAD]) kept, every other token -> [PAD]."""
+    @checked
+    def reference_ids(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """The Layer IG reference of a tokenised text: special tokens ([CLS], [SEP], [PAD]) kept, others -> [PAD].
+
+        Args:
+            input_ids: One tokenised text, an integer tensor [1, seq] (``classifier.encode([text])["input_ids"]``).
+
+        Returns:
+            An integer tensor of the same shape and device.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> classifier = xh.load_text_classifier()
+            >>> ids = classifier.encode(["A great film."])["input_ids"]
+            >>> reference = xh.TextClassifierInterpreter(classifier).reference_ids(ids)
+            >>> classifier.tokenizer.convert_ids_to_tokens(reference[0].tolist())
+            ['[CLS]', '[PAD]', '[PAD]', '[PAD]', '[PAD]', '[SEP]']
+        """
+        check_device(input_ids, name="input_ids")
+        if input_ids.dim() != 2 or input_ids.shape[0] != 1 or input_ids.is_floating_point() or input_ids.is_complex():
+            raise ValueError(f"input_ids must be one tokenised text, an integer tensor [1, seq] "
+                             f"(classifier.encode([text])['input_ids']); got {input_ids.dtype} of shape "
+                             f"{tuple(input_ids.shape)}.")
         tok = self.classifier.tokenizer
         special = torch.tensor(tok.get_special_tokens_mask(input_ids[0].tolist(), already_has_special_tokens=True),
                                dtype=torch.bool, device=input_ids.device)
@@ -103,8 +99,27 @@ class TextClassifierInterpreter:
     def _score(self, logits, target):
         return _log_odds(logits, target) if self.explain == "margin" else logits[:, target]
 
-    def interpret(self, text, target=None):
-        """Explain one text -> ``TextInterpretation`` (tokens, one attribution each, prediction, delta)."""
+    @checked
+    def interpret(self, text: str, target: int | str | None = None) -> TextInterpretation:
+        """Explain one text: one signed attribution per token of the margin (or logit) of ``target``.
+
+        Args:
+            text: The sentence; one longer than the model reads is truncated with a warning.
+            target: The class to explain, an index or a name (``"positive"``); None = the predicted class.
+
+        Returns:
+            A ``TextInterpretation`` (tokens, one attribution each, the ``Prediction``, delta).
+
+        Raises:
+            ValueError: An empty text, or an unknown class.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> interpreter = xh.TextClassifierInterpreter(xh.load_text_classifier(), n_steps=4)
+            >>> result = interpreter.interpret("A great film.", target="negative")
+            >>> result.target_label, result.prediction.label, len(result.attributions) == len(result.tokens)
+            ('negative', 'positive', True)
+        """
         from captum.attr import LayerIntegratedGradients
         clf = self.classifier
         enc = clf.encode([check_text(text)])  # a text that is too long is truncated with a warning
@@ -129,11 +144,27 @@ class TextClassifierInterpreter:
         convert = clf.tokenizer.convert_ids_to_tokens
         return TextInterpretation(
             text=text, tokens=convert(input_ids[0].tolist()), attributions=per_token,
-            prediction=(clf.labels[best], float(probs[best])), target=target, target_label=clf.labels[target],
-            probabilities={label: float(p) for label, p in zip(clf.labels, probs)}, delta=float(delta),
-            score_difference=float(scores[0] - scores[1]), reference_tokens=convert(reference[0].tolist()),
-            quantity=self.explain, text_score=float(scores[0]), reference_score=float(scores[1]))
+            prediction=Prediction(best, clf.labels[best], float(probs[best])), target=target,
+            target_label=clf.labels[target], probabilities={label: float(p) for label, p in zip(clf.labels, probs)},
+            delta=float(delta), score_difference=float(scores[0] - scores[1]),
+            reference_tokens=convert(reference[0].tolist()), quantity=self.explain, text_score=float(scores[0]),
+            reference_score=float(scores[1]))
 
-    def show(self, result, ax=None):
-        """Draw the tokens coloured by attribution (``result.show()``); returns the figure."""
+    @checked
+    def show(self, result: TextInterpretation, ax: Axes | None = None) -> Figure:
+        """Draw the tokens coloured by attribution (``result.show()``).
+
+        Args:
+            result: What ``interpret`` returned.
+            ax: The axes to draw on; None = a new figure.
+
+        Returns:
+            The matplotlib figure.
+
+        Example:
+            >>> import xai_helpers as xh
+            >>> interpreter = xh.TextClassifierInterpreter(xh.load_text_classifier(), n_steps=4)
+            >>> type(interpreter.show(interpreter.interpret("Fine."))).__name__
+            'Figure'
+        """
         return result.show(ax=ax)
