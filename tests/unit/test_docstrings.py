@@ -36,7 +36,8 @@ pytestmark = pytest.mark.loads_pretrained   # the loaders' examples load the off
 PACKAGE = "xai_helpers"
 #: The modules whose ``__all__`` is checked; a subpackage covers the modules inside it.
 COVERED = ["xai_helpers", "xai_helpers.models", "xai_helpers.viz", "xai_helpers.data", "xai_helpers.device",
-           "xai_helpers.digits", "xai_helpers.check", "xai_helpers.explore", "xai_helpers.interpret"]
+           "xai_helpers.digits", "xai_helpers.check", "xai_helpers.explore", "xai_helpers.interpret",
+           "xai_helpers.evaluation", "xai_helpers.evaluation.groundtruth"]
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 SECTIONS = ("Args", "Returns", "Raises", "Example")
 

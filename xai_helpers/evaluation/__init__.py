@@ -27,4 +27,5 @@ __all__ = ["spearman_rank_correlation", "randomisation_stages", "randomised_copy
            "replacement_image", "deletion_insertion_curves", "faithfulness", "REPLACEMENTS",
            "pointing_game_hit", "pointing_game_chance", "pointing_game", "load_boxes",
            "edge_map", "random_map", "format_table", "BOXES_PATH", "POINTING_TOLERANCE",
-           "Curves", "FaithfulnessResult", "PointingResult", "RandomisationResult", "box_patch_overlap", "object_attention_mass", "localisation_scores", "head_localisation", "groundtruth"]
+           "Curves", "FaithfulnessResult", "PointingResult", "RandomisationResult", "box_patch_overlap",
+           "object_attention_mass", "localisation_scores", "head_localisation", "groundtruth"]

@@ -10,28 +10,52 @@ import dataclasses
 import functools
 import gc
 import itertools
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 import pandas as pd
+import torch
+from PIL import Image
+from torch import nn
 
-from .._validate import eval_mode, resolve_target
+from .._typecheck import checked
+from .._validate import check_count, eval_mode
+from ..models.image import ImageModel
 from ..viz.plotting import as_2d_map
+from .common import _as_input, _target, spearman_rank_correlation
 from .results import RandomisationResult
-from .common import _as_input, _require_image_model, spearman_rank_correlation
 from .signed import RANDOMISATION_METHODS, signed_maps
+
+#: One image as the checks take it: a course photo name, a path, a PIL image or a normalised 1x3xHxW tensor.
+OneImage = str | Path | Image.Image | torch.Tensor
 
 __all__ = ["randomisation_stages", "randomised_copy", "model_randomisation_test"]
 
 
 # --- 1. sanity check: cascading model-parameter randomisation ---------------------------------------
-def randomisation_stages(module):
-    """The layers of ``module`` that hold parameters, from the output down -> list of ``(name, module)``.
+@checked
+def randomisation_stages(module: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The layers of ``module`` that hold parameters, from the output down (taught in 4.5).
 
     Top-level children, with a ``Sequential``/``ModuleList`` split into its items (ResNet's
     ``layer4.2``, EfficientNet's ``_blocks.15``): the units that a cascading randomisation re-initialises
     one after the other.
+
+    Args:
+        module: The network (``image_model.model``).
+
+    Returns:
+        A list of ``(name, module)``, the output layer first.
+
+    Raises:
+        ValueError: ``module`` has no parameters.
+
+    Example:
+        >>> from torch import nn
+        >>> from xai_helpers.evaluation import randomisation_stages
+        >>> [name for name, _ in randomisation_stages(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Linear(4, 2)))]
+        ['2', '0']
     """
     stages = []
     for name, child in module.named_children():
@@ -42,7 +66,7 @@ def randomisation_stages(module):
         else:
             stages.append((name, child))
     if not stages:
-        raise ValueError(f"{type(module).__name__} has no layers with parameters to randomise.")
+        raise ValueError(f"module ({type(module).__name__}) has no layers with parameters to randomise.")
     return stages[::-1]
 
 
@@ -65,17 +89,37 @@ def _reinitialise_stages(stages, seed):
             _reinitialise(stage)
 
 
-def randomised_copy(image_model, n_stages, seed=0):
-    """A deep copy of ``image_model`` whose top ``n_stages`` stages are re-initialised (cascading).
+@checked
+def randomised_copy(image_model: ImageModel, n_stages: int, seed: int = 0) -> ImageModel:
+    """A deep copy of ``image_model`` whose top ``n_stages`` stages are re-initialised (cascading); 4.5.
 
     Re-initialisation uses each layer's own ``reset_parameters()`` (PyTorch's default init; batch-norm
     layers get weight 1, bias 0 and fresh running statistics) under a fixed seed. The original,
     cached model is never modified.
+
+    Args:
+        image_model: The trained ``ImageModel``.
+        n_stages: How many stages of ``randomisation_stages``, from the output down, to re-initialise.
+        seed: The seed of the new weights.
+
+    Returns:
+        A new ``ImageModel`` with the randomised network.
+
+    Example:
+        >>> from xai_helpers.evaluation import randomised_copy
+        >>> import torch, xai_helpers as xh
+        >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
+        ...                           torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
+        >>> toy = xh.models.ImageModel("toy", net, ["cat", "dog", "fox"], net[1], "1", mean=(0.5,) * 3,
+        ...                            std=(0.5,) * 3, resize=16, crop=16, device=torch.device("cpu"))
+        >>> copy = randomised_copy(toy, 1)
+        >>> copy.name, torch.equal(copy.model[4].weight, net[4].weight), torch.equal(copy.model[0].weight,
+        ...                                                                            net[0].weight)
+        ('toy (top 1 stages randomised)', False, True)
     """
-    _require_image_model(image_model, "randomised_copy")
     net = copy.deepcopy(image_model.model)
     stages = randomisation_stages(net)
-    if not isinstance(n_stages, int) or not 0 <= n_stages <= len(stages):
+    if not 0 <= n_stages <= len(stages):
         raise ValueError(f"n_stages must be an integer in 0 ... {len(stages)}, got {n_stages!r}.")
     _reinitialise_stages(stages[:n_stages], seed)
     net.eval()
@@ -92,46 +136,69 @@ def _resolve_depths(depths, stages):
     for d in depths:
         if isinstance(d, str):
             if d not in names:
-                raise ValueError(f"{d!r} is not a randomisation stage; stages from the top: {', '.join(names)}.")
+                raise ValueError(f"depths: {d!r} is not a randomisation stage; stages from the top: "
+                                 f"{', '.join(names)}.")
             out.append(names.index(d) + 1)
         elif isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= len(names):
             out.append(d)
         else:
-            raise ValueError(f"A depth is a number of top stages in 1 ... {len(names)} or a stage name, got {d!r}.")
+            raise ValueError(f"depths must be numbers of top stages in 1 ... {len(names)} or stage names, got {d!r}.")
     return sorted(set(out))
 
 
 
-def model_randomisation_test(image_model, images, targets=None, depths=None, seeds=(0, 1, 2),
-                             methods=RANDOMISATION_METHODS, explainers=None, n_samples=8,
-                             noise_level=0.15, batch_size=None):
-    """Cascading model-parameter randomisation (Adebayo et al. 2018, arXiv:1810.03292, section 3.1).
+@checked
+def model_randomisation_test(image_model: ImageModel, images: OneImage | Sequence[OneImage],
+                             targets: Sequence[int | str] | None = None, depths: Sequence[int | str] | None = None,
+                             seeds: Sequence[int] = (0, 1, 2), methods: Sequence[str] = RANDOMISATION_METHODS,
+                             explainers: Mapping[str, Callable] | None = None, n_samples: int = 8,
+                             noise_level: float = 0.15, batch_size: int | None = None) -> RandomisationResult:
+    """Cascading model-parameter randomisation (Adebayo et al. 2018, arXiv:1810.03292, section 3.1); taught in 4.5.
 
     For every seed, one copy of the model is re-initialised from the output layer down, depth after
     depth (the top stages keep their random weights when deeper ones follow, as in the paper), and at
     each depth every method's map of every image is compared with the trained model's map by
-    Spearman rank correlation, on the signed map and on its absolute value.
+    Spearman rank correlation, on the signed map and on its absolute value. Only one randomised copy
+    exists at a time.
 
-    ``images``: photo names, paths, PIL images or 1x3xHxW tensors; ``targets``: one class (index or
-    name) per image, default each image's top-1 class, resolved on the trained model and then kept
-    fixed. ``depths``: numbers of top stages, or names of the deepest stage randomised (default: the
-    output layer, the top third of the stages, all); see ``randomisation_stages``. ``methods``: the
-    cheap batched maps of ``signed_maps``; ``explainers``: optional further ``{name: explain(model, x,
-    target)}`` called per image (e.g. ``edge_map``). Only one randomised copy exists at a time.
+    Args:
+        image_model: The trained ``ImageModel``.
+        images: Photo names, paths, PIL images or 1x3xHxW tensors (or one of them).
+        targets: One class (index or name) per image; default each image's top-1 class, resolved on the
+            trained model and then kept fixed.
+        depths: Numbers of top stages, or names of the deepest stage randomised (default: the output layer,
+            the top third of the stages, all); see ``randomisation_stages``.
+        seeds: The seeds of the randomised copies (at least one; two or more give the ``floor``).
+        methods: The cheap batched maps of ``signed_maps`` (registry keys).
+        explainers: Further ``{name: explain(model, x, target)}`` called per image (e.g. ``edge_map``).
+        n_samples: SmoothGrad's noisy samples.
+        noise_level: SmoothGrad's noise, a share of each image's range.
+        batch_size: SmoothGrad's images per pass (default: the measured ``DEFAULT_SMOOTHGRAD_BATCH``).
 
-    Returns a ``RandomisationResult`` (``.show()`` draws it): ``table`` (pandas DataFrame, one row per image x seed x depth x method with
-    columns image, seed, depth, stage, method, rho, rho_abs), ``depths`` (ints), ``labels`` (the
-    deepest randomised stage per depth), ``stages`` (all stage names, top down), ``targets``,
-    ``images`` (keys), ``maps[method]``: an array (1 + depths) x images x H x W of the signed maps
-    for the first seed, the trained model's first, and ``floor``: the same correlations between the
-    fully randomised copies of two different seeds (image, seeds, method, rho, rho_abs), i.e. what two
-    models that share only the architecture and the input have in common: the level at which a
-    correlation with the trained map says nothing about the trained weights.
+    Returns:
+        A ``RandomisationResult`` (``.show()`` draws it): ``table`` (one row per image x seed x depth x method:
+        image, seed, depth, stage, method, rho, rho_abs), ``depths``, ``labels`` (the deepest randomised stage
+        per depth), ``stages``, ``targets``, ``images``, ``maps[method]`` ((1 + depths) x images x H x W signed
+        maps of the first seed, the trained model's first) and ``floor``: the correlations between the fully
+        randomised copies of two seeds, the level at which a correlation says nothing about the trained weights.
+
+    Example:
+        >>> from xai_helpers.evaluation import model_randomisation_test
+        >>> import torch, xai_helpers as xh
+        >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
+        ...                           torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
+        >>> toy = xh.models.ImageModel("toy", net, ["cat", "dog", "fox"], net[1], "1", mean=(0.5,) * 3,
+        ...                            std=(0.5,) * 3, resize=16, crop=16, device=torch.device("cpu"))
+        >>> result = model_randomisation_test(toy, ["cat"], seeds=(0, 1), n_samples=2)
+        >>> result.stages, result.depths, sorted(result.maps)
+        (['4', '0'], [1, 2], ['grad_cam', 'gradient_x_input', 'smoothgrad', 'vanilla_gradients'])
+        >>> result.table.shape, result.maps["grad_cam"].shape
+        ((16, 7), (3, 1, 16, 16))
     """
-    _require_image_model(image_model, "model_randomisation_test")
     keys, x = _stack_inputs(image_model, images)
     targets = _fixed_targets(image_model, x, targets, len(keys))
     seeds = [int(s) for s in seeds]
+    n_samples = check_count(n_samples, "n_samples")
     if not seeds:
         raise ValueError("seeds must name at least one seed, e.g. (0, 1, 2).")
     explainers = dict(explainers or {})
@@ -178,9 +245,13 @@ def _stack_inputs(image_model, images):
         images = [images]
     keys, xs = [], []
     for i, image in enumerate(images):
-        key, x = _as_input(image_model, image)
+        key, x = _as_input(image_model, image, "images")
         keys.append(key or f"image {i}")
         xs.append(x)
+    if not xs:
+        raise ValueError("images must name at least one image (a photo name, path, PIL image or tensor).")
+    if len({tuple(x.shape) for x in xs}) > 1:
+        raise ValueError(f"images must all have the same size; got {sorted({tuple(x.shape) for x in xs})}.")
     return keys, torch.cat(xs)
 
 
@@ -189,10 +260,9 @@ def _fixed_targets(image_model, x, targets, n):
     if targets is None:
         with torch.no_grad(), eval_mode(image_model.model):
             targets = image_model.model(x).argmax(1).tolist()
-    targets = [resolve_target(t, len(image_model.labels), image_model.labels) for t in targets]
     if len(targets) != n:
-        raise ValueError(f"{n} images but {len(targets)} targets.")
-    return targets
+        raise ValueError(f"{n} images but {len(targets)} targets: give one target per image.")
+    return [_target(image_model, t, "targets") for t in targets]
 
 
 def _cascade(image_model, depths, seed, all_maps):

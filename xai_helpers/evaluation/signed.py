@@ -1,48 +1,85 @@
 """Signed maps of several images in one batched pass: the cheap maps the randomisation sanity check compares."""
+from collections.abc import Sequence
+
+import numpy as np
 import torch
 from torch import nn
 
-from .._validate import check_count, eval_mode
+from .._typecheck import checked
+from .._validate import check_batch, check_channels, check_count, check_device, eval_mode, readable_tensor
 from ..methods.gradients import DEFAULT_SMOOTHGRAD_BATCH, noise_sigma
 from ..methods.registry import get_method
-from .common import _require_image_model
+from ..models.image import ImageModel
 
 __all__ = ["signed_maps", "RANDOMISATION_METHODS"]
 
 #: Registry keys of the methods ``signed_maps`` computes in one batched pass per model (cheap: 1 + n_samples passes).
-RANDOMISATION_METHODS = tuple(get_method(m).name for m in ("grad_cam", "vanilla_gradients", "gradient_x_input",
-                                                           "smoothgrad"))
+RANDOMISATION_METHODS: tuple[str, ...] = tuple(get_method(m).name for m in ("grad_cam", "vanilla_gradients",
+                                                                            "gradient_x_input", "smoothgrad"))
 
 
-def signed_maps(image_model, x, targets, methods=RANDOMISATION_METHODS, n_samples=8, noise_level=0.15,
-                seed=0, batch_size=None, upsample=True):
-    """Signed maps of several images in one batched pass -> ``{method: N x H x W numpy array}``.
+@checked
+def signed_maps(image_model: ImageModel, x: torch.Tensor, targets: Sequence[int] | torch.Tensor,
+                methods: Sequence[str] = RANDOMISATION_METHODS, n_samples: int = 8, noise_level: float = 0.15,
+                seed: int = 0, batch_size: int | None = None, upsample: bool = True) -> dict[str, np.ndarray]:
+    """Signed maps of several images in one batched pass: the maps the randomisation sanity check compares (4.5).
 
-    ``x``: N x 3 x H x W normalised images; ``targets``: one class index per image. Methods:
-    ``grad_cam``: the weighted sum of the target layer's feature maps *before* Grad-CAM's ReLU
-    (``xh.grad_cam`` = ReLU of it, upsampled, divided by its max; ``upsample=False`` keeps the layer's
-    grid, bilinear upsampling to x's HxW otherwise); ``vanilla_gradients``: the input gradient
+    Methods: ``grad_cam``: the weighted sum of the target layer's feature maps *before* Grad-CAM's ReLU
+    (``xh.grad_cam`` = ReLU of it, upsampled, divided by its max); ``vanilla_gradients``: the input gradient
     summed over colour channels; ``gradient_x_input``: ``x * gradient`` summed over channels;
-    ``smoothgrad``: the mean gradient over ``n_samples`` noisy copies (sigma =
-    ``noise_level`` x each image's range, generator seeded with ``seed``: the same noise as
-    ``xh.smoothgrad(..., n_samples=n_samples, batch_size=n_samples, seed=seed)``),
-    summed over channels. Per image these equal the package's one-image functions (tests assert it);
-    batching only saves time. Cost: one forward+backward pass of N images, plus N x
-    ``n_samples`` noisy images in chunks of ``batch_size`` (default: SmoothGrad's measured
-    ``DEFAULT_SMOOTHGRAD_BATCH``) when SmoothGrad is asked for.
+    ``smoothgrad``: the mean gradient over ``n_samples`` noisy copies (the same noise as
+    ``xh.smoothgrad(..., n_samples=n_samples, batch_size=n_samples, seed=seed)``), summed over channels.
+    Per image these equal the package's one-image functions; batching only saves time. Cost: one
+    forward+backward pass of N images, plus N x ``n_samples`` noisy images in chunks of ``batch_size``.
+
+    Args:
+        image_model: The ``ImageModel`` explained.
+        x: N x 3 x H x W normalised images, on the CPU or the model's device.
+        targets: One class index per image.
+        methods: Some of ``RANDOMISATION_METHODS``.
+        n_samples: SmoothGrad's noisy copies per image.
+        noise_level: SmoothGrad's noise sigma as a share of each image's range.
+        seed: Seed of SmoothGrad's noise.
+        batch_size: Noisy images per pass (default: SmoothGrad's measured ``DEFAULT_SMOOTHGRAD_BATCH``).
+        upsample: Grad-CAM upsampled to x's HxW (True) or on the layer's grid (False).
+
+    Returns:
+        ``{method: N x H x W numpy array}`` of signed maps.
+
+    Example:
+        >>> from xai_helpers.evaluation import signed_maps
+        >>> import torch, xai_helpers as xh
+        >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
+        ...                           torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
+        >>> toy = xh.models.ImageModel("toy", net, ["cat", "dog", "fox"], net[1], "1", mean=(0.5,) * 3,
+        ...                            std=(0.5,) * 3, resize=16, crop=16, device=torch.device("cpu"))
+        >>> maps = signed_maps(toy, torch.randn(2, 3, 16, 16), [0, 2], n_samples=2)
+        >>> {name: m.shape for name, m in maps.items()}
+        {'grad_cam': (2, 16, 16), 'vanilla_gradients': (2, 16, 16), 'gradient_x_input': (2, 16, 16),
+         'smoothgrad': (2, 16, 16)}
     """
-    _require_image_model(image_model, "signed_maps")
-    other = [get_method(m).name for m in methods if m not in RANDOMISATION_METHODS]   # unknown names: ValueError
-    if other:
-        raise ValueError(f"signed_maps has no batched signed map of {other}; it computes "
-                         f"{', '.join(RANDOMISATION_METHODS)} (pass others as explainers).")
-    if x.dim() != 4 or len(targets) != x.shape[0]:
-        raise ValueError(f"x must be N x 3 x H x W with one target per image; got {tuple(x.shape)} and "
-                         f"{len(targets)} targets.")
+    try:
+        other = [get_method(m).name for m in methods if m not in RANDOMISATION_METHODS]   # unknown: ValueError
+    except ValueError as err:
+        raise ValueError(f"methods: {err}") from None
+    if other or not methods:
+        raise ValueError(f"methods must be some of {', '.join(RANDOMISATION_METHODS)} (the maps signed_maps "
+                         f"batches); got {list(methods)!r}." + (f" Pass {other} as explainers." if other else ""))
+    if isinstance(x, torch.Tensor):
+        check_device(x, image_model.device)
+    x = check_channels(image_model, check_batch(x)).to(image_model.device)
+    if not noise_level >= 0:
+        raise ValueError(f"noise_level must be a share of each image's range, >= 0 (e.g. 0.15); got {noise_level}.")
+    t = readable_tensor(targets, "targets")
+    if t.dim() != 1 or len(t) != x.shape[0] or t.is_floating_point() or t.dtype == torch.bool:
+        raise ValueError(f"targets must be one class index per image of x ({x.shape[0]}); got {list(t.shape)} "
+                         f"of {t.dtype}.")
+    if len(t) and not (0 <= int(t.min()) and int(t.max()) < len(image_model.labels)):
+        raise ValueError(f"targets must be class indices in 0 ... {len(image_model.labels) - 1}; got {t.tolist()}.")
     n_samples = check_count(n_samples, "n_samples")
     batch_size = check_count(DEFAULT_SMOOTHGRAD_BATCH if batch_size is None else batch_size, "batch_size")
     net, size = image_model.model, x.shape[-2:]
-    tgt = torch.tensor([int(t) for t in targets], device=x.device)
+    tgt = t.long().to(x.device)
     out = {}
     if set(methods) - {"smoothgrad"}:  # the one plain pass serves Grad-CAM and both gradient maps
         out.update(_plain_pass_maps(image_model, x, tgt, methods, size if upsample else None))

@@ -2,17 +2,20 @@
 predictions and accuracies."""
 import functools
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import pandas as pd
 import torch
 from torch import nn
-import pandas as pd
 
+from ..._typecheck import checked
+from ..._validate import check_count, eval_mode
 from ...data import ASSET_DIR as _PACKAGE_ASSETS
 from ...device import get_device
 from ...digits import ClutteredDigits, make_cluttered_digits
 from ...models.base import ModelUnavailableError, freeze
-from .scenes import CASE_SEED, CASE_STRENGTH, _case_setup, _check_images, _threads, add_mark, make_scenes
+from .scenes import CASE_SEED, CASE_STRENGTH, Scenes, _case_setup, _check_images, _threads, add_mark, make_scenes
 
 __all__ = ["DigitCNN", "STRENGTHS", "load_digit_cnn", "load_case", "predict_classes", "accuracy_table",
            "GROUNDTRUTH_REBUILD_COMMAND"]
@@ -21,11 +24,12 @@ __all__ = ["DigitCNN", "STRENGTHS", "load_digit_cnn", "load_case", "predict_clas
 GROUNDTRUTH_DIR = _PACKAGE_ASSETS / "groundtruth"
 
 
-GROUNDTRUTH_REBUILD_COMMAND = "python tools/train_groundtruth_cnns.py"
+#: The command, run from the repository root, that rebuilds the shipped checkpoints (fixed seeds).
+GROUNDTRUTH_REBUILD_COMMAND: str = "python tools/train_groundtruth_cnns.py"
 
 
 #: Shares of training scenes that carry the mark; 0.0 is the clean CNN.
-STRENGTHS = (0.0, 0.5, 0.9, 1.0)
+STRENGTHS: tuple[float, ...] = (0.0, 0.5, 0.9, 1.0)
 
 
 CNN_CONFIG = dict(channels=(8, 16, 32), num_classes=10)
@@ -42,18 +46,34 @@ CASE_FILE = "digits_cnn_case.safetensors"
 
 # --- the model ------------------------------------------------------------------------------------------
 class DigitCNN(nn.Module):
-    """A small CNN for 1x48x48 scenes in [0, 1]: three blocks -> global average pool -> linear layer.
+    """A small CNN for 1x48x48 scenes in [0, 1]: three blocks -> global average pool -> linear layer (4.5).
 
     ``block3`` (12x12 feature maps) is the last block: with the global average pool and the single linear
     ``head`` after it, Grad-CAM there equals CAM (Zhou et al. 2016), the class's head weights applied to the
     feature maps. The network is smooth (SiLU inside, average pooling, Softplus at the end of ``block3`` so
     its maps are positive, as Grad-CAM++ assumes): Integrated Gradients' path integral then converges in a
     few quadrature points, where ReLU and max pooling make the integrand jump. About 16 k parameters.
+    ``load_digit_cnn`` loads the trained ones.
+
+    Args:
+        channels: The channels of the three blocks.
+        num_classes: The number of classes (10 digits).
+
+    Example:
+        >>> import torch
+        >>> from xai_helpers.evaluation.groundtruth import DigitCNN
+        >>> net = DigitCNN().eval()
+        >>> tuple(net(torch.rand(2, 1, 48, 48)).shape), sum(p.numel() for p in net.parameters())
+        ((2, 10), 15554)
     """
 
     target_layer = "block3"
 
-    def __init__(self, channels=(8, 16, 32), num_classes=10):
+    @checked
+    def __init__(self, channels: tuple[int, int, int] = (8, 16, 32), num_classes: int = 10) -> None:
+        for c in channels:
+            check_count(c, "channels")
+        check_count(num_classes, "num_classes")
         super().__init__()
         c1, c2, c3 = channels
 
@@ -64,10 +84,38 @@ class DigitCNN(nn.Module):
         self.block3 = nn.Sequential(*conv(c2, c3), *conv(c3, c3, act=nn.Softplus))      # 12x12, positive
         self.head = nn.Linear(c3, num_classes)
 
-    def features(self, x):
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last block's feature maps, where Grad-CAM looks.
+
+        Args:
+            x: Scenes N x 1 x 48 x 48.
+
+        Returns:
+            N x channels[2] x 12 x 12 (positive).
+
+        Example:
+            >>> import torch
+            >>> from xai_helpers.evaluation.groundtruth import DigitCNN
+            >>> tuple(DigitCNN().eval().features(torch.rand(1, 1, 48, 48)).shape)
+            (1, 32, 12, 12)
+        """
         return self.block3(self.block2(self.block1(x)))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits of the scenes.
+
+        Args:
+            x: Scenes N x 1 x 48 x 48.
+
+        Returns:
+            N x num_classes logits.
+
+        Example:
+            >>> import torch
+            >>> from xai_helpers.evaluation.groundtruth import DigitCNN
+            >>> tuple(DigitCNN(num_classes=3).eval()(torch.rand(4, 1, 48, 48)).shape)
+            (4, 3)
+        """
         return self.head(self.features(x).mean(dim=(2, 3)))                # global average pool, linear
 
 
@@ -99,16 +147,39 @@ def _strength_key(strength):
                      f"scenes with the mark): {', '.join(f'{s:g}' for s in STRENGTHS)} (0 = 'clean').")
 
 
-def load_digit_cnn(strength=0.0):
-    """The course's CNN trained with the mark on a share ``strength`` of its training scenes (0 = clean)
-    -> ``DigitCNN`` frozen, in eval mode, on ``get_device()``; ``model.info`` holds its training record."""
+@checked
+def load_digit_cnn(strength: float | str = 0.0) -> DigitCNN:
+    """The course's CNN trained with the mark on a share ``strength`` of its training scenes (taught in 4.5).
+
+    Args:
+        strength: One of ``STRENGTHS`` (0 or ``"clean"``: the clean CNN).
+
+    Returns:
+        The ``DigitCNN``, frozen, in eval mode, on ``get_device()``; ``model.info`` holds its training record.
+        Cached: every call with the same strength returns the same model.
+
+    Example:
+        >>> from xai_helpers.evaluation.groundtruth import load_digit_cnn
+        >>> model = load_digit_cnn(0.9)
+        >>> type(model).__name__, model.training, load_digit_cnn("clean") is load_digit_cnn(0)
+        ('DigitCNN', False, True)
+    """
     return _load(_file_name(_strength_key(strength)), str(get_device()))
 
 
-def load_case():
-    """Problem 6: a digit CNN from elsewhere and scenes like those it was trained on -> ``(model, scenes)``.
+@checked
+def load_case() -> tuple[DigitCNN, ClutteredDigits]:
+    """Problem 6 of 4.5: a digit CNN from elsewhere and scenes like those it was trained on.
 
-    ``scenes`` is a ``ClutteredDigits`` (images, labels, digit boxes): 300 held-out digits rendered anew.
+    Returns:
+        ``(model, scenes)``: the ``DigitCNN`` and a ``ClutteredDigits`` (images, labels, digit boxes) of 300
+        held-out digits rendered anew.
+
+    Example:
+        >>> from xai_helpers.evaluation.groundtruth import load_case
+        >>> model, scenes = load_case()
+        >>> type(model).__name__, len(scenes), tuple(scenes.images.shape[1:])
+        ('DigitCNN', 300, (1, 48, 48))
     """
     model = _load(CASE_FILE, str(get_device()))
     data = make_cluttered_digits("test", seed=CASE_SEED, n=300)
@@ -128,28 +199,83 @@ def _device_of(model):
     return next(model.parameters()).device
 
 
-@torch.no_grad()
-def predict_classes(model, images, batch_size=500, threads=1):
-    """Predicted class of every scene -> LongTensor [N] on the CPU (``threads``: as in ``attribution_maps``)."""
+def _reads_scenes(model, images, name="model"):
+    """Check that ``model`` maps scenes to class scores (one forward pass of one scene); else a ValueError."""
+    if next(model.parameters(), None) is None:
+        raise ValueError(f"{name} has no parameters: pass a digit CNN (load_digit_cnn()).")
+    try:
+        with eval_mode(model):
+            out = model(images[:1].to(_device_of(model)))
+    except ValueError as err:
+        raise ValueError(f"{name} cannot read scenes 1x48x48: {err}") from None
+    if not isinstance(out, torch.Tensor) or out.dim() != 2:
+        raise ValueError(f"{name} must map scenes to class scores [N, classes], as DigitCNN does.")
+
+
+@checked
+def predict_classes(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
+                    threads: int | None = 1) -> torch.Tensor:
+    """Predicted class of every scene (taught in 4.5).
+
+    Args:
+        model: A digit CNN (``load_digit_cnn()``).
+        images: Scenes N x 1 x 48 x 48 in [0, 1].
+        batch_size: Scenes per forward pass.
+        threads: Torch threads while this runs (restored after; ``None``: leave as is).
+
+    Returns:
+        A LongTensor [N] on the CPU.
+
+    Example:
+        >>> from xai_helpers.evaluation.groundtruth import load_digit_cnn, make_scenes, predict_classes
+        >>> scenes = make_scenes(20)
+        >>> predicted = predict_classes(load_digit_cnn(), scenes.images)
+        >>> predicted.dtype, (predicted == scenes.labels).float().mean().item() > 0.8
+        (torch.int64, True)
+    """
     images = _check_images(images)
+    batch_size = check_count(batch_size, "batch_size")
+    _reads_scenes(model, images)
     device = _device_of(model)
-    with _threads(threads):
+    with _threads(threads), torch.no_grad(), eval_mode(model):
         return torch.cat([model(images[b:b + batch_size].to(device)).argmax(1).cpu()
                           for b in range(0, len(images), batch_size)])
 
 
-def accuracy_table(models, n=200, sets=None):
-    """Accuracy of each model on clean scenes, on scenes with their own class's mark and on scenes with
-    another class's mark -> pandas DataFrame, one row per model (``models``: dict name -> model).
+@checked
+def accuracy_table(models: Mapping[str | float, nn.Module], n: int = 200,
+                   sets: Mapping[str, Scenes] | None = None) -> pd.DataFrame:
+    """Accuracy of each model on clean scenes, with their own class's mark and with another class's mark (4.5).
 
     The last column, "follows the other mark", is the share of scenes with another class's mark that the
-    model assigns to the *mark's* class instead of the digit's: how far it obeys the shortcut. ``sets``:
-    optional dict ``{"none": Scenes, "own": Scenes, "other": Scenes}`` (default: ``make_scenes(n, marks=...)``).
+    model assigns to the *mark's* class instead of the digit's: how far it obeys the shortcut.
+
+    Args:
+        models: Name (or shortcut strength) -> digit CNN; the keys name the rows.
+        n: Scenes per kind when ``sets`` is not given.
+        sets: ``{"none": Scenes, "own": Scenes, "other": Scenes}`` (default: ``make_scenes(n, marks=...)``).
+
+    Returns:
+        A DataFrame, one row per model; columns "clean scenes", "own class's mark", "another class's mark",
+        "follows the other mark".
+
+    Example:
+        >>> from xai_helpers.evaluation.groundtruth import accuracy_table, load_digit_cnn
+        >>> table = accuracy_table({"shortcut": load_digit_cnn(1.0)}, n=20)
+        >>> bool(table.loc["shortcut", "follows the other mark"] > 0.5), table.shape
+        (True, (1, 4))
     """
+    if sets is None:
+        n = check_count(n, "n")
+    elif not {"none", "own", "other"} <= set(sets):
+        raise ValueError(f"sets must have the keys 'none', 'own' and 'other'; got {sorted(sets)}.")
     sets = sets or {kind: make_scenes(n, marks=kind) for kind in ("none", "own", "other")}
     rows = {}
     for name, model in models.items():
-        pred = {kind: predict_classes(model, s.images) for kind, s in sets.items()}
+        try:
+            pred = {kind: predict_classes(model, s.images) for kind, s in sets.items()}
+        except ValueError as err:
+            raise ValueError(f"models[{name!r}]: {err}") from None
         rows[name] = {"clean scenes": (pred["none"] == sets["none"].labels).float().mean().item(),
                       "own class's mark": (pred["own"] == sets["own"].labels).float().mean().item(),
                       "another class's mark": (pred["other"] == sets["other"].labels).float().mean().item(),

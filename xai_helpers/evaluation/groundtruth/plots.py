@@ -1,20 +1,54 @@
 """Figures of the ground-truth section: mark mass per method, the kinds of scenes, maps over scenes."""
-import torch
+from collections.abc import Mapping, Sequence
 
-from ...viz.plotting import draw_box, show_map
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+
+from ..._typecheck import checked
 from ...methods.registry import title
-from .scoring import CONTROLS
+from ...viz.plotting import draw_box, show_map
+from .scenes import Mark, Scenes
+from .scoring import CONTROLS, AttributionMaps
 
 __all__ = ["plot_mark_mass", "plot_scene_kinds", "plot_scene_maps"]
 
 
 # --- figures --------------------------------------------------------------------------------------------------
-def plot_mark_mass(tables, columns=("mass on mark", "pointing game (mark)"), chance=None):
-    """One panel per column of the ``score_maps`` tables, one line per method, against the shortcut strength.
+@checked
+def plot_mark_mass(tables: Mapping[float, pd.DataFrame],
+                   columns: Sequence[str] = ("mass on mark", "pointing game (mark)"),
+                   chance: float | None = None) -> Figure:
+    """One panel per column of the ``score_maps`` tables, one line per method, against the shortcut strength (4.5).
 
-    ``tables``: dict strength -> DataFrame (rows = methods). "mass on mark" is drawn on a log scale, with the
-    uniform map's share (``chance``) as a dotted line; the controls are dashed. Returns the figure.
+    "mass on ..." columns are drawn on a log scale, with the uniform map's share (``chance``) as a dotted
+    line; the controls are dashed.
+
+    Args:
+        tables: Shortcut strength -> the ``score_maps`` DataFrame of that CNN (rows = methods, the same in all).
+        columns: The columns to draw, one panel each.
+        chance: The uniform map's share of the mass, drawn on the "mass" panels (``None``: not drawn).
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> import pandas as pd
+        >>> from xai_helpers.evaluation.groundtruth import plot_mark_mass
+        >>> tables = {s: pd.DataFrame({"mass on mark": [0.01 + s / 10, 0.01], "pointing game (mark)": [s, 0.0]},
+        ...                           index=["grad_cam", "random_map"]) for s in (0.0, 0.5, 1.0)}
+        >>> fig = plot_mark_mass(tables, chance=16 / 2304)
+        >>> len(fig.axes), len(fig.axes[0].lines)
+        (2, 3)
+        >>> plt.close(fig)
     """
+    if not tables:
+        raise ValueError("tables must map at least one shortcut strength to a score_maps DataFrame.")
+    missing = [c for c in columns if any(c not in t.columns for t in tables.values())]
+    if missing or not columns:
+        raise ValueError(f"columns must name columns of every score_maps table; {missing or 'none'} given "
+                         f"that are not, among {list(next(iter(tables.values())).columns)}.")
     import matplotlib.pyplot as plt
     strengths = sorted(tables)
     fig, axes = plt.subplots(1, len(columns), figsize=(5.2 * len(columns) + 1.6, 4), squeeze=False)
@@ -43,9 +77,39 @@ def plot_mark_mass(tables, columns=("mass on mark", "pointing game (mark)"), cha
     return fig
 
 
-def plot_scene_kinds(sets, index=0, mark=None):
-    """The same scene clean, with its own class's mark and with another class's mark (digit box green, mark
-    box cyan), and the ten mark patterns. ``sets``: dict as for ``accuracy_table``. Returns the figure."""
+def _scene_index(index, n):
+    if not -n <= index < n:
+        raise ValueError(f"index must pick one of the {n} scenes: 0 ... {n - 1}; got {index}.")
+    return index % n
+
+
+@checked
+def plot_scene_kinds(sets: Mapping[str, Scenes], index: int = 0, mark: Mark | None = None) -> Figure:
+    """The same scene clean, with its own class's mark and with another class's mark, and the ten marks (4.5).
+
+    The digit's box is drawn green, the mark's cyan.
+
+    Args:
+        sets: ``{"none": Scenes, "own": Scenes, "other": Scenes}``, as for ``accuracy_table``.
+        index: The scene to show.
+        mark: The ``Mark`` whose patterns are shown (default: the one of ``sets["own"]``).
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> from xai_helpers.evaluation.groundtruth import make_scenes, plot_scene_kinds
+        >>> fig = plot_scene_kinds({kind: make_scenes(2, marks=kind) for kind in ("none", "own", "other")})
+        >>> len(fig.axes), fig.axes[3].get_title()
+        (4, 'the ten 4x4 marks, one per class')
+        >>> plt.close(fig)
+    """
+    if not {"none", "own", "other"} <= set(sets):
+        raise ValueError(f"sets must have the keys 'none', 'own' and 'other'; got {sorted(sets)}.")
+    index = _scene_index(index, min(len(s) for s in sets.values()))
+    if mark is None and sets["own"].mark is None:
+        raise ValueError("mark: sets['own'] carries no mark; pass the Mark to show.")
     import matplotlib.pyplot as plt
     mark = mark or sets["own"].mark
     fig, axes = plt.subplots(1, 4, figsize=(10, 2.9), gridspec_kw={"width_ratios": [1, 1, 1, 2.2]})
@@ -75,10 +139,46 @@ def plot_scene_kinds(sets, index=0, mark=None):
     return fig
 
 
-def plot_scene_maps(scenes, maps_by_row, index, methods, row_titles=None, panel_size=1.9):
-    """One row per entry of ``maps_by_row`` (e.g. one per CNN): scene ``index``, then each method's map on its
-    own (inferno: dark = 0, bright = the map's largest values), with the digit's box (green) and the mark's
-    box (cyan). Returns the figure."""
+@checked
+def plot_scene_maps(scenes: Scenes, maps_by_row: Mapping[str | float, AttributionMaps], index: int,
+                    methods: Sequence[str], row_titles: Mapping[str | float, str] | None = None,
+                    panel_size: float = 1.9) -> Figure:
+    """One row per entry of ``maps_by_row`` (e.g. one per CNN): scene ``index``, then each method's map (4.5).
+
+    Each map is drawn on its own scale (inferno: dark = 0, bright = the map's largest values), with the digit's
+    box (green) and the mark's box (cyan).
+
+    Args:
+        scenes: The ``Scenes`` the maps are of.
+        maps_by_row: Row key (a name or a shortcut strength) -> the ``AttributionMaps`` of those scenes.
+        index: The scene to show.
+        methods: The methods to show, one column each.
+        row_titles: Row key -> the title over the scene (default: the key).
+        panel_size: The side of one panel in inches.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> from xai_helpers.evaluation.groundtruth import DigitCNN, attribution_maps, make_scenes, plot_scene_maps
+        >>> scenes = make_scenes(2, marks="own")
+        >>> maps = attribution_maps(DigitCNN().eval(), scenes.images, scenes.labels, ["edge_map"])
+        >>> fig = plot_scene_maps(scenes, {"untrained": maps}, index=1, methods=["edge_map"])
+        >>> len(fig.axes)
+        2
+        >>> plt.close(fig)
+    """
+    index = _scene_index(index, len(scenes))
+    if not maps_by_row or not methods:
+        raise ValueError("maps_by_row and methods must each name at least one row / method.")
+    for key, result in maps_by_row.items():
+        lacking = [m for m in methods if m not in result.maps]
+        if lacking or any(len(result.maps[m]) != len(scenes) for m in methods):
+            raise ValueError(f"maps_by_row[{key!r}] must hold maps of every one of the {len(scenes)} scenes for each "
+                             f"of methods; it lacks {lacking or 'some scenes'}.")
+    if not panel_size > 0:
+        raise ValueError(f"panel_size must be a size in inches > 0, got {panel_size}.")
     import matplotlib.pyplot as plt
     rows = list(maps_by_row)
     fig, axes = plt.subplots(len(rows), 1 + len(methods), squeeze=False,

@@ -2,16 +2,20 @@
 chosen share of them, and the boxes of both."""
 import contextlib
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
+from ..._typecheck import checked
+from ..._validate import check_count, check_device, readable_tensor
 from ...digits import CANVAS, make_cluttered_digits
 
 __all__ = ["Mark", "Scenes", "LESSON_MARK", "make_mark", "add_mark", "make_scenes"]
 
 
-MARK_SIZE, MARK_NOISE = 4, 0.05           # a 4x4 pattern; the scenes' pixel noise (vit._render's default)
+#: The mark is a 4x4 pattern; the scenes' pixel noise is sigma 0.05 (``digits._render``'s default).
+MARK_SIZE, MARK_NOISE = 4, 0.05
 
 
 LESSON_MARK_SEED, LESSON_MARK_CORNER = 7, (1, 1)
@@ -23,17 +27,30 @@ CASE_SEED, CASE_STRENGTH, CASE_TRAIN_SEED = 2024, 0.9, 1
 # --- the mark and the scenes -----------------------------------------------------------------------------
 @dataclass(eq=False)
 class Mark:
-    """A class-dependent mark: ``patterns`` [10, 4, 4] in {0, 1}, drawn at (``top``, ``left``)."""
+    """A class-dependent mark: the planted shortcut of the ground-truth scenes (taught in 4.5).
+
+    Args:
+        patterns: [10, size, size] in {0, 1}: one pattern per digit class.
+        top: The row of the mark's top-left pixel.
+        left: The column of the mark's top-left pixel.
+
+    Example:
+        >>> from xai_helpers.evaluation.groundtruth import make_mark
+        >>> mark = make_mark(seed=7, top=1, left=1)
+        >>> tuple(mark.patterns.shape), mark.size, mark.box
+        ((10, 4, 4), 4, (1, 1, 5, 5))
+    """
     patterns: torch.Tensor
     top: int
     left: int
 
     @property
-    def size(self):
+    def size(self) -> int:
+        """The side of the square mark in pixels."""
         return self.patterns.shape[-1]
 
     @property
-    def box(self):
+    def box(self) -> tuple[int, int, int, int]:
         """(top, left, bottom, right) in pixels, bottom/right exclusive."""
         return (self.top, self.left, self.top + self.size, self.left + self.size)
 
@@ -49,8 +66,30 @@ def _patterns(generator, n_classes=10, size=MARK_SIZE, on=8, min_distance=5):
     return torch.stack(chosen).view(n_classes, size, size)
 
 
-def make_mark(seed, top, left, size=MARK_SIZE):
-    """A ``Mark``: one random pattern per class (seeded), placed with its top-left pixel at (top, left)."""
+@checked
+def make_mark(seed: int, top: int, left: int, size: int = MARK_SIZE) -> Mark:
+    """A ``Mark``: one random pattern per class (seeded), placed with its top-left pixel at (top, left); 4.5.
+
+    Each pattern has 8 bright pixels and differs from every other in at least 5 pixels.
+
+    Args:
+        seed: Seed of the patterns.
+        top: Row of the mark's top-left pixel.
+        left: Column of the mark's top-left pixel.
+        size: Side of the square mark, >= 4 (smaller squares cannot hold ten such patterns).
+
+    Returns:
+        The ``Mark``.
+
+    Example:
+        >>> from xai_helpers.evaluation.groundtruth import make_mark
+        >>> mark = make_mark(seed=0, top=40, left=2)
+        >>> mark.box, int(mark.patterns[3].sum())
+        ((40, 2, 44, 6), 8)
+    """
+    if not MARK_SIZE <= size <= CANVAS:
+        raise ValueError(f"size must be an integer from {MARK_SIZE} to {CANVAS} (ten patterns of 8 bright pixels, "
+                         f"each differing from the others in >= 5 pixels, need a 4x4 square at least); got {size}.")
     if not (0 <= top <= CANVAS - size and 0 <= left <= CANVAS - size):
         raise ValueError(f"A {size}x{size} mark must lie inside the {CANVAS}x{CANVAS} scene: 0 <= top, left <= "
                          f"{CANVAS - size}; got ({top}, {left}).")
@@ -58,7 +97,7 @@ def make_mark(seed, top, left, size=MARK_SIZE):
 
 
 #: The mark of the lesson's shortcut models: near the top-left corner.
-LESSON_MARK = make_mark(LESSON_MARK_SEED, *LESSON_MARK_CORNER)
+LESSON_MARK: Mark = make_mark(LESSON_MARK_SEED, *LESSON_MARK_CORNER)
 
 
 def _case_setup():
@@ -71,7 +110,9 @@ def _case_setup():
 
 
 def _check_images(images, what="images"):
-    if not isinstance(images, torch.Tensor):
+    if isinstance(images, torch.Tensor):
+        check_device(images, name=what)
+    else:
         raise TypeError(f"{what} must be a torch.Tensor of scenes N x 1 x {CANVAS} x {CANVAS} "
                         f"(make_scenes(...).images), got {type(images).__name__}.")
     if images.dim() == 3:
@@ -81,11 +122,13 @@ def _check_images(images, what="images"):
                          f"make_scenes or make_cluttered_digits); got shape {tuple(images.shape)}.")
     if not images.is_floating_point():
         raise TypeError(f"{what} must hold floats in [0, 1], got {images.dtype}; use images.float() / 255 for bytes.")
+    if not torch.isfinite(images).all():
+        raise ValueError(f"{what} contains NaN or infinite values; scenes hold pixels in [0, 1].")
     return images
 
 
 def _check_classes(classes, n, what="targets", allow_none=False):
-    t = torch.as_tensor(classes).detach().cpu()
+    t = readable_tensor(classes, what).cpu()
     if t.dim() == 0:
         t = t.expand(n)
     if t.dtype.is_floating_point or t.dtype == torch.bool or t.dim() != 1 or len(t) != n:
@@ -98,11 +141,29 @@ def _check_classes(classes, n, what="targets", allow_none=False):
     return t.long()
 
 
-def add_mark(images, mark, classes, seed=0):
-    """Paste the mark of ``classes[i]`` into scene i (-1: leave the scene as it is) -> new images.
+@checked
+def add_mark(images: torch.Tensor, mark: Mark, classes: torch.Tensor | Sequence[int] | int,
+             seed: int = 0) -> torch.Tensor:
+    """Paste the mark of ``classes[i]`` into scene i (-1: leave the scene as it is); taught in 4.5.
 
     The mark's square and a 1-pixel margin are cleared of clutter first; the pattern's pixels are 1, the
     rest 0, and the scenes' pixel noise (sigma 0.05, seeded) is added back over the cleared square.
+
+    Args:
+        images: Scenes N x 1 x 48 x 48 (or N x 48 x 48) in [0, 1].
+        mark: The ``Mark`` to paste.
+        classes: One class 0 ... 9 per scene (whose pattern is pasted), -1 for none; or one class for all.
+        seed: Seed of the noise.
+
+    Returns:
+        New scenes N x 1 x 48 x 48 on the images' device; ``images`` is left unchanged.
+
+    Example:
+        >>> import torch
+        >>> from xai_helpers.evaluation.groundtruth import LESSON_MARK, add_mark
+        >>> marked = add_mark(torch.zeros(2, 1, 48, 48), LESSON_MARK, [3, -1])
+        >>> tuple(marked.shape), bool(marked[0].any()), bool(marked[1].any())
+        ((2, 1, 48, 48), True, False)
     """
     images = _check_images(images)
     classes = _check_classes(classes, len(images), "classes", allow_none=True)
@@ -121,8 +182,24 @@ def add_mark(images, mark, classes, seed=0):
 
 @dataclass(eq=False)
 class Scenes:
-    """Scored scenes: ``images`` [N, 1, 48, 48] in [0, 1], ``labels`` [N], digit ``boxes`` [N, 4] (top, left,
-    bottom, right; bottom/right exclusive), ``mark_classes`` [N] (-1 = no mark) and the ``mark`` itself."""
+    """Scored scenes with known answers: where the digit is and which mark, if any, each carries (4.5).
+
+    Indexing (``scenes[:10]``) gives a ``Scenes`` of those scenes; ``mark_boxes`` the mark's box per scene.
+
+    Args:
+        images: [N, 1, 48, 48] in [0, 1].
+        labels: [N] digit classes.
+        boxes: [N, 4] digit boxes (top, left, bottom, right; bottom/right exclusive).
+        mark_classes: [N] the class whose mark a scene carries, -1 = no mark.
+        mark: The ``Mark`` pasted (``None``: no mark anywhere).
+        description: One line on how the scenes were made.
+
+    Example:
+        >>> from xai_helpers.evaluation.groundtruth import make_scenes
+        >>> scenes = make_scenes(3, marks="own")
+        >>> len(scenes), tuple(scenes.images.shape), scenes.mark_boxes[0].tolist()
+        (3, (3, 1, 48, 48), [1, 1, 5, 5])
+    """
     images: torch.Tensor
     labels: torch.Tensor
     boxes: torch.Tensor
@@ -130,7 +207,7 @@ class Scenes:
     mark: Mark = None
     description: str = ""
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, i):
@@ -138,7 +215,7 @@ class Scenes:
         return Scenes(self.images[i], self.labels[i], self.boxes[i], self.mark_classes[i], self.mark, self.description)
 
     @property
-    def mark_boxes(self):
+    def mark_boxes(self) -> torch.Tensor:
         """[N, 4]: the mark's box for scenes that carry it, an empty box (0, 0, 0, 0) for the others."""
         boxes = torch.zeros(len(self), 4, dtype=torch.long)
         if self.mark is not None:
@@ -160,7 +237,7 @@ def _threads(n):
     """torch uses ``n`` threads inside (None: unchanged); the previous number is restored on exit."""
     previous = torch.get_num_threads()
     if n:
-        torch.set_num_threads(int(n))
+        torch.set_num_threads(check_count(n, "threads"))
     try:
         yield
     finally:
@@ -173,14 +250,31 @@ def _rendered(split, seed):
     return make_cluttered_digits(split, seed=seed)
 
 
-def make_scenes(n=200, marks="none", mark=None, split="test", seed=None):
-    """Held-out scenes with known digit boxes, with or without the mark -> ``Scenes``.
+@checked
+def make_scenes(n: int = 200, marks: str = "none", mark: Mark | None = None, split: str = "test",
+                seed: int | None = None) -> Scenes:
+    """Held-out scenes with known digit boxes, with or without the mark (taught in 4.5).
 
-    ``marks``: ``"none"`` (clean scenes), ``"own"`` (each scene carries its own class's mark) or
-    ``"other"`` (each carries the mark of another class, drawn at random, seeded). The same ``n`` digits
-    are used for all three, chosen among the split's scenes whose digit box keeps clear of the mark's
-    square, so that "on the mark" and "on the digit" never mix. The test split's scenes are those of
-    section 4.4 (``make_cluttered_digits("test")``, never seen in training).
+    The same ``n`` digits are used for all three kinds of ``marks``, chosen among the split's scenes whose
+    digit box keeps clear of the mark's square, so that "on the mark" and "on the digit" never mix. The test
+    split's scenes are those of section 4.4 (``make_cluttered_digits("test")``, never seen in training).
+
+    Args:
+        n: How many scenes.
+        marks: ``"none"`` (clean scenes), ``"own"`` (each scene carries its own class's mark) or ``"other"``
+            (each carries the mark of another class, drawn at random, seeded).
+        mark: The ``Mark`` (default ``LESSON_MARK``).
+        split: ``"test"`` or ``"train"`` (as ``make_cluttered_digits``).
+        seed: The rendering seed (``None``: the split's own).
+
+    Returns:
+        ``Scenes``.
+
+    Example:
+        >>> from xai_helpers.evaluation.groundtruth import make_scenes
+        >>> scenes = make_scenes(4, marks="other")
+        >>> bool((scenes.mark_classes != scenes.labels).all()), scenes.description
+        (True, '4 test scenes, marks: other')
     """
     if marks not in ("none", "own", "other"):
         raise ValueError(f"marks must be 'none', 'own' or 'other', got {marks!r}.")
@@ -188,7 +282,7 @@ def make_scenes(n=200, marks="none", mark=None, split="test", seed=None):
     with _threads(1):                              # small tensor operations: one thread is faster (bench)
         data = _rendered(split, seed)
     keep = _clear_of(data.boxes, mark).nonzero()[:, 0]
-    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(keep):
+    if not 1 <= n <= len(keep):
         raise ValueError(f"n must be an integer from 1 to {len(keep)} (the {split} scenes whose digit keeps clear of "
                          f"the mark), got {n!r}.")
     keep = keep[:n]
