@@ -19,25 +19,16 @@ LABELS = ["cat", "dog", "fox"]
 TOKENS = ["[CLS]", "the", "cat", "sat", "[SEP]"]
 
 
-class TinyCNN(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
-        self.fc = nn.Linear(4, len(LABELS))
-
-    def forward(self, x):
-        return self.fc(self.features(x).mean((2, 3)))
-
-
 def _net():
     torch.manual_seed(0)
-    return xh.models.freeze(TinyCNN())
+    return xh.models.freeze(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                          nn.Flatten(), nn.Linear(4, len(LABELS))))
 
 
 def _wrapped():
     net = _net()
-    return ImageModel(name="tiny", model=net, labels=LABELS, target_layer=net.features[1],
-                      target_layer_name="features.1", mean=(0.5,) * 3, std=(0.25,) * 3, resize=16, crop=16,
+    return ImageModel(name="tiny", model=net, labels=LABELS, target_layer=net[1],
+                      target_layer_name="1", mean=(0.5,) * 3, std=(0.25,) * 3, resize=16, crop=16,
                       device=torch.device("cpu"))
 
 
@@ -90,15 +81,16 @@ CASES = {
     "sum_over_channels": Case(M.sum_over_channels, lambda: dict(attribution=torch.randn(3, 4, 4))),
     "grad_cam": Case(M.grad_cam, lambda: dict(model=_wrapped(), x=_x(), target=0, layer=None, upsample=True,
                                               normalize=True), aliases=MODEL_ALIASES),
-    "grad_cam_plus_plus": Case(M.grad_cam_plus_plus, lambda: dict(model=_net(), x=_x(), target=1, layer="features.1",
+    "grad_cam_plus_plus": Case(M.grad_cam_plus_plus, lambda: dict(model=_net(), x=_x(), target=1, layer="1",
                                                                   upsample=False, normalize=False),
                                aliases=MODEL_ALIASES),
-    "resolve_layer": Case(M.resolve_layer, lambda: dict(model=_wrapped(), layer="features.0"), aliases=MODEL_ALIASES),
+    "resolve_layer": Case(M.resolve_layer, lambda: dict(model=_wrapped(), layer="0"), aliases=MODEL_ALIASES),
     "integrated_gradients": Case(M.integrated_gradients, lambda: dict(model=_wrapped(), x=_x(), target="fox",
                                                                       baseline="noise", n_steps=3, method="riemann_left",
                                                                       batch_size=2), aliases=MODEL_ALIASES),
     "make_baseline": Case(M.make_baseline, lambda: dict(image_model=_wrapped(), x=_x(), name="noise", sigma=1.0,
                                                         n_draws=2, seed=3), aliases={"name": ["baseline"]}),
+    "quadrature": Case(M.quadrature, lambda: dict(method="gausslegendre", n_steps=5)),
     "output_difference": Case(M.output_difference, lambda: dict(model=_net(), x=_x(), target=0,
                                                                 baseline=torch.zeros(1, 3, 16, 16)),
                               aliases=MODEL_ALIASES),

@@ -166,15 +166,15 @@ def grad_cam_plus_plus(model: Model, x: torch.Tensor, target: Target, *, layer: 
     raised when a layer's negative activations push a weight outside [0, 1].
 
     Args:
-        model: An ``ImageModel`` or a plain ``nn.Module`` returning class scores (logits).
-        x: One normalised input 1xCxHxW on the model's device.
-        target: The class to explain: an index, a class name or a one-element tensor.
-        layer: None (the ``ImageModel``'s ``target_layer``), a submodule of the model or its dotted name.
-        upsample: Upsample to the input's HxW (False: keep the layer's hxw grid).
-        normalize: Divide by the maximum (False: keep the raw values).
+        model: As for ``grad_cam``: an ``ImageModel`` or an ``nn.Module`` giving logits.
+        x: As for ``grad_cam``: one normalised 1xCxHxW input.
+        target: As for ``grad_cam``: a class index, name or one-element tensor.
+        layer: As for ``grad_cam``; best a layer after an activation (the closed form assumes ``A >= 0``).
+        upsample: As for ``grad_cam``.
+        normalize: As for ``grad_cam``.
 
     Returns:
-        The map, an HxW float tensor on the CPU.
+        The map, HxW (or the layer's hxw), on the CPU.
 
     Example:
         >>> import torch

@@ -14,7 +14,7 @@ __all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "noise_sigma",
 #: Noisy copies per forward/backward pass in ``smoothgrad``. Chosen by bench/run.py (bench/RESULTS.md):
 #: on 2 CPU cores chunks of 5 were fastest on EfficientNet-Lite0 and within 2 % of the best on
 #: ResNet-50, at 1.2-1.3 GB peak; chunks of 25-50 were slower and need 3-5 GB.
-DEFAULT_SMOOTHGRAD_BATCH = 5
+DEFAULT_SMOOTHGRAD_BATCH: int = 5
 
 
 def _input_gradient(module, x, target, labels=None):

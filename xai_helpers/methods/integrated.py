@@ -30,7 +30,7 @@ DEFAULT_IG_STEPS: int = 200
 #: bench/run.py (bench/RESULTS.md): on 2 CPU cores small batches were the fastest per point.
 DEFAULT_IG_BATCH: int = 4
 #: Standard deviation, in pixels of the model's 224-px view, of the "blur" baseline's Gaussian.
-BLUR_SIGMA = 10.0
+BLUR_SIGMA: float = 10.0
 #: Number of seeded uniform-noise images averaged for the "noise" baseline.
 NOISE_DRAWS = 4
 #: The baselines ``make_baseline`` builds by name (taught in 4.3).
@@ -38,12 +38,27 @@ BASELINE_NAMES: tuple[str, ...] = ("black", "white", "blur", "noise")
 IG_METHODS = ("gausslegendre", "riemann_right", "riemann_left", "riemann_middle")
 
 
-def quadrature(method, n_steps):
-    """Nodes ``a_k`` in [0, 1] and weights ``w_k`` of a rule for ``integral_0^1 f(a) da ~ sum_k w_k f(a_k)``.
+@checked
+def quadrature(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes ``a_k`` in [0, 1] and weights ``w_k`` of a rule for ``integral_0^1 f(a) da ~ sum_k w_k f(a_k)`` (4.3).
 
     ``"gausslegendre"``: Gauss-Legendre nodes mapped from [-1, 1] (exact for polynomials of degree
     < 2n); ``"riemann_right"``: a_k = k/n, k = 1..n, the sum written in the source text;
     ``"riemann_left"``, ``"riemann_middle"``: the other Riemann sums. Same nodes as Captum's.
+
+    Args:
+        method: One of ``IG_METHODS``: ``"gausslegendre"``, ``"riemann_right"``, ``"riemann_left"`` or
+            ``"riemann_middle"``.
+        n_steps: The number of nodes (an integer >= 2).
+
+    Returns:
+        ``(nodes, weights)``, two float arrays of length ``n_steps``; the weights sum to 1.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> nodes, weights = xh.methods.quadrature("riemann_right", 4)
+        >>> nodes.tolist(), weights.tolist()
+        ([0.25, 0.5, 0.75, 1.0], [0.25, 0.25, 0.25, 0.25])
     """
     n = check_count(n_steps, "n_steps", minimum=2)
     if method == "gausslegendre":
@@ -78,19 +93,14 @@ def make_baseline(image_model: LoadedImageModel, x: torch.Tensor, name: str, *, 
         The baseline in the model's input space, Kx3xHxW on ``x``'s device.
 
     Example:
-        >>> import torch
-        >>> from torch import nn
         >>> import xai_helpers as xh
-        >>> from xai_helpers.models import ImageModel
-        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
-        >>> toy = ImageModel(name="toy", model=net.eval(), labels=["cat", "dog"], target_layer=net[1],
-        ...                  target_layer_name="1", mean=(0.5,) * 3, std=(0.5,) * 3, resize=8, crop=8,
-        ...                  device=torch.device("cpu"))
-        >>> black = xh.methods.make_baseline(toy, torch.rand(1, 3, 8, 8), "black")
-        >>> tuple(black.shape), float(black.mean())
-        ((1, 3, 8, 8), -1.0)
-        >>> tuple(xh.methods.make_baseline(toy, torch.rand(1, 3, 8, 8), "noise", n_draws=2).shape)
-        (2, 3, 8, 8)
+        >>> model = xh.load_image_model()
+        >>> x = model.preprocess("cat")
+        >>> black = xh.methods.make_baseline(model, x, "black")
+        >>> tuple(black.shape), float(model.denormalize(black).abs().max()) < 1e-6    # pixels 0, not tensor 0
+        ((1, 3, 224, 224), True)
+        >>> tuple(xh.methods.make_baseline(model, x, "noise", n_draws=2).shape)
+        (2, 3, 224, 224)
     """
     check_device(x, image_model.device, name="x")
     check_channels(image_model, check_input(x))
@@ -159,13 +169,13 @@ def output_difference(model: Model, x: torch.Tensor, target: Target, baseline: s
 
     Example:
         >>> import torch
-        >>> from torch import nn
         >>> import xai_helpers as xh
-        >>> net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 2 * 2, 2)).eval()
-        >>> x = torch.rand(1, 3, 2, 2)
-        >>> d = xh.methods.output_difference(net, x, 0, baseline=torch.zeros_like(x))
-        >>> round(d, 4) == round(float(net(x)[0, 0] - net(torch.zeros_like(x))[0, 0]), 4)
-        True
+        >>> total = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1, bias=False)).eval()
+        >>> torch.nn.init.ones_(total[1].weight)                       # the score is the sum of the inputs
+        Parameter containing:
+        tensor([[1., 1., 1., 1.]], requires_grad=True)
+        >>> xh.methods.output_difference(total, torch.ones(1, 1, 2, 2), 0, baseline=torch.zeros(1, 1, 2, 2))
+        4.0
     """
     module, labels, x = module_and_input(model, x)
     base = _baseline_tensor(model, x, baseline)
