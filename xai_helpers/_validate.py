@@ -189,17 +189,13 @@ def resolve_layer(model: Any, layer: nn.Module | str | None = None) -> tuple[nn.
                              "taken from another instance of the model?). Pass one of its own submodules, "
                              "e.g. model.layer4, or a name from dict(model.named_modules()).")
         return module, layer, names[id(layer)] or "<the whole model>"
-    if isinstance(layer, str):
-        try:
-            return module, module.get_submodule(layer), layer
-        except AttributeError:
-            all_names = [n for n in names.values() if n]
-            close = difflib.get_close_matches(layer, all_names, n=3, cutoff=0.5)
-            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise ValueError(f"This model has no layer named {layer!r}.{hint} Names are those of "
-                             "model.named_modules(), dotted, e.g. 'layer4' or 'layer4.1.conv2'.") from None
-    raise TypeError(f"layer must be None, an nn.Module of the model or a dotted name (str), got "
-                    f"{type(layer).__name__}.")
+    try:                                                  # a dotted name (@checked admits nothing else)
+        return module, module.get_submodule(layer), layer
+    except AttributeError:
+        close = difflib.get_close_matches(layer, [n for n in names.values() if n], n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(f"This model has no layer named {layer!r}.{hint} Names are those of "
+                         "model.named_modules(), dotted, e.g. 'layer4' or 'layer4.1.conv2'.") from None
 
 
 def module_and_input(model, x):
