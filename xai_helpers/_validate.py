@@ -7,10 +7,13 @@ import difflib
 import re
 import warnings
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
 
+from ._typecheck import checked
 from .data import imagenet_labels
 
 __all__ = ["resolve_layer", "unwrap_model", "check_input", "check_batch", "check_channels", "check_count",
@@ -143,12 +146,35 @@ _UNREADABLE = re.compile(r"channels|size of tensor|Kernel size|kernel size|Input
                          r"not implemented for", re.IGNORECASE)
 
 
-def resolve_layer(model, layer=None):
-    """Return ``(module, layer_module, layer_name)`` for ``layer``: None, a module or a dotted name.
+@checked
+def resolve_layer(model: Any, layer: nn.Module | str | None = None) -> tuple[nn.Module, nn.Module, str]:
+    """Find the layer a CAM reads: ``layer`` given as None, a submodule or a dotted name (taught in 4.2).
 
-    ``None`` means the ``ImageModel``'s ``target_layer``. A module must be part of the model; a name
-    such as ``"layer4"`` or ``"_blocks.15"`` must name one of its submodules. Anything else -> ValueError.
+    A module must be part of the model; a name such as ``"layer4"`` or ``"_blocks.15"`` must name one of
+    its submodules (a near miss is suggested).
+
+    Args:
+        model: An ``ImageModel`` (``.model``, ``.labels``, ``.target_layer``) or a plain ``nn.Module``.
+        layer: None (the ``ImageModel``'s ``target_layer``), a submodule of the model, or its dotted name.
+
+    Returns:
+        ``(network, layer module, layer name)``; the network is the ``nn.Module`` inside a wrapper.
+
+    Raises:
+        TypeError: ``model`` is not a network, or ``layer`` is not a module, a name or None.
+        ValueError: The layer is not part of the model, or None is given for a plain ``nn.Module``.
+
+    Example:
+        >>> from torch import nn
+        >>> import xai_helpers as xh
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+        >>> _, layer, name = xh.methods.resolve_layer(net, "0")
+        >>> type(layer).__name__, name
+        ('Conv2d', '0')
     """
+    if not isinstance(model, nn.Module) and not isinstance(getattr(model, "model", None), nn.Module):
+        raise TypeError(f"resolve_layer: model must be a torch nn.Module or the ImageModel from "
+                        f"load_image_model(); got {type(model).__name__}.")
     module, _ = unwrap_model(model)
     if layer is None:
         if isinstance(getattr(model, "target_layer", None), nn.Module):      # an ImageModel knows its CAM layer
@@ -163,17 +189,13 @@ def resolve_layer(model, layer=None):
                              "taken from another instance of the model?). Pass one of its own submodules, "
                              "e.g. model.layer4, or a name from dict(model.named_modules()).")
         return module, layer, names[id(layer)] or "<the whole model>"
-    if isinstance(layer, str):
-        try:
-            return module, module.get_submodule(layer), layer
-        except AttributeError:
-            all_names = [n for n in names.values() if n]
-            close = difflib.get_close_matches(layer, all_names, n=3, cutoff=0.5)
-            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise ValueError(f"This model has no layer named {layer!r}.{hint} Names are those of "
-                             "model.named_modules(), dotted, e.g. 'layer4' or 'layer4.1.conv2'.") from None
-    raise TypeError(f"layer must be None, an nn.Module of the model or a dotted name (str), got "
-                    f"{type(layer).__name__}.")
+    try:                                                  # a dotted name (@checked admits nothing else)
+        return module, module.get_submodule(layer), layer
+    except AttributeError:
+        close = difflib.get_close_matches(layer, [n for n in names.values() if n], n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(f"This model has no layer named {layer!r}.{hint} Names are those of "
+                         "model.named_modules(), dotted, e.g. 'layer4' or 'layer4.1.conv2'.") from None
 
 
 def module_and_input(model, x):

@@ -26,7 +26,7 @@ def test_one_call_shape_model_x_target_and_the_layer_by_keyword(method):
     by_keyword = method(net, x, 1, layer="features")
     torch.testing.assert_close(method(net, x, 1, layer=net.features), by_keyword)
     for old_order in ((net, "features", x, 1), (net, x, 1, "features")):   # a layer passed by position
-        with pytest.raises(TypeError, match="takes 3 positional arguments but 4 were given"):
+        with pytest.raises(TypeError, match="too many positional arguments"):
             method(*old_order)
     assert _all_hooks(net) == []
 

@@ -2,26 +2,29 @@
 Integrated Gradients, control maps, and the maths of attention weights (text and ViT). ``registry`` lists them
 all (``METHODS``, ``get_method``): every menu, table and dispatcher of the package reads it.
 
-Imports point one way: ``methods`` uses ``models`` (and ``_validate``), never ``evaluation``, ``interpret``
-or ``viz``. Every map comes back on the CPU.
+Every public function checks the kinds of its arguments against its type hints (``methods.kinds`` names the
+kinds a method takes: a model, a target class, a layer) and their values, and answers a wrong one with a
+TypeError or ValueError that names the argument. Imports point one way: ``methods`` uses ``models`` (and
+``_validate``), never ``evaluation``, ``interpret`` or ``viz``. Every map comes back on the CPU.
 """
 from .attention import (attention_maps, attention_rollout, average_attention, head_profile, most_attended,
                         most_attended_by_layer, most_attended_table, rank_agreement, special_token_share,
                         stack_attentions, token_attention_by_layer)
 from .controls import edge_map, random_map
 from .cam import grad_cam, grad_cam_plus_plus, resolve_layer
-from .gradients import (gradient_x_input, max_abs_over_channels, noise_sigma, smoothgrad, sum_over_channels,
-                        vanilla_gradients)
-from .integrated import (BASELINE_NAMES, DEFAULT_IG_BATCH, DEFAULT_IG_STEPS, integrated_gradients, make_baseline,
-                         output_difference)
+from .gradients import (DEFAULT_SMOOTHGRAD_BATCH, gradient_x_input, max_abs_over_channels, noise_sigma, smoothgrad,
+                        sum_over_channels, vanilla_gradients)
+from .integrated import (BASELINE_NAMES, BLUR_SIGMA, DEFAULT_IG_BATCH, DEFAULT_IG_STEPS, integrated_gradients,
+                         make_baseline, output_difference, quadrature)
 from .registry import CAM, CONTROL, KINDS, METHODS, PATH, PIXEL, Method, get_method, method_names, register, title
 from .vit import brightness_map, cls_attention_map, cls_queries, patch_brightness, rollout_map, vit_attention
 
 __all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "noise_sigma", "max_abs_over_channels",
-           "sum_over_channels", "grad_cam", "grad_cam_plus_plus", "resolve_layer", "integrated_gradients",
-           "make_baseline", "output_difference", "BASELINE_NAMES", "DEFAULT_IG_STEPS", "DEFAULT_IG_BATCH",
-           "attention_maps", "stack_attentions", "average_attention", "most_attended", "most_attended_table",
-           "most_attended_by_layer", "token_attention_by_layer", "head_profile", "special_token_share",
-           "attention_rollout", "rank_agreement", "vit_attention", "cls_attention_map", "rollout_map",
-           "patch_brightness", "brightness_map", "cls_queries", "edge_map", "random_map", "Method", "METHODS",
-           "get_method", "method_names", "register", "title", "PIXEL", "PATH", "CAM", "CONTROL", "KINDS"]
+           "sum_over_channels", "DEFAULT_SMOOTHGRAD_BATCH", "grad_cam", "grad_cam_plus_plus", "resolve_layer",
+           "integrated_gradients", "make_baseline", "output_difference", "quadrature", "BASELINE_NAMES", "BLUR_SIGMA",
+           "DEFAULT_IG_STEPS", "DEFAULT_IG_BATCH", "attention_maps", "stack_attentions", "average_attention",
+           "most_attended", "most_attended_table", "most_attended_by_layer", "token_attention_by_layer",
+           "head_profile", "special_token_share", "attention_rollout", "rank_agreement", "vit_attention",
+           "cls_attention_map", "rollout_map", "patch_brightness", "brightness_map", "cls_queries", "edge_map",
+           "random_map", "Method", "METHODS", "get_method", "method_names", "register", "title", "PIXEL", "PATH", "CAM",
+           "CONTROL", "KINDS"]

@@ -3,27 +3,45 @@
 Every function takes attention as a tensor ``[layers, heads, seq, seq]`` -- row ``i`` of a head's
 matrix is how query position ``i`` distributes its attention over the key positions, and sums to 1
 -- or as the per-layer tuple a Hugging Face model returns for one input (``[1, heads, seq, seq]``).
+The tables that read one sentence's attention word by word are in ``attention_tables``.
 """
-import numpy as np
-import torch
-import pandas as pd
+from collections.abc import Mapping, Sequence
 
-from ..attention_arrays import check_index, select_attention, special_token_mask, stack_attentions, token_position
-from ..models.text import TextModel
+import numpy as np
+import pandas as pd
+import torch
+
+from .._typecheck import checked
+from .._validate import as_float_array, check_count
+from ..attention_arrays import Attentions, Indices, select_attention, stack_attentions
+from .attention_tables import (head_profile, most_attended, most_attended_by_layer, most_attended_table,
+                               special_token_share, token_attention_by_layer)
+from .kinds import LoadedTextModel
 
 __all__ = ["attention_maps", "stack_attentions", "average_attention", "most_attended",
            "most_attended_table", "most_attended_by_layer", "token_attention_by_layer", "head_profile",
            "special_token_share", "attention_rollout", "rank_agreement"]
 
 
-def attention_maps(text_model, text, max_length=512):
-    """Run ``text`` through the encoder -> ``(tokens, attentions)``, attentions [layers, heads, seq, seq].
+@checked
+def attention_maps(text_model: LoadedTextModel, text: str, max_length: int = 512) -> tuple[list[str], torch.Tensor]:
+    """Run ``text`` through the encoder -> ``(tokens, attentions)``; taught in 4.4a.
 
-    ``text_model`` is the ``TextModel`` from ``load_text_model``. Tokens include [CLS] and [SEP].
+    Args:
+        text_model: The ``TextModel`` from ``load_text_model``.
+        text: One non-empty sentence.
+        max_length: Longest input in tokens; longer texts are cut, with a warning.
+
+    Returns:
+        ``(tokens, attentions)``: the tokens including [CLS] and [SEP], and the attention weights
+        [layers, heads, seq, seq] as a float CPU tensor.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> tokens, attentions = xh.attention_maps(xh.load_text_model(), "The cat sat.")
+        >>> tokens, tuple(attentions.shape)
+        (['[CLS]', 'the', 'cat', 'sat', '.', '[SEP]'], (6, 12, 6, 6))
     """
-    if not isinstance(text_model, TextModel):
-        raise TypeError(f"attention_maps needs the TextModel from load_text_model(), got "
-                        f"{type(text_model).__name__}.")
     enc = text_model.encode(text, max_length=max_length)
     with torch.no_grad():
         out = text_model.model(**enc, output_attentions=True)
@@ -31,142 +49,59 @@ def attention_maps(text_model, text, max_length=512):
     return tokens, stack_attentions(out.attentions)
 
 
-def average_attention(attentions, layers=None, heads=None):
-    """Mean attention over the chosen layers and heads (default: all) -> [seq, seq]; rows still sum to 1."""
+@checked
+def average_attention(attentions: Attentions, layers: Indices = None, heads: Indices = None) -> torch.Tensor:
+    """Mean attention over the chosen layers and heads (default: all); taught in 4.4a.
+
+    Args:
+        attentions: One example's attention weights [layers, heads, seq, seq] (or the model's tuple).
+        layers: A layer index, a list of them, or None for all (negative indices count from the end).
+        heads: A head index, a list of them, or None for all.
+
+    Returns:
+        The averaged matrix [seq, seq]; its rows still sum to 1.
+
+    Example:
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> heads = torch.stack([torch.eye(3), torch.full((3, 3), 1 / 3)])   # head 0: self, head 1: uniform
+        >>> attentions = heads.expand(2, 2, 3, 3)                              # two layers alike
+        >>> xh.methods.average_attention(attentions, heads=[0, 1], layers=-1)
+        tensor([[0.6667, 0.1667, 0.1667],
+                [0.1667, 0.6667, 0.1667],
+                [0.1667, 0.1667, 0.6667]])
+    """
     return select_attention(attentions, layers, heads).mean(dim=(0, 1))
 
 
-def most_attended(attentions, tokens, *, layers=None, heads=None, exclude_special=False, exclude_self=False,
-                  special_tokens=None):
-    """For each (non-special) query token: the key it attends to most in the averaged matrix.
+@checked
+def attention_rollout(attentions: Attentions, head_fusion: str = "mean", discard_ratio: float = 0.0,
+                      residual_weight: float = 0.5) -> torch.Tensor:
+    """Attention rollout (Abnar & Zuidema 2020, eq. 1): how much each input token flows into each position (4.4b).
 
-    Returns a list of dicts ``{position, token, target_position, target, weight}``. ``weight`` is the
-    raw attention weight (not re-normalised after excluding). ``exclude_special`` drops [CLS]/[SEP]
-    both as queries and as candidate targets; ``exclude_self`` drops the diagonal.
-    """
-    tokens = list(tokens)
-    m = average_attention(attentions, layers, heads).numpy()
-    if m.shape[0] != len(tokens):
-        raise ValueError(f"{len(tokens)} tokens but attention over {m.shape[0]} positions.")
-    special = special_token_mask(tokens, special_tokens)
-    rows = []
-    for i, token in enumerate(tokens):
-        if special[i]:
-            continue
-        w = m[i].copy()
-        if exclude_special:
-            w[special] = -np.inf
-        if exclude_self:
-            w[i] = -np.inf
-        j = int(np.argmax(w))
-        rows.append(dict(position=i, token=token, target_position=j, target=tokens[j], weight=float(m[i, j])))
-    return rows
+    Per layer the heads are fused, optionally the lowest ``discard_ratio`` of the weights are zeroed
+    (diagonal kept; the vit-explain variant, not in the paper), the residual connection is added,
+    ``A = (1 - w) * W_att + w * I``, rows are re-normalised, and the layers are multiplied:
+    ``R = A_L ... A_2 A_1``.
 
+    Args:
+        attentions: Attention weights [layers, heads, seq, seq], a batch [batch, layers, heads, seq, seq],
+            or the model's per-layer tuple.
+        head_fusion: How the heads of a layer are fused: ``"mean"``, ``"max"`` or ``"min"``.
+        discard_ratio: The share of lowest weights set to zero per layer, in [0, 1).
+        residual_weight: ``w``, the weight of the residual connection, in [0, 1] (the paper: 0.5).
 
-def most_attended_table(attentions, tokens, *, layers=None, heads=None, special_tokens=None):
-    """Side-by-side table (pandas DataFrame): most-attended token with all keys, without self, and
-    without self and special tokens. Target cells read ``token@position (weight)``."""
-    settings = {"all keys": dict(), "without self": dict(exclude_self=True),
-                "without self, [CLS], [SEP]": dict(exclude_self=True, exclude_special=True)}
-    columns = {}
-    for title, flags in settings.items():
-        rows = most_attended(attentions, tokens, layers=layers, heads=heads, special_tokens=special_tokens,
-                             **flags)
-        columns[title] = [f"{r['target']}@{r['target_position']} ({r['weight']:.2f})" for r in rows]
-    index = [f"{r['token']}@{r['position']}" for r in rows]
-    return pd.DataFrame(columns, index=pd.Index(index, name="query token@position"))
+    Returns:
+        [seq, seq] (or [batch, seq, seq] for batched input); row ``i`` sums to 1 and says which input
+        tokens position ``i`` draws on at the top layer (row 0 = the [CLS] token).
 
-
-def most_attended_by_layer(attentions, tokens, *, exclude_self=True, exclude_special=True, special_tokens=None):
-    """Most-attended key of every word, layer by layer (heads averaged) -> pandas DataFrame.
-
-    One row per (non-special) query token, one column per layer; cells read ``target (weight)``.
-    """
-    a = select_attention(attentions)
-    columns, index = {}, None
-    for layer in range(a.shape[0]):
-        rows = most_attended(a, tokens, layers=layer, exclude_self=exclude_self, exclude_special=exclude_special,
-                             special_tokens=special_tokens)
-        columns[f"layer {layer}"] = [f"{r['target']} ({r['weight']:.2f})" for r in rows]
-        index = [f"{r['token']}@{r['position']}" for r in rows]
-    return pd.DataFrame(columns, index=pd.Index(index, name="query token@position"))
-
-
-def token_attention_by_layer(attentions, tokens, token, *, special_tokens=None):
-    """Where one query token's attention goes in each layer (heads averaged) -> pandas DataFrame.
-
-    Columns: the word it attends to most (itself and special tokens excluded), that weight, and the
-    total weight it puts on the special tokens. ``token``: a token string (first occurrence) or a position.
-    """
-    tokens = list(tokens)
-    a = select_attention(attentions)
-    i = token_position(tokens, token)
-    special = special_token_mask(tokens, special_tokens)
-    rows = []
-    for layer in range(a.shape[0]):
-        w = a[layer].mean(0)[i].numpy()
-        candidates = np.where(special | (np.arange(len(tokens)) == i), -np.inf, w)
-        j = int(np.argmax(candidates))
-        rows.append({"most-attended word": tokens[j], "weight": float(w[j]),
-                     "weight on special tokens": float(w[special].sum())})
-    return pd.DataFrame(rows, index=pd.Index(range(a.shape[0]), name="layer"))
-
-
-def head_profile(attentions, tokens, layer, special_tokens=None):
-    """What each head of one layer does with the word rows -> pandas DataFrame, one row per head.
-
-    Columns: a word's mean attention to [CLS], to [SEP], to itself, to the previous word and to the
-    next word (neighbours that are special tokens do not count as words), and ``dominant``, the
-    largest of the five. Clark et al. (2019) classify BERT's heads the same way.
-    """
-    tokens = list(tokens)
-    a = select_attention(attentions)
-    layer = check_index(layer, a.shape[0], "layer")
-    special = special_token_mask(tokens, special_tokens)
-    words = np.flatnonzero(~special)
-    if len(words) < 2:
-        raise ValueError(f"head_profile needs at least two words besides the special tokens; got {tokens}.")
-    cls = [i for i, t in enumerate(tokens) if t in ("[CLS]", "<s>")]
-    sep = [i for i, t in enumerate(tokens) if t in ("[SEP]", "</s>")]
-    prev = [i for i in words if i - 1 in words]
-    nxt = [i for i in words if i + 1 in words]
-    table = {}
-    for head in range(a.shape[1]):
-        m = a[layer, head]
-        table[f"head {head}"] = {
-            "[CLS]": m[words][:, cls].sum(-1).mean().item() if cls else 0.0,
-            "[SEP]": m[words][:, sep].sum(-1).mean().item() if sep else 0.0,
-            "self": m[words, words].mean().item(),
-            "previous": m[prev, [i - 1 for i in prev]].mean().item(),
-            "next": m[nxt, [i + 1 for i in nxt]].mean().item()}
-    table = pd.DataFrame(table).T
-    table["dominant"] = table.idxmax(axis=1)
-    return table
-
-
-def special_token_share(attentions, tokens, special_tokens=None, per_head=False):
-    """Share of attention that lands on special tokens ([CLS], [SEP]) -- Clark et al. (2019), fig. 2.
-
-    Averaged over all query positions (and heads unless ``per_head``) -> array [layers] or [layers, heads].
-    A uniform head would give ``n_special / seq``; that chance level is ``special.mean()``.
-    """
-    a = select_attention(attentions)
-    special = torch.as_tensor(special_token_mask(list(tokens), special_tokens))
-    if a.shape[-1] != len(special):
-        raise ValueError(f"{len(special)} tokens but attention over {a.shape[-1]} positions.")
-    share = a[..., special].sum(-1).mean(-1)  # [L, H]
-    return (share if per_head else share.mean(-1)).numpy()
-
-
-def attention_rollout(attentions, head_fusion="mean", discard_ratio=0.0, residual_weight=0.5):
-    """Attention rollout (Abnar & Zuidema 2020, eq. 1): how much each input token flows into each position.
-
-    Per layer the heads are fused (``"mean"``, ``"max"`` or ``"min"``), optionally the lowest
-    ``discard_ratio`` of the weights are zeroed (diagonal kept; the vit-explain variant, not in the
-    paper), the residual connection is added, ``A = (1 - w) * W_att + w * I`` with ``w = 0.5``, rows
-    are re-normalised, and the layers are multiplied: ``R = A_L ... A_2 A_1``.
-    Returns [seq, seq] (or [batch, seq, seq] for batched input); row ``i`` sums to 1 and says which
-    input tokens position ``i`` draws on at the top layer (row 0 = the [CLS] token).
+    Example:
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> uniform = torch.full((3, 2, 4, 4), 0.25)
+        >>> rollout = xh.attention_rollout(uniform)
+        >>> tuple(rollout.shape), [round(float(v), 3) for v in rollout.sum(-1)]
+        ((4, 4), [1.0, 1.0, 1.0, 1.0])
     """
     a = stack_attentions(attentions)
     batched = a.dim() == 5
@@ -178,7 +113,11 @@ def attention_rollout(attentions, head_fusion="mean", discard_ratio=0.0, residua
         raise ValueError(f"discard_ratio must be in [0, 1); got {discard_ratio}.")
     if not 0.0 <= residual_weight <= 1.0:
         raise ValueError(f"residual_weight must be in [0, 1]; got {residual_weight}.")
-    fused = fusions[head_fusion](a)  # [B, L, S, S]
+    return _rollout(fusions[head_fusion](a), discard_ratio, residual_weight, batched)
+
+
+def _rollout(fused, discard_ratio, residual_weight, batched):
+    """Rollout of head-fused attention [B, L, S, S] -> [B, S, S] (or [S, S] unless ``batched``)."""
     n = fused.shape[-1]
     eye = torch.eye(n, dtype=fused.dtype, device=fused.device)
     if discard_ratio > 0:
@@ -204,38 +143,69 @@ def _ranks(v):
     return (r - r.mean()) / max(float(np.sqrt(((r - r.mean()) ** 2).sum())), 1e-12)
 
 
-def rank_agreement(readings, reference, n_permutations=2000, seed=0):
-    """How well per-token scores rank the tokens like a reference, over several sentences -> DataFrame.
+def _score_arrays(values, name):
+    """A list of per-token score arrays -> float64 1-D arrays, each finite; else an error naming ``name``."""
+    arrays = [as_float_array(v, f"{name}[{i}]").astype(np.float64).ravel() for i, v in enumerate(values)]
+    for i, v in enumerate(arrays):
+        if not np.isfinite(v).all():
+            raise ValueError(f"{name}[{i}] contains NaN or infinite scores; pass finite per-token scores.")
+    return arrays
 
-    ``readings`` maps a name to a list of 1-D arrays (one per sentence, one value per token);
-    ``reference`` is the list of reference arrays (e.g. |integrated gradients| per token). For each
-    reading: the Spearman rank correlation with the reference in every sentence, averaged over the
-    sentences, and the chance band -- the 2.5 % and 97.5 % quantiles of that average when each
-    sentence's scores are shuffled at random (``n_permutations`` shuffles, seeded). A rank correlation
-    over one short sentence means little; the average over many tokens is what the band judges.
+
+@checked
+def rank_agreement(readings: Mapping[str, Sequence], reference: Sequence, n_permutations: int = 2000,
+                   seed: int = 0) -> pd.DataFrame:
+    """How well per-token scores rank the tokens like a reference, over several sentences (taught in 4.4a).
+
+    For each reading: the Spearman rank correlation with the reference in every sentence, averaged over the
+    sentences, and the chance band -- the 2.5 % and 97.5 % quantiles of that average when each sentence's
+    scores are shuffled at random. A rank correlation over one short sentence means little; the average
+    over many tokens is what the band judges.
+
+    Args:
+        readings: A name -> a list of 1-D arrays (one per sentence, one value per token), e.g. attention
+            to each token.
+        reference: The list of reference arrays, one per sentence (e.g. |integrated gradients| per token).
+        n_permutations: Shuffles that make the chance band (a positive integer).
+        seed: Seed of the shuffles.
+
+    Returns:
+        A DataFrame, one row per reading: mean Spearman rho, the chance band (low, high), the number of
+        sentences with rho > 0, of sentences and of tokens.
+
+    Example:
+        >>> import xai_helpers as xh
+        >>> reference = [[0.1, 0.5, 0.9], [3.0, 1.0, 2.0, 0.0]]
+        >>> table = xh.methods.rank_agreement({"same": reference}, reference, n_permutations=50)
+        >>> round(float(table.loc["same", "mean Spearman rho"]), 3), int(table.loc["same", "tokens"])
+        (1.0, 7)
     """
-    ref = [np.asarray(r, dtype=np.float64).ravel() for r in reference]
+    ref = _score_arrays(reference, "reference")
     if len(ref) == 0:
         raise ValueError("reference is empty: pass one array of per-token scores per sentence.")
+    n_permutations = check_count(n_permutations, "n_permutations")
     ref_ranks = [_ranks(r) for r in ref]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(int(seed) % 2 ** 32)
     rows = {}
     for name, values in readings.items():
-        values = [np.asarray(v, dtype=np.float64).ravel() for v in values]
+        values = _score_arrays(values, f"readings[{name!r}]")
         if len(values) != len(ref) or any(v.shape != r.shape for v, r in zip(values, ref)):
             raise ValueError(f"readings[{name!r}] must have one array per sentence with one value per token, "
                              f"like the reference ({[len(r) for r in ref]} tokens); got {[len(v) for v in values]}.")
-        ranks = [_ranks(v) for v in values]
-        rho = np.array([float(a @ b) for a, b in zip(ranks, ref_ranks)])
-        null = np.zeros(n_permutations)
-        for a, b in zip(ranks, ref_ranks):
-            shuffled = np.stack([rng.permutation(a) for _ in range(n_permutations)])
-            null += shuffled @ b
-        null /= len(ranks)
-        lo, hi = np.quantile(null, [0.025, 0.975])
-        rows[name] = {"mean Spearman rho": rho.mean(), "chance low": lo, "chance high": hi,
-                      "sentences with rho > 0": int((rho > 0).sum()), "sentences": len(rho),
-                      "tokens": int(sum(len(r) for r in ref))}
+        rows[name] = _agreement(values, ref, ref_ranks, n_permutations, rng)
     return pd.DataFrame(rows).T.astype({"sentences with rho > 0": int, "sentences": int, "tokens": int})
 
 
+def _agreement(values, ref, ref_ranks, n_permutations, rng):
+    """One reading's row of ``rank_agreement``."""
+    ranks = [_ranks(v) for v in values]
+    rho = np.array([float(a @ b) for a, b in zip(ranks, ref_ranks)])
+    null = np.zeros(n_permutations)
+    for a, b in zip(ranks, ref_ranks):
+        shuffled = np.stack([rng.permutation(a) for _ in range(n_permutations)])
+        null += shuffled @ b
+    null /= len(ranks)
+    lo, hi = np.quantile(null, [0.025, 0.975])
+    return {"mean Spearman rho": rho.mean(), "chance low": lo, "chance high": hi,
+            "sentences with rho > 0": int((rho > 0).sum()), "sentences": len(rho),
+            "tokens": int(sum(len(r) for r in ref))}

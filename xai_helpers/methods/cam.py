@@ -28,7 +28,9 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from .._validate import check_input, eval_mode, resolve_layer, resolve_target, unwrap_model
+from .._typecheck import checked
+from .._validate import eval_mode, module_and_input, resolve_layer, resolve_target
+from .kinds import Layer, Model, Target
 
 __all__ = ["grad_cam", "grad_cam_plus_plus", "capture_layer", "resolve_layer", "layer_activation_and_gradient"]
 
@@ -77,9 +79,8 @@ def layer_activation_and_gradient(model, x, target, *, layer=None):
     ValueError when the layer does not run or runs more than once in a forward pass (a shared
     module, e.g. EfficientNet-Lite0's ``_swish``: which call would the map describe?).
     """
-    module, labels = unwrap_model(model)
+    module, labels, x = module_and_input(model, x)
     module, layer_module, name = resolve_layer(model, layer)
-    check_input(x)
     with eval_mode(module), capture_layer(layer_module) as record, torch.enable_grad():
         logits = module(x.detach())
         if record.calls != 1:
@@ -117,15 +118,35 @@ def _finish_map(cam, size, upsample, normalize):
     return cam
 
 
-def grad_cam(model, x, target, *, layer=None, upsample=True, normalize=True):
-    """Grad-CAM (Selvaraju et al. 2017) -> HxW float tensor on the CPU, in [0, 1].
+@checked
+def grad_cam(model: Model, x: torch.Tensor, target: Target, *, layer: Layer = None, upsample: bool = True,
+             normalize: bool = True) -> torch.Tensor:
+    """Grad-CAM (Selvaraju et al. 2017) -> HxW float tensor on the CPU, in [0, 1]; taught in 4.2.
 
-    ``model``: an ``ImageModel`` or ``nn.Module``; ``x``: one normalised input 1x3xHxW; ``target``: class
-    index or name; ``layer``: None (the model's ``target_layer``), a submodule or a dotted name.
     The map is upsampled (bilinear) to the input's HxW, then divided by its maximum; an empty map
-    (no positive evidence) is all zeros. ``upsample=False`` keeps the layer's hxw grid,
-    ``normalize=False`` keeps the raw values (then it equals Captum's
-    ``LayerGradCam(...).attribute(x, target, relu_attributions=True)``).
+    (no positive evidence) is all zeros. With ``normalize=False`` it equals Captum's
+    ``LayerGradCam(...).attribute(x, target, relu_attributions=True)``.
+
+    Args:
+        model: An ``ImageModel`` or a plain ``nn.Module`` returning class scores (logits).
+        x: One normalised input 1xCxHxW on the model's device.
+        target: The class to explain: an index, a class name or a one-element tensor.
+        layer: The layer whose activations are weighted: None (the ``ImageModel``'s ``target_layer``), a
+            submodule of the model or its dotted name (``"layer4"``); it must output 1xKxhxw and run once.
+        upsample: Upsample to the input's HxW (False: keep the layer's hxw grid).
+        normalize: Divide by the maximum (False: keep the raw values).
+
+    Returns:
+        The map, an HxW float tensor on the CPU.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> import xai_helpers as xh
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        >>> cam = xh.grad_cam(net.eval(), torch.rand(1, 3, 8, 8), target=1, layer="1")
+        >>> tuple(cam.shape), 0 <= float(cam.min()) <= float(cam.max()) <= 1
+        ((8, 8), True)
     """
     A, g, _, _ = layer_activation_and_gradient(model, x, target, layer=layer)
     weights = g.mean(dim=(2, 3), keepdim=True)                      # eq. 1: global-average-pooled gradient
@@ -133,14 +154,35 @@ def grad_cam(model, x, target, *, layer=None, upsample=True, normalize=True):
     return _finish_map(cam, x.shape[2:], upsample, normalize)
 
 
-def grad_cam_plus_plus(model, x, target, *, layer=None, upsample=True, normalize=True):
-    """Grad-CAM++ (Chattopadhay et al. 2018) with the closed form of eq. 19 -> HxW tensor in [0, 1].
+@checked
+def grad_cam_plus_plus(model: Model, x: torch.Tensor, target: Target, *, layer: Layer = None, upsample: bool = True,
+                       normalize: bool = True) -> torch.Tensor:
+    """Grad-CAM++ (Chattopadhay et al. 2018) with the closed form of eq. 19 -> HxW tensor in [0, 1]; taught in 4.2.
 
     Same arguments and output as ``grad_cam``. Pixel weights ``a = g^2 / (2 g^2 + (sum_ab A) g^3)``
     are only needed where ``g > 0`` (the ReLU of eq. 7 zeroes the rest); there the fraction is
     ``1 / (2 + g sum_ab A)``, computed without an additive epsilon (pytorch-grad-cam's ``+1e-6``
     matters when ``g^2`` is of that size or smaller). The derivation assumes ``A >= 0``; a warning is
     raised when a layer's negative activations push a weight outside [0, 1].
+
+    Args:
+        model: As for ``grad_cam``: an ``ImageModel`` or an ``nn.Module`` giving logits.
+        x: As for ``grad_cam``: one normalised 1xCxHxW input.
+        target: As for ``grad_cam``: a class index, name or one-element tensor.
+        layer: As for ``grad_cam``; best a layer after an activation (the closed form assumes ``A >= 0``).
+        upsample: As for ``grad_cam``.
+        normalize: As for ``grad_cam``.
+
+    Returns:
+        The map, HxW (or the layer's hxw), on the CPU.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> import xai_helpers as xh
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        >>> tuple(xh.grad_cam_plus_plus(net.eval(), torch.rand(1, 3, 8, 8), 0, layer=net[1], upsample=False).shape)
+        (6, 6)
     """
     A, g, _, name = layer_activation_and_gradient(model, x, target, layer=layer)
     sum_A = A.sum(dim=(2, 3), keepdim=True)                         # sum_ab A^k_ab, one value per map k

@@ -3,15 +3,18 @@ import numbers
 
 import torch
 
-from .._validate import module_and_input, check_count, eval_mode, resolve_target
+from .._typecheck import checked
+from .._validate import check_count, check_device, eval_mode, module_and_input, resolve_target
+from .kinds import Model, Target
 
 __all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "noise_sigma", "max_abs_over_channels",
            "sum_over_channels", "DEFAULT_SMOOTHGRAD_BATCH"]
 
+
 #: Noisy copies per forward/backward pass in ``smoothgrad``. Chosen by bench/run.py (bench/RESULTS.md):
 #: on 2 CPU cores chunks of 5 were fastest on EfficientNet-Lite0 and within 2 % of the best on
 #: ResNet-50, at 1.2-1.3 GB peak; chunks of 25-50 were slower and need 3-5 GB.
-DEFAULT_SMOOTHGRAD_BATCH = 5
+DEFAULT_SMOOTHGRAD_BATCH: int = 5
 
 
 def _input_gradient(module, x, target, labels=None):
@@ -27,49 +30,126 @@ def _input_gradient(module, x, target, labels=None):
     return grad, target
 
 
-def vanilla_gradients(model, x, target):
-    """Gradient of the target class score w.r.t. the input (Simonyan et al. 2013), shaped like ``x``.
+@checked
+def vanilla_gradients(model: Model, x: torch.Tensor, target: Target) -> torch.Tensor:
+    """Gradient of the target class score w.r.t. the input (Simonyan et al. 2013); taught in 4.1.
 
     Signed and in the model's input space; reduce it to a 2-D map with ``max_abs_over_channels`` or
-    ``sum_over_channels``. ``model``: an ``ImageModel`` or ``nn.Module``; ``target``: index or class name.
+    ``sum_over_channels``.
+
+    Args:
+        model: An ``ImageModel`` or a plain ``nn.Module`` returning class scores (logits).
+        x: One normalised input 1xCxHxW on the model's device (``image_model.preprocess(photo)``).
+        target: The class to explain: an index, a class name or a one-element tensor.
+
+    Returns:
+        The gradient, a tensor shaped like ``x``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> import xai_helpers as xh
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        >>> tuple(xh.vanilla_gradients(net.eval(), torch.rand(1, 3, 8, 8), target=1).shape)
+        (1, 3, 8, 8)
     """
     module, labels, x = module_and_input(model, x)
     with eval_mode(module):
         return _input_gradient(module, x, target, labels)[0]
 
 
-def gradient_x_input(model, x, target):
-    """Gradient x Input (Shrikumar et al. 2016): ``x * d score / d x``, shaped like ``x``.
+@checked
+def gradient_x_input(model: Model, x: torch.Tensor, target: Target) -> torch.Tensor:
+    """Gradient x Input (Shrikumar et al. 2016): ``x * d score / d x``, shaped like ``x``; taught in 4.1.
 
     On a normalised ``x`` this is (pixel - mean)/std * gradient: an attribution relative to the
     normalisation mean colour (0 in input space), not to black. Its channel sum is the first-order
     Taylor estimate of score(x) - score(0).
+
+    Args:
+        model: An ``ImageModel`` or a plain ``nn.Module`` returning class scores (logits).
+        x: One normalised input 1xCxHxW on the model's device.
+        target: The class to explain: an index, a class name or a one-element tensor.
+
+    Returns:
+        The signed attribution, a tensor shaped like ``x`` (zero wherever ``x`` is zero).
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> import xai_helpers as xh
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        >>> a = xh.gradient_x_input(net.eval(), torch.zeros(1, 3, 8, 8), target=0)
+        >>> tuple(a.shape), float(a.abs().sum())
+        ((1, 3, 8, 8), 0.0)
     """
     module, labels, x = module_and_input(model, x)
     with eval_mode(module):
         return x.detach() * _input_gradient(module, x, target, labels)[0]
 
 
-def noise_sigma(x, noise_level):
-    """SmoothGrad's noise standard deviation: ``noise_level * (x.max() - x.min())`` (Smilkov et al. 2017)."""
+@checked
+def noise_sigma(x: torch.Tensor, noise_level: float) -> float:
+    """SmoothGrad's noise standard deviation: ``noise_level * (x.max() - x.min())`` (Smilkov et al. 2017).
+
+    Args:
+        x: The input the noise is added to (any shape).
+        noise_level: A fraction of the input's range, >= 0 (0.1-0.2 is typical).
+
+    Returns:
+        The standard deviation as a float.
+
+    Example:
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> xh.methods.noise_sigma(torch.tensor([-1.0, 3.0]), 0.25)
+        1.0
+    """
     if isinstance(noise_level, bool) or not isinstance(noise_level, numbers.Real):
         raise TypeError(f"noise_level must be a number (a fraction of the input's range, e.g. 0.15), got "
                         f"{type(noise_level).__name__}.")
     if not 0 <= noise_level:
         raise ValueError(f"noise_level must be >= 0 (a fraction of the input's range, 0.1-0.2 is "
                          f"typical), got {noise_level}.")
+    check_device(x, name="x")
+    if x.numel() == 0 or x.dtype == torch.bool or x.is_complex():
+        raise ValueError(f"x must hold real numbers, the noise being a fraction of their range; got {x.dtype} of "
+                         f"shape {tuple(x.shape)}.")
     return float(noise_level) * float(x.max() - x.min())
 
 
-def smoothgrad(model, x, target, n_samples=50, noise_level=0.15, batch_size=None, seed=0):
-    """SmoothGrad (Smilkov et al. 2017): mean input gradient over ``n_samples`` noisy copies of ``x``.
+@checked
+def smoothgrad(model: Model, x: torch.Tensor, target: Target, n_samples: int = 50, noise_level: float = 0.15,
+               batch_size: int | None = None, seed: int = 0) -> torch.Tensor:
+    """SmoothGrad (Smilkov et al. 2017): mean input gradient over ``n_samples`` noisy copies of ``x``; taught in 4.1.
 
     Noise is Gaussian with sigma = ``noise_level`` x (x.max() - x.min()), the paper's definition, drawn
     from a generator seeded with ``seed`` (same seed -> same map; equal to Captum's
     ``NoiseTunnel(Saliency(model)).attribute(..., nt_type="smoothgrad", stdevs=sigma, abs=False)``
-    after ``torch.manual_seed(seed)`` on the CPU, where Captum draws from the same stream). Copies are
-    processed ``batch_size`` at a time, which bounds memory. Returns a signed tensor shaped like ``x``;
-    two seeds' results differ by an amount that falls as 1/sqrt(n_samples) (independent copies).
+    after ``torch.manual_seed(seed)`` on the CPU, where Captum draws from the same stream). Two seeds'
+    results differ by an amount that falls as 1/sqrt(n_samples) (independent copies).
+
+    Args:
+        model: An ``ImageModel`` or a plain ``nn.Module`` returning class scores (logits).
+        x: One normalised input 1xCxHxW on the model's device.
+        target: The class to explain: an index, a class name or a one-element tensor.
+        n_samples: How many noisy copies are averaged (a positive integer).
+        noise_level: The noise's standard deviation as a fraction of the input's range (>= 0).
+        batch_size: Copies per forward/backward pass, which bounds memory (None: ``DEFAULT_SMOOTHGRAD_BATCH``).
+        seed: Seed of the noise generator.
+
+    Returns:
+        The averaged signed gradient, a tensor shaped like ``x``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> import xai_helpers as xh
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        >>> x = torch.rand(1, 3, 8, 8)
+        >>> a, b = (xh.smoothgrad(net.eval(), x, 1, n_samples=4, seed=3) for _ in range(2))
+        >>> tuple(a.shape), torch.equal(a, b)
+        ((1, 3, 8, 8), True)
     """
     module, labels, x = module_and_input(model, x)
     n_samples = check_count(n_samples, "n_samples")
@@ -90,27 +170,53 @@ def _one_attribution(attribution, name):
     if not isinstance(attribution, torch.Tensor):
         raise TypeError(f"{name} needs a torch.Tensor shaped 1xCxHxW or CxHxW (an attribution such as "
                         f"vanilla_gradients(...) returns), got {type(attribution).__name__}.")
-    a = attribution.detach()
+    a = check_device(attribution, name="attribution").detach()
     if a.dim() == 4 and a.shape[0] == 1:
         return a[0]
     if a.dim() == 3:
         return a
     hint = " Reduce one example at a time: attribution[i:i+1]." if a.dim() == 4 else ""
-    raise ValueError(f"{name} needs one attribution shaped 1xCxHxW or CxHxW, got shape "
+    raise ValueError(f"attribution must be one attribution shaped 1xCxHxW or CxHxW ({name}), got shape "
                      f"{tuple(a.shape)}.{hint}")
 
 
-def max_abs_over_channels(attribution):
-    """Reduce 1xCxHxW (or CxHxW) to HxW by the largest |value| over channels: unsigned magnitude.
+@checked
+def max_abs_over_channels(attribution: torch.Tensor) -> torch.Tensor:
+    """Reduce 1xCxHxW (or CxHxW) to HxW by the largest |value| over channels: unsigned magnitude (taught in 4.1).
 
     Stays on the attribution's device; use ``xh.to_numpy(...)`` (not ``.numpy()``) to plot it.
+
+    Args:
+        attribution: One attribution shaped 1xCxHxW or CxHxW, e.g. from ``vanilla_gradients``.
+
+    Returns:
+        The HxW map, >= 0.
+
+    Example:
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> xh.max_abs_over_channels(torch.tensor([[[[-3.0, 1.0]], [[2.0, -0.5]]]]))
+        tensor([[3., 1.]])
     """
     return _one_attribution(attribution, "max_abs_over_channels").abs().amax(0)
 
 
-def sum_over_channels(attribution):
-    """Reduce 1xCxHxW (or CxHxW) to HxW by summing channels: keeps the sign and additivity.
+@checked
+def sum_over_channels(attribution: torch.Tensor) -> torch.Tensor:
+    """Reduce 1xCxHxW (or CxHxW) to HxW by summing channels: keeps the sign and additivity (taught in 4.1, 4.3).
 
     Stays on the attribution's device; use ``xh.to_numpy(...)`` (not ``.numpy()``) to plot it.
+
+    Args:
+        attribution: One attribution shaped 1xCxHxW or CxHxW, e.g. from ``gradient_x_input``.
+
+    Returns:
+        The signed HxW map.
+
+    Example:
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> xh.sum_over_channels(torch.tensor([[[[-3.0, 1.0]], [[2.0, -0.5]]]]))
+        tensor([[-1.0000,  0.5000]])
     """
     return _one_attribution(attribution, "sum_over_channels").sum(0)
