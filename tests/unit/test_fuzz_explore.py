@@ -28,7 +28,7 @@ SETTINGS = dict(method="grad_cam", compare=None, target="dog", layer="features.1
 
 
 def joined(method):
-    """``method`` (which starts a worker and returns its thread) called, then its thread joined; an error of the
+    """``method`` (which hands a choice to the worker and returns its Choice) called and joined; an error of the
     worker is raised here, so it is judged as the call's outcome (a clear error naming the argument)."""
     @functools.wraps(method)
     def call(*args, **kwargs):
@@ -53,14 +53,14 @@ CASES = {
     "explore_image": Case(explore_image, _arguments, fixed=DEFAULT_MODEL, feedback=NO_SUCH_FILE),
     "ImageExplorer": Case(ImageExplorer, _arguments, fixed=DEFAULT_MODEL, feedback=NO_SUCH_FILE),
     "ImageExplorer.update": Case(joined(ImageExplorer.update), lambda: dict(self=_explorer(), **SETTINGS),
-                                 fixed=SELF, max_examples=40),
+                                 fixed=SELF, max_examples=20),
     "ImageExplorer.set_photo": Case(joined(ImageExplorer.set_photo), lambda: dict(self=_explorer(), image="dog",
                                                                                   name="a dog"),
-                                    fixed=SELF, feedback=NO_SUCH_FILE, max_examples=20),
+                                    fixed=SELF, feedback=NO_SUCH_FILE, max_examples=10),
     "ImageExplorer.figure": Case(ImageExplorer.figure, lambda: dict(self=_explorer(), view=None), fixed=SELF,
-                                 max_examples=15),
+                                 max_examples=8),
     "ImageExplorer.prediction_html": Case(ImageExplorer.prediction_html, lambda: dict(self=_explorer(), view=None),
-                                          fixed=SELF, max_examples=15),
+                                          fixed=SELF, max_examples=8),
 }
 
 
