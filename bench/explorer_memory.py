@@ -4,7 +4,7 @@ One fresh Jupyter kernel (jupyter_client, this Python) builds the image and the 
 widgets, then receives ``heavy_changes()`` one cell at a time -- each an ``explorer.update(...)`` (what a
 widget change calls) followed by a wait for the redraw. After each change this process reads the kernel's
 ``/proc/<pid>/status``: VmRSS (resident now), VmHWM (peak so far) and Threads. The kernel also reports its
-forward/backward hooks and threads before and after. ``tests/test_explorer_memory.py`` asserts on the
+forward/backward hooks and threads before and after. ``tests/system/test_explorer_memory.py`` asserts on the
 same run; ``make bench`` records it in RESULTS.md. Standalone:
 
     .venv/bin/python bench/explorer_memory.py [--changes 100] [--append bench/RESULTS.md]
