@@ -28,11 +28,11 @@ __all__ = ["checked", "matches", "describe"]
 SAMPLE = 50
 
 _ARTICLE_FREE = {"None", "True", "False"}
+#: Class names in words; the course's wrapped models are named with the loader that makes them.
 _NAMES = {"Axes": "matplotlib Axes", "Module": "torch nn.Module", "Tensor": "torch Tensor",
-          "ndarray": "numpy array", "Image": "PIL image", "Figure": "matplotlib Figure"}
-#: The course's wrapped models, named with the loader that makes them (what a learner should pass).
-_NAMES.update({"ImageModel": "ImageModel (from load_image_model())",
-               "TextClassifier": "TextClassifier (from load_text_classifier())"})
+          "ndarray": "numpy array", "Image": "PIL image", "Figure": "matplotlib Figure",
+          "ImageModel": "ImageModel (from load_image_model())",
+          "TextClassifier": "TextClassifier (from load_text_classifier())"}
 
 
 def _is_int(value):
