@@ -129,3 +129,18 @@ def running_jupyterlab(work):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def save_other_image_model(path):
+    """Save a torchvision ResNet-18 with seeded random weights as a classifier file (offline, no download).
+
+    Lessons run with ``XAI_IMAGE_MODEL=<path>`` must reach their end with a model other than the default: this
+    one has another architecture, other layer names and no trained readings.
+    """
+    import torch
+    import torchvision
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(weights=None)
+    torch.save({"name": "resnet18 (re-initialised)", "architecture": "resnet18", "state_dict": net.state_dict(),
+                "target_layer_name": "layer4", "mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)}, path)
+    return path

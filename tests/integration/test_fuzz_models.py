@@ -70,6 +70,9 @@ CASES = {
     # --- loaders (a wrong name gets the loader's list of names; the default models load once, then cache)
     "load_image_model": Case(M.load_image_model, lambda: dict(name=M.DEFAULT_IMAGE_MODEL, random_weights=False),
                              max_examples=12),
+    "is_default_model": Case(M.is_default_model, lambda: dict(model=_image_model())),
+    "for_default_model": Case(M.for_default_model, lambda: dict(model=_image_model(), reading="a reading")),
+    "unchecked_readings": Case(M.unchecked_readings, lambda: dict()),
     "load_text_model": Case(M.load_text_model, lambda: dict(name=M.DEFAULT_TEXT_MODEL), max_examples=10),
     "load_text_classifier": Case(M.load_text_classifier, lambda: dict(name=None), max_examples=10),
     "load_vit_model": Case(M.load_vit_model, lambda: dict(name=M.DEFAULT_VIT_MODEL), max_examples=10),

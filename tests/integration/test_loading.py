@@ -74,3 +74,26 @@ def test_sentiment_hub_classifier_honours_the_switch(connections, monkeypatch):
     with pytest.raises(ModelUnavailableError, match="load_text_classifier"):
         load_text_classifier("distilbert-base-uncased-finetuned-sst-2-english")
     assert connections == []
+
+
+def test_a_saved_image_model_loads_by_path_and_is_not_the_default(tmp_path, monkeypatch):
+    from helpers import save_other_image_model
+    import xai_helpers as xh
+    path = save_other_image_model(tmp_path / "other.pt")
+    monkeypatch.setenv("XAI_IMAGE_MODEL", str(path))
+    model = xh.load_image_model()
+    assert model.name == "resnet18 (re-initialised)" and model.target_layer_name == "layer4"
+    assert not xh.models.is_default_model(model)
+    assert xh.models.is_default_model(xh.load_image_model("efficientnet_lite0"))
+    assert xh.models.for_default_model(model, "a reading about Lite0") is False
+    assert "a reading about Lite0" in xh.models.unchecked_readings()
+
+
+def test_a_saved_file_that_is_not_an_image_model_gets_a_clear_error(tmp_path):
+    import torch
+    import xai_helpers as xh
+    torch.save({"state_dict": torch.nn.Linear(2, 2).state_dict()}, tmp_path / "net.pt")
+    with pytest.raises(ValueError, match="lacks"):
+        xh.load_image_model(str(tmp_path / "net.pt"))
+    with pytest.raises(FileNotFoundError, match="No saved image model"):
+        xh.load_image_model(str(tmp_path / "missing.pt"))

@@ -37,7 +37,7 @@ def test_pyproject_has_lower_bounds_and_no_exact_pins():
         assert ">=" in req, f"{req}: give a lower bound"
     assert {"lab", "test", "colab"} <= set(PROJECT["optional-dependencies"])
     runtime = {_name(r) for r in PROJECT["dependencies"]}
-    assert not runtime & {"pytest", "nbval", "playwright", "jupyterlab", "hypothesis", "nbgrader", "seaborn"}
+    assert not runtime & {"pytest", "nbval", "playwright", "jupyterlab", "hypothesis", "nbgrader"}
 
 
 def test_every_requirement_is_pinned_exactly_once():

