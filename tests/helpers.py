@@ -132,15 +132,16 @@ def running_jupyterlab(work):
 
 
 def save_other_image_model(path):
-    """Save a torchvision ResNet-18 with seeded random weights as a classifier file (offline, no download).
+    """Save a torchvision MobileNet-V3-Small with seeded random weights as a classifier file (offline, no download).
 
     Lessons run with ``XAI_IMAGE_MODEL=<path>`` must reach their end with a model other than the default: this
-    one has another architecture, other layer names and no trained readings.
+    one has another architecture, other layer names and no trained readings, and runs faster than the default.
     """
     import torch
     import torchvision
     torch.manual_seed(0)
-    net = torchvision.models.resnet18(weights=None)
-    torch.save({"name": "resnet18 (re-initialised)", "architecture": "resnet18", "state_dict": net.state_dict(),
-                "target_layer_name": "layer4", "mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)}, path)
+    net = torchvision.models.mobilenet_v3_small(weights=None)
+    torch.save({"name": "mobilenet_v3_small (re-initialised)", "architecture": "mobilenet_v3_small",
+                "state_dict": net.state_dict(), "target_layer_name": "features", "mean": (0.485, 0.456, 0.406),
+                "std": (0.229, 0.224, 0.225)}, path)
     return path

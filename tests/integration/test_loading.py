@@ -82,7 +82,7 @@ def test_a_saved_image_model_loads_by_path_and_is_not_the_default(tmp_path, monk
     path = save_other_image_model(tmp_path / "other.pt")
     monkeypatch.setenv("XAI_IMAGE_MODEL", str(path))
     model = xh.load_image_model()
-    assert model.name == "resnet18 (re-initialised)" and model.target_layer_name == "layer4"
+    assert model.name == "mobilenet_v3_small (re-initialised)" and model.target_layer_name == "features"
     assert not xh.models.is_default_model(model)
     assert xh.models.is_default_model(xh.load_image_model("efficientnet_lite0"))
     assert xh.models.for_default_model(model, "a reading about Lite0") is False
