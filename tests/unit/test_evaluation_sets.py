@@ -1,18 +1,24 @@
-"""The offline evaluation sets of xai_helpers.data: the photo set, read from data/photo_set.json.
+"""The offline evaluation sets of xai_helpers.data: the photo set (data/photo_set.json), the composite scenes made
+from it, and the digit scenes of 4.4b/4.5.
 
 Checked on the shipped files themselves (no model: the integration tier checks what the model says about them).
 """
 import importlib.util
+import inspect
 import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from PIL import Image
+from torch import nn
 
 import xai_helpers as xh
 from xai_helpers import data as D
 from xai_helpers.evaluation import load_boxes
+from xai_helpers.models.image import ImageModel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,6 +122,102 @@ def test_a_broken_catalogue_gets_a_clear_error(tmp_path, monkeypatch, entry, mes
         monkeypatch.undo()
         D._photo_items.cache_clear()
     assert len(D.load_photo_set()) >= 30
+
+
+# --- composite scenes ------------------------------------------------------------------------------------
+def _viewer():
+    """An ImageModel with the default model's geometry (resize 256, crop 224) around a tiny network: its
+    ``view`` is the model's view, computed independently of the loader."""
+    net = nn.Sequential(nn.Conv2d(3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval()
+    return ImageModel(name="viewer", model=net, labels=["a", "b"], target_layer=net[1], target_layer_name="1",
+                      mean=(0.5,) * 3, std=(0.5,) * 3, device=torch.device("cpu"))
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return D.load_composite_scenes()
+
+
+def test_forty_scenes_by_default_each_a_224_view_with_its_box_inside(scenes):
+    assert len(scenes) == 40 and len({s.name for s in scenes}) == 40
+    for scene in scenes:
+        assert scene.image.mode == "RGB" and scene.image.size == (224, 224)
+        x0, y0, x1, y1 = scene.box
+        assert 0 <= x0 < x1 <= 223 and 0 <= y0 < y1 <= 223
+        assert D.SCENE_OBJECT_SIZE[0] <= max(x1 - x0 + 1, y1 - y0 + 1) <= D.SCENE_OBJECT_SIZE[1]
+
+
+def test_the_box_holds_exactly_the_pasted_object_and_the_rest_is_the_background(scenes, photos):
+    viewer, by_name = _viewer(), {p.name: p for p in photos}
+    for scene in scenes[:12]:
+        x0, y0, x1, y1 = scene.box
+        cut = viewer.view(by_name[scene.object_photo].image).crop(
+            tuple(np.add(by_name[scene.object_photo].boxes[scene.cls], (0, 0, 1, 1))))
+        expected = cut.resize((x1 - x0 + 1, y1 - y0 + 1), Image.LANCZOS)
+        inside = np.asarray(scene.image)[y0:y1 + 1, x0:x1 + 1]
+        assert np.array_equal(inside, np.asarray(expected)) and np.array_equal(inside, np.asarray(scene.patch))
+        background = np.asarray(viewer.view(by_name[scene.background].image)).copy()
+        outside = np.asarray(scene.image).copy()
+        background[y0:y1 + 1, x0:x1 + 1] = outside[y0:y1 + 1, x0:x1 + 1] = 0
+        assert np.array_equal(outside, background), scene.name
+
+
+def test_backgrounds_are_other_photos_whose_classes_differ(scenes, photos):
+    by_name = {p.name: p for p in photos}
+    for scene in scenes:
+        assert scene.background != scene.object_photo
+        assert scene.cls not in by_name[scene.background].classes
+        assert D.imagenet_labels()[scene.index] == scene.cls
+        assert (scene.object_photo, scene.cls) in D.SCENE_OBJECTS
+
+
+def test_every_object_appears_equally_often(scenes):
+    counts = {obj: sum((s.object_photo, s.cls) == obj for s in scenes) for obj in D.SCENE_OBJECTS}
+    assert set(counts.values()) <= {40 // len(D.SCENE_OBJECTS), 40 // len(D.SCENE_OBJECTS) + 1}
+
+
+def test_scenes_are_deterministic_for_a_seed_and_differ_for_another(scenes):
+    again, other = D.load_composite_scenes(seed=0), D.load_composite_scenes(seed=1)
+    assert [(s.name, s.box, s.image.tobytes()) for s in again] == [(s.name, s.box, s.image.tobytes()) for s in scenes]
+    assert [s.box for s in other] != [s.box for s in scenes]
+    assert sum(a.image.tobytes() != b.image.tobytes() for a, b in zip(other, scenes)) >= 35
+    assert [s.box for s in D.load_composite_scenes(n=5)] == [s.box for s in scenes[:5]]
+
+
+def test_a_changed_scene_does_not_change_the_next_call(scenes):
+    first = D.load_composite_scenes(n=1)[0]
+    first.image.paste((255, 0, 0), (0, 0, 224, 224))
+    assert D.load_composite_scenes(n=1)[0].image.tobytes() == scenes[0].image.tobytes()
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(n=0), ValueError, "n must be an integer >= 1"),
+    (dict(seed=-1), ValueError, "seed must be an integer >= 0"),
+    (dict(n=2.5), TypeError, "n"),
+    (dict(seed="0"), TypeError, "seed"),
+])
+def test_bad_scene_arguments_get_a_clear_error(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        D.load_composite_scenes(**kwargs)
+
+
+# --- digit scenes ----------------------------------------------------------------------------------------
+def test_digit_scenes_are_the_lessons_scenes_with_boxes_inside():
+    scenes, lesson = D.load_digit_scenes(n=60), xh.digits.make_cluttered_digits("test", n=60)
+    assert len(scenes) == 60 and torch.equal(scenes.images, lesson.images) and torch.equal(scenes.boxes, lesson.boxes)
+    defaults = {k: v.default for k, v in inspect.signature(D.load_digit_scenes).parameters.items()}
+    assert defaults == {"split": "test", "n": None}                           # all 540 test scenes by default
+    top, left, bottom, right = scenes.boxes.T
+    assert bool(((0 <= top) & (top < bottom) & (bottom <= 48) & (0 <= left) & (left < right) & (right <= 48)).all())
+    few = D.load_digit_scenes("train", n=3)
+    assert len(few) == 3 and torch.equal(few.labels, xh.digits.make_cluttered_digits("train", n=3).labels)
+
+
+@pytest.mark.parametrize("kwargs, error", [(dict(split="val"), ValueError), (dict(n=0), ValueError),
+                                           (dict(n="3"), TypeError)])
+def test_bad_digit_scene_arguments_get_a_clear_error(kwargs, error):
+    with pytest.raises(error):
+        D.load_digit_scenes(**kwargs)
 
 
 # --- sources and the rebuild script ----------------------------------------------------------------------

@@ -9,6 +9,8 @@ from xai_helpers import data as D
 
 CASES = {
     "load_photo_set": Case(D.load_photo_set, dict),
+    "load_composite_scenes": Case(D.load_composite_scenes, lambda: dict(n=2, seed=0)),
+    "load_digit_scenes": Case(D.load_digit_scenes, lambda: dict(split="test", n=2)),
 }
 
 
