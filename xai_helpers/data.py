@@ -2,8 +2,10 @@
 
 The evaluation sets are what a verdict is measured on: ``load_photo_set`` (real photos with ImageNet classes
 and hand-measured boxes, ``data/photo_set.json``), ``load_composite_scenes`` (a photo's object pasted onto other
-photos at known places: exact boxes, made at load time) and ``load_digit_scenes`` (the digit scenes of 4.4b and
-4.5). ``tools/prepare_data.py`` rebuilds the photos from the packages they come from and checks the catalogue.
+photos at known places: exact boxes, made at load time), ``load_digit_scenes`` (the digit scenes of 4.4b and
+4.5), ``load_sentence_corpus`` (English sentences for corpus-level attention statistics) and
+``load_minimal_pairs`` (held-out sentence pairs that differ by a negation, a contrast or an intensifier).
+``tools/prepare_data.py`` rebuilds the photos from the packages they come from and checks the catalogue.
 
 Every file under the repository's ``data/`` folder (photos, ``boxes.json``, ``sentiment/...``) is found
 through one lookup, ``data_path``: in an installed wheel the folder ships inside the package as
@@ -11,6 +13,7 @@ through one lookup, ``data_path``: in an installed wheel the folder ships inside
 editable install it is the repository's ``data/`` next to the package. ``__all__`` is what lessons, tools and
 benchmarks use; ``data_path``, ``course_image_path``, ``imagenet_labels`` and ``DATA_DIR`` serve the package.
 """
+import csv
 import functools
 import json
 from dataclasses import dataclass, replace
@@ -18,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torchvision.transforms as T
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.models import ResNet50_Weights
@@ -26,7 +30,8 @@ from ._typecheck import checked
 from .digits import ClutteredDigits, make_cluttered_digits
 
 __all__ = ["COURSE_IMAGES", "load_image", "ASSET_DIR", "PhotoItem", "load_photo_set", "PHOTO_SET_FILE",
-           "SceneItem", "load_composite_scenes", "SCENE_OBJECTS", "load_digit_scenes"]
+           "SceneItem", "load_composite_scenes", "SCENE_OBJECTS", "load_digit_scenes",
+           "load_sentence_corpus", "load_minimal_pairs", "MINIMAL_PAIR_KINDS"]
 
 #: Files that ship inside the package: trained checkpoints (vit/, groundtruth/) and BertViz scripts.
 ASSET_DIR: Path = Path(__file__).resolve().parent / "assets"
@@ -407,3 +412,88 @@ def load_digit_scenes(split: str = "test", n: int | None = None) -> ClutteredDig
         (2, (2, 1, 48, 48), [1, 4])
     """
     return make_cluttered_digits(split, n=None if n is None else _integer(n, "n", 1, 100))
+
+
+# --- sentences: a corpus for attention statistics, and held-out minimal pairs ------------------------------
+#: The kinds of edit in ``load_minimal_pairs``.
+MINIMAL_PAIR_KINDS: tuple[str, ...] = ("negation", "contrast", "intensifier")
+
+_PAIR_COLUMNS = ["pair_id", "kind", "base", "variant", "base_label", "variant_label"]
+
+
+def _read_tsv(*parts, columns):
+    """The rows of a tab-separated course file with a header (no quoting), checked to have ``columns``."""
+    with open(data_path(*parts), newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    if not rows or any(set(row) != set(columns) or None in row.values() for row in rows):
+        raise ValueError(f"{'/'.join(parts)} must be a tab-separated file with the header {columns} and a value "
+                         "in every column; reinstall the course package or restore the file from the repository.")
+    return rows
+
+
+@functools.lru_cache(maxsize=1)
+def _sentences():
+    texts = [row["text"] for split in ("train", "test")
+             for row in _read_tsv("sentiment", f"{split}.tsv", columns=["label", "text"])]
+    texts += [row["text"] for row in _read_tsv("sentences", "corpus.tsv", columns=["kind", "text"])]
+    return tuple(dict.fromkeys(text.strip() for text in texts if text.strip()))
+
+
+@checked
+def load_sentence_corpus() -> list[str]:
+    """English sentences for corpus-level attention statistics (CC0, written for the course; 4.4a and after).
+
+    The course's labelled review sentences (``data/sentiment/train.tsv`` then ``test.tsv``) followed by
+    ``data/sentences/corpus.tsv``: reviews, plain descriptions, questions, lists and instructions of 4 to 35
+    words, so that a statistic over heads is not one about review style only. Duplicates are dropped, the
+    first occurrence kept; the order is fixed.
+
+    Returns:
+        A new list of 641 sentences.
+
+    Example:
+        >>> from xai_helpers.data import load_sentence_corpus
+        >>> sentences = load_sentence_corpus()
+        >>> len(sentences), len(set(sentences)), sentences[0]
+        (641, 641, 'This show gets better with every episode.')
+    """
+    return list(_sentences())
+
+
+@functools.lru_cache(maxsize=1)
+def _minimal_pairs():
+    rows = _read_tsv("sentences", "minimal_pairs.tsv", columns=_PAIR_COLUMNS)
+    frame = pd.DataFrame(rows, columns=_PAIR_COLUMNS).astype({"pair_id": int})
+    if not frame["kind"].isin(MINIMAL_PAIR_KINDS).all():
+        raise ValueError(f"sentences/minimal_pairs.tsv: kind must be one of {MINIMAL_PAIR_KINDS}; restore the file.")
+    return frame
+
+
+@checked
+def load_minimal_pairs() -> pd.DataFrame:
+    """Held-out sentence pairs that differ by one small edit: a negation, a contrast or an intensifier (4.5).
+
+    Written for the course (CC0) before any model was run on them, so a hypothesis formed on other sentences
+    can be *tested* here (``data/sentences/README.md``); do not use them to form one. Each pair changes the
+    base sentence as little as possible:
+
+    * ``negation``: "not" inserted ("The soup was good." / "The soup was not good."; also negated negatives,
+      "The film was bad." / "The film was not bad."): the intended sentiment flips;
+    * ``contrast``: the two clauses of "A, but B." swapped ("B, but A."): the clause after "but" carries the
+      intended sentiment, so it flips;
+    * ``intensifier``: a degree word inserted before the adjective, intensifiers ("very", "extremely") and a few
+      diminishers ("slightly", "a bit"): the sentiment stays, its strength changes.
+
+    Returns:
+        A new DataFrame, one row per pair: ``pair_id`` (int), ``kind``, ``base``, ``variant``, ``base_label``,
+        ``variant_label`` (``"positive"`` / ``"negative"``, the sentiment a human means).
+
+    Example:
+        >>> from xai_helpers.data import load_minimal_pairs
+        >>> pairs = load_minimal_pairs()
+        >>> len(pairs), pairs["kind"].value_counts().to_dict()
+        (126, {'negation': 50, 'contrast': 40, 'intensifier': 36})
+        >>> pairs.loc[0, ["base", "variant", "variant_label"]].tolist()
+        ['The soup was good.', 'The soup was not good.', 'negative']
+    """
+    return _minimal_pairs().copy()

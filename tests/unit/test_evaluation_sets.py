@@ -1,5 +1,5 @@
 """The offline evaluation sets of xai_helpers.data: the photo set (data/photo_set.json), the composite scenes made
-from it, and the digit scenes of 4.4b/4.5.
+from it, the digit scenes of 4.4b/4.5, the sentence corpus and the held-out minimal pairs (data/sentences/).
 
 Checked on the shipped files themselves (no model: the integration tier checks what the model says about them).
 """
@@ -218,6 +218,118 @@ def test_digit_scenes_are_the_lessons_scenes_with_boxes_inside():
 def test_bad_digit_scene_arguments_get_a_clear_error(kwargs, error):
     with pytest.raises(error):
         D.load_digit_scenes(**kwargs)
+
+
+# --- sentences -------------------------------------------------------------------------------------------
+def _labelled_texts():
+    return [t for split in ("train", "test") for t in xh.models.load_sentiment_data(split)[0]]
+
+
+def test_the_corpus_has_over_500_unique_sentences_in_a_fixed_order():
+    corpus = D.load_sentence_corpus()
+    assert len(corpus) >= 600 and len(set(corpus)) == len(corpus)
+    assert all(isinstance(s, str) and s == s.strip() and s for s in corpus)
+    assert corpus == D.load_sentence_corpus()
+    assert set(_labelled_texts()) <= set(corpus) and corpus[0] == _labelled_texts()[0]
+
+
+def test_the_new_corpus_sentences_vary_in_kind_and_length_and_are_new():
+    rows = D._read_tsv("sentences", "corpus.tsv", columns=["kind", "text"])
+    kinds = {row["kind"] for row in rows}
+    assert {"review", "description", "question", "list"} <= kinds
+    lengths = [len(row["text"].split()) for row in rows]
+    assert min(lengths) >= 4 and max(lengths) <= 40 and max(lengths) >= 30
+    assert sum(row["text"].endswith("?") for row in rows) >= 20
+    assert not {row["text"].lower() for row in rows} & {t.lower() for t in _labelled_texts()}
+
+
+def test_a_changed_corpus_list_does_not_change_the_next_call():
+    first = D.load_sentence_corpus()
+    first.clear()
+    assert len(D.load_sentence_corpus()) >= 600
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return D.load_minimal_pairs()
+
+
+def _words(text):
+    return text.rstrip(".").split()
+
+
+def test_minimal_pairs_are_well_formed(pairs):
+    assert list(pairs.columns) == ["pair_id", "kind", "base", "variant", "base_label", "variant_label"]
+    assert len(pairs) >= 120 and pairs["pair_id"].is_unique and pairs["pair_id"].dtype.kind == "i"
+    assert set(pairs["kind"]) == set(D.MINIMAL_PAIR_KINDS)
+    assert (pairs["kind"].value_counts() >= 30).all()
+    assert set(pairs["base_label"]) | set(pairs["variant_label"]) == {"positive", "negative"}
+    sentences = list(pairs["base"]) + list(pairs["variant"])
+    assert len(set(sentences)) == len(sentences) and all(s.endswith(".") for s in sentences)
+
+
+def test_a_negation_inserts_not_and_flips_the_label(pairs):
+    rows = pairs[pairs["kind"] == "negation"]
+    for base, variant in zip(rows["base"], rows["variant"]):
+        b, v = _words(base), _words(variant)
+        at = v.index("not")
+        assert v[:at] + v[at + 1:] == b, (base, variant)
+    assert (rows["base_label"] != rows["variant_label"]).all()
+    assert (rows["base_label"] == "negative").sum() >= 10          # negated negatives: "not bad"
+
+
+def test_a_contrast_swaps_the_clauses_and_follows_the_clause_after_but(pairs):
+    rows = pairs[pairs["kind"] == "contrast"]
+    for base, variant in zip(rows["base"], rows["variant"]):
+        a, b = base.rstrip(".").split(", but ")
+        c, d = variant.rstrip(".").split(", but ")
+        assert (c.lower(), d.lower()) == (b.lower(), a.lower()), (base, variant)
+    assert (rows["base_label"] != rows["variant_label"]).all()
+    assert set(rows["base_label"]) == {"positive", "negative"}
+
+
+def test_an_intensifier_inserts_a_degree_word_and_keeps_the_label(pairs):
+    rows = pairs[pairs["kind"] == "intensifier"]
+    inserted = []
+    for base, variant in zip(rows["base"], rows["variant"]):
+        b, v = _words(base), _words(variant)
+        assert v[:len(b) - 1] == b[:-1] and v[-1] == b[-1] and 1 <= len(v) - len(b) <= 2, (base, variant)
+        inserted.append(" ".join(v[len(b) - 1:-1]))
+    assert (rows["base_label"] == rows["variant_label"]).all()
+    assert {"slightly", "a bit"} <= set(inserted) and {"very", "extremely"} <= set(inserted)
+
+
+def test_minimal_pairs_share_no_sentence_with_the_training_data_or_the_corpus(pairs):
+    held_out = {s.lower() for s in list(pairs["base"]) + list(pairs["variant"])}
+    assert not held_out & {s.lower() for s in D.load_sentence_corpus()}
+
+
+def test_a_changed_pairs_frame_does_not_change_the_next_call(pairs):
+    first = D.load_minimal_pairs()
+    first.loc[0, "base"] = "changed"
+    assert D.load_minimal_pairs().loc[0, "base"] == pairs.loc[0, "base"] != "changed"
+
+
+@pytest.mark.parametrize("content", ["pair_id\tkind\tbase\n1\tnegation\tThe soup was good.\n",
+                                     "pair_id\tkind\tbase\tvariant\tbase_label\tvariant_label\n1\tnegation\tA.\n",
+                                     "pair_id\tkind\tbase\tvariant\tbase_label\tvariant_label\n"
+                                     "1\tsarcasm\tA.\tB.\tpositive\tnegative\n"])
+def test_a_broken_pairs_file_gets_a_clear_error(tmp_path, monkeypatch, content):
+    (tmp_path / "sentences").mkdir()
+    (tmp_path / "sentences" / "minimal_pairs.tsv").write_text(content, encoding="utf-8")
+    monkeypatch.setattr(D, "DATA_DIR", tmp_path)
+    D._minimal_pairs.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="minimal_pairs.tsv"):
+            D.load_minimal_pairs()
+    finally:
+        monkeypatch.undo()
+        D._minimal_pairs.cache_clear()
+
+
+def test_the_sentences_readme_states_the_licence_and_that_the_pairs_are_held_out():
+    readme = D.data_path("sentences", "README.md").read_text(encoding="utf-8")
+    assert "CC0" in readme and "Held out" in readme and re.search(r"written on \d{4}-\d{2}-\d{2}", readme)
 
 
 # --- sources and the rebuild script ----------------------------------------------------------------------
