@@ -18,7 +18,7 @@ def text_model():
 
 @pytest.fixture(scope="module")
 def corpus():
-    return xh.models.load_sentiment_data("train")[0] + xh.models.load_sentiment_data("test")[0]
+    return xh.data.load_sentence_corpus()
 
 
 def test_batched_attention_equals_one_sentence_at_a_time_on_a_random_subset(text_model, corpus):
