@@ -1,4 +1,8 @@
-"""The course's photos and data files, and a loader that always returns RGB images.
+"""The course's photos and data files, a loader that always returns RGB images, and the evaluation sets.
+
+The evaluation sets are what a verdict is measured on: ``load_photo_set`` (real photos with ImageNet classes
+and hand-measured boxes, ``data/photo_set.json``). ``tools/prepare_data.py`` rebuilds the photos from the
+packages they come from and checks the catalogue.
 
 Every file under the repository's ``data/`` folder (photos, ``boxes.json``, ``sentiment/...``) is found
 through one lookup, ``data_path``: in an installed wheel the folder ships inside the package as
@@ -7,6 +11,8 @@ editable install it is the repository's ``data/`` next to the package. ``__all__
 benchmarks use; ``data_path``, ``course_image_path``, ``imagenet_labels`` and ``DATA_DIR`` serve the package.
 """
 import functools
+import json
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -16,7 +22,7 @@ from torchvision.models import ResNet50_Weights
 
 from ._typecheck import checked
 
-__all__ = ["COURSE_IMAGES", "load_image", "ASSET_DIR"]
+__all__ = ["COURSE_IMAGES", "load_image", "ASSET_DIR", "PhotoItem", "load_photo_set", "PHOTO_SET_FILE"]
 
 #: Files that ship inside the package: trained checkpoints (vit/, groundtruth/) and BertViz scripts.
 ASSET_DIR: Path = Path(__file__).resolve().parent / "assets"
@@ -151,3 +157,101 @@ def _to_rgb(img):
 def imagenet_labels() -> list[str]:
     """Return the 1000 ImageNet-1k class names in index order (shipped with torchvision, no download)."""
     return list(ResNet50_Weights.IMAGENET1K_V2.meta["categories"])
+
+
+# --- the evaluation photos ------------------------------------------------------------------------------
+#: The evaluation photos' catalogue in ``data/``: file, origin, licence, ImageNet classes and boxes per photo.
+PHOTO_SET_FILE: str = "photo_set.json"
+
+#: Side of the model's view that the boxes refer to (resize the short side to 256, centre-crop 224).
+VIEW_SIZE: int = 224
+
+
+@dataclass(frozen=True)
+class PhotoItem:
+    """One evaluation photo with its ImageNet classes and hand-measured boxes (``load_photo_set``).
+
+    Args:
+        name: The photo's short name (``"cat"``, ``"owl"``, ...).
+        image: The photo as stored (8-bit RGB PIL, short side at most 320 px); ``model.view(item.image)`` gives
+            the 224x224 view the boxes refer to.
+        classes: The ImageNet-1k class names in the photo, the main one first.
+        indices: Their ImageNet indices, in the same order.
+        boxes: Class name -> ``(x0, y0, x1, y1)``, pixels of the 224x224 view, corners inclusive; several
+            instances of a class share one box around all of them.
+        source: Where the photo comes from: ``"<package>: <path inside it>"``.
+        licence: Its licence (for a Debian package: the package's, the single photo's provenance is not stated).
+        note: What is special about it (a nearest class, a model that errs), or ``""``.
+        top5_has_class: Whether the default model's top-5 held a listed class when the set was made.
+
+    Example:
+        >>> from xai_helpers.data import load_photo_set
+        >>> item = next(p for p in load_photo_set() if p.name == "dog")
+        >>> item.classes, item.indices[0], item.boxes["pickup"]
+        (('German shepherd', 'bicycle-built-for-two', 'pickup'), 235, (148, 12, 223, 60))
+    """
+    name: str
+    image: Image.Image
+    classes: tuple[str, ...]
+    indices: tuple[int, ...]
+    boxes: dict[str, tuple[int, int, int, int]]
+    source: str
+    licence: str
+    note: str = ""
+    top5_has_class: bool = True
+
+
+def _photo_box(name, label, box):
+    if (not isinstance(box, list) or len(box) != 4 or not all(isinstance(v, int) for v in box)
+            or not (0 <= box[0] < box[2] < VIEW_SIZE and 0 <= box[1] < box[3] < VIEW_SIZE)):
+        raise ValueError(f"{PHOTO_SET_FILE}: the box of {label!r} in {name!r} must be [x0, y0, x1, y1] with "
+                         f"0 <= x0 < x1 < {VIEW_SIZE} and 0 <= y0 < y1 < {VIEW_SIZE}; got {box!r}. Check the file "
+                         "(python tools/prepare_data.py --check).")
+    return tuple(box)
+
+
+@functools.lru_cache(maxsize=1)
+def _photo_items():
+    """The photo set, read and decoded once per process (``load_photo_set`` hands out copies)."""
+    index = {label: i for i, label in enumerate(imagenet_labels())}
+    catalogue = json.loads(data_path(PHOTO_SET_FILE).read_text(encoding="utf-8"))["photos"]
+    items = []
+    for name, entry in catalogue.items():
+        if not entry["classes"]:          # a course photo without an ImageNet class (robin, giraffe)
+            continue
+        unknown = [label for label in entry["classes"] if label not in index]
+        if unknown:
+            raise ValueError(f"{PHOTO_SET_FILE}: {name!r} lists {unknown}, which are not ImageNet-1k class names "
+                             "(see xai_helpers.data.imagenet_labels()); fix the file.")
+        origin = entry["origin"]
+        items.append(PhotoItem(
+            name=name, image=read_image(data_path(*entry["file"].split("/")), "photo"),
+            classes=tuple(entry["classes"]), indices=tuple(index[label] for label in entry["classes"]),
+            boxes={label: _photo_box(name, label, box) for label, box in entry["classes"].items()},
+            source=f"{entry['package']}: {'/' + origin if origin.startswith('usr/') else origin}",
+            licence=entry["licence"], note=entry.get("note", ""),
+            top5_has_class=bool(entry["model"]["class_in_top5"])))
+    return tuple(items)
+
+
+@checked
+def load_photo_set() -> list[PhotoItem]:
+    """The evaluation photos: real photos with their ImageNet classes and hand-measured boxes (4.5 and after).
+
+    34 photos from PyPI wheels and Debian packages (``data/SOURCES.md``: origin, licence, the model's top-1),
+    33 ImageNet classes, in the catalogue's fixed order (the nine course photos with a class first). The files
+    are decoded once per process; every call returns fresh copies, so changing one does not change the next.
+
+    Returns:
+        A list of ``PhotoItem``.
+
+    Raises:
+        ValueError: The catalogue names a class that is not an ImageNet class, or a box outside the 224 view.
+
+    Example:
+        >>> from xai_helpers.data import load_photo_set
+        >>> photos = load_photo_set()
+        >>> len(photos), photos[0].name, photos[0].image.mode, len({c for p in photos for c in p.classes})
+        (34, 'cat', 'RGB', 33)
+    """
+    return [replace(item, image=item.image.copy(), boxes=dict(item.boxes)) for item in _photo_items()]
