@@ -9,6 +9,10 @@ from xai_helpers import data as D
 
 CASES = {
     "load_photo_set": Case(D.load_photo_set, dict),
+    "load_composite_scenes": Case(D.load_composite_scenes, lambda: dict(n=2, seed=0)),
+    "load_digit_scenes": Case(D.load_digit_scenes, lambda: dict(split="test", n=2)),
+    "load_sentence_corpus": Case(D.load_sentence_corpus, dict),
+    "load_minimal_pairs": Case(D.load_minimal_pairs, dict),
 }
 
 
