@@ -169,7 +169,10 @@ CASES = {
         n_steps=2, n_samples=2, noise_level=0.1, blur_sigma=1.0, ig_method="gausslegendre", chunk=2, per_pass=4,
         threads=1, seed=0), max_examples=40),
     "box_masks": Case(gt.box_masks, lambda: dict(boxes=[[1, 0, 3, 2]], size=4)),
-    "mass_in_boxes": Case(gt.mass_in_boxes, lambda: {k: v() for k, v in SCENE_MAPS.items()}),
+    "mass_in_boxes": Case(gt.mass_in_boxes, lambda: dict({k: v() for k, v in SCENE_MAPS.items()}, cell=4)),
+    "mark_scores": Case(gt.mark_scores, lambda: dict(result=_maps(), scenes=_scenes(), cell=4, relative=True)),
+    "random_digit_cnn": Case(gt.random_digit_cnn, lambda: dict(seed=3)),
+    "seed_table": Case(gt.seed_table, lambda: {}),     # no argument: the valid call is the whole case
     "pointing_hits": Case(gt.pointing_hits, lambda: dict({k: v() for k, v in SCENE_MAPS.items()}, tolerance=1)),
     "score_maps": Case(gt.score_maps, lambda: dict(result=_maps(), scenes=_scenes())),
     "method_table": Case(gt.method_table, lambda: dict(model=CNN, scenes=_scenes(), methods=["edge_map"])),
