@@ -218,7 +218,7 @@ def _head_shares(a, tokens, special_tokens, caller):
         rows[..., sep].sum(-1).mean(-1) if sep else zero,
         a[:, :, words, words].mean(-1),
         mean_or_zero(a[:, :, prev, [i - 1 for i in prev]]),
-        mean_or_zero(a[:, :, nxt, [i + 1 for i in nxt]])], dim=-1).double().numpy()
+        mean_or_zero(a[:, :, nxt, [i + 1 for i in nxt]])], dim=-1).cpu().double().numpy()
 
 
 @checked

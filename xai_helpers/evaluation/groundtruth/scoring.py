@@ -343,8 +343,8 @@ def mark_scores(result: AttributionMaps | Mapping[str, ArrayLike], scenes: Scene
     with _threads(1):
         for name, m in maps.items():
             m = _check_maps(m, len(scenes), name=f"result[{name!r}]")[marked]
-            columns[name] = (_mass_in_boxes(m, boxes, cell) / chance).numpy()
-    return pd.DataFrame(columns, index=pd.Index(marked.numpy(), name="scene"))
+            columns[name] = (_mass_in_boxes(m, boxes, cell) / chance).cpu().numpy()
+    return pd.DataFrame(columns, index=pd.Index(marked.cpu().numpy(), name="scene"))
 
 
 @checked
