@@ -27,8 +27,11 @@ assert site in pathlib.Path(xh.__file__).parents, ("not the installed copy", xh.
 assert site in xh.data.DATA_DIR.parents, ("data found outside the installed package", xh.data.DATA_DIR)
 assert xh.load_image("cat").size == (451, 300)
 for parts in (("boxes.json",), ("SOURCES.md",), ("sentiment", "train.tsv"), ("sentiment", "test.tsv"),
-              ("sentiment", "minilm_sentiment_head.safetensors")):
+              ("sentiment", "minilm_sentiment_head.safetensors"), ("photo_set.json",), ("photos", "owl.jpg"),
+              ("sentences", "corpus.tsv"), ("sentences", "minimal_pairs.tsv")):
     assert data.data_path(*parts).is_file(), parts
+assert len(data.load_photo_set()) >= 30 and len(data.load_composite_scenes(n=2)) == 2
+assert len(data.load_sentence_corpus()) >= 600 and len(data.load_minimal_pairs()) >= 120
 assert evaluation.BOXES_PATH.is_file() and sentiment.SENTIMENT_CHECKPOINT.is_file()
 assert len(evaluation.load_boxes()) > 0 and len(sentiment.load_sentiment_data("test")[0]) > 0
 assert (pathlib.Path(xh.__file__).parent / "assets" / "vit" / "tiny_vit_digits.safetensors").is_file()
