@@ -28,8 +28,8 @@ def test_the_lesson_runs_to_the_end_with_another_model_and_says_what_it_did_not_
     executed = tmp_path / lesson
     env = {**os.environ, "XAI_IMAGE_MODEL": str(other_model)}
     run = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                          "--ExecutePreprocessor.timeout=600", "--output", str(executed), str(ROOT / "notebooks" / lesson)],
-                         env=env, cwd=ROOT / "notebooks", capture_output=True, text=True, timeout=900)
+                          "--ExecutePreprocessor.timeout=1200", "--output", str(executed), str(ROOT / "notebooks" / lesson)],
+                         env=env, cwd=ROOT / "notebooks", capture_output=True, text=True, timeout=1800)
     assert run.returncode == 0, run.stderr[-3000:]
     cells = [c for c in json.loads(executed.read_text())["cells"] if c["cell_type"] == "code"]
     outputs = [o for c in cells for o in c.get("outputs", [])]
