@@ -32,6 +32,9 @@ import io
 import sys
 import threading
 
+import matplotlib
+from matplotlib.backends import BackendFilter, backend_registry
+
 __all__ = ["Superseded", "Runner", "watch_forward_passes", "in_jupyter_kernel", "resolve_interactive",
            "running_in", "announce_static", "figure_png", "release_memory", "WORKER"]
 
@@ -69,8 +72,6 @@ def running_in():
 
 def _window_backend():
     """Whether matplotlib's backend opens windows (TkAgg, QtAgg, macosx, ...), not only files (Agg)."""
-    import matplotlib
-    from matplotlib.backends import BackendFilter, backend_registry
     return matplotlib.get_backend().lower() in backend_registry.list_builtin(BackendFilter.INTERACTIVE)
 
 
