@@ -249,7 +249,7 @@ def test_typing_a_sentence_and_choosing_the_class_recompute(text_explorer):
     ui.target.value = text_explorer.classifier.labels.index("positive")
     _wait(text_explorer)
     assert text_explorer.view["result"].target_label == "positive"
-    ui.layer.value = 1
+    ui.layer.value = 0
     _wait(text_explorer)
     assert text_explorer.view["attention"][2] == 0
     ui.text.value = ""                                      # empty: a message, never a traceback

@@ -195,7 +195,7 @@ class TextExplorer:
             >>> import xai_helpers as xh
             >>> fig = xh.explore_text("A wonderful film.", interactive=False).figure()
             >>> fig.axes[2].get_title()
-            'attention, layer 6, mean over heads (rows: queries)'
+            'attention, layer 5, mean over heads (rows: queries)'
         """
         view = check_view(view, self.view, TEXT_VIEW_KEYS)
         result = view["result"]
@@ -232,7 +232,7 @@ class TextExplorer:
             tokens, matrix, layer = view["attention"]
             shown = layout_tokens(tokens, width=FIGURE_WIDTH)
             plot_attention(matrix, shown.texts, ax=ax_attention,
-                           title=f"attention, layer {layer + 1}, mean over heads (rows: queries)")
+                           title=f"attention, layer {layer}, mean over heads (rows: queries)")
             for label in ax_attention.get_xticklabels() + ax_attention.get_yticklabels():
                 label.set_fontfamily(shown.families)
         return fig
@@ -332,7 +332,7 @@ TEXT_HELP = {
     "text": "type any sentence, then press Enter or Explain.",
     "explain": "compute the attributions of the sentence typed (again, if it has not changed).",
     "target": "whose margin the attributions explain (the predicted class, or the other one).",
-    "layer": "the encoder layer whose attention is drawn (1 is the first; the last is what the classifier reads).",
+    "layer": "the encoder layer whose attention is drawn (0 is the first, as in lesson 4.4a; the last is what the classifier reads).",
     "save": "write the figure shown to a file in the notebook's folder, named after the sentence.",
 }
 
@@ -349,7 +349,7 @@ class _TextWidgets:
         self.target = W.Dropdown(description="Class", tooltip=TEXT_HELP["target"],
                                  options=[("predicted class", "predicted")]
                                  + [(label, i) for i, label in enumerate(explorer.classifier.labels)])
-        self.layer = W.IntSlider(description="Layer", min=1, max=n_layers, value=n_layers, continuous_update=False,
+        self.layer = W.IntSlider(description="Layer", min=0, max=n_layers - 1, value=n_layers - 1, continuous_update=False,
                                  tooltip=TEXT_HELP["layer"])
         self.save = W.Button(description="Save PNG", icon="download", tooltip=TEXT_HELP["save"])
         self.status, self.tokens, self.saved, self.image = W.HTML(), W.HTML(), W.HTML(), W.Image(format="png")
@@ -360,7 +360,7 @@ class _TextWidgets:
                            self.image, W.HBox([self.save, self.saved]), keyboard_support(W)])
         self.box.add_class(ROOT_CLASS)
         for widget, key, convert in ((self.text, "text", str), (self.target, "target", lambda v: None if v == "predicted" else v),
-                                     (self.layer, "layer", lambda v: int(v) - 1)):
+                                     (self.layer, "layer", lambda v: int(v))):
             widget.observe(self._observer(key, convert), "value")
         self.explain.on_click(lambda _button: self._explain())
         self.save.on_click(lambda _button: self._saved())
