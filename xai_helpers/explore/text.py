@@ -48,8 +48,8 @@ def token_notes(tokens, missing):
     notes = []
     unknown = sum(t == "[UNK]" for t in tokens)
     if unknown:
-        notes.append(f"[UNK]: {unknown} token(s) the tokenizer does not know; the model reads them all as one "
-                     "'unknown' token.")
+        notes.append(f"[UNK]: {unknown} token(s) the tokenizer does not know; the model sees each of them as the "
+                     "same 'unknown' token, whatever was written.")
     if missing:
         codes = ", ".join(f"U+{ord(c):04X}" for c in missing[:8]) + (", …" if len(missing) > 8 else "")
         notes.append(f"No installed font can draw {codes}: shown as code points (install a CJK font such as Noto Sans "
