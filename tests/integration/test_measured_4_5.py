@@ -37,7 +37,7 @@ def test_the_tables_cover_the_whole_set(setup):
     assert set(faith["photo"]) == set(photos) == set(point["photo"])
     draws = faith[faith["method"] == "random"].groupby(["photo", "replacement"])["draw"].nunique()
     assert (draws == tool.N_RANDOM).all() and tool.N_RANDOM >= 20
-    assert len(point) == sum(len(p.classes) for p in photos) * len(tool.POINTING_METHODS)
+    assert len(point) == sum(len(p.classes) for p in photos.values()) * len(tool.POINTING_METHODS)
 
 
 def test_a_random_photo_deletion_and_insertion_rows_are_reproduced(setup):
