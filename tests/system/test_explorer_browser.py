@@ -187,8 +187,6 @@ def test_a_panorama_and_an_icon_get_a_note_on_what_the_model_sees(page, lab):
     assert _errors(page) == (0, [])
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: after the earlier upload test, uploading the same icon again never "
-                                       "redraws the image explorer in JupyterLab (the redraw times out); to be fixed")
 def test_the_same_file_uploaded_again_is_read_again(page, lab):
     from xai_helpers.data import COURSE_IMAGES
     _, _, icon = _files(lab[1])
