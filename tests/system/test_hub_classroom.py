@@ -1,0 +1,420 @@
+"""System test: a class on the local JupyterHub (tools/hub/), from release to feedback, offline.
+
+The hub of ``make hub`` starts here on free localhost ports with a teacher and three learners, each a real Unix
+user whose server runs under their own uid (tools/hub/classroom.py). Then, as in a class:
+
+* the teacher, in their course folder and as their own uid (as in a terminal of their server), sets this week's
+  part of the course's exercises -- Problems 1 and 2 of the solutions notebook, the nbgrader source (teachers may
+  leave problems out of source/, as the README says for Problem 6; test_nbgrader.py grades the whole chapter) --
+  and runs ``nbgrader generate_assignment`` and ``release_assignment``;
+* each learner, through the hub (their own API token, their own server): fetches the assignment with the
+  Assignment List's REST calls, edits the notebook through the contents API as JupyterLab saves it -- one puts in
+  the reference answers, one leaves it blank, one answers Problem 2 with the reference answers and 1a wrongly
+  (axes swapped) and leaves 1b-1d blank -- and submits;
+* the teacher runs ``collect``, ``autograde --create``, ``generate_feedback`` and ``release_feedback``; the learners
+  fetch their feedback.
+
+Asserted: the autograded points (reference all, blank 0, partial in between: 1a refused, 1b-1d 0, Problem 2 all),
+that every learner got feedback, and the isolation, by real attempts as another learner's uid: it cannot list the
+exchange's inbound or feedback folders, nor read a submission or a released feedback file by its full path, the
+teacher's course folder, the repository's solutions or git folder, or another learner's home (a released
+assignment it can read: the control); another learner's hub token cannot reach a learner's server. Finally one
+learner logs in through the hub in headless Chromium, opens the fetched exercises and runs a check cell, which
+prints its check mark. About 2 minutes on 2 quiet cores (autograding the three notebooks is most of it).
+
+Skipped with the reason where jupyterhub, the proxy, nbgrader or per-user uids are not available (root outside a
+user namespace: tools/offline.sh runs the suite with 'unshare -n' when it is root).
+"""
+import concurrent.futures
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools" / "hub"))
+import classroom  # noqa: E402  (tools/hub/classroom.py)
+
+pytest.importorskip("jupyterhub", reason="jupyterhub is not installed: pip install jupyterhub (in the course's test "
+                                         "extra; make test installs it)")
+pytest.importorskip("nbgrader", reason="nbgrader is not installed (in the course's test extra)")
+PROXY = Path(sys.executable).with_name("configurable-http-proxy")
+CHROMIUM = os.environ.get("XAI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.skipif(not PROXY.exists(), reason="the proxy configurable-http-proxy (PyPI's Python port, in the "
+                                                  "course's test extra) is not installed next to this Python"),
+    pytest.mark.skipif(bool(classroom.can_switch_users()), reason="the classroom needs per-learner Unix users: "
+                       + classroom.can_switch_users()),
+]
+
+ASSIGNMENT, COURSE = classroom.ASSIGNMENT, classroom.COURSE_ID
+SOLUTIONS = classroom.SOLUTIONS
+REFERENCE, BLANK, PARTIAL = classroom.learners(3)
+#: This week's assignment: the solutions notebook up to Problem 3 (Problems 1 and 2 with their checks).
+FIRST_LEFT_OUT = "p3"
+#: The partial learner answers Problem 2 with the reference answers and 1a with the axes swapped; 1b-1d stay blank.
+PARTIAL_CELLS = ("p1a-code", "p2a-code", "p2b-code", "p2c-code", "p2d-code")
+WRONG_1A = ("m[y0:y1 + 1, x0:x1 + 1]", "m[x0:x1 + 1, y0:y1 + 1]")
+
+
+def _free_base_port():
+    """A port P with P, P+1 and P+2 free on 127.0.0.1 (the proxy, the hub, the proxy's API)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base > 65000:
+            continue
+        try:
+            for offset in (1, 2):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    pytest.fail("no three consecutive free ports on 127.0.0.1")
+
+
+class Hub:
+    """The running classroom: its URL, settings, and HTTP calls with a token."""
+
+    def __init__(self, settings, process):
+        self.settings, self.process = settings, process
+        self.state = Path(settings["state"])
+        self.url = f"http://127.0.0.1:{settings['port']}"
+        self.tokens = {}
+
+    def call(self, method, path, token=None, data=None, form=None, timeout=300):
+        body = None
+        headers = {"Authorization": f"token {token or self.settings['service_token']}"}
+        if data is not None:
+            body, headers["Content-Type"] = json.dumps(data).encode(), "application/json"
+        elif form is not None:
+            body = urllib.parse.urlencode(form).encode()
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            text = response.read().decode()
+        return json.loads(text) if text else None
+
+    def status(self, method, path, token):
+        try:
+            self.call(method, path, token=token)
+        except urllib.error.HTTPError as error:
+            return error.code
+        return 200
+
+    def token(self, name):
+        """An API token of the user NAME (as the user would make on the hub's token page)."""
+        if name not in self.tokens:
+            self.tokens[name] = self.call("POST", f"/hub/api/users/{name}/tokens", data={"note": "class test"})["token"]
+        return self.tokens[name]
+
+    def learner(self, name, action):
+        """The Assignment List's request for ACTION (fetch, submit, fetch_feedback), as the learner's page sends it."""
+        reply = self.call("POST", f"/user/{name}/assignments/{action}", token=self.token(name),
+                          form={"course_id": COURSE, "assignment_id": ASSIGNMENT})
+        assert reply.get("success", True), f"{name}: {action} failed:\n{reply.get('value')}"
+        return reply
+
+    def log(self):
+        return (self.state / "hub.log").read_text(errors="replace")[-4000:]
+
+
+def _as_user(hub, name, code):
+    """Run Python CODE as the Unix user NAME with their environment (as in their server's terminal) -> stdout."""
+    env = {**classroom._passthrough(), **classroom.user_env(hub.state, name)}
+    done = subprocess.run([*classroom.run_as(hub.state, name), sys.executable, "-c", code], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def hub():
+    state = Path(tempfile.mkdtemp(prefix="xai-hub-", dir="/tmp"))   # not pytest's tmp_path: the users must reach it
+    settings = classroom.prepare(state, n_learners=3, port=_free_base_port(), service_token=secrets.token_hex(24))
+    env = {**os.environ, "XAI_HUB_STATE": str(state)}
+    log = open(state / "hub.log", "w")
+    process = subprocess.Popen([str(Path(sys.executable).with_name("jupyterhub")), "-f",
+                                str(ROOT / "tools" / "hub" / "jupyterhub_config.py")],
+                               cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    running = Hub(settings, process)
+    try:
+        for _ in range(240):
+            try:
+                running.call("GET", "/hub/api/", timeout=5)
+                break
+            except OSError:
+                if process.poll() is not None:
+                    pytest.fail("JupyterHub exited:\n" + running.log())
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterHub did not start within 2 minutes:\n" + running.log())
+        yield running
+    finally:
+        process.send_signal(signal.SIGTERM)          # the hub stops the users' servers and its proxy (cleanup_servers)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        _end_leftovers(settings)
+        classroom.remove_users(settings["created_users"])
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def _end_leftovers(settings):
+    """Processes still run by the classroom's users after the hub stopped (started by this test): end them by id."""
+    import psutil
+    names = {settings["teacher"], *settings["learners"]}
+    for proc in psutil.process_iter(["username", "pid"]):
+        if proc.info["username"] in names:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+
+
+def _start_servers(hub, names):
+    for name in names:
+        hub.call("POST", f"/hub/api/users/{name}/server", token=hub.token(name))
+    deadline = time.time() + 180
+    for name in names:
+        while not hub.call("GET", f"/hub/api/users/{name}", token=hub.token(name))["servers"].get("", {}).get("ready"):
+            assert time.time() < deadline, f"{name}'s server did not start:\n{hub.log()}"
+            time.sleep(0.5)
+
+
+def _this_weeks_source():
+    """The solutions notebook without Problems 3-6 (every cell from the one with id FIRST_LEFT_OUT on)."""
+    nb = nbformat.read(str(SOLUTIONS), as_version=4)
+    nb.cells = nb.cells[:[c.id for c in nb.cells].index(FIRST_LEFT_OUT)]
+    return nb
+
+
+def _solutions_by_id():
+    return {c.id: c for c in _this_weeks_source().cells}
+
+
+def _answer(hub, name, cell_ids, wrong=None):
+    """The learner edits their fetched notebook through the contents API (as JupyterLab saves it)."""
+    path = f"/user/{name}/api/contents/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+    model = hub.call("GET", path + "?content=1", token=hub.token(name))
+    reference = _solutions_by_id()
+    changed = 0
+    for cell in model["content"]["cells"]:
+        if cell["id"] in cell_ids:
+            cell["source"] = "\n".join(line for line in reference[cell["id"]].source.splitlines()
+                                       if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+            if wrong and cell["id"] == wrong[0]:
+                assert wrong[1] in cell["source"]
+                cell["source"] = cell["source"].replace(wrong[1], wrong[2])
+            changed += 1
+    assert changed == len(cell_ids), "the fetched notebook lacks some answer cells"
+    hub.call("PUT", path, token=hub.token(name), data={"type": "notebook", "format": "json",
+                                                       "content": model["content"]})
+
+
+def _autograded(hub, student):
+    """(autograded points of the check cells, their maximum, points per check cell) from the teacher's gradebook."""
+    from nbgrader.api import Gradebook
+    checks = {c.metadata["nbgrader"]["grade_id"] for c in _solutions_by_id().values()
+              if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")}
+    with Gradebook(f"sqlite:///{classroom.course_dir(hub.state) / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+        grades = {g.name: (g.auto_score or 0, g.max_score) for g in notebook.grades if g.name in checks}
+    return sum(s for s, _ in grades.values()), sum(m for _, m in grades.values()), grades
+
+
+PROBE = r"""
+import glob, json, os, sys
+attempts = {}
+for what, path in json.loads(sys.argv[1]).items():
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:
+            open(path, "rb").read(64)
+        attempts[what] = "read"
+    except PermissionError:
+        attempts[what] = "denied"
+print(json.dumps(attempts))
+"""
+
+
+def _attempts(hub, name, paths):
+    """What the Unix user NAME manages to read of PATHS ({what: path}) -> {what: 'read' | 'denied'}."""
+    for path in paths.values():
+        assert Path(path).exists(), f"{path} does not exist, so a failed read would prove nothing"
+    out = _as_user(hub, name, "import sys; sys.argv[1:] = [" + repr(json.dumps({k: str(v) for k, v in paths.items()}))
+                   + "]\n" + PROBE)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def graded_class(hub):
+    """The whole class flow, once: release, fetch, work, submit, collect, autograde, feedback -> what was seen."""
+    seen, steps = {}, {}
+    teacher = lambda *args: classroom.teacher_command(hub.state, *args)   # noqa: E731
+
+    def step(name, action, *args):
+        begun = time.time()
+        result = action(*args)
+        steps[name] = round(time.time() - begun, 1)
+        return result
+
+    started = time.time()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:   # the learners log in while the teacher prepares
+        servers = pool.submit(_start_servers, hub, [REFERENCE, BLANK, PARTIAL])
+        source = classroom.course_dir(hub.state) / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        nbformat.write(_this_weeks_source(), str(source))   # as the teacher's edit of their source (owner kept)
+        step("generate_assignment", teacher, "nbgrader", "generate_assignment", ASSIGNMENT, "--force")
+        step("release_assignment", teacher, "nbgrader", "release_assignment", ASSIGNMENT, "--force")
+        step("servers ready", servers.result)
+    listing = hub.call("GET", f"/user/{BLANK}/assignments?course_id={COURSE}", token=hub.token(BLANK))
+    seen["released"] = [a["assignment_id"] for a in listing["value"] if a["status"] == "released"]
+
+    for name in (REFERENCE, BLANK, PARTIAL):
+        step(f"fetch {name}", hub.learner, name, "fetch")
+    reference = _solutions_by_id()
+    answers = [i for i, c in reference.items() if c.metadata.get("nbgrader", {}).get("solution")]
+    _answer(hub, REFERENCE, answers)
+    _answer(hub, PARTIAL, PARTIAL_CELLS, wrong=("p1a-code", *WRONG_1A))
+    for name in (REFERENCE, BLANK, PARTIAL):
+        reply = step(f"submit {name}", hub.learner, name, "submit")
+        assert any(a["status"] == "submitted" for a in reply["value"]), reply
+
+    inbound = hub.state / "exchange" / COURSE / "inbound"
+    submission = next(inbound.glob(f"{REFERENCE}+{ASSIGNMENT}+*")) / f"{ASSIGNMENT}.ipynb"
+    seen["before collect"] = _attempts(hub, BLANK, {
+        "exchange inbound (list)": inbound,
+        "another learner's submission, by its full path": submission,
+        "another learner's home": classroom.home(hub.state, REFERENCE),
+        "another learner's notebook": classroom.home(hub.state, REFERENCE) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+        "the teacher's course folder": classroom.course_dir(hub.state),
+        "the teacher's source notebook (solutions)":
+            classroom.course_dir(hub.state) / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+        "the repository's solutions notebook": SOLUTIONS,
+        "the repository's git folder (history holds the solutions)": Path(subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            capture_output=True, text=True).stdout.strip() or ROOT / ".git"),
+        "the released assignment (control: must be readable)":
+            hub.state / "exchange" / COURSE / "outbound" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+    })
+    seen["own submission"] = _attempts(hub, REFERENCE, {"own submission": submission})
+    seen["hub API"] = {
+        "another learner's server (contents)": hub.status("GET", f"/user/{REFERENCE}/api/contents", hub.token(BLANK)),
+        "another learner's assignment list": hub.status("GET", f"/user/{REFERENCE}/assignments?course_id={COURSE}",
+                                                        hub.token(BLANK)),
+        "own server (control)": hub.status("GET", f"/user/{BLANK}/api/contents", hub.token(BLANK)),
+    }
+
+    step("collect", teacher, "nbgrader", "collect", ASSIGNMENT)
+    step("autograde", teacher, "nbgrader", "autograde", ASSIGNMENT, "--force", "--create")
+    step("generate_feedback", teacher, "nbgrader", "generate_feedback", ASSIGNMENT, "--force")
+    step("release_feedback", teacher, "nbgrader", "release_feedback", ASSIGNMENT)
+    for name in (REFERENCE, BLANK, PARTIAL):
+        step(f"fetch_feedback {name}", hub.learner, name, "fetch_feedback")
+    feedback = {name: classroom.home(hub.state, name) / ASSIGNMENT / "feedback" for name in (REFERENCE, BLANK, PARTIAL)}
+    seen["feedback"] = {name: sorted(str(p.relative_to(folder.parent)) for p in folder.rglob("*.html"))
+                        for name, folder in feedback.items()}
+    released = hub.state / "exchange" / COURSE / "feedback"
+    reference_gid = pwd.getpwnam(REFERENCE).pw_gid
+    seen["after feedback"] = _attempts(hub, BLANK, {
+        "exchange feedback folder (list)": released,
+        "another learner's released feedback, by its full path":
+            next(p for p in released.iterdir() if p.stat().st_gid == reference_gid),
+        "another learner's fetched feedback": next((classroom.home(hub.state, REFERENCE) / ASSIGNMENT / "feedback")
+                                                   .rglob("*.html")),
+    })
+    seen["scores"] = {name: _autograded(hub, name) for name in (REFERENCE, BLANK, PARTIAL)}
+    seen["seconds"], seen["steps"] = round(time.time() - started, 1), steps
+    print(json.dumps({k: v for k, v in seen.items() if k != "scores"}, indent=1))
+    print({name: f"{s:g}/{m:g}" for name, (s, m, _) in seen["scores"].items()})
+    return seen
+
+
+def test_the_teacher_releases_and_every_learner_gets_feedback(graded_class):
+    assert graded_class["released"] == [ASSIGNMENT]
+    for name, files in graded_class["feedback"].items():
+        assert files and all(f.endswith(f"{ASSIGNMENT}.html") for f in files), (name, files)
+
+
+def test_autograded_scores_are_full_zero_and_partial(graded_class):
+    scores = graded_class["scores"]
+    full, maximum, _ = scores[REFERENCE]
+    blank, _, _ = scores[BLANK]
+    partial, _, per_check = scores[PARTIAL]
+    assert maximum >= 10 and full == maximum
+    assert blank == 0
+    assert 0 < partial < maximum
+    assert per_check["p1a-check"][0] == 0                                # the swapped axes are refused
+    assert all(per_check[g][0] == 0 for g in ("p1b-check", "p1c-check", "p1d-check"))   # left blank
+    assert all(s == m > 0 for g, (s, m) in per_check.items() if g.startswith("p2"))    # Problem 2's answers count
+
+
+def test_a_learner_cannot_read_another_learners_work_or_the_solutions(graded_class):
+    attempts = graded_class["before collect"]
+    control = "the released assignment (control: must be readable)"
+    assert attempts.pop(control) == "read"
+    assert attempts == {what: "denied" for what in attempts}, attempts
+    assert graded_class["own submission"] == {"own submission": "read"}
+    assert graded_class["after feedback"] == {what: "denied" for what in graded_class["after feedback"]}
+
+
+def test_a_learners_hub_token_does_not_reach_another_learners_server(graded_class):
+    api = graded_class["hub API"]
+    assert api.pop("own server (control)") == 200
+    assert all(code in (403, 404) for code in api.values()), api
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: run tools/ensure_chromium.sh (make test "
+                                             "does this)")
+def test_a_learner_logs_in_opens_the_exercises_and_runs_a_check_in_chromium(hub, graded_class):
+    from playwright.sync_api import sync_playwright
+    check_index = [c.id for c in nbformat.read(str(SOLUTIONS), as_version=4).cells].index("p1a-check")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync", "--disable-quic"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(hub.url + "/hub/login", timeout=60_000)
+            page.fill("#username_input", REFERENCE)
+            page.fill("#password_input", hub.settings["password"])
+            page.click("#login_submit")
+            page.wait_for_url(f"**/user/{REFERENCE}/**", timeout=120_000)
+            page.goto(f"{hub.url}/user/{REFERENCE}/lab/tree/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", timeout=120_000)
+            cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(check_index)
+            cell.wait_for(timeout=120_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            cell.locator(".jp-InputPrompt").click()
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Above Selected Cell").first.click()
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
+            cell.locator(".jp-InputPrompt").click()
+            page.keyboard.press("Shift+Enter")
+            output = cell.locator(".jp-OutputArea-output")
+            output.first.wait_for(timeout=180_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
+            text = output.first.inner_text()
+            errors = cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
+            (ROOT / "build").mkdir(exist_ok=True)
+            page.screenshot(path=str(ROOT / "build" / "hub_learner_check.png"))
+        finally:
+            browser.close()
+    assert text.startswith("\u2713 Problem 1a") and errors == 0, text
