@@ -17,9 +17,9 @@ nothing is fetched). What it sets up, and what the isolation rests on:
   only (tools/hub/course_exchange.py), and the teacher is a member of each learner's group: other learners
   cannot read a submission even by its full name. Released feedback is likewise given to its learner's group.
 * Every user's kernel is the course environment: the servers run this Python (the course's .venv) with the
-  checkout on PYTHONPATH. Where that interpreter lives under a folder other users cannot enter (pyenv in /root),
-  tools/hub/run_as.sh shows each user's processes only the interpreter's folder there, in a private mount
-  namespace. The solutions/ folder of every worktree of the repository and its git folder (the history holds the
+  checkout on PYTHONPATH. Where the interpreter, the environment or the checkout lies under a folder other users
+  cannot enter (pyenv in /root), tools/hub/run_as.sh shows each user's processes only those folders there
+  (read-only), in a private mount namespace. The solutions/ folder of every worktree of the repository and its git folder (the history holds the
   solutions) are made 0700, so a learner's uid cannot read them. The hub's own files (database, cookie secret)
   are in STATE/hub, 0700, root's.
 
@@ -78,8 +78,8 @@ def can_switch_users():
         return ("running in a user namespace that maps only uid(s) " + " ".join(uid_map) +
                 ": no other uid exists here to run a learner's server under (tools/offline.sh uses 'unshare -n', "
                 "not '-rn', when it runs as real root)")
-    if hidden_python()[0] != "-" and subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode:
-        return (f"the course's Python lies under {hidden_python()[0]}, which other users cannot enter, and no mount "
+    if exposures() and subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode:
+        return (f"the course lies under folders other users cannot enter ({', '.join(exposures())}) and no mount "
                 "namespace can be made here to show it to them (tools/hub/run_as.sh)")
     return ""
 
@@ -145,19 +145,25 @@ def user_env(state, name):
     return env
 
 
-def hidden_python():
-    """(HIDDEN, KEEP) for tools/hub/run_as.sh: the first folder above the course's Python that other users may not
-    enter (e.g. /root for a pyenv interpreter) and the interpreter's installation in it; ('-', '-') if none."""
-    keep = Path(sys.base_prefix).resolve()
-    for folder in reversed(keep.parents):
-        if not stat.S_IMODE(folder.stat().st_mode) & 0o001:
-            return str(folder), str(keep)
-    return "-", "-"
+def exposures():
+    """['HIDDEN:KEEP', ...] for tools/hub/run_as.sh: each of the course's Python installation, its virtual
+    environment and this checkout (KEEP) that lies under a folder other users may not enter (HIDDEN, e.g. /root
+    for a pyenv interpreter); [] when every user can reach all three."""
+    keeps = []
+    for path in sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), ROOT}):
+        if not any(path.is_relative_to(k) for k in keeps):
+            keeps.append(path)
+    pairs = []
+    for keep in keeps:
+        hidden = next((f for f in reversed(keep.parents) if not stat.S_IMODE(f.stat().st_mode) & 0o001), None)
+        if hidden is not None:
+            pairs.append(f"{hidden}:{keep}")
+    return pairs
 
 
 def run_as(state, name):
     """The command prefix that runs what follows as NAME in their home (tools/hub/run_as.sh; started as root)."""
-    return [str(HERE / "run_as.sh"), name, str(home(state, name)), *hidden_python()]
+    return [str(HERE / "run_as.sh"), name, str(home(state, name)), *exposures(), "--"]
 
 
 def _chown(path, name, mode):
