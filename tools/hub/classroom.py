@@ -241,12 +241,13 @@ def prepare(state, n_learners=3, port=8000, password=None, service_token=None):
     # The teacher's course folder: the solutions notebook is the nbgrader source.
     course = course_dir(state)
     source = course / "source" / ASSIGNMENT
-    source.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SOLUTIONS, source / f"{ASSIGNMENT}.ipynb")
-    for folder, _, files in os.walk(course):
-        _chown(folder, TEACHER, 0o700)
-        for f in files:
-            _chown(Path(folder) / f, TEACHER, 0o600)
+    if not course.exists():   # on the first start only: later the course folder is the teacher's own work
+        source.mkdir(parents=True)
+        shutil.copy(SOLUTIONS, source / f"{ASSIGNMENT}.ipynb")
+        for folder, _, files in os.walk(course):
+            _chown(folder, TEACHER, 0o700)
+            for f in files:
+                _chown(Path(folder) / f, TEACHER, 0o600)
 
     # nbgrader's configuration: the exchange for everyone, the course folder for the teacher.
     etc = state / "etc"
