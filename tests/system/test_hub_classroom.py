@@ -146,7 +146,11 @@ def _as_user(hub, name, code):
 @pytest.fixture(scope="module")
 def hub():
     state = Path(tempfile.mkdtemp(prefix="xai-hub-", dir="/tmp"))   # not pytest's tmp_path: the users must reach it
-    settings = classroom.prepare(state, n_learners=3, port=_free_base_port(), service_token=secrets.token_hex(24))
+    try:
+        settings = classroom.prepare(state, n_learners=3, port=_free_base_port(), service_token=secrets.token_hex(24))
+    except BaseException:
+        shutil.rmtree(state, ignore_errors=True)
+        raise
     env = {**os.environ, "XAI_HUB_STATE": str(state)}
     log = open(state / "hub.log", "w")
     process = subprocess.Popen([str(Path(sys.executable).with_name("jupyterhub")), "-f",
