@@ -17,8 +17,11 @@ user whose server runs under their own uid (tools/hub/classroom.py). Then, as in
 Asserted: the autograded points (reference all, blank 0, partial in between: 1a refused, 1b-1d 0, Problem 2 all),
 that every learner got feedback, and the isolation, by real attempts as another learner's uid: it cannot list the
 exchange's inbound or feedback folders, nor read a submission or a released feedback file by its full path, the
-teacher's course folder, the repository's solutions or git folder, or another learner's home (a released
-assignment it can read: the control); another learner's hub token cannot reach a learner's server. Finally one
+teacher's course folder, the repository's solutions or git folder or the checkout's .git, or another learner's
+home (a released assignment it can read: the control); each learner's server runs in a mount namespace of its own
+in which those solutions and git folders are empty (tools/hub/run_as.sh covers them there), while on the disk the
+checkout's folders keep their modes and owners (compared before and after); another learner's hub token cannot
+reach a learner's server. Finally one
 learner logs in through the hub in headless Chromium, opens the fetched exercises and runs a check cell, which
 prints its check mark. About 2 minutes on 2 quiet cores (autograding the three notebooks is most of it).
 
@@ -64,6 +67,8 @@ pytestmark = [
 ASSIGNMENT, COURSE = classroom.ASSIGNMENT, classroom.COURSE_ID
 SOLUTIONS = classroom.SOLUTIONS
 REFERENCE, BLANK, PARTIAL = classroom.learners(3)
+GIT_DIR = Path(subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"],
+                              capture_output=True, text=True).stdout.strip() or ROOT / ".git")
 #: This week's assignment: the solutions notebook up to Problem 3 (Problems 1 and 2 with their checks).
 FIRST_LEFT_OUT = "p3"
 #: The partial learner answers Problem 2 with the reference answers and 1a with the axes swapped; 1b-1d stay blank.
@@ -143,8 +148,20 @@ def _as_user(hub, name, code):
     return done.stdout
 
 
+def _modes():
+    """{path: (mode, uid, gid)} of this checkout, its solutions/ and .git, the git folder and every worktree's
+    solutions/: what the classroom must leave as it found them (it hides them in its users' mount namespaces)."""
+    paths = [ROOT, SOLUTIONS.parent, ROOT / ".git", GIT_DIR, *(Path(c[1:]) for c in classroom.covers())]
+    return {str(p): (st.st_mode, st.st_uid, st.st_gid) for p in dict.fromkeys(paths) if p.exists()
+            for st in [p.stat()]}
+
+
+MODES_BEFORE = {}
+
+
 @pytest.fixture(scope="module")
 def hub():
+    MODES_BEFORE.update(_modes())
     state = Path(tempfile.mkdtemp(prefix="xai-hub-", dir="/tmp"))   # not pytest's tmp_path: the users must reach it
     try:
         settings = classroom.prepare(state, n_learners=3, port=_free_base_port(), service_token=secrets.token_hex(24))
@@ -179,6 +196,7 @@ def hub():
         _end_leftovers(settings)
         classroom.remove_users(settings["created_users"])
         shutil.rmtree(state, ignore_errors=True)
+    assert _modes() == MODES_BEFORE, "the classroom changed the mode or owner of the checkout's folders"
 
 
 def _end_leftovers(settings):
@@ -191,6 +209,25 @@ def _end_leftovers(settings):
                 proc.kill()
             except psutil.Error:
                 pass
+
+
+def _server_views(hub, names):
+    """For each learner's running server (its jupyterhub-singleuser process): whether it runs in a mount namespace
+    of its own, and what of each covered path (the solutions/ folders, the git folder, .git) it sees there, as
+    root reads it through /proc/PID/root -> {name: {"own mount namespace": bool, path: listing or size}}."""
+    import psutil
+    ours = os.readlink("/proc/self/ns/mnt")
+    views = {}
+    for proc in psutil.process_iter(["username", "pid", "cmdline"]):
+        name = proc.info["username"]
+        if name in names and any("jupyterhub-singleuser" in a for a in proc.info["cmdline"] or ()):
+            root = Path(f"/proc/{proc.info['pid']}/root")
+            view = {"own mount namespace": os.readlink(f"/proc/{proc.info['pid']}/ns/mnt") != ours}
+            for cover in classroom.covers():
+                seen = root / cover[1:].lstrip("/")
+                view[cover[1:]] = sorted(os.listdir(seen)) if seen.is_dir() else seen.stat().st_size
+            views[name] = view
+    return views
 
 
 def _start_servers(hub, names):
@@ -313,13 +350,14 @@ def graded_class(hub):
         "the teacher's source notebook (solutions)":
             classroom.course_dir(hub.state) / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
         "the repository's solutions notebook": SOLUTIONS,
-        "the repository's git folder (history holds the solutions)": Path(subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"],
-            capture_output=True, text=True).stdout.strip() or ROOT / ".git"),
+        "the repository's solutions folder (list)": SOLUTIONS.parent,
+        "the repository's git folder (history holds the solutions)": GIT_DIR,
+        "this checkout's .git": ROOT / ".git",
         "the released assignment (control: must be readable)":
             hub.state / "exchange" / COURSE / "outbound" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
     })
     seen["own submission"] = _attempts(hub, REFERENCE, {"own submission": submission})
+    seen["server views"] = _server_views(hub, (REFERENCE, BLANK, PARTIAL))
     seen["hub API"] = {
         "another learner's server (contents)": hub.status("GET", f"/user/{REFERENCE}/api/contents", hub.token(BLANK)),
         "another learner's assignment list": hub.status("GET", f"/user/{REFERENCE}/assignments?course_id={COURSE}",
@@ -380,6 +418,15 @@ def test_a_learner_cannot_read_another_learners_work_or_the_solutions(graded_cla
     assert graded_class["after feedback"] == {what: "denied" for what in graded_class["after feedback"]}
 
 
+def test_every_learners_server_sees_the_solutions_and_git_folders_empty(graded_class):
+    views = graded_class["server views"]
+    assert sorted(views) == [REFERENCE, BLANK, PARTIAL]
+    for name, view in views.items():
+        assert view.pop("own mount namespace"), name
+        assert str(GIT_DIR) in view and str(SOLUTIONS.parent.resolve()) in view
+        assert all(seen in ([], 0) for seen in view.values()), (name, view)
+
+
 def test_a_learners_hub_token_does_not_reach_another_learners_server(graded_class):
     api = graded_class["hub API"]
     assert api.pop("own server (control)") == 200
@@ -422,3 +469,9 @@ def test_a_learner_logs_in_opens_the_exercises_and_runs_a_check_in_chromium(hub,
         finally:
             browser.close()
     assert text.startswith("\u2713 Problem 1a") and errors == 0, text
+
+
+def test_the_checkouts_folders_keep_their_modes(hub, graded_class):
+    """The isolation lives in the users' mount namespaces: the checkout, its solutions/ and .git, the git folder
+    and every worktree's solutions/ keep their modes and owners on the disk (compared with before the hub)."""
+    assert MODES_BEFORE and _modes() == MODES_BEFORE

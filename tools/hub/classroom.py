@@ -17,11 +17,15 @@ nothing is fetched). What it sets up, and what the isolation rests on:
   only (tools/hub/course_exchange.py), and the teacher is a member of each learner's group: other learners
   cannot read a submission even by its full name. Released feedback is likewise given to its learner's group.
 * Every user's kernel is the course environment: the servers run this Python (the course's .venv) with the
-  checkout on PYTHONPATH. Where the interpreter, the environment or the checkout lies under a folder other users
-  cannot enter (pyenv in /root), tools/hub/run_as.sh shows each user's processes only those folders there
-  (read-only), in a private mount namespace. The solutions/ folder of every worktree of the repository and its git folder (the history holds the
-  solutions) are made 0700, so a learner's uid cannot read them. The hub's own files (database, cookie secret)
-  are in STATE/hub, 0700, root's.
+  checkout on PYTHONPATH. Every process a user runs (their server, its kernels and terminals, the teacher's
+  commands) starts through tools/hub/run_as.sh, in a private mount namespace of its own: where the interpreter,
+  the environment or the checkout lies under a folder other users cannot enter (pyenv in /root), that folder is
+  an empty tmpfs there showing only those folders (read-only); and the solutions/ folder of every worktree of the
+  repository, its git folder (the history holds the solutions) and this checkout's .git are covered by empty,
+  read-only mounts only root may enter (covers()), so no user's process can list or read them. Nothing on the
+  disk changes: the checkout and the git folder keep their modes, and root's view of them is untouched. The
+  teacher needs none of them: their course folder holds its own copy of the solutions notebook. The hub's own
+  files (database, cookie secret) are in STATE/hub, 0700, root's.
 
 In production use a real authenticator (PAM for local Unix accounts, or OAuthenticator / LTI / LDAP) and a
 spawner that isolates users by container or systemd unit (DockerSpawner, SystemdSpawner, KubeSpawner with Zero
@@ -78,9 +82,9 @@ def can_switch_users():
         return ("running in a user namespace that maps only uid(s) " + " ".join(uid_map) +
                 ": no other uid exists here to run a learner's server under (tools/offline.sh uses 'unshare -n', "
                 "not '-rn', when it runs as real root)")
-    if exposures() and subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode:
-        return (f"the course lies under folders other users cannot enter ({', '.join(exposures())}) and no mount "
-                "namespace can be made here to show it to them (tools/hub/run_as.sh)")
+    if subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode:
+        return ("no mount namespace can be made here (unshare --mount), in which tools/hub/run_as.sh hides the "
+                "repository's solutions and git folder from every user's processes")
     return ""
 
 
@@ -163,7 +167,18 @@ def exposures():
 
 def run_as(state, name):
     """The command prefix that runs what follows as NAME in their home (tools/hub/run_as.sh; started as root)."""
-    return [str(HERE / "run_as.sh"), name, str(home(state, name)), *exposures(), "--"]
+    return [str(HERE / "run_as.sh"), name, str(home(state, name)), *exposures(), *_covers(), "--"]
+
+
+_covered = None
+
+
+def _covers():
+    """covers(), worked out once per process (the hub calls run_as for every server it starts)."""
+    global _covered
+    if _covered is None:
+        _covered = covers()
+    return _covered
 
 
 def _chown(path, name, mode):
@@ -172,31 +187,23 @@ def _chown(path, name, mode):
     os.chmod(path, mode)
 
 
-def _git_dirs():
-    """The repository's git folder and the solutions/ folder of each of its worktrees (paths that exist)."""
-    paths = [ROOT / "solutions"]
+def covers():
+    """['!PATH', ...] for tools/hub/run_as.sh: what no user's process may see -- the solutions/ folder of every
+    worktree of this repository, its git folder (the history holds the solutions) and this checkout's .git (a
+    folder, or in a worktree the file that points into the git folder). Only those that exist."""
+    paths = [ROOT / "solutions", ROOT / ".git"]
     try:
         common = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"],
                                 capture_output=True, text=True, check=True).stdout.strip()
         listing = subprocess.run(["git", "-C", str(ROOT), "worktree", "list", "--porcelain"],
                                  capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
-        return paths
-    paths.append(Path(common))
+        common, listing = "", ""
+    if common:
+        paths.append(Path(common))
     paths += [Path(line.split(" ", 1)[1]) / "solutions" for line in listing.splitlines()
               if line.startswith("worktree ")]
-    return [p for p in dict.fromkeys(paths) if p.exists()]
-
-
-def lock_solutions():
-    """Take every permission of 'others' from the solutions folders and the git folder -> the paths locked."""
-    locked = []
-    for path in _git_dirs():
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            os.chmod(path, mode & 0o700)
-            locked.append(path)
-    return locked
+    return ["!" + str(p) for p in dict.fromkeys(p.resolve() if p.is_dir() else p for p in paths) if p.exists()]
 
 
 def _write(path, text, owner=None, mode=0o644):
@@ -271,11 +278,10 @@ def prepare(state, n_learners=3, port=8000, password=None, service_token=None):
                    etc / "all" / "labconfig"):
         os.chmod(folder, 0o755)
 
-    locked = lock_solutions()
     settings = {"state": str(state), "port": int(port), "teacher": TEACHER, "learners": learners(n_learners),
                 "course_id": COURSE_ID, "assignment": ASSIGNMENT, "password": password or PASSWORD,
                 "service_token": service_token or "", "python": sys.executable, "created_users": created,
-                "locked": [str(p) for p in locked]}
+                "covered": [c[1:] for c in _covers()]}
     _write(state / "classroom.json", json.dumps(settings, indent=2), mode=0o600)
     return settings
 
@@ -311,8 +317,8 @@ def main(argv=None):
         sys.exit(f"classroom: {error}")
     print(f"classroom: JupyterHub on http://127.0.0.1:{args.port}/ -- teacher {TEACHER}, learners "
           f"{', '.join(settings['learners'])}; password {password!r} (set XAI_HUB_PASSWORD to change it)")
-    if settings["locked"]:
-        print("classroom: made unreadable to other users: " + ", ".join(settings["locked"]))
+    if settings["covered"]:
+        print("classroom: hidden from every user's processes (tools/hub/run_as.sh): " + ", ".join(settings["covered"]))
     env = {**os.environ, "XAI_HUB_STATE": settings["state"]}
     hub = Path(sys.executable).with_name("jupyterhub")
     os.chdir(settings["state"])   # the hub keeps its own files in STATE/hub (0700)
