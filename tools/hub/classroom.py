@@ -167,18 +167,7 @@ def exposures():
 
 def run_as(state, name):
     """The command prefix that runs what follows as NAME in their home (tools/hub/run_as.sh; started as root)."""
-    return [str(HERE / "run_as.sh"), name, str(home(state, name)), *exposures(), *_covers(), "--"]
-
-
-_covered = None
-
-
-def _covers():
-    """covers(), worked out once per process (the hub calls run_as for every server it starts)."""
-    global _covered
-    if _covered is None:
-        _covered = covers()
-    return _covered
+    return [str(HERE / "run_as.sh"), name, str(home(state, name)), *exposures(), *covers(), "--"]
 
 
 def _chown(path, name, mode):
@@ -190,7 +179,8 @@ def _chown(path, name, mode):
 def covers():
     """['!PATH', ...] for tools/hub/run_as.sh: what no user's process may see -- the solutions/ folder of every
     worktree of this repository, its git folder (the history holds the solutions) and this checkout's .git (a
-    folder, or in a worktree the file that points into the git folder). Only those that exist."""
+    folder, or in a worktree the file that points into the git folder). Only those that exist; worked out anew
+    for every command (a worktree added while the hub runs is covered from the next server on)."""
     paths = [ROOT / "solutions", ROOT / ".git"]
     try:
         common = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"],
@@ -281,7 +271,7 @@ def prepare(state, n_learners=3, port=8000, password=None, service_token=None):
     settings = {"state": str(state), "port": int(port), "teacher": TEACHER, "learners": learners(n_learners),
                 "course_id": COURSE_ID, "assignment": ASSIGNMENT, "password": password or PASSWORD,
                 "service_token": service_token or "", "python": sys.executable, "created_users": created,
-                "covered": [c[1:] for c in _covers()]}
+                "covered": [c[1:] for c in covers()]}
     _write(state / "classroom.json", json.dumps(settings, indent=2), mode=0o600)
     return settings
 
