@@ -167,19 +167,24 @@ def smoothgrad_global(image_model, x, target, n_samples=16, noise_level=0.15, se
     return smoothgrad(the_model, x, target, n_samples, noise_level, seed, batch_size)  # noqa: F821
 
 
-def experiment(image_model, x, target, n_list, *, mistake=None):
+def experiment(image_model, x, target, n_list, *, mistake=None, clock=None):
+    """Task 2b's results; ``clock(n)`` (the seconds of one call of n samples) replaces time.perf_counter when given."""
     import time
     results = {}
-    loop_start = time.perf_counter()
+    elapsed = 0.0 if clock else time.perf_counter()
+    now = (lambda: elapsed) if clock else time.perf_counter
+    loop_start = now()
     for i, n in enumerate(n_list):
-        start = time.perf_counter()
+        start = now()
         m0 = smoothgrad(image_model, x, target, n_samples=n, seed=0)
-        seconds = time.perf_counter() - start
+        elapsed += clock(n) if clock else 0
+        seconds = now() - start
         m1 = m0 if mistake == "same seed" else smoothgrad(image_model, x, target, n_samples=n, seed=1)
+        elapsed += clock(n) if clock else 0
         if mistake == "both timed":
-            seconds = time.perf_counter() - start
+            seconds = now() - start
         elif mistake == "timer before loop":
-            seconds = time.perf_counter() - loop_start
+            seconds = now() - loop_start
         elif mistake == "milliseconds":
             seconds *= 1000
         elif mistake == "minutes":

@@ -73,7 +73,7 @@ CASES = {
     "problem6_paste": Case(check.problem6_paste, lambda: dict(paste_region=paste_region),
                            aliases={"paste_region": YOUR_FUNCTION}, max_examples=15, feedback=FEEDBACK),
     "written_answer": Case(check.written_answer, lambda: dict(
-        text="Resolution: grid 7 against 224. Noise: roughness 0.61 vs 0.05.", problem=1,
+        text="Resolution: grid 7 against 224. Noise: roughness 0.61 vs 0.050.", problem=1,
         must_mention=["resolution", ("noise", "rough")], measured=[7, 0.61, np.float64(0.05)], min_quoted=2,
         label="Problem 1 (written answer)"), aliases={"text": ["answer"]}, max_examples=40, feedback=FEEDBACK),
     "numbers_in": Case(check.numbers_in, lambda: dict(text="p = 58.3%, rank 2"), max_examples=15),

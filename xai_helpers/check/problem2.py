@@ -243,8 +243,11 @@ def problem2_experiment(results: Mapping, image_model: ImageModel, x: torch.Tens
         fail(label, f"n = {n_list[-1]} took no longer than n = {n_list[0]}, although the cost grows with the number "
                     "of samples: the times are not those of the calls.")
     largest = n_list[-1]
-    own = {largest: timed(call, my_smoothgrad, label, image_model, x, target, n_samples=largest, seed=0, repeat=1)}
-    message = timing_mistake(seconds, own)
+    for _ in range(3):                 # a busy moment of the machine during the check's own timing: time again
+        own = {largest: timed(call, my_smoothgrad, label, image_model, x, target, n_samples=largest, seed=0, repeat=1)}
+        message = timing_mistake(seconds, own)
+        if message is None:
+            break
     if message:
         fail(label, f"results[{largest}]['seconds']: {message}.")
     ok(label, f"seeded maps, RMS differences and timings for n = {list(n_list)}.")
