@@ -229,6 +229,8 @@ def plan(results, target_ratio=0.5, *, mistake=None):
         n_needed = np.ceil(exact)
     per_sample = float((np.mean if mistake == "mean per sample" else np.median)(
         [results[n]["seconds"] / n for n in n_list]))
+    if mistake == "pooled per sample":
+        per_sample = sum(results[n]["seconds"] for n in n_list) / sum(n_list)
     return {"slope": float(slope), "intercept": float(intercept), "signal": signal, "target": target,
             "n_needed": n_needed, "seconds_needed": n_needed * per_sample}
 

@@ -115,6 +115,24 @@ def test_timing_mistakes_are_named_from_the_ratio_to_the_checks_own_timing():
     assert "unit is not seconds" in timing_mistake({1: 0.0007, 4: 0.002, 16: 0.009}, own)        # minutes
 
 
+def test_the_cost_of_the_plan_is_the_median_time_per_sample_and_each_other_cost_is_named(capsys):
+    maps = (torch.ones(1, 3, 4, 4), torch.ones(1, 3, 4, 4))            # signal 1, target 0.5
+    seconds = {1: 0.5, 4: 0.4, 16: 1.6}                                # the first run is slow (warm-up)
+    results = {n: {"seconds": s, "maps": maps, "difference": 1.3 / n ** 0.5} for n, s in seconds.items()}
+    n_needed = 7                                                       # (0.5 / 1.3) ** -2 = 6.76, rounded up
+    plan = {"slope": -0.5, "intercept": math.log(1.3), "signal": 1.0, "target": 0.5, "n_needed": n_needed}
+    check().problem2_plan(dict(plan, seconds_needed=n_needed * 0.1), results)       # median of 0.5, 0.1, 0.1
+    assert "\u2713 Problem 2c" in capsys.readouterr().out
+    wrong = {"uses the mean time per sample": n_needed * (0.5 + 0.1 + 0.1) / 3,
+             "divides the total time by the total number of samples": n_needed * 2.5 / 21,
+             "n_needed times the time of a whole run": n_needed * 1.6,
+             "before it is made a whole number": 6.76 * 0.1,
+             "is not n_needed times the median time per sample": n_needed * 0.1 * 1.01}
+    for message, seconds_needed in wrong.items():
+        with pytest.raises(check().CheckFailed, match=message):
+            check().problem2_plan(dict(plan, seconds_needed=seconds_needed), results)
+
+
 def test_counts_must_be_whole_numbers_and_defaults_are_compared_with_the_task():
     from xai_helpers.check.common import count, defaults_mistake
     assert count(612, "Task", "n") == 612 and count(612.0, "Task", "n") == 612 and count(np.int64(3), "Task", "n") == 3

@@ -293,6 +293,24 @@ def _signal_mistakes(maps):
     yield (float(np.sqrt(np.mean(a ** 2))), "plan['signal'] is the RMS of the seed-0 map alone, noise included")
 
 
+def _cost_mistakes(results, n_list, per_sample, n_needed, exact):
+    """The classic wrong costs of ``n_needed`` samples, each with its message (``per_sample`` = seconds / n per run,
+    ``exact`` = the fitted n before rounding up)."""
+    median = float(np.median(per_sample))
+    yield (n_needed * float(np.mean(per_sample)),
+           "plan['seconds_needed'] uses the mean time per sample: one slow run (the first call also warms the model "
+           "up) pulls a mean along, which is why the task asks for the median time per sample of your runs")
+    yield (n_needed * sum(float(results[n]["seconds"]) for n in n_list) / sum(n_list),
+           "plan['seconds_needed'] divides the total time by the total number of samples, which weighs the largest "
+           "run most; the task asks for the median time per sample of your runs")
+    yield (n_needed * per_sample[-1], "plan['seconds_needed'] uses the time per sample of the largest run only, not "
+                                      "the median time per sample of your runs")
+    yield (n_needed * float(results[n_list[-1]]["seconds"]), "plan['seconds_needed'] is n_needed times the time of a "
+                                                             "whole run, not of one sample")
+    yield (exact * median, "plan['seconds_needed'] is the cost of the fitted n before it is made a whole number of "
+                           "samples, not of n_needed")
+
+
 @answers_checked("Problem 2c", answers=("plan",))
 def problem2_plan(plan: Mapping, results: Mapping) -> None:
     """Check Task 2c of Problem 2: the power law of the seed-to-seed difference, and the samples it predicts.
@@ -363,7 +381,11 @@ def problem2_plan(plan: Mapping, results: Mapping) -> None:
             fail(label, "plan['n_needed'] is rounded down: at that n the fitted difference is still above the target.")
         fail(label, "plan['n_needed'] does not follow from your fit: it is not the smallest whole n at which the fitted "
                     "line reaches the target.")
-    per_sample = float(np.median([float(results[n]["seconds"]) / n for n in n_list]))
-    if abs(got["seconds_needed"] - n_needed * per_sample) > 0.05 * n_needed * per_sample:
-        fail(label, "plan['seconds_needed'] is not n_needed times the median time per sample of your runs.")
+    per_sample = [float(results[n]["seconds"]) / n for n in n_list]
+    cost = n_needed * float(np.median(per_sample))
+    if abs(got["seconds_needed"] - cost) > 1e-3 * cost:
+        fail(label, (first_mistake(_cost_mistakes(results, n_list, per_sample, n_needed, exact),
+                                   lambda wrong: abs(got["seconds_needed"] - wrong) <= 1e-3 * wrong,
+                                   distance=lambda wrong: abs(got["seconds_needed"] - wrong))
+                     or "plan['seconds_needed'] is not n_needed times the median time per sample of your runs") + ".")
     ok(label, "power-law fit, signal, target and the predicted n_needed and cost follow from your measurements.")
