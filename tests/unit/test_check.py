@@ -104,6 +104,22 @@ def test_batch_sizes_records_and_always_removes_its_hook():
     assert not net._forward_pre_hooks
 
 
+def test_one_thread_restores_the_number_of_threads_even_after_an_error():
+    from xai_helpers.check.common import one_thread
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with one_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError):
+            with one_thread():
+                raise RuntimeError("boom")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+
+
 def test_timing_mistakes_are_named_from_the_ratio_to_the_checks_own_timing():
     from xai_helpers.check.common import timing_mistake
     own = {16: 0.5}

@@ -284,6 +284,23 @@ def defaults_mistake(fn, expected, name):
     return None
 
 
+@contextlib.contextmanager
+def one_thread():
+    """Run the block on one torch thread; the previous number of threads is restored after it, whatever happens.
+
+    Only for a check whose learner's results and references are all computed inside it: the number of threads
+    changes the order of float additions, and a gradient of this network at one thread can differ from one at two
+    by about 1 % of its largest value (ReLU6 kinks), so results from the notebook are compared with references
+    computed at the notebook's number of threads. One thread is faster for many small model passes on busy cores,
+    where two threads spend most of their time waiting for each other."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def timed(fn, *args, repeat=2, **kwargs):
     """The shortest of ``repeat`` wall-clock times of ``fn(*args, **kwargs)`` in seconds (time.perf_counter)."""
     times = []

@@ -11,8 +11,8 @@ import torch
 from ..models import ImageModel
 from .arguments import PhotoLike, answers_checked, class_of, image_batch, photo_of
 from .common import (as_array, batch_sizes, call, call_for_result, close, count, defaults_mistake, fail, first_mistake,
-                     imagenet_normalised, memo, number, numbers_of, ok, quiet, require, require_fields, require_keys,
-                     seeding_mistake, small_input, target_index, timed, timing_mistake)
+                     imagenet_normalised, memo, number, numbers_of, ok, one_thread, quiet, require, require_fields,
+                     require_keys, seeding_mistake, small_input, target_index, timed, timing_mistake)
 from .measures import rms_difference
 
 __all__ = ["problem2_smoothgrad", "problem2_experiment", "problem2_plan"]
@@ -138,6 +138,12 @@ def problem2_smoothgrad(my_smoothgrad: Callable, image_model: ImageModel, photo:
     message = defaults_mistake(my_smoothgrad, _DEFAULTS, "my_smoothgrad")
     if message:
         fail(label, message + ".")
+    with one_thread():           # every map of this check is computed here, from 32 x 32 inputs
+        _check_smoothgrad(my_smoothgrad, image_model, photo, label)
+
+
+def _check_smoothgrad(my_smoothgrad, image_model, photo, label):
+    """The body of ``problem2_smoothgrad``: the learner's maps against the references, mistakes named."""
     photo = photo_of(photo, label)
     other = imagenet_normalised(image_model)
     x, x_other = small_input(image_model, photo, 32), small_input(other, photo, 32)
