@@ -4,7 +4,8 @@ A temporary course directory gets the solutions notebook as source/chapter4/chap
 nbgrader_config.py settings; ``nbgrader generate_assignment`` must accept it as it is; the release must equal
 exercises/ cell by cell (the same sources, so the one generator and nbgrader agree); ``nbgrader autograde``
 must give a blank release 0 autograded points, the reference solutions every autograded point, and a partly wrong
-submission every point but those of the check cells of its wrong answers.
+submission every point but those of the check cells of its wrong answers (a partial score), each of those cells
+failing with the message that names its mistake.
 Skipped with a reason when nbgrader is not installed (it is in the course's test extra).
 """
 import os
@@ -89,6 +90,9 @@ PARTLY_WRONG = {
     "p5d-code": ("largest_margin = max(", "largest_margin = min("),
 }
 LOST = {"p2c-check": 2, "p3c-check": 2, "p5d-check": 1}
+#: What each of those check cells must say: the message of the mistake, not some other error.
+DIAGNOSES = {"p2c-check": "n_needed'] is rounded down", "p3c-check": "uses |attribution|",
+             "p5d-check": "largest_margin is not the largest margin"}
 
 
 def _partly_wrong(path):
@@ -131,10 +135,22 @@ def test_autograde_blank_release_scores_zero_and_solutions_score_full(autograded
     assert full == maximum
 
 
+def _errors(course, student):
+    """grade_id -> (error name, message) of every cell of the autograded notebook that raised."""
+    notebook = nbformat.read(str(course / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"), as_version=4)
+    return {c.metadata.get("nbgrader", {}).get("grade_id", c.id): (o.ename, o.evalue)
+            for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"}
+
+
 def test_autograde_a_partly_wrong_submission_loses_exactly_the_points_of_its_wrong_answers(autograded):
     partly, maximum, _ = _autograded(autograded, "partly")
     scores = _scores_by_cell(autograded, "partly")
     print(f"autograded points: partly wrong submission {partly:g}/{maximum:g}")
+    assert 0 < partly < maximum
     assert {name: scores[name] for name in LOST} == {name: (0, points) for name, points in LOST.items()}
     assert all(score == top for name, (score, top) in scores.items() if name not in LOST)
     assert partly == maximum - sum(LOST.values())
+    errors = _errors(autograded, "partly")
+    assert set(errors) == set(LOST), errors                       # only the checks of the wrong answers raised
+    for name, text in DIAGNOSES.items():
+        assert errors[name][0] == "CheckFailed" and text in errors[name][1], errors[name]
