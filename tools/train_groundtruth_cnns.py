@@ -1,7 +1,8 @@
 """Train the ground-truth CNNs of section 4.5 and Problem 6 and write xai_helpers/assets/groundtruth/*.safetensors.
 
-Five small CNNs (``xai_helpers.groundtruth.DigitCNN``) on the cluttered-digit scenes: the clean one, three
-with the class-dependent mark on 50 %, 90 % and 100 % of their training scenes, and Problem 6's model.
+Small CNNs (``xai_helpers.groundtruth.DigitCNN``) on the cluttered-digit scenes: the clean one and three with
+the class-dependent mark on 50 %, 90 % and 100 % of their training scenes, each with the training seeds
+``TRAINING_SEEDS`` (0 is the lesson's), and Problem 6's model.
 The training code lives here, not in the package: ``xai_helpers.groundtruth`` holds the model class, the
 scenes and the scores, and reads the checkpoints (a missing one is an error naming this command).
 
@@ -13,6 +14,8 @@ per model (20 epochs of 1,257 freshly rendered scenes). Usage, from the reposito
     python tools/train_groundtruth_cnns.py                  # writes the packaged checkpoints
     python tools/train_groundtruth_cnns.py --verify         # rebuild and compare with the shipped files
     python tools/train_groundtruth_cnns.py --measure-ig     # IG completeness error vs steps, shipped models
+    python tools/train_groundtruth_cnns.py --table          # the seed table: every shipped CNN and 20
+                                                            # random-weights CNNs scored on 200 scenes
     python tools/train_groundtruth_cnns.py --out /tmp/gt --epochs 2 --only clean
 """
 import argparse
@@ -112,10 +115,16 @@ def save_digit_cnn(model, info, path):
     return path
 
 
+def _job_name(strength, seed):
+    name = "clean" if strength == 0 else f"{round(strength * 100)}"
+    return name + (f"/seed{seed}" if seed else "")
+
+
 def jobs(only):
-    """(file name, strength, mark, seed) for every model asked for."""
-    every = {("clean" if s == 0 else f"{round(s * 100)}"): (gt._file_name(s), s, gt.LESSON_MARK, 0)
-             for s in gt.STRENGTHS}
+    """(name, file name, strength, mark, seed) for every model asked for: each strength with each training seed
+    (names "clean", "50", "90", "100"; "90/seed2" for another seed), and "case"."""
+    every = {_job_name(s, seed): (gt._file_name(s, seed), s, gt.LESSON_MARK, seed)
+             for seed in gt.TRAINING_SEEDS for s in gt.STRENGTHS}
     every["case"] = (gt.CASE_FILE, gt.CASE_STRENGTH, gt._case_setup(), gt.CASE_TRAIN_SEED)
     names = list(every) if not only else [n.strip() for n in only.split(",")]
     unknown = [n for n in names if n not in every]
@@ -172,17 +181,64 @@ def measure_ig(grid=(8, 10, 12, 16, 32)):
     print(f"steps needed for <= {IG_ERROR:.0%} everywhere: {need} (the package uses IG_STEPS = {gt.IG_STEPS})")
 
 
+def map_seed(kind, strength, seed):
+    """The seed of a model's random map and SmoothGrad noise in the seed table: 1000 apart for every model, so
+    each model's controls are drawn anew (scene i of a call with seed s uses s + i)."""
+    if kind == "trained":
+        return 1000 * (1 + len(gt.STRENGTHS) * seed + gt.STRENGTHS.index(strength))
+    return 1000 * (100 + seed)
+
+
+def seed_rows(kind, strength, seed, model, scenes, sets):
+    """One row per scored method: the model's ``score_maps`` on ``scenes`` (and, for a trained CNN, its
+    accuracies on ``sets``), keyed by kind, strength and seed."""
+    table = gt.score_maps(gt.attribution_maps(model, scenes.images, scenes.labels,
+                                              seed=map_seed(kind, strength, seed)), scenes)
+    accuracy = gt.accuracy_table({"m": model}, sets=sets).loc["m"] if kind == "trained" else {}
+    return [dict(kind=kind, strength=strength, seed=seed, method=method, **row.to_dict(), **dict(accuracy))
+            for method, row in table.iterrows()]
+
+
+def write_seed_table(path=None, n_random=gt.SEED_TABLE_RANDOM_CNNS):
+    """Score every shipped CNN (each strength, each training seed) and ``n_random`` random-weights CNNs on the
+    seed table's scenes; write the CSV the lesson reads with ``groundtruth.seed_table()``."""
+    import pandas as pd
+    path = Path(path or gt.GROUNDTRUTH_DIR / gt.SEED_TABLE_FILE)
+    scenes = gt.make_scenes(gt.SEED_TABLE_SCENES, marks="own")
+    sets = {kind: gt.make_scenes(gt.SEED_TABLE_SCENES, marks=kind) for kind in ("none", "own", "other")}
+    rows = []
+    with torch.random.fork_rng(devices=[]):
+        torch.set_num_threads(1)
+        for seed in gt.TRAINING_SEEDS:
+            for strength in gt.STRENGTHS:
+                clock = time.perf_counter()
+                rows += seed_rows("trained", strength, seed, gt.load_digit_cnn(strength, seed), scenes, sets)
+                print(f"trained, strength {strength:g}, seed {seed}: {time.perf_counter() - clock:.0f} s", flush=True)
+        for seed in range(n_random):
+            rows += seed_rows("random weights", float("nan"), seed, gt.random_digit_cnn(seed), scenes, sets)
+            print(f"random weights, seed {seed}", flush=True)
+    table = pd.DataFrame(rows)
+    table.to_csv(path, index=False, float_format="%.6g")
+    path.chmod(0o644)
+    print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB, {len(table)} rows)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(gt.GROUNDTRUTH_DIR), help="folder for the safetensors files")
-    parser.add_argument("--only", default="", help="comma-separated subset of: clean,50,90,100,case")
+    parser.add_argument("--only", default="", help="comma-separated subset of: clean,50,90,100,case, and "
+                                                   "e.g. 90/seed1 for the other training seeds")
     parser.add_argument("--epochs", type=int, default=None, help="default: TRAIN_SETTINGS['epochs']")
     parser.add_argument("--verify", action="store_true", help="retrain and compare with the shipped files")
     parser.add_argument("--measure-ig", action="store_true", help="IG completeness error vs steps")
+    parser.add_argument("--table", action="store_true", help="write the seed table (scores of every shipped CNN "
+                                                             "and of random-weights CNNs)")
     args = parser.parse_args()
     start = time.perf_counter()
     if args.measure_ig:
         measure_ig()
+    elif args.table:
+        write_seed_table()
     elif args.verify:
         verify(args.only)
     else:

@@ -2,17 +2,24 @@
 bad uploads become a message in the widget, stale choices are superseded, nothing is left behind."""
 import base64
 import datetime
+import html
 import io
+import re
 import threading
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 import xai_helpers as xh
 from helpers import hook_count, live_tensors  # noqa: E402  (tests/helpers.py)
 from xai_helpers.explore import runner as ex
+from xai_helpers.explore import runner
+from xai_helpers.explore.classes import closest_classes
 from xai_helpers.explore.image_choices import UPLOADED
+from xai_helpers.methods.integrated import output_difference
+from xai_helpers.viz.tokens import layout_tokens
 
 pytest.importorskip("ipywidgets")
 
@@ -136,13 +143,16 @@ def test_a_bad_upload_is_a_message_in_the_widget_not_a_traceback(explorer, name,
     assert explorer.view is view and explorer.runner.generation == generation   # nothing recomputed
 
 
-def test_an_unavailable_model_gives_the_offline_message_and_keeps_the_model(explorer, monkeypatch):
+def test_an_unavailable_model_names_the_model_menu_and_keeps_the_model(explorer, monkeypatch):
     def unavailable(name):
-        raise xh.ModelUnavailableError(f"The {name} weights are not cached; use the offline default.")
+        raise xh.models.unavailable_error(f"The {name} weights", "they are not cached", "load_image_model()")
     monkeypatch.setattr("xai_helpers.explore.image.load_image_model", unavailable)
     model = explorer.image_model
     explorer.ui.model.value = "resnet50"
-    assert "offline default" in explorer.ui.status.value
+    shown = html.unescape(explorer.ui.status.value)
+    assert "The resnet50 weights cannot be loaded: they are not cached." in shown
+    assert "Choose another model in the Model menu (efficientnet_lite0 works offline)." in shown
+    assert "load_image_model" not in shown
     assert explorer.image_model is model and explorer.ui.model.value == model.name
 
 
@@ -239,7 +249,7 @@ def test_typing_a_sentence_and_choosing_the_class_recompute(text_explorer):
     ui.target.value = text_explorer.classifier.labels.index("positive")
     _wait(text_explorer)
     assert text_explorer.view["result"].target_label == "positive"
-    ui.layer.value = 1
+    ui.layer.value = 0
     _wait(text_explorer)
     assert text_explorer.view["attention"][2] == 0
     ui.text.value = ""                                      # empty: a message, never a traceback
@@ -253,3 +263,83 @@ def test_the_text_explorer_static_figure_has_tokens_and_attention():
     titles = [ax.get_title() for ax in e.figure().axes]
     assert any("attention" in t for t in titles) and any("prediction" in t for t in titles)
     assert np.isfinite(e.view["result"].attributions).all()
+
+
+def test_the_text_explorer_explains_on_enter_and_on_its_button(text_explorer):
+    import ipywidgets as W
+    ui = text_explorer.ui
+    assert isinstance(ui.text, W.Text) and ui.text.continuous_update is False   # Enter (or leaving) sends it
+    ui.text.value = "A warm and funny film."
+    _wait(text_explorer)
+    drawn, status = text_explorer.runner.completed, ui.status.value
+    ui.explain.click()                                     # the same sentence: computed again on request
+    _wait(text_explorer)
+    assert text_explorer.runner.completed == drawn + 1 and ui.status.value != status
+    assert text_explorer.view["result"].text == "A warm and funny film."
+
+
+def test_save_png_buttons_write_the_figures_and_say_where(text_explorer, explorer, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for shown in (text_explorer, explorer):
+        shown.ui.save.click()
+    saved = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert saved == ["explorer-a-warm-and-funny-film-lig.png", f"explorer-{explorer.view['photo']}-grad_cam.png"]
+    assert "Saved" in text_explorer.ui.saved.value and str(tmp_path) in text_explorer.ui.saved.value
+    assert (tmp_path / saved[0]).read_bytes() == text_explorer.png
+
+
+# ------------------------------------------------------------------------------- figures that say what they show
+def test_closest_classes_by_meaning_find_what_imagenet_calls_it():
+    labels = xh.load_image_model().labels
+    assert closest_classes("lighthouse", labels)[0] == "beacon"
+    assert "studio couch" in closest_classes("sofa", labels, k=3)
+    assert closest_classes("espreso", labels, k=1) == ["espresso"]
+
+
+def test_an_unknown_class_typed_in_the_explorer_offers_beacon(explorer):
+    ui = explorer.ui
+    ui.search.value = "lighthouse"
+    assert "no class 'lighthouse' — closest: beacon" in html.unescape(ui.status.value)
+    beacon = [b for b in ui.suggestions.children if b.description == "beacon"]
+    beacon[0].click()
+    _wait(explorer)
+    assert explorer.view["label"] == "beacon" and ui.search.value == "beacon"
+    explorer.update(target=None).join()
+
+
+def test_the_ig_title_shows_the_completeness_check_the_lesson_reads(explorer, image_model):
+    view = explorer.compute(dict(explorer.settings, method="integrated_gradients", n_steps=16, compare=None),
+                            explorer.photo, image_model, explorer.runner.generation)
+    heading = " ".join(explorer.figure(view).axes[1].get_title().splitlines())
+    difference = output_difference(image_model, image_model.preprocess(explorer.photo), view["target"], "black")
+    shown = re.search(r"F\(x\) − F\(baseline\) = (\S+):", heading)
+    assert float(shown.group(1)) == pytest.approx(difference, rel=5e-3)
+    note = view["maps"][0][3]
+    assert float(note.split()[-1].rstrip("%")) >= 0 and note.split()[-1] in heading   # 4.3 reads the last word
+
+
+def test_a_long_sentence_wraps_and_a_cjk_one_says_what_it_cannot_draw():
+    words = ("the acting was wonderful but the photography was even better and the plot was slow " * 6).split()[:77]
+    e = xh.explore_text(" ".join(words), interactive=False)
+    fig = e.figure()
+    FigureCanvasAgg(fig).draw()                               # places the boxes around the token texts
+    boxes = [t.get_bbox_patch().get_window_extent() for t in fig.axes[0].texts]
+    assert len(boxes) == len(e.view["result"].tokens)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:]), "token boxes overlap"
+    cjk = xh.explore_text("这部电影很好看，演员很棒。", interactive=False)
+    layout = layout_tokens(cjk.view["result"].tokens, width=9.4)
+    notes = [t.get_text() for t in cjk.figure().texts]
+    if layout.missing:                                        # no CJK font installed: code points and a note
+        assert any(n.startswith("No installed font can draw U+") for n in notes)
+        assert any(t.get_text().startswith("U+") for t in cjk.figure().axes[0].texts)
+    else:                                                     # a CJK font: added to the family list
+        assert len(layout.families) > 1 and not any(n.startswith("No installed font") for n in notes)
+    assert any(n.startswith("[UNK]: ") for n in notes)
+
+
+def test_outside_jupyter_the_text_explorer_says_so(monkeypatch, capsys):
+    monkeypatch.setattr(runner, "running_in", lambda: "script")
+    e = xh.explore_text("Fine.")
+    said = capsys.readouterr().out
+    assert said.startswith("explore_text() needs Jupyter for its controls (JupyterLab, Jupyter Notebook or Colab)")
+    assert e.widget is None and ".save_png()" in said

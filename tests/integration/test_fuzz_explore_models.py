@@ -7,6 +7,7 @@ worker are called through ``joined``, and each test ends with every thread it st
 the models. The loaders cache the models, so each loads once.
 """
 import functools
+import tempfile
 import threading
 
 import pytest
@@ -48,6 +49,8 @@ CASES = {
                                 max_examples=8),
     "TextExplorer.tokens_html": Case(TextExplorer.tokens_html, lambda: dict(self=_text_explorer(), view=None),
                                      fixed=SELF, max_examples=8),
+    "TextExplorer.save_png": Case(TextExplorer.save_png, lambda: dict(self=_text_explorer(), folder=tempfile.mkdtemp()),
+                                  fixed=SELF, feedback=NO_SUCH_FILE, max_examples=8),
 }
 
 
@@ -57,6 +60,12 @@ def models():
     (persistent) hooks on the classifier's encoder at its first forward pass with attentions."""
     _text_explorer()
     return [xh.load_image_model().model, xh.load_text_classifier().model]
+
+
+@pytest.fixture(autouse=True)
+def _in_a_scratch_folder(tmp_path, monkeypatch):
+    """``save_png(folder=None)`` writes into the working directory: here a temporary one."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""``methods.attention_maps`` given wrong kinds of arguments: it needs the course's text encoder and its tokenizer.
+"""``methods.attention_maps`` and ``attention_maps_batch`` given wrong kinds of arguments: it needs the course's text encoder and its tokenizer.
 
 Same contract as tests/unit/test_fuzz_methods.py (harness: fuzz_support.py). The encoder is loaded once (the
 loader caches it); a wrong kind is refused before it runs, so only the valid call costs a forward pass.
@@ -12,6 +12,9 @@ CASES = {
     "attention_maps": Case(xh.methods.attention_maps, lambda: dict(text_model=xh.load_text_model(),
                                                                    text="The cat sat.", max_length=16),
                            max_examples=20),
+    "attention_maps_batch": Case(xh.methods.attention_maps_batch,
+                                 lambda: dict(text_model=xh.load_text_model(), texts=["The cat sat.", "A dog."],
+                                              batch_size=1, max_length=16), max_examples=20),
 }
 
 

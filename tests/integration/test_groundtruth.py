@@ -112,3 +112,57 @@ def test_problem6_checker_explains_a_wrong_location(case):
     # the lesson's mark position, copied from section 4.5
     with pytest.raises(check6.CheckFailed, match="changes"):
         check6.problem6_region(gt.LESSON_MARK.box, _mass_peaking_at(gt.LESSON_MARK.box), model, scenes)
+
+
+# --- the training seeds and the seed table -----------------------------------------------------------------------
+def test_every_training_seed_is_shipped_small_and_recorded():
+    for seed in gt.TRAINING_SEEDS:
+        for s in gt.STRENGTHS:
+            model = gt.load_digit_cnn(s, seed=seed)
+            assert (gt.GROUNDTRUTH_DIR / gt._file_name(s, seed)).stat().st_size < 100_000
+            assert model.info["settings"]["seed"] == seed and model.info["strength"] == s
+    with pytest.raises(ValueError, match="training seed"):
+        gt.load_digit_cnn(0.5, seed=7)
+
+
+def test_the_seed_table_agrees_with_a_recomputation_of_a_random_subset():
+    """Pick one trained CNN and one random-weights CNN at random (the draw is in the message) and recompute
+    their rows of the shipped seed table with the tool's own code."""
+    import random
+    import sys
+    import time
+    from pathlib import Path
+
+    import pandas as pd
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    import train_groundtruth_cnns as tool
+    draw = time.time_ns() % 10_000
+    rng = random.Random(draw)
+    strength, seed = rng.choice(gt.STRENGTHS), rng.choice(gt.TRAINING_SEEDS)
+    random_seed = rng.randrange(gt.SEED_TABLE_RANDOM_CNNS)
+    table = gt.seed_table()
+    scenes = gt.make_scenes(gt.SEED_TABLE_SCENES, marks="own")
+    sets = {kind: gt.make_scenes(gt.SEED_TABLE_SCENES, marks=kind) for kind in ("none", "own", "other")}
+    for kind, s, k, model in (("trained", strength, seed, gt.load_digit_cnn(strength, seed)),
+                              ("random weights", float("nan"), random_seed, gt.random_digit_cnn(random_seed))):
+        new = pd.DataFrame(tool.seed_rows(kind, s, k, model, scenes, sets)).set_index("method")
+        rows = table[(table["kind"] == kind) & (table["seed"] == k)
+                     & ((table["strength"] == s) if kind == "trained" else table["strength"].isna())]
+        old = rows.set_index("method").loc[new.index, new.columns.drop(["kind", "strength", "seed"])]
+        numbers = old.columns
+        pd.testing.assert_frame_equal(new[numbers].astype(float), old.astype(float), rtol=1e-4, atol=1e-6,
+                                      obj=f"seed table, {kind} strength {s} seed {k} (draw {draw})")
+
+
+def test_the_lessons_readings_hold_for_every_training_seed():
+    table = gt.seed_table()
+    score = table.pivot_table(index=["kind", "strength", "seed"], columns="method", values="mark cells / chance")
+    model_based = [m for m in gt.SCORED_METHODS if m not in gt.CONTROLS]
+    trained = score.loc["trained"][model_based]
+    random_weights = table[table["kind"] == "random weights"].pivot_table(index="seed", columns="method",
+                                                                         values="mark cells / chance")[model_based]
+    assert (trained.loc[0.0].max() < random_weights.min()).all()             # clean < any random-weights CNN
+    assert (random_weights.max() < trained.loc[0.5].min()).all()             # < any shortcut CNN
+    pixel = table[(table["kind"] == "random weights")
+                  & table["method"].isin(["gradient_x_input", "integrated_gradients_black"])]["mark / chance"]
+    assert pixel.mean() > 4                                                  # "several times chance" with no shortcut

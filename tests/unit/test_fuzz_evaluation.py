@@ -74,12 +74,6 @@ def _maps():
     return gt.AttributionMaps({"edge_map": torch.rand(2, 48, 48)}, torch.tensor([1, 2]))
 
 
-def _tables():
-    frame = pd.DataFrame({"mass on mark": [0.2, 0.01], "pointing game (mark)": [0.5, 0.0]},
-                         index=["grad_cam", "random_map"])
-    return {0.0: frame, 1.0: frame * 2}
-
-
 def _axes():
     plt.close("all")  # one valid call's figure at a time: each call makes its arguments afresh
     return plt.subplots(1, 2)[1]
@@ -169,11 +163,15 @@ CASES = {
         n_steps=2, n_samples=2, noise_level=0.1, blur_sigma=1.0, ig_method="gausslegendre", chunk=2, per_pass=4,
         threads=1, seed=0), max_examples=40),
     "box_masks": Case(gt.box_masks, lambda: dict(boxes=[[1, 0, 3, 2]], size=4)),
-    "mass_in_boxes": Case(gt.mass_in_boxes, lambda: {k: v() for k, v in SCENE_MAPS.items()}),
+    "mass_in_boxes": Case(gt.mass_in_boxes, lambda: dict({k: v() for k, v in SCENE_MAPS.items()}, cell=4)),
+    "mark_scores": Case(gt.mark_scores, lambda: dict(result=_maps(), scenes=_scenes(), cell=4, relative=True)),
+    "random_digit_cnn": Case(gt.random_digit_cnn, lambda: dict(seed=3)),
+    "seed_table": Case(gt.seed_table, lambda: {}),     # no argument: the valid call is the whole case
     "pointing_hits": Case(gt.pointing_hits, lambda: dict({k: v() for k, v in SCENE_MAPS.items()}, tolerance=1)),
     "score_maps": Case(gt.score_maps, lambda: dict(result=_maps(), scenes=_scenes())),
     "method_table": Case(gt.method_table, lambda: dict(model=CNN, scenes=_scenes(), methods=["edge_map"])),
-    "plot_mark_mass": Case(gt.plot_mark_mass, lambda: dict(tables=_tables(), columns=["mass on mark"], chance=0.01)),
+    "plot_mark_mass": Case(gt.plot_mark_mass, lambda: dict(table=gt.seed_table(), column="mark / chance",
+                                                               methods=["grad_cam"], ax=_axes()[0])),
     "plot_scene_kinds": Case(gt.plot_scene_kinds, lambda: dict(sets=_sets(), index=0, mark=None), max_examples=15),
     "plot_scene_maps": Case(gt.plot_scene_maps, lambda: dict(
         scenes=_scenes(), maps_by_row={"r": _maps()}, index=0, methods=["edge_map"], row_titles=None,

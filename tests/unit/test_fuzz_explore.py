@@ -8,6 +8,7 @@ thread it started finished and no hook on the model. The cases that need the pre
 image model that ``model=None`` loads, the text classifier) are in tests/integration/test_fuzz_explore_models.py.
 """
 import functools
+import tempfile
 import threading
 
 import pytest
@@ -17,6 +18,7 @@ from fuzz_support import Case, fuzz
 from helpers import hook_count
 from unit.test_fuzz import WRAPPED
 from xai_helpers.explore import ImageExplorer, explore_image
+from xai_helpers.explore.runner import WORKER
 
 #: A missing photo is answered with FileNotFoundError naming the argument and listing the course photos.
 NO_SUCH_FILE = (FileNotFoundError,)
@@ -61,17 +63,27 @@ CASES = {
                                  max_examples=8),
     "ImageExplorer.prediction_html": Case(ImageExplorer.prediction_html, lambda: dict(self=_explorer(), view=None),
                                           fixed=SELF, max_examples=8),
+    "ImageExplorer.save_png": Case(ImageExplorer.save_png, lambda: dict(self=_explorer(), folder=tempfile.mkdtemp()),
+                                   fixed=SELF, feedback=NO_SUCH_FILE, max_examples=8),
 }
 
 
 def finish_threads(before, models, hooks):
-    """Join the threads started since ``before``; fail if one is still running or ``models`` do not have the
-    ``hooks`` (counts) they had before."""
-    started = [t for t in threading.enumerate() if t not in before]
+    """Join the threads started since ``before`` (all but the process's one long-lived explorer worker, which must
+    be idle instead); fail if one is still running or ``models`` do not have the ``hooks`` (counts) they had
+    before."""
+    started = [t for t in threading.enumerate() if t not in before and t is not WORKER.thread]
     for thread in started:
         thread.join(60)
-    assert [t.name for t in started if t.is_alive()] == [], "an explorer's worker thread is still running"
+    assert [t.name for t in started if t.is_alive()] == [], "a thread the explorers started is still running"
+    assert not WORKER._runners, "the explorer worker still has choices to compute"
     assert [hook_count(m) for m in models] == hooks, "a hook was left on the model"
+
+
+@pytest.fixture(autouse=True)
+def _in_a_scratch_folder(tmp_path, monkeypatch):
+    """``save_png(folder=None)`` writes into the working directory: here a temporary one."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -114,6 +114,8 @@ CASES = {
                                      aliases=ATTENTION),
     "head_profile": Case(M.head_profile, lambda: dict(attentions=_attentions(), tokens=TOKENS, layer=-1,
                                                       special_tokens=None), aliases=ATTENTION),
+    "head_statistics": Case(M.head_statistics, lambda: dict(examples=[(TOKENS, _attentions()), (TOKENS, _attentions(3))],
+                                                            special_tokens=None), aliases={"examples": ["example"]}),
     "special_token_share": Case(M.special_token_share, lambda: dict(attentions=_attentions(), tokens=TOKENS,
                                                                     special_tokens=["[SEP]"], per_head=True),
                                 aliases=ATTENTION),

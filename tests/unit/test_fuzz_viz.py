@@ -30,8 +30,16 @@ def _axes():
     return plt.subplots()[1]
 
 
+def _token_axes():
+    plt.close("all")
+    return plt.figure(figsize=(3.0, 1.0)).add_axes((0, 0, 1, 1))
+
+
 V = xh.viz
 CASES = {
+    "layout_tokens": Case(V.layout_tokens, lambda: dict(tokens=TOKENS, width=3.0, fontsize=10.0)),
+    "draw_tokens": Case(V.draw_tokens, lambda: dict(layout=V.layout_tokens(TOKENS, width=3.0), values=np.arange(4.0) - 2,
+                                                    ax=_token_axes(), scale=None)),
     "plot_attention": Case(V.plot_attention, lambda: dict(matrix=_attentions()[0][0, 0], tokens=TOKENS, ax=_axes(),
                                                           title="t", vmax=0.9, cmap="magma", colorbar=True,
                                                           annotate=None, numbered=False)),

@@ -285,3 +285,64 @@ def test_problem6_paste_checker_accepts_a_right_answer(capsys):
         out[:, :, top:bottom, left:right] = images[donors][:, :, top:bottom, left:right]
         return out
     assert check6.problem6_paste(paste) is None and "\u2713" in capsys.readouterr().out
+
+
+# --- the mark score at Grad-CAM's resolution and the controls drawn per model ---------------------------------
+def test_the_mark_score_at_the_cam_resolution_does_not_penalise_a_coarse_map():
+    s = gt.make_scenes(4, marks="own")
+    exact = gt.box_masks(s.mark_boxes).float()                              # all mass on the 4x4 mark
+    coarse = torch.zeros_like(exact)
+    coarse[:, 0:8, 0:8] = 1.0                                               # all mass on the 4 cells it touches
+    maps = {"exact": exact, "coarse": coarse, "uniform": torch.ones_like(exact)}
+    by_pixel, by_cell = gt.mark_scores(maps, s, cell=1), gt.mark_scores(maps, s)
+    assert by_pixel["exact"].eq(144).all() and by_pixel["coarse"].eq(36).all()     # the box penalises the coarse map
+    assert by_cell["exact"].eq(36).all() and by_cell["coarse"].eq(36).all()       # the cells do not
+    assert by_cell["uniform"].sub(1).abs().max() < 1e-6 and by_pixel["uniform"].sub(1).abs().max() < 1e-6
+    assert gt.mark_scores(maps, s, relative=False)["coarse"].eq(1).all()
+    with pytest.raises(ValueError, match="divide"):
+        gt.mark_scores(maps, s, cell=5)
+    with pytest.raises(ValueError, match="carry no mark"):
+        gt.mark_scores(maps, gt.make_scenes(4))
+
+
+def test_random_weights_cnns_are_seeded_and_leave_the_callers_random_state():
+    state = torch.random.get_rng_state()
+    a, b, c = gt.random_digit_cnn(1), gt.random_digit_cnn(1), gt.random_digit_cnn(2)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.head.weight, c.head.weight)
+    assert not a.training and not any(p.requires_grad for p in a.parameters())
+
+
+class _ReadsTheCorner(torch.nn.Module):
+    """A CNN whose every logit also reads the corner where the mark sits: a hand-made shortcut."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x) + 50 * x[:, :, 1:5, 1:5].mean((1, 2, 3))[:, None]
+
+
+def test_a_control_drawn_per_model_stays_flat_and_the_check_fails_for_a_map_that_reads_the_model():
+    """The lesson's control check: the control's mark score on the shortcut CNN and on the clean CNN, compared
+    scene by scene, must be a tie. Drawn once for both CNNs it is the same map (difference exactly 0: the check
+    cannot fail); drawn per CNN it is a real test; a map that depends on the model fails it."""
+    s = gt.make_scenes(40, marks="own")
+    clean, shortcut = gt.random_digit_cnn(0), _ReadsTheCorner(gt.random_digit_cnn(0)).eval()
+    methods = ["vanilla_gradients", "random_map"]
+
+    def scores(model, seed):
+        return gt.mark_scores(gt.attribution_maps(model, s.images, s.labels, methods, seed=seed), s)
+
+    def flat(a, b, method):
+        return xh.evaluation.compare(a[method].to_numpy(), b[method].to_numpy(), n_boot=1000).tie
+
+    same = scores(clean, 0), scores(shortcut, 0)
+    per_model = scores(clean, 1000), scores(shortcut, 2000)
+    assert (same[0]["random_map"] == same[1]["random_map"]).all()              # one draw for both: cannot fail
+    assert not (per_model[0]["random_map"] == per_model[1]["random_map"]).all()
+    assert flat(*per_model, "random_map")                                      # drawn per model: flat
+    assert not flat(*per_model, "vanilla_gradients")                           # reads the model: the check fails
+    assert per_model[1]["vanilla_gradients"].mean() > 5 * per_model[0]["vanilla_gradients"].mean()

@@ -3,6 +3,7 @@
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -92,7 +93,6 @@ _HIGHLIGHT_COLOUR = "#d95f02"
 
 def _long_table(scores, items):
     """``{name: per-item values}`` -> (long DataFrame with columns name, item, value; names; item labels)."""
-    import pandas as pd
     if not isinstance(scores, Mapping) or not scores:
         raise ValueError("scores must be a non-empty mapping {name: one value per item}.")
     scores = {name: as_float64(v, f"scores[{name!r}]") for name, v in scores.items()}
@@ -235,7 +235,6 @@ def show_differences(scores: Mapping[str, Sequence[float] | np.ndarray], against
         ['Grad-CAM\nbetter']
         >>> plt.close(ax.figure)
     """
-    import pandas as pd
     import seaborn as sns
     if against not in scores:
         raise ValueError(f"against={against!r} is not one of the scores' names: {', '.join(map(str, scores))}.")

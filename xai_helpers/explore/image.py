@@ -2,11 +2,17 @@
 
 ``explore_image()`` shows the photo as the model sees it, the chosen method's map laid over it
 (``overlay_heatmap``: opacity follows the map, magma for magnitudes, RdBu_r centred at 0 for signed
-maps, a colourbar, the top fifth outlined), the top-5 prediction, and optionally a second method
-side by side. See ``runner.py`` for superseding and for what is shown where widgets cannot run.
+maps, the top fifth of a CAM outlined), the top-5 prediction, and optionally a second method side by side.
+The figure describes itself: each panel's title names the method, the class and the settings that shape its
+map (layer; samples and noise; steps and baseline, with IG's completeness check), each colourbar says what its
+colour means (maps are drawn as shares of their largest value), a caption explains the outline, and a note
+says when the model sees a cropped or upscaled version of the photo (``input_note``). See ``runner.py`` for
+superseding and for what is shown where widgets cannot run.
 """
 import html
 import math
+import textwrap
+from pathlib import Path
 from typing import Callable, Literal
 
 from matplotlib.figure import Figure
@@ -19,10 +25,12 @@ from ..methods.registry import CAM, PATH, get_method, title
 from ..methods.integrated import BASELINE_NAMES, DEFAULT_IG_STEPS, output_difference
 from ..models.image import ImageInput, ImageModel, load_image_model
 from ..models.prediction import predict
-from ..viz.plotting import overlay_heatmap
-from .image_choices import EXPLORER_METHODS, UPLOAD_TYPES, check_method
+from ..viz.plotting import overlay_heatmap, to_numpy
+from .controls import png_file_name, save_png
+from .image_choices import EXPLORER_METHODS, UPLOAD_TYPES, check_method, input_note
 from .image_widgets import build_image_widgets
-from .runner import Choice, Runner, figure_png, png_bundle, resolve_interactive, watch_forward_passes
+from .runner import (Choice, Runner, announce_static, figure_png, png_bundle, resolve_interactive,
+                     watch_forward_passes)
 from .settings import check_settings, check_view, class_index
 
 __all__ = ["explore_image", "ImageExplorer", "EXPLORER_METHODS", "UPLOAD_TYPES"]
@@ -30,7 +38,9 @@ __all__ = ["explore_image", "ImageExplorer", "EXPLORER_METHODS", "UPLOAD_TYPES"]
 #: The explorer's settings that a method may take (each method uses those its function takes).
 KNOBS = ("layer", "noise_level", "n_samples", "baseline", "n_steps")
 #: What a view from ``compute`` holds (``figure`` and ``prediction_html`` draw it).
-IMAGE_VIEW_KEYS = ("pixels", "top", "target", "maps", "label", "settings", "model", "photo")
+IMAGE_VIEW_KEYS = ("pixels", "top", "target", "maps", "label", "settings", "model", "photo", "layer", "input_note")
+#: The caption under a CAM panel: what its outline marks.
+OUTLINE_CAPTION = "white outline: the map's top fifth (the 20 % of pixels with the highest values)"
 #: Every setting of the image explorer and the kind of value it takes (``update`` checks changes against it).
 IMAGE_SETTING_HINTS = {"method": str, "compare": str | None, "target": int | str | None, "layer": str | None,
                  "noise_level": float, "n_samples": int, "baseline": Literal[BASELINE_NAMES], "n_steps": int}
@@ -39,6 +49,10 @@ IMAGE_SETTING_HINTS = {"method": str, "compare": str | None, "target": int | str
 def _default_settings():
     return {"method": "grad_cam", "compare": None, "target": None, "layer": None, "noise_level": 0.15,
             "n_samples": 20, "baseline": "black", "n_steps": DEFAULT_IG_STEPS}
+
+
+def _wrap(text, width):
+    return "\n".join(textwrap.wrap(text, width))
 
 
 def _knobs(s):
@@ -60,14 +74,39 @@ def forward_passes(method, s):
 
 
 def attribution_map(image_model, x, target, method, s):
-    """One method's map for class ``target`` -> ``(HxW map, signed, note)``; note: IG's completeness."""
+    """One method's map for class ``target`` -> ``(HxW map, signed, note)``; note: IG's completeness check, the sum
+    of the attributions against F(x) - F(baseline), ending in the relative error (``"... error 1.2%"``)."""
     m = get_method(method)
     heatmap, delta = m.map(image_model, x, target, **_knobs(s))
     if m.kind != PATH:
         return heatmap, m.signed, ""
     difference = output_difference(image_model, x, target, baseline=m.settings(**_knobs(s))["baseline"])
     error = abs(delta) / max(abs(difference), 1e-12)
-    return heatmap, m.signed, f"completeness error {error:.1%}"
+    return heatmap, m.signed, (f"attributions sum to {difference + delta:+.3g}, F(x) − F(baseline) = "
+                               f"{difference:+.3g}: completeness error {error:.1%}")
+
+
+def method_settings(method, s, layer):
+    """The settings that shape ``method``'s map, in words (``"layer _blocks.15"``, ``"20 samples, noise 0.15"``,
+    ``"200 steps from a black baseline"``); ``""`` for a method without settings."""
+    m, words = get_method(method), []
+    if m.takes("layer"):
+        words.append(f"layer {layer}")
+    if m.takes("n_samples"):
+        words.append(f"{s['n_samples']} samples")
+    if m.takes("noise_level"):
+        words.append(f"noise {s['noise_level']:.2f}")
+    if m.takes("n_steps"):
+        words.append(f"{s['n_steps']} steps")
+    if m.takes("baseline"):
+        words.append(f"from a {s['baseline']} baseline")
+    return ", ".join(words).replace("steps, from", "steps from")
+
+
+def _colourbar_label(signed, label):
+    if signed:
+        return f"← against · for '{label}' →\n(share of the largest |value|)"
+    return f"importance for '{label}'\n(share of the map's maximum)"
 
 
 class ImageExplorer:
@@ -102,7 +141,7 @@ class ImageExplorer:
     @checked
     def __init__(self, image: ImageInput = "cat", model: str | ImageModel | None = None, method: str = "grad_cam",
                  target: int | str | None = None, interactive: bool | None = None) -> None:
-        interactive = resolve_interactive(interactive)
+        asked, interactive = interactive, resolve_interactive(interactive)
         self.image_model = model if isinstance(model, ImageModel) else load_image_model(model)
         self.settings = _default_settings()
         given = {"method": method, "target": target}
@@ -114,6 +153,8 @@ class ImageExplorer:
         self.runner.run_now(self._compute_now, self._store)
         if interactive:
             self.widget = build_image_widgets(self)
+        elif asked is None:
+            announce_static(self, "explore_image")
 
     def __repr__(self):
         return f"ImageExplorer({self.image_model.name!r}, {self.photo_name!r}, {self.settings['method']!r})"
@@ -157,7 +198,8 @@ class ImageExplorer:
         Returns:
             The view: a dict with ``pixels`` (what the model sees), ``top`` (top-5 predictions), ``target``
             and ``label`` (the class explained), ``maps`` (``(method, map, signed, note)`` per method),
-            ``settings``, ``model`` and ``photo``.
+            ``settings``, ``model``, ``photo``, ``layer`` (the CAM layer's name) and ``input_note`` (how the photo
+            was cropped or upscaled, ``input_note``; ``""`` when it reached the model as it is).
 
         Example:
             >>> import xai_helpers as xh
@@ -182,13 +224,20 @@ class ImageExplorer:
             if isinstance(target, str):
                 target = image_model.labels.index(target) if target in image_model.labels else int(target)
             maps = [(m,) + attribution_map(image_model, x, target, m, s) for m in methods]
+        layer = s["layer"] or image_model.target_layer_name
+        note = input_note(*photo.size, resize=image_model.resize, crop=image_model.crop)
         return {"pixels": image_model.to_image(x), "top": top, "target": int(target), "maps": maps,
                 "label": image_model.labels[int(target)], "settings": s, "model": image_model.name,
-                "photo": self.photo_name}
+                "photo": self.photo_name, "layer": layer, "input_note": note}
 
     @checked
     def figure(self, view: dict | None = None) -> Figure:
         """Draw a view as a matplotlib ``Figure`` (made without pyplot, so it is never shown twice).
+
+        Every panel says what it shows: the photo's panel the input size and the top-1 class; each map's panel
+        the method, the class, the settings that shape the map and (IG) the completeness check, a colourbar
+        saying what the colour means and, for a CAM, a caption on the outline. The figure's title names the
+        photo and the model, and a note under it says when the photo was cropped or upscaled.
 
         Args:
             view: A view from ``compute``; ``None`` means the newest drawn view (``.view``).
@@ -199,22 +248,38 @@ class ImageExplorer:
         Example:
             >>> import xai_helpers as xh
             >>> fig = xh.explore_image("cat", interactive=False).figure()
-            >>> [ax.get_title().splitlines()[0] for ax in fig.axes[:2]]
-            ['what the model sees (224 px)', "Grad-CAM for 'Egyptian cat'"]
+            >>> fig.axes[1].get_title().splitlines()
+            ["Grad-CAM for 'Egyptian cat'", 'layer _head_activation']
+            >>> fig.axes[2].get_ylabel().splitlines()
+            ["importance for 'Egyptian cat'", "(share of the map's maximum)"]
         """
         view = check_view(view, self.view, IMAGE_VIEW_KEYS)
         n = 1 + len(view["maps"])
-        fig = Figure(figsize=(3.6 * n, 3.9))
+        fig = Figure(figsize=(3.9 * n, 4.3))
         axes = fig.subplots(1, n, squeeze=False)[0]
         best = view["top"][0]
         axes[0].imshow(view["pixels"])
         axes[0].set_xticks([]), axes[0].set_yticks([])
-        axes[0].set_title(f"what the model sees ({view['pixels'].shape[0]} px)\ntop-1: {best[1]} ({best[2]:.1%})",
-                          fontsize=10)
+        side = view["pixels"].shape[0]
+        axes[0].set_title(f"what the model sees ({side}×{side} px)\ntop-1: {best[1]} ({best[2]:.1%})", fontsize=10)
         for ax, (method, heatmap, signed, note) in zip(axes[1:], view["maps"]):
-            heading = f"{title(method)} for '{view['label']}'" + (f"\n{note}" if note else "")
+            shape = method_settings(method, view["settings"], view["layer"])
+            heading = "\n".join(line for line in (f"{title(method)} for '{view['label']}'", shape,
+                                                   _wrap(note, 52)) if line)
             contour = 0.8 if get_method(method).kind == CAM else None  # pixel maps: too ragged to outline
-            overlay_heatmap(view["pixels"], heatmap, ax=ax, signed=signed, title=heading, contour=contour)
+            values = to_numpy(heatmap)
+            largest = float(abs(values).max())
+            image = overlay_heatmap(view["pixels"], values / largest if largest > 0 else values, ax=ax,
+                                    signed=signed, title=heading, contour=contour)
+            image.colorbar.set_label(_colourbar_label(signed, view["label"]), fontsize=8)
+            image.colorbar.ax.tick_params(labelsize=8)
+            if contour is not None:
+                ax.set_xlabel(_wrap(OUTLINE_CAPTION, 48), fontsize=8)
+        fig.suptitle(f"{view['photo']} · {view['model']}", fontsize=10)
+        if view["input_note"]:
+            fig.text(0.5, 0.0, _wrap(view["input_note"], 50 * n), ha="center", va="top", fontsize=9,
+                     color="#8a4b00")
+        fig.tight_layout()
         return fig
 
     def _store(self, view):
@@ -240,6 +305,33 @@ class ImageExplorer:
         rows = "".join(f"<li>{'<b>' if i == view['target'] else ''}{html.escape(label)}: {p:.1%}"
                        f"{'</b>' if i == view['target'] else ''}</li>" for i, label, p in view["top"])
         return f"<div style='font-size:90%'>Top-5 of {html.escape(view['model'])}:<ol>{rows}</ol></div>"
+
+    @checked
+    def save_png(self, folder: str | Path | None = None) -> Path:
+        """Write the newest drawn figure (``.png``) to a file named after the photo and the method(s) shown.
+
+        The name is ``explorer-<photo>-<method>[-<method>].png``; an existing file is never overwritten (the
+        next free ``-2``, ``-3``, ... is taken). The Save PNG button calls this.
+
+        Args:
+            folder: The folder to write to; ``None`` means the current working directory (in a notebook: the
+                notebook's folder).
+
+        Returns:
+            The absolute path of the file written.
+
+        Raises:
+            FileNotFoundError: ``folder`` does not exist.
+
+        Example:
+            >>> import tempfile
+            >>> import xai_helpers as xh
+            >>> explorer = xh.explore_image("cat", interactive=False)
+            >>> explorer.save_png(tempfile.mkdtemp()).name
+            'explorer-cat-grad_cam.png'
+        """
+        methods = [method for method, *_ in self.view["maps"]]
+        return save_png(self.png, png_file_name(self.view["photo"], *methods), folder)
 
     # --- choices (called by the widgets, or directly) ------------------------------------------
     def update(self, **changes: object) -> Choice:

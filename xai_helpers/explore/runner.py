@@ -19,7 +19,9 @@ Both are built with ipywidgets on the package's own methods. What they share liv
   (a script, a terminal, pytest). The explorer's output always carries, next to the widget, a PNG of
   its default view: a front end with the widget manager (JupyterLab, Notebook 7, Colab, VS Code) shows
   the widget, one without it (nbconvert's HTML export, nbval, a plain viewer) shows the figure.
-  ``interactive=False`` gives only the figure; ``interactive=True`` insists on widgets.
+  ``interactive=False`` gives only the figure; ``interactive=True`` insists on widgets. Where the default
+  falls back to the figure (``announce_static``), the explorer says so -- its controls need Jupyter -- and,
+  in an interactive terminal with a matplotlib window backend, opens the figure in a window.
 """
 import base64
 import collections
@@ -30,8 +32,11 @@ import io
 import sys
 import threading
 
+import matplotlib
+from matplotlib.backends import BackendFilter, backend_registry
+
 __all__ = ["Superseded", "Runner", "watch_forward_passes", "in_jupyter_kernel", "resolve_interactive",
-           "figure_png", "release_memory", "WORKER"]
+           "running_in", "announce_static", "figure_png", "release_memory", "WORKER"]
 
 
 class Superseded(Exception):
@@ -52,6 +57,42 @@ def resolve_interactive(interactive):
     if not isinstance(interactive, bool):
         raise TypeError(f"interactive must be None (decide automatically), True or False, got {interactive!r}.")
     return interactive
+
+
+def running_in():
+    """Where this code runs: ``"jupyter"`` (a Jupyter kernel), ``"terminal"`` (an interactive Python or IPython
+    prompt) or ``"script"`` (anything else: ``python file.py``, pytest)."""
+    if in_jupyter_kernel():
+        return "jupyter"
+    ipython = sys.modules.get("IPython")
+    if (ipython is not None and ipython.get_ipython() is not None) or hasattr(sys, "ps1") or sys.flags.interactive:
+        return "terminal"
+    return "script"
+
+
+def _window_backend():
+    """Whether matplotlib's backend opens windows (TkAgg, QtAgg, macosx, ...), not only files (Agg)."""
+    return matplotlib.get_backend().lower() in backend_registry.list_builtin(BackendFilter.INTERACTIVE)
+
+
+def announce_static(explorer, call):
+    """Say that ``call`` (``"explore_image"``) needs Jupyter for its controls and show ``explorer.png`` instead:
+    in a window at an interactive prompt with a window backend, else by telling where to find it -> the text."""
+    text = (f"{call}() needs Jupyter for its controls (JupyterLab, Jupyter Notebook or Colab); here is its "
+            f"static figure instead")
+    if running_in() == "terminal" and _window_backend():
+        import matplotlib.pyplot as plt
+        pixels = plt.imread(io.BytesIO(explorer.png), format="png")
+        fig = plt.figure(figsize=(pixels.shape[1] / 90, pixels.shape[0] / 90), num=repr(explorer))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.imshow(pixels)
+        ax.axis("off")
+        plt.show(block=False)
+        text += " (in a matplotlib window)."
+    else:
+        text += ": no window can open here, so save it with .save_png() (or pass interactive=False to skip this note)."
+    print(text)
+    return text
 
 
 def figure_png(fig, dpi=90):

@@ -5,16 +5,23 @@ margin, reference score and completeness delta; the attention view is the encode
 same sentence (heads averaged, one layer). Every piece of the sentence is HTML-escaped.
 """
 import html
+import textwrap
+from pathlib import Path
 
-
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from .._typecheck import checked
 
 from ..methods.attention import attention_maps
 from ..viz.attention import plot_attention
-from .runner import Choice, Runner, error_text, figure_png, png_bundle, resolve_interactive, watch_forward_passes
-from ..interpret import TextClassifierInterpreter, render_tokens_html, show_token_attributions
+from ..viz.plotting import SIGNED_CMAP
+from ..viz.tokens import draw_tokens, layout_tokens
+from .controls import ROOT_CLASS, help_line, keyboard_support, png_file_name, save_png, saved_html
+from .runner import (Choice, Runner, announce_static, error_text, figure_png, png_bundle, resolve_interactive,
+                     watch_forward_passes)
+from ..interpret import TextClassifierInterpreter, render_tokens_html
 from ..models.sentiment import DEFAULT_TEXT_CLASSIFIER, TextClassifier, load_text_classifier
 from ..models.text import load_text_model
 from .settings import check_settings, check_view, class_index
@@ -28,10 +35,26 @@ DEFAULT_SENTENCE: str = "The acting was wonderful, but the plot was a little slo
 TEXT_VIEW_KEYS = ("result", "attention", "settings")
 #: Every setting of the text explorer and the kind of value it takes (``update`` checks changes against it).
 TEXT_SETTING_HINTS = {"text": str, "target": int | str | None, "layer": int | None}
+#: The text figure's width and side margins, in inches (the token rows fill the width between the margins).
+FIGURE_WIDTH, MARGIN = 10.0, 0.3
 #: LIG steps x tokens per forward pass. A pass's activations grow with both (attention with tokens squared), so
 #: a sentence of up to 20 tokens runs its 50 steps in one pass and longer ones in more, smaller passes: a
 #: 130-token text peaks at ~0.3 GB above the kernel's base instead of ~1.1 GB.
 TOKEN_STEPS_PER_PASS: int = 1000
+
+
+def token_notes(tokens, missing):
+    """The notes under the text figure's tokens: tokens the tokenizer did not know, characters no font draws."""
+    notes = []
+    unknown = sum(t == "[UNK]" for t in tokens)
+    if unknown:
+        notes.append(f"[UNK]: {unknown} token(s) the tokenizer does not know; the model sees each of them as the "
+                     "same 'unknown' token, whatever was written.")
+    if missing:
+        codes = ", ".join(f"U+{ord(c):04X}" for c in missing[:8]) + (", …" if len(missing) > 8 else "")
+        notes.append(f"No installed font can draw {codes}: shown as code points (install a CJK font such as Noto Sans "
+                     "CJK to see them).")
+    return notes
 
 
 def reading_text(result):
@@ -80,7 +103,7 @@ class TextExplorer:
     @checked
     def __init__(self, text: str = DEFAULT_SENTENCE, classifier: str | TextClassifier | None = None,
                  target: int | str | None = None, layer: int | None = None, interactive: bool | None = None) -> None:
-        interactive = resolve_interactive(interactive)
+        asked, interactive = interactive, resolve_interactive(interactive)
         self.classifier = classifier if isinstance(classifier, TextClassifier) else load_text_classifier(classifier)
         self.interpreter = TextClassifierInterpreter(self.classifier)
         self.text_model = None
@@ -93,6 +116,8 @@ class TextExplorer:
         self.runner.run_now(lambda g: self.compute(dict(self.settings), g), self._store)
         if interactive:
             self.widget = _TextWidgets(self).box
+        elif asked is None:
+            announce_static(self, "explore_text")
 
     def _checked_value(self, name, value):
         """A setting's value of the right kind checked -> the value stored (a class name becomes its index)."""
@@ -155,6 +180,11 @@ class TextExplorer:
     def figure(self, view: dict | None = None) -> Figure:
         """Draw a view as one matplotlib ``Figure`` (made without pyplot, so it is never shown twice).
 
+        The tokens wrap onto as many rows as the sentence needs (``viz.tokens``: widths measured in the font),
+        under a title with the prediction and the scores the attributions explain; a labelled colourbar says
+        what red and blue mean; notes say which tokens the tokenizer did not know ([UNK]) and which characters
+        no installed font can draw (shown as code points). The attention matrix of the same sentence follows.
+
         Args:
             view: A view from ``compute``; ``None`` means the newest drawn view (``.view``).
 
@@ -164,23 +194,75 @@ class TextExplorer:
         Example:
             >>> import xai_helpers as xh
             >>> fig = xh.explore_text("A wonderful film.", interactive=False).figure()
-            >>> fig.axes[1].get_title()
-            'attention, layer 6, mean over heads (rows: queries)'
+            >>> fig.axes[2].get_title()
+            'attention, layer 5, mean over heads (rows: queries)'
         """
         view = check_view(view, self.view, TEXT_VIEW_KEYS)
-        n = len(view["result"].tokens)
-        side = min(max(0.35 * n + 3, 5), 12)
-        fig = Figure(figsize=(max(side + 1, 9), side + 2.2))
-        ax_tokens, ax_attention = fig.subplots(2, 1, gridspec_kw={"height_ratios": [1.4, side]})
-        show_token_attributions(view["result"], ax=ax_tokens)
+        result = view["result"]
+        layout = layout_tokens(result.tokens, width=FIGURE_WIDTH - 2 * MARGIN)
+        heading = textwrap.wrap(result.title(), 120)
+        notes = token_notes(result.tokens, layout.missing)
+        n = len(view["attention"][0]) if view["attention"] is not None else 0
+        side = float(min(max(0.28 * n + 3, 4.5), (FIGURE_WIDTH - 1.6) / 1.18)) if n else 0.6
+        inches = [0.25 * len(heading) + 0.15, layout.height, 0.6, 0.22 * len(notes) + 0.5, side, 1.2]
+        height = sum(inches)
+        fig = Figure(figsize=(FIGURE_WIDTH, height))
+        top = height - inches[0]
+
+        def box(left, bottom, width, tall):
+            return (left / FIGURE_WIDTH, bottom / height, width / FIGURE_WIDTH, tall / height)
+        ax_tokens = fig.add_axes(box(MARGIN, top - layout.height, layout.width, layout.height))
+        draw_tokens(layout, result.attributions, ax_tokens)
+        ax_tokens.set_title("\n".join(heading), fontsize=9)
+        scale = float(abs(result.attributions).max()) or 1.0
+        bar = fig.add_axes(box(FIGURE_WIDTH / 2 - 2.2, top - layout.height - 0.2, 4.4, 0.12))
+        what = "margin" if result.quantity == "margin" else "logit"
+        fig.colorbar(ScalarMappable(norm=Normalize(-scale, scale), cmap=SIGNED_CMAP), cax=bar, orientation="horizontal",
+                     label=f"attribution to the {what} of '{result.target_label}':  ← against · for →")
+        bar.tick_params(labelsize=8)
+        below = top - layout.height - inches[2]
+        for i, note in enumerate(notes):
+            fig.text(0.5, (below - 0.1 - 0.22 * i) / height, note, ha="center", va="top", fontsize=9, color="#8a4b00")
+        bottom = below - inches[3] - side
+        ax_attention = fig.add_axes(box(1.4, bottom, side * 1.18, side))   # the matrix and its colourbar
         if view["attention"] is None:
             ax_attention.axis("off")
             ax_attention.set_title("no attention view: the classifier is not the course's MiniLM", fontsize=9)
         else:
             tokens, matrix, layer = view["attention"]
-            plot_attention(matrix, tokens, ax=ax_attention,
-                           title=f"attention, layer {layer + 1}, mean over heads (rows: queries)")
+            shown = layout_tokens(tokens, width=FIGURE_WIDTH)
+            plot_attention(matrix, shown.texts, ax=ax_attention,
+                           title=f"attention, layer {layer}, mean over heads (rows: queries)")
+            for label in ax_attention.get_xticklabels() + ax_attention.get_yticklabels():
+                label.set_fontfamily(shown.families)
         return fig
+
+    @checked
+    def save_png(self, folder: str | Path | None = None) -> Path:
+        """Write the newest drawn figure (``.png``) to a file named after the sentence's first words.
+
+        The name is ``explorer-<first words>-lig.png``; an existing file is never overwritten (the next free
+        ``-2``, ``-3``, ... is taken). The Save PNG button calls this.
+
+        Args:
+            folder: The folder to write to; ``None`` means the current working directory (in a notebook: the
+                notebook's folder).
+
+        Returns:
+            The absolute path of the file written.
+
+        Raises:
+            FileNotFoundError: ``folder`` does not exist.
+
+        Example:
+            >>> import tempfile
+            >>> import xai_helpers as xh
+            >>> explorer = xh.explore_text("A wonderful film.", interactive=False)
+            >>> explorer.save_png(tempfile.mkdtemp()).name
+            'explorer-a-wonderful-film-lig.png'
+        """
+        words = "-".join(self.view["result"].text.lower().split()[:5])
+        return save_png(self.png, png_file_name(words.replace(".", ""), "lig"), folder)
 
     def _store(self, view):
         self.view, self.png = view, figure_png(self.figure(view))
@@ -245,22 +327,43 @@ class TextExplorer:
         return self.runner.submit(lambda g: self.compute(s, g), draw, on_error)
 
 
+#: One line of help per control of the text explorer: its tooltip, and (after its description) its help line.
+TEXT_HELP = {
+    "text": "type any sentence, then press Enter or Explain.",
+    "explain": "compute the attributions of the sentence typed (again, if it has not changed).",
+    "target": "whose margin the attributions explain (the predicted class, or the other one).",
+    "layer": "the encoder layer whose attention is drawn (0 is the first, as in lesson 4.4a; the last is what the classifier reads).",
+    "save": "write the figure shown to a file in the notebook's folder, named after the sentence.",
+}
+
+
 class _TextWidgets:
     def __init__(self, explorer):
         import ipywidgets as W
-        self.explorer, self._quiet = explorer, False
+        self.explorer = explorer
         explorer.ui = self
         n_layers = explorer.text_model.num_layers if explorer.text_model is not None else 1
-        self.text = W.Textarea(value=explorer.settings["text"], description="Sentence", continuous_update=False,
-                               layout=W.Layout(width="70%"))
-        self.target = W.Dropdown(description="Explain", options=[("predicted class", "predicted")]
+        self.text = W.Text(value=explorer.settings["text"], description="Sentence", continuous_update=False,
+                           tooltip=TEXT_HELP["text"], layout=W.Layout(width="70%"))
+        self.explain = W.Button(description="Explain", button_style="primary", tooltip=TEXT_HELP["explain"])
+        self.target = W.Dropdown(description="Class", tooltip=TEXT_HELP["target"],
+                                 options=[("predicted class", "predicted")]
                                  + [(label, i) for i, label in enumerate(explorer.classifier.labels)])
-        self.layer = W.IntSlider(description="Layer", min=1, max=n_layers, value=n_layers, continuous_update=False)
-        self.status, self.tokens, self.image = W.HTML(), W.HTML(), W.Image(format="png")
-        self.box = W.VBox([self.text, W.HBox([self.target, self.layer]), self.status, self.tokens, self.image])
+        self.layer = W.IntSlider(description="Layer", min=0, max=n_layers - 1, value=n_layers - 1, continuous_update=False,
+                                 tooltip=TEXT_HELP["layer"])
+        self.save = W.Button(description="Save PNG", icon="download", tooltip=TEXT_HELP["save"])
+        self.status, self.tokens, self.saved, self.image = W.HTML(), W.HTML(), W.HTML(), W.Image(format="png")
+        def helped(*controls):
+            line = " · ".join(f"{c.description}: {c.tooltip}" for c in controls)
+            return [W.HBox(list(controls)), help_line(W, line)]
+        self.box = W.VBox([*helped(self.text, self.explain), *helped(self.target, self.layer), self.status, self.tokens,
+                           self.image, W.HBox([self.save, self.saved]), keyboard_support(W)])
+        self.box.add_class(ROOT_CLASS)
         for widget, key, convert in ((self.text, "text", str), (self.target, "target", lambda v: None if v == "predicted" else v),
-                                     (self.layer, "layer", lambda v: int(v) - 1)):
+                                     (self.layer, "layer", lambda v: int(v))):
             widget.observe(self._observer(key, convert), "value")
+        self.explain.on_click(lambda _button: self._explain())
+        self.save.on_click(lambda _button: self._saved())
         self.show_view(explorer.view)
 
     def _observer(self, key, convert):
@@ -271,13 +374,30 @@ class _TextWidgets:
                 self.show_error(err)
         return observer
 
+    def _explain(self):
+        """The Explain button: the sentence typed, computed again (leaving the text box for the button may already
+        have sent it: this newer choice supersedes that one, which stops at its next forward pass)."""
+        try:
+            self.explorer.update(text=self.text.value)
+        except Exception as err:  # a message in the widget, never a traceback
+            self.show_error(err)
+
+    def _saved(self):
+        try:
+            path = self.explorer.save_png()
+        except OSError as err:
+            self.show_error(err)
+            return
+        self.saved.value = saved_html(path, self.explorer.png)
+
     def busy(self):
         self.status.value = "<span style='color:#555'>computing …</span>"
 
     def show_view(self, view):
+        self._drawn = getattr(self, "_drawn", 0) + 1
         self.tokens.value = self.explorer.tokens_html(view)
         self.image.value = self.explorer.png
-        self.status.value = "Ready"
+        self.status.value = f"Ready (explanation {self._drawn})"   # changes even when the sentence does not
 
     def show_error(self, err):
         self.status.value = f"<span style='color:#b00020'>{html.escape(error_text(err))}</span>"

@@ -18,7 +18,11 @@ from ..viz.plotting import CAM_CMAP, overlay_heatmap, show_map, to_numpy
 from .explainers import IG_MAX_ERROR, image_explainers
 from .image import model_input, ranked
 
-__all__ = ["diagnose_misclassification", "MisclassificationReport", "top_region_iou"]
+__all__ = ["diagnose_misclassification", "MisclassificationReport", "top_region_iou", "CONFIDENT_AT"]
+
+#: The one criterion of the report's "Confident" / "Unsure": the top-1 probability, confident from this value on
+#: (at most a fifth of the probability left for all other classes together).
+CONFIDENT_AT: float = 0.8
 
 #: What ``top_region_iou`` compares: a map as a tensor (any device with values) or an array.
 MapLike = torch.Tensor | np.ndarray
@@ -190,7 +194,8 @@ def diagnose_misclassification(image_model: ImageModel, image: torch.Tensor | Im
 
     Maps are computed for the predicted (top-1) and the true class with ``image_explainers(methods, ...)``.
     The diagnosis states facts computed here: the true class's rank and probability, the margin to the
-    prediction, and whether both classes are read from the same region (top-20 % IoU). With IG, each map's
+    prediction, whether the model is sure (one criterion: "Confident" when the top-1 probability is at least
+    ``CONFIDENT_AT``, otherwise "Unsure"), and whether both classes are read from the same region (top-20 % IoU). With IG, each map's
     completeness error is reported (``ig_errors``); an IG overlap whose maps have an error above
     ``IG_MAX_ERROR`` is left out of the diagnosis.
 
@@ -257,10 +262,10 @@ def _diagnose(predicted, true, true_rank, overlap, probs):
     else:
         out.append(f"The model barely considers '{true.label}': rank {true_rank}, "
                    f"probability {true.probability:.2%}.")
-    top1 = float(probs.max())
-    entropy = float(-(probs * probs.clamp_min(1e-12).log()).sum())
-    out.append(f"{'Unsure' if top1 < 0.5 else 'Confident'}: top-1 probability {top1:.1%}, entropy "
-               f"{entropy:.2f} nats (uniform over {len(probs)} classes: {np.log(len(probs)):.2f}).")
+    top1, runner_up = (float(p) for p in probs.topk(2).values) if len(probs) > 1 else (float(probs.max()), 0.0)
+    word = "Confident" if top1 >= CONFIDENT_AT else "Unsure"
+    out.append(f"{word}: top-1 probability {top1:.1%}, runner-up {runner_up:.1%} (the report calls a prediction "
+               f"confident when its top-1 probability is at least {CONFIDENT_AT:.0%}).")
     if predicted.index != true.index and overlap:
         key = "grad_cam" if "grad_cam" in overlap else next(iter(overlap))
         iou = overlap[key]

@@ -7,9 +7,9 @@ kinds a method takes: a model, a target class, a layer) and their values, and an
 TypeError or ValueError that names the argument. Imports point one way: ``methods`` uses ``models`` (and
 ``_validate``), never ``evaluation``, ``interpret`` or ``viz``. Every map comes back on the CPU.
 """
-from .attention import (attention_maps, attention_rollout, average_attention, head_profile, most_attended,
-                        most_attended_by_layer, most_attended_table, rank_agreement, special_token_share,
-                        stack_attentions, token_attention_by_layer)
+from .attention import (attention_maps, attention_maps_batch, attention_rollout, average_attention, head_profile,
+                        head_statistics, most_attended, most_attended_by_layer, most_attended_table, rank_agreement,
+                        special_token_share, stack_attentions, token_attention_by_layer)
 from .controls import edge_map, random_map
 from .cam import grad_cam, grad_cam_plus_plus, resolve_layer
 from .gradients import (DEFAULT_SMOOTHGRAD_BATCH, gradient_x_input, max_abs_over_channels, noise_sigma, smoothgrad,
@@ -22,9 +22,9 @@ from .vit import brightness_map, cls_attention_map, cls_queries, patch_brightnes
 __all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "noise_sigma", "max_abs_over_channels",
            "sum_over_channels", "DEFAULT_SMOOTHGRAD_BATCH", "grad_cam", "grad_cam_plus_plus", "resolve_layer",
            "integrated_gradients", "make_baseline", "output_difference", "quadrature", "BASELINE_NAMES", "BLUR_SIGMA",
-           "DEFAULT_IG_STEPS", "DEFAULT_IG_BATCH", "attention_maps", "stack_attentions", "average_attention",
+           "DEFAULT_IG_STEPS", "DEFAULT_IG_BATCH", "attention_maps", "attention_maps_batch", "stack_attentions", "average_attention",
            "most_attended", "most_attended_table", "most_attended_by_layer", "token_attention_by_layer",
-           "head_profile", "special_token_share", "attention_rollout", "rank_agreement", "vit_attention",
+           "head_profile", "head_statistics", "special_token_share", "attention_rollout", "rank_agreement", "vit_attention",
            "cls_attention_map", "rollout_map", "patch_brightness", "brightness_map", "cls_queries", "edge_map",
            "random_map", "Method", "METHODS", "get_method", "method_names", "register", "title", "PIXEL", "PATH", "CAM",
            "CONTROL", "KINDS"]

@@ -13,7 +13,7 @@ from .._typecheck import checked
 from ..attention_arrays import Attentions, Indices, check_index, select_attention, special_token_mask, token_position
 
 __all__ = ["most_attended", "most_attended_table", "most_attended_by_layer", "token_attention_by_layer",
-           "head_profile", "special_token_share"]
+           "head_profile", "head_statistics", "special_token_share"]
 
 @checked
 def most_attended(attentions: Attentions, tokens: Sequence[str], *, layers: Indices = None, heads: Indices = None,
@@ -190,26 +190,80 @@ def head_profile(attentions: Attentions, tokens: Sequence[str], layer: int,
     tokens = list(tokens)
     a = select_attention(attentions, tokens=tokens)
     layer = check_index(layer, a.shape[0], "layer")
+    shares = _head_shares(a[layer:layer + 1], tokens, special_tokens, "head_profile")[0]
+    table = pd.DataFrame(shares, index=[f"head {h}" for h in range(a.shape[1])], columns=list(HABITS))
+    table["dominant"] = table.idxmax(axis=1)
+    return table
+
+
+#: The habits ``head_profile`` and ``head_statistics`` measure, in their column order.
+HABITS = ("[CLS]", "[SEP]", "self", "previous", "next")
+
+
+def _head_shares(a, tokens, special_tokens, caller):
+    """A word's mean attention on each of ``HABITS`` for every layer and head of ``a`` -> array [L, H, 5]."""
     special = special_token_mask(tokens, special_tokens)
     words = np.flatnonzero(~special)
     if len(words) < 2:
-        raise ValueError(f"head_profile needs at least two words besides the special tokens; got tokens={tokens}.")
+        raise ValueError(f"{caller} needs at least two words besides the special tokens; got tokens={tokens}.")
     cls = [i for i, t in enumerate(tokens) if t in ("[CLS]", "<s>")]
     sep = [i for i, t in enumerate(tokens) if t in ("[SEP]", "</s>")]
     prev = [i for i in words if i - 1 in words]
     nxt = [i for i in words if i + 1 in words]
-    table = {}
-    for head in range(a.shape[1]):
-        m = a[layer, head]
-        table[f"head {head}"] = {
-            "[CLS]": m[words][:, cls].sum(-1).mean().item() if cls else 0.0,
-            "[SEP]": m[words][:, sep].sum(-1).mean().item() if sep else 0.0,
-            "self": m[words, words].mean().item(),
-            "previous": m[prev, [i - 1 for i in prev]].mean().item(),
-            "next": m[nxt, [i + 1 for i in nxt]].mean().item()}
-    table = pd.DataFrame(table).T
-    table["dominant"] = table.idxmax(axis=1)
-    return table
+    rows = a[:, :, words]                                          # [L, H, words, seq]
+    zero = torch.zeros(a.shape[:2], dtype=a.dtype)
+    mean_or_zero = lambda w: w.mean(-1) if w.shape[-1] else zero   # noqa: E731
+    return torch.stack([
+        rows[..., cls].sum(-1).mean(-1) if cls else zero,
+        rows[..., sep].sum(-1).mean(-1) if sep else zero,
+        a[:, :, words, words].mean(-1),
+        mean_or_zero(a[:, :, prev, [i - 1 for i in prev]]),
+        mean_or_zero(a[:, :, nxt, [i + 1 for i in nxt]])], dim=-1).cpu().double().numpy()
+
+
+@checked
+def head_statistics(examples: Sequence[tuple[Sequence[str], Attentions]],
+                    special_tokens: Sequence[str] | None = None) -> pd.DataFrame:
+    """``head_profile`` for every layer and head of many sentences: one row per sentence, layer and head (4.4a).
+
+    One sentence shows what a head did there; a habit of the model is a statistic over many sentences
+    (Clark et al. 2019 used about 1000 segments). Feed this the list ``attention_maps_batch`` returns and
+    summarise the rows per head, with an interval over the sentences.
+
+    Args:
+        examples: ``(tokens, attentions)`` pairs, one per sentence, as ``attention_maps`` returns them.
+        special_tokens: The special tokens (default: BERT's and RoBERTa's markers).
+
+    Returns:
+        A long DataFrame with the columns ``sentence`` (its index in ``examples``), ``layer``, ``head``,
+        ``tokens`` (the sentence's length with the special tokens; an even spread over the other tokens
+        is ``1 / (tokens - 1)``) and a word's mean attention on ``[CLS]``, ``[SEP]``, ``self``, ``previous``
+        and ``next``.
+
+    Example:
+        >>> import torch
+        >>> import xai_helpers as xh
+        >>> tokens = ["[CLS]", "the", "cat", "sat", "[SEP]"]
+        >>> previous = torch.eye(5).roll(-1, dims=1).expand(2, 2, 5, 5)    # each token attends to the one before
+        >>> table = xh.methods.head_statistics([(tokens, previous), (tokens, previous)])
+        >>> len(table), table["previous"].tolist()[:4], float(table["self"].max())
+        (8, [1.0, 1.0, 1.0, 1.0], 0.0)
+    """
+    if len(examples) == 0:
+        raise ValueError("examples is empty: pass the (tokens, attentions) pairs of at least one sentence.")
+    frames = []
+    for index, (tokens, attentions) in enumerate(examples):
+        tokens = list(tokens)
+        a = select_attention(attentions, tokens=tokens)
+        shares = _head_shares(a, tokens, special_tokens, f"head_statistics (sentence {index})")
+        n_layers, n_heads = shares.shape[:2]
+        frame = pd.DataFrame(shares.reshape(-1, len(HABITS)), columns=list(HABITS))
+        frame.insert(0, "tokens", len(tokens))
+        frame.insert(0, "head", np.tile(np.arange(n_heads), n_layers))
+        frame.insert(0, "layer", np.repeat(np.arange(n_layers), n_heads))
+        frame.insert(0, "sentence", index)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 @checked

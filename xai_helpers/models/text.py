@@ -170,8 +170,9 @@ def load_text_model(name: str | None = None) -> TextModel:
     local HF cache); otherwise ``ModelUnavailableError`` says so at once. Cached per process.
 
     Args:
-        name: A key of ``TEXT_MODELS`` (or ``"minilm"``, or the models' hub ids). ``None`` means env
-            ``XAI_TEXT_MODEL``, else ``DEFAULT_TEXT_MODEL``.
+        name: A key of ``TEXT_MODELS`` (or ``"minilm"``, or the models' hub ids), another BERT-family
+            Hugging Face id ``"owner/model"``, or a folder saved with ``save_pretrained`` (a path with ``/``).
+            ``None`` means env ``XAI_TEXT_MODEL``, else ``DEFAULT_TEXT_MODEL``.
 
     Returns:
         The wrapped encoder; the same object for the same name within one process.
@@ -189,13 +190,14 @@ def load_text_model(name: str | None = None) -> TextModel:
     key = normalise_name(name, env="XAI_TEXT_MODEL", default=DEFAULT_TEXT_MODEL, catalog=TEXT_MODELS,
                          what="text model", aliases={"minilm": DEFAULT_TEXT_MODEL,
                                                      "sentence-transformers/all-minilm-l6-v2": DEFAULT_TEXT_MODEL,
-                                                     "google-bert/bert-base-uncased": "bert-base-uncased"})
+                                                     "google-bert/bert-base-uncased": "bert-base-uncased"},
+                         hub_ids=True)
     return cached("text", key, _load_fresh)
 
 
 def _load_fresh(key, device):
     from transformers import AutoModel, AutoTokenizer
-    locate, description = TEXT_MODELS[key]
+    locate, description = TEXT_MODELS.get(key, (lambda: key, f"{key}: an encoder from a local folder or the Hub"))
     source = locate()
 
     def load(local_only):

@@ -20,18 +20,20 @@ box, give or take ``SCENE_POINTING_TOLERANCE`` pixels?).
 from . import cnn, plots, scenes, scoring
 from ...digits import CANVAS
 from .cnn import _file_name, _load  # noqa: F401  (tools/ and tests/ read these)
-from .scenes import _case_setup, _clear_of  # noqa: F401
+from .scenes import CASE_TRAIN_SEED, _case_setup, _clear_of  # noqa: F401
 from .scoring import _blurred  # noqa: F401
-from .cnn import (CASE_FILE, CNN_CONFIG, GROUNDTRUTH_DIR, GROUNDTRUTH_REBUILD_COMMAND, STRENGTHS, DigitCNN,
-                  accuracy_table, load_case, load_digit_cnn, predict_classes)
+from .cnn import (CASE_FILE, CNN_CONFIG, GROUNDTRUTH_DIR, GROUNDTRUTH_REBUILD_COMMAND, SEED_TABLE_COMMAND,
+                  SEED_TABLE_FILE, SEED_TABLE_RANDOM_CNNS, SEED_TABLE_SCENES, STRENGTHS, TRAINING_SEEDS, DigitCNN,
+                  accuracy_table, load_case, load_digit_cnn, predict_classes, random_digit_cnn, seed_table)
 from .plots import plot_mark_mass, plot_scene_kinds, plot_scene_maps
 from .scenes import (CASE_SEED, CASE_STRENGTH, LESSON_MARK, MARK_NOISE, MARK_SIZE, Mark, Scenes, add_mark, make_mark,
                      make_scenes)
-from .scoring import (CONTROLS, IG_STEPS, NOISE_LEVEL, SCENE_BLUR_SIGMA, SCENE_POINTING_TOLERANCE, SCORED_METHODS,
-                      SMOOTHGRAD_SAMPLES, AttributionMaps, attribution_maps, box_masks, mass_in_boxes, method_table,
-                      pointing_hits, score_maps)
+from .scoring import (CAM_CELL, CONTROLS, IG_STEPS, NOISE_LEVEL, SCENE_BLUR_SIGMA, SCENE_POINTING_TOLERANCE,
+                      SCORED_METHODS, SMOOTHGRAD_SAMPLES, AttributionMaps, attribution_maps, box_masks, mark_scores,
+                      mass_in_boxes, method_table, pointing_hits, score_maps)
 
-__all__ = ["DigitCNN", "Mark", "Scenes", "STRENGTHS", "SCORED_METHODS", "CONTROLS", "LESSON_MARK", "make_mark",
+__all__ = ["DigitCNN", "Mark", "Scenes", "STRENGTHS", "TRAINING_SEEDS", "random_digit_cnn", "seed_table",
+           "mark_scores", "CAM_CELL", "SCORED_METHODS", "CONTROLS", "LESSON_MARK", "make_mark",
            "add_mark",
            "make_scenes", "load_digit_cnn", "load_case", "predict_classes",
            "accuracy_table", "attribution_maps", "AttributionMaps", "box_masks", "mass_in_boxes",

@@ -17,8 +17,8 @@ from ...digits import ClutteredDigits, make_cluttered_digits
 from ...models.base import ModelUnavailableError, freeze
 from .scenes import CASE_SEED, CASE_STRENGTH, Scenes, _case_setup, _check_images, _threads, add_mark, make_scenes
 
-__all__ = ["DigitCNN", "STRENGTHS", "load_digit_cnn", "load_case", "predict_classes", "accuracy_table",
-           "GROUNDTRUTH_REBUILD_COMMAND"]
+__all__ = ["DigitCNN", "STRENGTHS", "TRAINING_SEEDS", "load_digit_cnn", "random_digit_cnn", "seed_table", "load_case",
+           "predict_classes", "accuracy_table", "GROUNDTRUTH_REBUILD_COMMAND"]
 
 
 GROUNDTRUTH_DIR = _PACKAGE_ASSETS / "groundtruth"
@@ -32,13 +32,22 @@ GROUNDTRUTH_REBUILD_COMMAND: str = "python tools/train_groundtruth_cnns.py"
 STRENGTHS: tuple[float, ...] = (0.0, 0.5, 0.9, 1.0)
 
 
+#: Training seeds of each strength (initialisation, rendering, batch order); seed 0 is the lesson's CNN.
+TRAINING_SEEDS: tuple[int, ...] = (0, 1, 2)
+
+
 CNN_CONFIG = dict(channels=(8, 16, 32), num_classes=10)
 
 
-def _file_name(strength):
-    if strength == 0:
-        return "digits_cnn_clean.safetensors"
-    return f"digits_cnn_mark{round(strength * 100):03d}.safetensors"
+#: The seed table (``seed_table``): its file, the held-out scenes each CNN is scored on, how many random-weights
+#: CNNs, and the command that rebuilds it.
+SEED_TABLE_FILE, SEED_TABLE_SCENES, SEED_TABLE_RANDOM_CNNS = "seed_scores.csv", 200, 20
+SEED_TABLE_COMMAND: str = "python tools/train_groundtruth_cnns.py --table"
+
+
+def _file_name(strength, seed=0):
+    name = "clean" if strength == 0 else f"mark{round(strength * 100):03d}"
+    return f"digits_cnn_{name}{f'_seed{seed}' if seed else ''}.safetensors"
 
 
 CASE_FILE = "digits_cnn_case.safetensors"
@@ -147,24 +156,89 @@ def _strength_key(strength):
                      f"scenes with the mark): {', '.join(f'{s:g}' for s in STRENGTHS)} (0 = 'clean').")
 
 
+def _seed_key(seed):
+    if seed not in TRAINING_SEEDS:
+        raise ValueError(f"No ground-truth CNN with training seed {seed!r}; trained seeds: "
+                         f"{', '.join(map(str, TRAINING_SEEDS))} (0 = the lesson's CNN).")
+    return seed
+
+
 @checked
-def load_digit_cnn(strength: float | str = 0.0) -> DigitCNN:
+def load_digit_cnn(strength: float | str = 0.0, seed: int = 0) -> DigitCNN:
     """The course's CNN trained with the mark on a share ``strength`` of its training scenes (taught in 4.5).
 
     Args:
         strength: One of ``STRENGTHS`` (0 or ``"clean"``: the clean CNN).
+        seed: One of ``TRAINING_SEEDS``: the same training on other random draws (initial weights, rendered
+            scenes, which of them carry the mark, batch order). 0 is the lesson's CNN.
 
     Returns:
         The ``DigitCNN``, frozen, in eval mode, on ``get_device()``; ``model.info`` holds its training record.
-        Cached: every call with the same strength returns the same model.
+        Cached: every call with the same strength and seed returns the same model.
 
     Example:
         >>> from xai_helpers.evaluation.groundtruth import load_digit_cnn
         >>> model = load_digit_cnn(0.9)
         >>> type(model).__name__, model.training, load_digit_cnn("clean") is load_digit_cnn(0)
         ('DigitCNN', False, True)
+        >>> load_digit_cnn(1.0, seed=2).info["settings"]["seed"]
+        2
     """
-    return _load(_file_name(_strength_key(strength)), str(get_device()))
+    return _load(_file_name(_strength_key(strength), _seed_key(seed)), str(get_device()))
+
+
+@checked
+def random_digit_cnn(seed: int = 0) -> DigitCNN:
+    """The CNN's architecture with random weights: the control for "is this more than any CNN would show?" (4.5).
+
+    PyTorch's default initialisation, drawn with ``seed``; batch normalisation keeps its initial statistics
+    (mean 0, variance 1). No training: whatever its maps single out, the image did it, not anything learned.
+
+    Args:
+        seed: Seed of the weights (same seed, same CNN).
+
+    Returns:
+        A ``DigitCNN`` with ``CNN_CONFIG``, frozen, in eval mode, on ``get_device()``; ``model.info`` says
+        what it is. The caller's random state is left as it was.
+
+    Example:
+        >>> import torch
+        >>> from xai_helpers.evaluation.groundtruth import random_digit_cnn
+        >>> a, b = random_digit_cnn(3), random_digit_cnn(3)
+        >>> a is b, torch.equal(a.head.weight, b.head.weight), a.training, a.info["seed"]
+        (False, True, False, 3)
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        model = DigitCNN(**CNN_CONFIG)
+    model.info = {"seed": int(seed), "trained": False, "config": dict(CNN_CONFIG)}
+    return freeze(model).to(get_device())
+
+
+@checked
+def seed_table() -> pd.DataFrame:
+    """Every shipped CNN (each strength, each training seed) and 20 random-weights CNNs, scored (taught in 4.5).
+
+    Made by ``python tools/train_groundtruth_cnns.py --table`` (too slow for a lesson: 32 CNNs x 200 scenes x 9
+    methods) and checked by the integration tests, which recompute some of its rows. Each CNN's random map and
+    SmoothGrad noise have their own seed.
+
+    Returns:
+        A DataFrame, one row per CNN and method: ``kind`` ("trained" or "random weights"), ``strength`` (NaN for
+        random weights), ``seed``, ``method``, the columns of ``score_maps`` on ``make_scenes(200, marks="own")``
+        and, for a trained CNN, those of ``accuracy_table`` on 200 scenes of each kind.
+
+    Example:
+        >>> from xai_helpers.evaluation.groundtruth import seed_table
+        >>> table = seed_table()
+        >>> table.groupby("kind")["seed"].nunique().to_dict()
+        {'random weights': 20, 'trained': 3}
+    """
+    path = GROUNDTRUTH_DIR / SEED_TABLE_FILE
+    if not path.exists():
+        raise ModelUnavailableError(f"The seed table {path.name} is missing from {path.parent}. Rebuild it (a few "
+                                    f"minutes of CPU) with `{SEED_TABLE_COMMAND}` from the repository root.")
+    return pd.read_csv(path)
 
 
 @checked

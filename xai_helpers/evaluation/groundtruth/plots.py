@@ -3,6 +3,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..._typecheck import checked
@@ -16,65 +17,71 @@ __all__ = ["plot_mark_mass", "plot_scene_kinds", "plot_scene_maps"]
 
 # --- figures --------------------------------------------------------------------------------------------------
 @checked
-def plot_mark_mass(tables: Mapping[float, pd.DataFrame],
-                   columns: Sequence[str] = ("mass on mark", "pointing game (mark)"),
-                   chance: float | None = None) -> Figure:
-    """One panel per column of the ``score_maps`` tables, one line per method, against the shortcut strength (4.5).
+def plot_mark_mass(table: pd.DataFrame, column: str = "mark cells / chance", methods: Sequence[str] | None = None,
+                   ax: Axes | None = None) -> Axes:
+    r"""A score of the ``seed_table`` against the shortcut's strength: every training seed, and random weights (4.5).
 
-    "mass on ..." columns are drawn on a log scale, with the uniform map's share (``chance``) as a dotted
-    line; the controls are dashed.
+    One colour per method: a dot per trained CNN (one per training seed), a line through their mean; at the
+    right, every random-weights CNN as a dot and their mean. Controls are dashed. For a "/ chance" column
+    (log scale) a dotted line marks chance (1).
 
     Args:
-        tables: Shortcut strength -> the ``score_maps`` DataFrame of that CNN (rows = methods, the same in all).
-        columns: The columns to draw, one panel each.
-        chance: The uniform map's share of the mass, drawn on the "mass" panels (``None``: not drawn).
+        table: The ``seed_table()`` (or rows of it with the same columns).
+        column: The score to draw.
+        methods: The methods to draw (default: every method of the table).
+        ax: Axes to draw in (default: a new figure).
 
     Returns:
-        The figure.
+        The axes.
 
     Example:
         >>> import matplotlib.pyplot as plt
-        >>> import pandas as pd
-        >>> from xai_helpers.evaluation.groundtruth import plot_mark_mass
-        >>> tables = {s: pd.DataFrame({"mass on mark": [0.01 + s / 10, 0.01], "pointing game (mark)": [s, 0.0]},
-        ...                           index=["grad_cam", "random_map"]) for s in (0.0, 0.5, 1.0)}
-        >>> fig = plot_mark_mass(tables, chance=16 / 2304)
-        >>> len(fig.axes), len(fig.axes[0].lines)
-        (2, 3)
-        >>> plt.close(fig)
+        >>> from xai_helpers.evaluation.groundtruth import plot_mark_mass, seed_table
+        >>> ax = plot_mark_mass(seed_table(), methods=["grad_cam", "random_map"])
+        >>> len(ax.get_legend().get_texts()), ax.get_xticklabels()[-1].get_text()
+        (3, 'random\nweights')
+        >>> plt.close(ax.figure)
     """
-    if not tables:
-        raise ValueError("tables must map at least one shortcut strength to a score_maps DataFrame.")
-    missing = [c for c in columns if any(c not in t.columns for t in tables.values())]
-    if missing or not columns:
-        raise ValueError(f"columns must name columns of every score_maps table; {missing or 'none'} given "
-                         f"that are not, among {list(next(iter(tables.values())).columns)}.")
+    needed = {"kind", "strength", "seed", "method"}
+    if not needed <= set(table.columns):
+        raise ValueError(f"table must be the seed_table() (columns kind, strength, seed, method and the scores); "
+                         f"it lacks {sorted(needed - set(table.columns))}.")
+    if column not in table.columns:
+        raise ValueError(f"column must name a score of the table, e.g. 'mark cells / chance'; got {column!r}.")
+    methods = list(dict.fromkeys(table["method"])) if methods is None else list(methods)
+    unknown = [m for m in methods if m not in set(table["method"])]
+    if unknown or not methods:
+        raise ValueError(f"methods must name methods of the table; {unknown or 'none'} given that are not, among "
+                         f"{sorted(set(table['method']))}.")
     import matplotlib.pyplot as plt
-    strengths = sorted(tables)
-    fig, axes = plt.subplots(1, len(columns), figsize=(5.2 * len(columns) + 1.6, 4), squeeze=False)
-    markers = "osD^v<>ph*"
-    for ax, column in zip(axes[0], columns):
-        for i, method in enumerate(tables[strengths[0]].index):
-            values = [tables[s].loc[method, column] for s in strengths]
-            ax.plot([100 * s for s in strengths], values, marker=markers[i % len(markers)],
-                    ls="--" if method in CONTROLS else "-", color=plt.cm.tab10(i % 10), label=title(method))
-        if column.startswith("mass"):
-            ax.set_yscale("log")
-            if chance is not None:
-                ax.axhline(chance, color="0.3", ls=":", lw=1.2, label="chance (uniform map)")
-            ax.set_ylabel(f"{column}: mean share of |map| (log scale)", fontsize=9)
-        else:
-            ax.set_ylim(-0.03, 1.03)
-            ax.set_ylabel(f"{column}: share of scenes", fontsize=9)
-        ax.set_title(f"{column}, scenes with their class's mark", fontsize=10)
-        ax.set_xlabel("shortcut strength: % of training scenes with the mark", fontsize=9)
-        ax.set_xticks([100 * s for s in strengths])
-        ax.tick_params(labelsize=8)
-        ax.grid(alpha=0.3)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=8, loc="center right")
-    fig.tight_layout(rect=(0, 0, 1 - 1.6 / fig.get_figwidth(), 1))
-    return fig
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8.6, 4.4))
+    trained = table[table["kind"] == "trained"]
+    strengths = sorted(trained["strength"].unique())
+    right = len(strengths)
+    for i, method in enumerate(methods):
+        colour, rows = plt.cm.tab10(i % 10), trained[trained["method"] == method]
+        shift = (i - (len(methods) - 1) / 2) * 0.05
+        x = [strengths.index(s) + shift for s in rows["strength"]]
+        ax.scatter(x, rows[column], color=colour, s=14, alpha=0.7, zorder=2)
+        means = rows.groupby("strength")[column].mean()
+        ax.plot([strengths.index(s) + shift for s in means.index], means.values, color=colour, zorder=3,
+                ls="--" if method in CONTROLS else "-", marker="o", ms=4, label=title(method))
+        random = table[(table["kind"] != "trained") & (table["method"] == method)][column]
+        if len(random):
+            ax.scatter(right + shift + 0 * random, random, color=colour, s=10, alpha=0.5, zorder=2)
+            ax.scatter([right + shift], [random.mean()], color=colour, marker="D", s=26, zorder=3)
+    if column.endswith("/ chance"):
+        ax.set_yscale("log")
+        ax.axhline(1.0, color="0.3", ls=":", lw=1.2, label="chance (uniform map)")
+    ax.set_xticks(range(right + 1), [f"{100 * s:.0f} %" for s in strengths] + ["random\nweights"], fontsize=8)
+    ax.set_xlabel("shortcut strength: share of training scenes with the mark", fontsize=9)
+    ax.set_ylabel(column, fontsize=9)
+    ax.set_title(f"{column}: each dot one CNN ({trained['seed'].nunique()} training seeds per strength)", fontsize=10)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return ax
 
 
 def _scene_index(index, n):

@@ -18,7 +18,8 @@ from .cnn import DigitCNN, _device_of, _reads_scenes
 from .scenes import Scenes, _check_classes, _check_images, _threads
 
 __all__ = ["SCORED_METHODS", "CONTROLS", "attribution_maps", "AttributionMaps", "box_masks", "mass_in_boxes",
-           "pointing_hits", "score_maps", "method_table", "SCENE_POINTING_TOLERANCE", "SCENE_BLUR_SIGMA"]
+           "mark_scores", "pointing_hits", "score_maps", "method_table", "SCENE_POINTING_TOLERANCE",
+           "SCENE_BLUR_SIGMA", "CAM_CELL"]
 
 #: Settings of the attribution methods on these 48x48 scenes. IG_STEPS: Gauss-Legendre points for a
 #: completeness error |delta| / |F(x) - F(x')| <= 5 % on every one of the 200 scored scenes, black and
@@ -41,6 +42,9 @@ CONTROLS: tuple[str, ...] = method_names(kinds=(CONTROL,))
 #: Pointing-game tolerance in pixels on the 48-px scenes: Zhang et al. (2016) count a hit within 15 px at 224 px
 #: (``evaluation.pointing.POINTING_TOLERANCE``); scaled to 48 px.
 SCENE_POINTING_TOLERANCE: int = 3
+#: Side in pixels of one cell of Grad-CAM's 12x12 grid at ``block3`` on the 48-px scenes: the resolution at which
+#: the mark is scored so that a coarse map is not penalised for spreading its mass inside a cell.
+CAM_CELL: int = CANVAS // 12
 
 
 # --- attribution maps for many scenes at once ------------------------------------------------------------
@@ -252,13 +256,33 @@ def _check_maps(maps, n=None, name="maps"):
     return m
 
 
+def _cell(cell):
+    cell = check_count(cell, "cell")
+    if CANVAS % cell:
+        raise ValueError(f"cell must divide the scene's side {CANVAS} (1, 2, 3, 4, 6, 8, ...), got {cell}.")
+    return cell
+
+
+def _mass_in_boxes(m, boxes, cell):
+    inside = box_masks(boxes).float()
+    if cell > 1:                                      # mass per cell; the box grown to every cell it touches
+        m = torch.nn.functional.avg_pool2d(m[:, None], cell)[:, 0] * cell ** 2
+        inside = torch.nn.functional.max_pool2d(inside[:, None], cell)[:, 0]
+    return (m * inside).sum((1, 2)) / m.sum((1, 2)).clamp_min(1e-30)
+
+
 @checked
-def mass_in_boxes(maps: ArrayLike, boxes: ArrayLike | Sequence) -> torch.Tensor:
-    """Share of each map's total mass inside its box (taught in 4.5).
+def mass_in_boxes(maps: ArrayLike, boxes: ArrayLike | Sequence, cell: int = 1) -> torch.Tensor:
+    """Share of each map's total mass inside its box, at the resolution of ``cell`` x ``cell`` pixels (taught in 4.5).
+
+    With ``cell`` > 1 the scene is cut into square cells (``CAM_CELL`` = 4: the cells of Grad-CAM's 12x12 grid)
+    and the share is that of the cells the box touches: a map that can only say "this cell" then reaches 1 as
+    a per-pixel map does, instead of being penalised by construction for the mass it spreads inside the cell.
 
     Args:
         maps: [N, 48, 48] non-negative maps, one per scene.
         boxes: [N, 4] = (top, left, bottom, right); bottom/right exclusive.
+        cell: Side of the cells in pixels, a divisor of 48 (1: pixel by pixel).
 
     Returns:
         [N] shares in [0, 1] (0 for an all-zero map).
@@ -271,11 +295,56 @@ def mass_in_boxes(maps: ArrayLike, boxes: ArrayLike | Sequence) -> torch.Tensor:
         >>> m[0, 40:, 40:] = 1.0
         >>> mass_in_boxes(m, [[0, 0, 4, 4]])
         tensor([0.0588])
+        >>> blob = torch.zeros(1, 48, 48)
+        >>> blob[0, 0:8, 0:8] = 1.0                     # a coarse map: the four cells around the box (1, 1, 5, 5)
+        >>> mass_in_boxes(blob, [[1, 1, 5, 5]]), mass_in_boxes(blob, [[1, 1, 5, 5]], cell=4)
+        (tensor([0.2500]), tensor([1.]))
     """
     boxes = _boxes(boxes)
-    m = _check_maps(maps, len(boxes))
-    inside = (m * box_masks(boxes)).sum((1, 2))
-    return inside / m.sum((1, 2)).clamp_min(1e-30)
+    cell = _cell(cell)
+    return _mass_in_boxes(_check_maps(maps, len(boxes)), boxes, cell)
+
+
+@checked
+def mark_scores(result: AttributionMaps | Mapping[str, ArrayLike], scenes: Scenes, cell: int = CAM_CELL,
+                relative: bool = True) -> pd.DataFrame:
+    """Per scene and method: the share of the map's mass on the mark's cells, in multiples of chance (taught in 4.5).
+
+    Only the scenes that carry a mark are scored. At ``cell`` = ``CAM_CELL`` every map is read at Grad-CAM's
+    resolution (``mass_in_boxes``): the 4x4 mark touches 4 of the 144 cells, so chance (a uniform map) is
+    4 / 144 and a map with all its mass on those cells scores 36, whether it is per-pixel or coarse.
+
+    Args:
+        result: The ``AttributionMaps`` of ``attribution_maps`` (or its ``maps`` dict: method -> [N, 48, 48]).
+        scenes: The ``Scenes`` the maps are of (at least one with the mark).
+        cell: Side of the cells in pixels (1: the 4x4 box itself, pixel by pixel).
+        relative: Divide by chance (the share of the scene's cells the mark touches); ``False``: the share.
+
+    Returns:
+        A DataFrame, one row per marked scene (index: the scene's position in ``scenes``), one column per method.
+
+    Example:
+        >>> from xai_helpers.evaluation.groundtruth import box_masks, make_scenes, mark_scores
+        >>> scenes = make_scenes(3, marks="own")
+        >>> on_mark = box_masks(scenes.mark_boxes).float()
+        >>> mark_scores({"perfect": on_mark}, scenes)["perfect"].tolist()
+        [36.0, 36.0, 36.0]
+    """
+    maps = result.maps if isinstance(result, AttributionMaps) else result
+    cell = _cell(cell)
+    if not maps:
+        raise ValueError("result holds no maps: pass attribution_maps(...) or {method: maps}.")
+    marked = (scenes.mark_classes >= 0).nonzero()[:, 0]
+    if len(marked) == 0:
+        raise ValueError("scenes carry no mark: score make_scenes(n, marks='own') or marks='other'.")
+    boxes = scenes.mark_boxes[marked]
+    chance = _mass_in_boxes(torch.ones(1, CANVAS, CANVAS), boxes[:1], cell).item() if relative else 1.0
+    columns = {}
+    with _threads(1):
+        for name, m in maps.items():
+            m = _check_maps(m, len(scenes), name=f"result[{name!r}]")[marked]
+            columns[name] = (_mass_in_boxes(m, boxes, cell) / chance).cpu().numpy()
+    return pd.DataFrame(columns, index=pd.Index(marked.cpu().numpy(), name="scene"))
 
 
 @checked
@@ -316,8 +385,9 @@ def score_maps(result: AttributionMaps | Mapping[str, ArrayLike], scenes: Scenes
 
     Columns: share of the map's mass on the digit's box, the chance share (the box's share of the pixels)
     and their ratio, and the pointing-game hit rate on the digit. For scenes that carry the mark, also the
-    mass on the mark (chance: 16 of 2,304 pixels), its ratio to chance, mass on the mark / mass on the digit,
-    and how often the map's maximum is on the mark.
+    mass on the mark (chance: 16 of 2,304 pixels), its ratio to chance, the same ratio at Grad-CAM's resolution
+    ("mark cells / chance": the mass on the cells of ``CAM_CELL`` pixels the mark touches, see ``mark_scores``),
+    mass on the mark / mass on the digit, and how often the map's maximum is on the mark.
 
     Args:
         result: The ``AttributionMaps`` of ``attribution_maps`` (or its ``maps`` dict: method -> [N, 48, 48]).
@@ -355,7 +425,10 @@ def _score_maps(maps, scenes):
             mark_boxes = scenes.mark_boxes[marked]
             mark_chance = box_masks(mark_boxes).float().mean((1, 2)).mean().item()
             on_mark = mass_in_boxes(m[marked], mark_boxes)
+            on_cells = _mass_in_boxes(m[marked], mark_boxes, CAM_CELL)
+            cell_chance = _mass_in_boxes(torch.ones(1, CANVAS, CANVAS), mark_boxes[:1], CAM_CELL).item()
             row.update({"mass on mark": on_mark.mean().item(), "mark / chance": on_mark.mean().item() / mark_chance,
+                        "mark cells / chance": on_cells.mean().item() / cell_chance,
                         "mark / digit": on_mark.mean().item() / max(on_digit[marked].mean().item(), 1e-12),
                         "pointing game (mark)":
                             pointing_hits(m[marked], mark_boxes, SCENE_POINTING_TOLERANCE).float().mean().item()})

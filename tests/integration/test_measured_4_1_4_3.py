@@ -1,0 +1,88 @@
+"""The shipped tables of lessons 4.1 and 4.3 (data/measured/) agree with the code that made them.
+
+tools/measure_4_1.py and tools/measure_4_3.py write one row per evaluation photo; the lessons read the tables
+instead of recomputing them (too slow for a lesson). Each test recomputes randomly chosen photos (a new
+choice every day, printed) with the tools' own functions and compares every column, so a shipped number
+cannot drift from the code, the model or the photo set.
+"""
+import csv
+import datetime
+import importlib.util
+import math
+import random
+from pathlib import Path
+
+import pytest
+
+import xai_helpers as xh
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tool(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _shipped(name):
+    with open(ROOT / "data" / "measured" / name, newline="") as f:
+        return {row["photo"]: row for row in csv.DictReader(f)}
+
+
+def _pick(names, k):
+    chooser = random.Random(datetime.date.today().toordinal())
+    chosen = chooser.sample(sorted(names), k)
+    print(f"recomputing {chosen}")
+    return chosen
+
+
+def _assert_rows_agree(shipped, fresh, rel=0.02, abs_=2e-3):
+    assert set(fresh) <= set(shipped), f"columns not in the shipped table: {set(fresh) - set(shipped)}"
+    for column, value in fresh.items():
+        if isinstance(value, str):
+            assert shipped[column] == value, (column, shipped[column], value)
+        else:
+            assert math.isclose(float(shipped[column]), value, rel_tol=rel, abs_tol=abs_), \
+                (shipped["photo"], column, shipped[column], value)
+
+
+def test_the_4_1_table_covers_the_set_and_matches_a_recomputation(image_model):
+    tool, shipped = _tool("measure_4_1"), _shipped("4_1_saliency.csv")
+    photos = {p.name: p for p in xh.data.load_photo_set()}
+    assert len(shipped) >= 10 and set(shipped) <= set(photos) and "cat" in shipped
+    for name in _pick(shipped, 2):
+        _assert_rows_agree(shipped[name], tool.measure_photo(image_model, photos[name]))
+
+
+def test_the_4_3_table_matches_a_recomputation(image_model):
+    tool, shipped = _tool("measure_4_3"), _shipped("4_3_integrated_gradients.csv")
+    photos = {p.name: p for p in xh.data.load_photo_set()}
+    assert "cat" in shipped and set(shipped) <= set(photos)
+    order = [p.name for p in tool.photo_order(list(photos.values()))]
+    assert order[:len(shipped)] == list(shipped), "the table holds the first photos of the tool's order"
+    for name in _pick(shipped, 2):
+        fresh = tool.measure_photo(image_model, photos[name], parts=("riemann", "gausslegendre"))
+        _assert_rows_agree(shipped[name], fresh)
+
+
+def test_the_4_1_noise_shares_of_the_pairs_follow_the_estimated_noise_to_signal_ratio():
+    """The set's noise shares follow r / (n + r) with the photo's own r: the estimator and the pairs agree."""
+    shipped = _shipped("4_1_saliency.csv")
+    predicted, paired = [], []
+    for row in shipped.values():
+        r = float(row["noise_to_signal"])
+        for n in (4, 8, 16):
+            predicted.append(r / (n + r))
+            paired.append(float(row[f"noise_share_{n}"]))
+    mean_gap = sum(abs(a - b) for a, b in zip(predicted, paired)) / len(paired)
+    assert mean_gap < 0.1, mean_gap
+    worse = [paired[i + 2] > paired[i] for i in range(0, len(paired), 3)]   # n = 16 against n = 4, per photo
+    assert sum(worse) <= len(worse) // 10, "the noise share should fall from 4 to 16 samples on almost every photo"
+
+
+@pytest.mark.parametrize("column", ["noise_share_16", "top_overlap_16", "speckle_sg15_32", "mass_gradcam"])
+def test_the_4_1_columns_are_in_range(column):
+    values = [float(row[column]) for row in _shipped("4_1_saliency.csv").values()]
+    assert all(math.isfinite(v) and v >= 0 for v in values), column

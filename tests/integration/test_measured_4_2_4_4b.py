@@ -1,0 +1,77 @@
+"""The set-wide numbers lesson 4.2 reads from data/measured/ agree with the code that made them.
+
+tools/measure_4_2.py computed them with the default model; here a random part of each table is computed
+again and must match, so a shipped number cannot drift from the code. The tool's batched maps must equal the
+course helpers' one-photo maps.
+"""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import xai_helpers as xh
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("measure_4_2", ROOT / "tools" / "measure_4_2.py")
+tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tool)
+
+
+@pytest.fixture(scope="module")
+def image_model():
+    return xh.load_image_model()
+
+
+@pytest.fixture(scope="module")
+def photos():
+    return xh.data.load_photo_set()
+
+
+def test_the_batched_maps_equal_the_helpers_one_photo_maps(image_model):
+    x = torch.cat([image_model.preprocess("dog"), image_model.preprocess("cat")])
+    targets = torch.tensor([image_model.labels.index("pickup"), image_model.labels.index("tabby")])
+    maps = tool.cams(image_model, x, targets, chunk=1)
+    for i, (name, label) in enumerate((("dog", "pickup"), ("cat", "tabby"))):
+        one = image_model.preprocess(name)
+        assert torch.allclose(maps["Grad-CAM"][i], xh.grad_cam(image_model, one, label), atol=1e-5)
+        assert torch.allclose(maps["Grad-CAM++"][i], xh.grad_cam_plus_plus(image_model, one, label), atol=1e-5)
+
+
+def _agree(shipped, fresh, keys):
+    shipped = shipped.set_index(keys).loc[fresh.set_index(keys).index]
+    fresh = fresh.set_index(keys)
+    exact = [c for c in fresh.columns if c.endswith("hit") or not pd.api.types.is_numeric_dtype(fresh[c])]   # hits and class names
+    values = [c for c in fresh.columns if c not in exact]
+    assert (shipped[exact].to_numpy() == fresh[exact].to_numpy()).all()
+    assert np.allclose(shipped[values].to_numpy(float), fresh[values].to_numpy(float), atol=1e-4)
+
+
+def test_a_random_part_of_the_photo_table_is_reproduced(image_model, photos):
+    shipped = pd.read_csv(xh.data.data_path("measured", tool.PHOTO_TABLE))
+    assert len(shipped) == sum(len(p.classes) for p in photos)
+    pick = np.random.default_rng().choice(len(shipped), size=3, replace=False)
+    only = {(shipped.loc[i, "photo"], shipped.loc[i, "class"]) for i in pick}
+    _agree(shipped, tool.photo_rows(image_model, photos, only=only), ["photo", "class"])
+
+
+def test_a_random_part_of_the_scene_table_is_reproduced(image_model, photos):
+    shipped = pd.read_csv(xh.data.data_path("measured", tool.SCENE_TABLE))
+    scenes = xh.data.load_composite_scenes()
+    assert list(shipped["scene"]) == [s.name for s in scenes]
+    pick = sorted(np.random.default_rng().choice(len(scenes), size=3, replace=False))
+    _agree(shipped, tool.scene_rows(image_model, [scenes[i] for i in pick], photos), ["scene"])
+
+
+def test_resnet50_default_layer_is_never_negative_whatever_the_weights():
+    resnet = xh.load_image_model("resnet50", random_weights=True)
+    saved = {}
+    handle = resnet.model.layer4.register_forward_hook(lambda module, inputs, output: saved.update(A=output))
+    try:
+        with torch.no_grad():
+            resnet.model(resnet.preprocess("dog"))
+    finally:
+        handle.remove()
+    assert resnet.target_layer_name == "layer4" and saved["A"].min() >= 0

@@ -1,0 +1,63 @@
+"""The set-wide numbers lesson 4.5 reads from data/measured/ agree with the code that made them.
+
+tools/measure_4_5.py computed them with the default model on the whole photo set; here a random photo's rows
+are computed again (with fewer random draws, the first ones) and must match, so a shipped number cannot drift
+from the code.
+"""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import xai_helpers as xh
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("measure_4_5", ROOT / "tools" / "measure_4_5.py")
+tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tool)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return xh.load_image_model(), tool.explainers(), {p.name: p for p in xh.data.load_photo_set()}
+
+
+def _pick(names, k):
+    picked = list(np.random.default_rng().choice(sorted(names), size=k, replace=False))
+    print("recomputed:", picked)
+    return picked
+
+
+def test_the_tables_cover_the_whole_set(setup):
+    _, _, photos = setup
+    faith = pd.read_csv(xh.data.data_path("measured", "4_5_faithfulness.csv"))
+    point = pd.read_csv(xh.data.data_path("measured", "4_5_pointing.csv"))
+    assert set(faith["photo"]) == set(photos) == set(point["photo"])
+    draws = faith[faith["method"] == "random"].groupby(["photo", "replacement"])["draw"].nunique()
+    assert (draws == tool.N_RANDOM).all() and tool.N_RANDOM >= 20
+    assert len(point) == sum(len(p.classes) for p in photos.values()) * len(tool.POINTING_METHODS)
+
+
+def test_a_random_photo_deletion_and_insertion_rows_are_reproduced(setup):
+    image_model, made, photos = setup
+    shipped = pd.read_csv(xh.data.data_path("measured", "4_5_faithfulness.csv"))
+    for name in _pick(photos, 1):
+        fresh, _, _ = tool.measure_photo(image_model, photos[name], made, n_random=3)
+        keys = ["replacement", "method", "draw"]
+        mine = shipped[shipped["photo"] == name].fillna({"draw": -1}).set_index(keys)
+        fresh = fresh.fillna({"draw": -1}).set_index(keys)
+        mine = mine.loc[fresh.index]
+        assert np.allclose(mine[["deletion_auc", "insertion_auc"]].to_numpy(float),
+                           fresh[["deletion_auc", "insertion_auc"]].to_numpy(float), atol=2e-3), name
+
+
+def test_random_photos_pointing_rows_are_reproduced(setup):
+    image_model, made, photos = setup
+    shipped = pd.read_csv(xh.data.data_path("measured", "4_5_pointing.csv"))
+    for name in _pick(photos, 2):
+        fresh = tool.point_photo(image_model, photos[name], made).set_index(["cls", "method"])
+        mine = shipped[shipped["photo"] == name].set_index(["cls", "method"]).loc[fresh.index]
+        assert np.allclose(mine[["hit", "chance"]].to_numpy(float), fresh[["hit", "chance"]].to_numpy(float),
+                           atol=1e-6), name

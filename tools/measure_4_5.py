@@ -1,0 +1,153 @@
+"""The set-wide checks of lesson 4.5, measured once on the evaluation photo set and shipped as small tables.
+
+For every photo of ``xh.data.load_photo_set()`` and the default image model:
+
+* the pointing game on every boxed class: Grad-CAM, SmoothGrad (16 samples), the edge detector, the random
+  map (hit rate over ``N_RANDOM`` draws) and a centre prior (a map that always peaks at the centre of the view);
+* deletion and insertion AUCs (``xh.evaluation.faithfulness``, 9 points per curve, pixels -> black and
+  -> blur) of the main class's maps: Grad-CAM, IG from black (64 steps), IG ranked by |map|, SmoothGrad,
+  the edge detector, and ``N_RANDOM`` random maps (seeds 0..N_RANDOM-1), photo by photo.
+
+Writes data/measured/4_5_faithfulness.csv, 4_5_pointing.csv and 4_5_ig.csv (IG's completeness per map).
+The integration tier (tests/integration/test_measured_4_5.py) recomputes a random subset with
+``measure_photo`` and ``point_photo`` below and asserts that it agrees with the shipped tables.
+
+    python tools/measure_4_5.py                   # all photos (about 40 min on 2 busy cores)
+    python tools/measure_4_5.py --photos dog cat  # a subset, printed, not written
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import xai_helpers as xh  # noqa: E402
+
+ev = xh.evaluation
+OUT = ROOT / "data" / "measured"
+FRACTIONS = (0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)   # 9 points per curve, denser where curves fall fastest
+N_RANDOM = 20           # random maps per photo (seeds 0..19)
+IG_STEPS = 64
+N_SAMPLES = 16
+METHODS = ("Grad-CAM", "IG (black baseline)", "IG ranked by |map|", "SmoothGrad", "edge detector")
+POINTING_METHODS = ("Grad-CAM", "SmoothGrad", "edge detector", "random", "centre prior")
+
+
+def explainers():
+    """The map makers of the lesson: Grad-CAM, IG from black and from blur, SmoothGrad."""
+    made = xh.interpret.image_explainers(("grad_cam", "integrated_gradients", "smoothgrad"), n_steps=IG_STEPS,
+                                         n_samples=N_SAMPLES)
+    made["ig_blur"] = xh.interpret.image_explainers(("integrated_gradients",), n_steps=IG_STEPS,
+                                                    ig_baseline="blur")["integrated_gradients"]
+    return made
+
+
+def centre_prior(size=224):
+    """A map that peaks at the centre of the view and falls off with the distance from it."""
+    yy, xx = np.mgrid[0:size, 0:size]
+    c = (size - 1) / 2
+    return np.exp(-((xx - c) ** 2 + (yy - c) ** 2) / (2 * (size / 4) ** 2)).astype(np.float32)
+
+
+def class_maps(image_model, x, target, made, with_blur=True):
+    """The lesson's maps of one class, and IG's completeness records {baseline: relative error}."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # an IG error above 5 % is recorded, not shown
+        maps = {"Grad-CAM": made["grad_cam"](image_model, x, target),
+                "IG (black baseline)": made["integrated_gradients"](image_model, x, target),
+                "SmoothGrad": made["smoothgrad"](image_model, x, target)}
+        ig = {"black": made["integrated_gradients"].completeness[-1]}
+        if with_blur:
+            maps["IG (blur baseline)"] = made["ig_blur"](image_model, x, target)
+            ig["blur"] = made["ig_blur"].completeness[-1]
+    maps = {k: xh.to_numpy(v) for k, v in maps.items()}
+    maps["IG ranked by |map|"] = np.abs(maps["IG (black baseline)"])
+    maps["edge detector"] = xh.to_numpy(ev.edge_map(image_model, x))
+    return maps, ig
+
+
+def measure_photo(image_model, item, made, n_random=N_RANDOM, methods=METHODS, batch_size=32):
+    """Deletion/insertion AUCs of one photo's main class: a DataFrame, one row per replacement, method and draw."""
+    x = image_model.preprocess(item.image)
+    target = item.indices[0]
+    maps, ig = class_maps(image_model, x, target, made, with_blur="IG (blur baseline)" in methods)
+    maps = {k: maps[k] for k in methods}
+    for draw in range(n_random):
+        maps[f"random {draw}"] = xh.to_numpy(ev.random_map(image_model, x, seed=draw))
+    result = ev.faithfulness(image_model, [x], maps={"image 0": maps}, targets=[target], fractions=FRACTIONS,
+                             batch_size=batch_size)
+    table = result.table.drop(columns="image").assign(photo=item.name, cls=item.classes[0])
+    table["draw"] = table["method"].str.extract(r"^random (\d+)$")[0].astype(float)
+    table.loc[table["draw"].notna(), "method"] = "random"
+    with torch.no_grad():
+        p = float(image_model.model(x).softmax(-1)[0, target])
+    ig_rows = [{"photo": item.name, "cls": item.classes[0], "baseline": b, "relative_error": r["relative_error"],
+                "score_difference": r["score_difference"]} for b, r in ig.items()]
+    return table.assign(p_class=p), pd.DataFrame(ig_rows), maps
+
+
+def point_photo(image_model, item, made, n_random=N_RANDOM):
+    """Pointing-game trials of every boxed class of one photo: one row per class and method (no IG: its 64
+    steps per class cost more than the rest of the set)."""
+    x = image_model.preprocess(item.image)
+    rows, centre = [], centre_prior(x.shape[-1])
+    for cls, index in zip(item.classes, item.indices):
+        box = item.boxes[cls]
+        maps = {"Grad-CAM": made["grad_cam"](image_model, x, index),
+                "SmoothGrad": made["smoothgrad"](image_model, x, index),
+                "edge detector": ev.edge_map(image_model, x), "centre prior": centre}
+        base = {"photo": item.name, "cls": cls, "chance": ev.pointing_game_chance(box, size=tuple(x.shape[-2:]))}
+        rows += [{**base, "method": name, "hit": float(ev.pointing_game_hit(m, box))} for name, m in maps.items()]
+        draws = [ev.pointing_game_hit(ev.random_map(image_model, x, seed=d), box) for d in range(n_random)]
+        rows.append({**base, "method": "random", "hit": float(np.mean(draws))})
+    return pd.DataFrame(rows)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", nargs="+", help="names from the photo set (default: all; then the tables are written)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    image_model = xh.load_image_model()
+    made = explainers()
+    items = [p for p in xh.data.load_photo_set() if not args.photos or p.name in args.photos]
+    point = pd.concat([point_photo(image_model, item, made) for item in items], ignore_index=True)
+    print(point.groupby("method")["hit"].mean().round(3), flush=True)
+    if not args.photos:
+        OUT.mkdir(parents=True, exist_ok=True)
+        point.to_csv(OUT / "4_5_pointing.csv", index=False, float_format="%.6g")
+    faith, ig = [], []
+    for item in items:
+        start = time.time()
+        table, ig_rows, _ = measure_photo(image_model, item, made)
+        faith.append(table), ig.append(ig_rows)
+        black = table[table["replacement"] == "black"].groupby("method")["deletion_auc"].mean()
+        print(f"{item.name:14s} {time.time() - start:5.0f} s  deletion black: Grad-CAM {black['Grad-CAM']:.3f}, "
+              f"random {black['random']:.3f}", flush=True)
+        if not args.photos:
+            write(faith, ig)
+    if args.photos:
+        faith = pd.concat(faith, ignore_index=True)
+        print(faith.groupby(["method", "replacement"])[["deletion_auc", "insertion_auc"]].mean().round(3))
+
+def write(faith, ig):
+    """The faithfulness tables, rewritten after every photo (a partial run leaves the photos done so far)."""
+    faith, ig = (pd.concat(t, ignore_index=True) for t in (faith, ig))
+    OUT.mkdir(parents=True, exist_ok=True)
+    faith[["photo", "cls", "p_class", "replacement", "method", "draw", "deletion_auc", "insertion_auc"]].to_csv(
+        OUT / "4_5_faithfulness.csv", index=False, float_format="%.6g")
+    ig.to_csv(OUT / "4_5_ig.csv", index=False, float_format="%.6g")
+
+if __name__ == "__main__":
+    began = time.time()
+    main()
+    print(f"{time.time() - began:.0f} s")
