@@ -12,6 +12,8 @@ import torch.nn.functional as F
 import xai_helpers as xh
 import check_answers as A
 
+pytestmark = pytest.mark.usefixtures("one_thread")   # hundreds of small model passes (tests/conftest.py)
+
 CLASSES_1 = ["palace", "lakeside"]
 BOXES_96 = {"tower": (0, 0, 47, 95), "lake": (55, 48, 95, 68)}
 LAYERS_1 = ["_head_activation", "_blocks.12"]
