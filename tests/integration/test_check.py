@@ -17,3 +17,20 @@ def test_second_normalisation_shares_the_network_and_only_changes_mean_and_std()
     pixels = torch.rand(1, 3, 8, 8)
     assert torch.allclose(other.denormalize(other.normalize(pixels)), pixels, atol=1e-6)
     assert imagenet_normalised(model) is other
+
+
+def test_the_smoothgrad_check_runs_its_model_passes_on_one_thread_and_restores_the_notebooks(capsys):
+    import check_answers as A
+    model = xh.load_image_model()
+    threads = []
+    handle = model.model.register_forward_pre_hook(lambda _m, _inputs: threads.append(torch.get_num_threads()))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        xh.check.problem2_smoothgrad(A.smoothgrad, model)
+        assert torch.get_num_threads() == 2
+    finally:
+        handle.remove()
+        torch.set_num_threads(previous)
+    assert "\u2713 Problem 2a" in capsys.readouterr().out
+    assert len(threads) > 10 and set(threads) == {1}

@@ -8,6 +8,7 @@ import functools
 
 import numpy as np
 import pytest
+import torch
 import torch.nn.functional as F
 
 import check_answers as A
@@ -68,9 +69,26 @@ def butterfly32():
     return F.interpolate(model().preprocess("butterfly"), size=(32, 32), mode="bilinear", align_corners=False)
 
 
+def _clock(n):
+    """The seconds one SmoothGrad call of n samples takes, for the results and for the check's own timing."""
+    return 0.05 + 0.1 * n
+
+
+@pytest.fixture(autouse=True)
+def steady_clock(monkeypatch):
+    import sys
+    monkeypatch.setattr(sys.modules["xai_helpers.check.problem2"], "timed",
+                        lambda fn, *args, n_samples, **kwargs: _clock(n_samples))
+
+
+@functools.lru_cache(maxsize=None)
+def _experiment():
+    return A.experiment(model(), butterfly32(), "monarch", [1, 2], clock=_clock)
+
+
 def _experiment_case():
-    return dict(results=A.experiment(model(), butterfly32(), "monarch", [1, 2]), image_model=model(),
-                x=butterfly32(), target="monarch", n_list=[1, 2])
+    return dict(results=_experiment(), image_model=model(), x=butterfly32(), target="monarch", n_list=[1, 2],
+                my_smoothgrad=A.smoothgrad)
 
 
 @functools.lru_cache(maxsize=None)
@@ -106,7 +124,10 @@ def case6():
 
 def _region_case():
     top, left, bottom, right = gt._case_setup().box
-    return dict(region=(top - 1, left - 1, bottom + 1, right + 1), model=case6()[0], scenes=case6()[1])
+    mass = torch.full((48, 48), 1e-4)
+    mass[top:bottom, left:right] = 0.01
+    return dict(region=(top - 1, left - 1, bottom + 1, right + 1), outside_mass=mass, model=case6()[0],
+                scenes=case6()[1])
 
 
 CASES = {
@@ -116,7 +137,8 @@ CASES = {
     "problem2_smoothgrad": Case(check.problem2_smoothgrad, lambda: dict(
         my_smoothgrad=A.smoothgrad, image_model=model(), photo="coffee"),
         aliases={"my_smoothgrad": YOUR_FUNCTION}, max_examples=10, feedback=FEEDBACK),
-    "problem2_experiment": Case(check.problem2_experiment, _experiment_case, max_examples=20, feedback=FEEDBACK),
+    "problem2_experiment": Case(check.problem2_experiment, _experiment_case, aliases={"my_smoothgrad": YOUR_FUNCTION},
+                                max_examples=20, feedback=FEEDBACK),
     "problem3_baselines": Case(check.problem3_baselines, lambda: dict(
         build_baselines=A.baselines, image_model=model(), photo="flower"),
         aliases={"build_baselines": YOUR_FUNCTION}, max_examples=10, feedback=FEEDBACK),

@@ -74,9 +74,19 @@ def case():
     return gt.load_case()
 
 
+def _mass_peaking_at(region):
+    """An average map of shares outside the digits that peaks inside ``region`` and concentrates there."""
+    top, left, bottom, right = region
+    mass = torch.full((48, 48), 1e-4)
+    mass[top:bottom, left:right] = 0.01
+    mass[(top + bottom) // 2, (left + right) // 2] = 0.02
+    return mass
+
+
 def test_problem6_checker_accepts_a_region_on_the_mark(case, capsys):
     top, left, bottom, right = gt._case_setup().box
-    assert check6.problem6_region((top - 2, left - 1, bottom + 1, right + 2), *case) is True
+    region = (top - 2, left - 1, bottom + 1, right + 2)
+    assert check6.problem6_region(region, _mass_peaking_at(region), *case) is None
     assert "\u2713" in capsys.readouterr().out
 
 
@@ -89,7 +99,7 @@ def test_problem6_checker_accepts_a_region_on_the_mark(case, capsys):
 ])
 def test_problem6_checker_rejects_malformed_regions(case, region, message):
     with pytest.raises(AssertionError, match=message):
-        check6.problem6_region(region, *case)
+        check6.problem6_region(region, _mass_peaking_at((20, 20, 28, 28)), *case)
 
 
 def test_problem6_checker_explains_a_wrong_location(case):
@@ -97,11 +107,11 @@ def test_problem6_checker_explains_a_wrong_location(case):
     top, left, bottom, right = gt._case_setup().box
     # on the digits: the centre of the scene, where digits usually are
     with pytest.raises(check6.CheckFailed, match="digit") as err:
-        check6.problem6_region((20, 20, 28, 28), model, scenes)
+        check6.problem6_region((20, 20, 28, 28), _mass_peaking_at((20, 20, 28, 28)), model, scenes)
     assert f"{top}, {left}" not in str(err.value) and f"{top}:{bottom}" not in str(err.value)   # not given away
     # the lesson's mark position, copied from section 4.5
     with pytest.raises(check6.CheckFailed, match="changes"):
-        check6.problem6_region(gt.LESSON_MARK.box, model, scenes)
+        check6.problem6_region(gt.LESSON_MARK.box, _mass_peaking_at(gt.LESSON_MARK.box), model, scenes)
 
 
 # --- the training seeds and the seed table -----------------------------------------------------------------------

@@ -3,7 +3,9 @@
 A temporary course directory gets the solutions notebook as source/chapter4/chapter4.ipynb and the README's
 nbgrader_config.py settings; ``nbgrader generate_assignment`` must accept it as it is; the release must equal
 exercises/ cell by cell (the same sources, so the one generator and nbgrader agree); ``nbgrader autograde``
-must give a blank release 0 autograded points and the reference solutions every autograded point.
+must give a blank release 0 autograded points, the reference solutions every autograded point, and a partly wrong
+submission every point but those of the check cells of its wrong answers (a partial score), each of those cells
+failing with the message that names its mistake.
 Skipped with a reason when nbgrader is not installed (it is in the course's test extra).
 """
 import os
@@ -80,15 +82,75 @@ def _autograded(course, student):
         return sum(g.auto_score or 0 for g in grades), sum(g.max_score for g in grades), len(grades)
 
 
-def test_autograde_blank_release_scores_zero_and_solutions_score_full(course):
-    for student, notebook in (("blank", course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"), ("reference", SOLUTIONS)):
-        target = course / "submitted" / student / ASSIGNMENT
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(notebook, target / f"{NOTEBOOK}.ipynb")
+#: A partly wrong submission: the solutions with three answers changed as a learner might get them wrong, each in a
+#: task whose result no later check cell reads (grade_id -> (the right line, the wrong one), points lost).
+PARTLY_WRONG = {
+    "p2c-code": ("n_needed = math.ceil(", "n_needed = math.floor("),
+    "p3c-code": ('per_pixel = ig[name]["attributions"][0].sum(0)', 'per_pixel = ig[name]["attributions"][0].abs().sum(0)'),
+    "p5d-code": ("largest_margin = max(", "largest_margin = min("),
+}
+LOST = {"p2c-check": 2, "p3c-check": 2, "p5d-check": 1}
+#: What each of those check cells must say: the message of the mistake, not some other error.
+DIAGNOSES = {"p2c-check": "n_needed'] is rounded down", "p3c-check": "uses |attribution|",
+             "p5d-check": "largest_margin is not the largest margin"}
+
+
+def _partly_wrong(path):
+    notebook = nbformat.read(str(SOLUTIONS), as_version=4)
+    for cell in notebook.cells:
+        change = PARTLY_WRONG.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
+        if change:
+            assert change[0] in cell.source, f"the solutions no longer hold {change[0]!r}"
+            cell.source = cell.source.replace(change[0], change[1])
+    nbformat.write(notebook, str(path))
+
+
+@pytest.fixture(scope="module")
+def autograded(course):
+    """Three submissions autograded in one run: the blank release, the reference solutions, a partly wrong one."""
+    for student in ("blank", "reference", "partly"):
+        (course / "submitted" / student / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
+    target = lambda student: course / "submitted" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"  # noqa: E731
+    shutil.copy(course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", target("blank"))
+    shutil.copy(SOLUTIONS, target("reference"))
+    _partly_wrong(target("partly"))
     _nbgrader(course, "autograde", ASSIGNMENT, "--force", "--create")
-    blank, maximum, n_tests = _autograded(course, "blank")
-    full, _, _ = _autograded(course, "reference")
+    return course
+
+
+def _scores_by_cell(course, student):
+    from nbgrader.api import Gradebook
+    tests = _test_cells()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student)
+        return {g.name: (g.auto_score or 0, g.max_score) for g in notebook.grades if g.name in tests}
+
+
+def test_autograde_blank_release_scores_zero_and_solutions_score_full(autograded):
+    blank, maximum, n_tests = _autograded(autograded, "blank")
+    full, _, _ = _autograded(autograded, "reference")
     print(f"autograded points: blank release {blank:g}/{maximum:g}, solutions {full:g}/{maximum:g} ({n_tests} check cells)")
     assert n_tests >= 15 and maximum >= 30
     assert blank == 0
     assert full == maximum
+
+
+def _errors(course, student):
+    """grade_id -> (error name, message) of every cell of the autograded notebook that raised."""
+    notebook = nbformat.read(str(course / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"), as_version=4)
+    return {c.metadata.get("nbgrader", {}).get("grade_id", c.id): (o.ename, o.evalue)
+            for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"}
+
+
+def test_autograde_a_partly_wrong_submission_loses_exactly_the_points_of_its_wrong_answers(autograded):
+    partly, maximum, _ = _autograded(autograded, "partly")
+    scores = _scores_by_cell(autograded, "partly")
+    print(f"autograded points: partly wrong submission {partly:g}/{maximum:g}")
+    assert 0 < partly < maximum
+    assert {name: scores[name] for name in LOST} == {name: (0, points) for name, points in LOST.items()}
+    assert all(score == top for name, (score, top) in scores.items() if name not in LOST)
+    assert partly == maximum - sum(LOST.values())
+    errors = _errors(autograded, "partly")
+    assert set(errors) == set(LOST), errors                       # only the checks of the wrong answers raised
+    for name, text in DIAGNOSES.items():
+        assert errors[name][0] == "CheckFailed" and text in errors[name][1], errors[name]

@@ -73,7 +73,7 @@ CASES = {
     "problem6_paste": Case(check.problem6_paste, lambda: dict(paste_region=paste_region),
                            aliases={"paste_region": YOUR_FUNCTION}, max_examples=15, feedback=FEEDBACK),
     "written_answer": Case(check.written_answer, lambda: dict(
-        text="Resolution: grid 7 against 224. Noise: roughness 0.61 vs 0.05.", problem=1,
+        text="Resolution: grid 7 against 224. Noise: roughness 0.61 vs 0.050.", problem=1,
         must_mention=["resolution", ("noise", "rough")], measured=[7, 0.61, np.float64(0.05)], min_quoted=2,
         label="Problem 1 (written answer)"), aliases={"text": ["answer"]}, max_examples=40, feedback=FEEDBACK),
     "numbers_in": Case(check.numbers_in, lambda: dict(text="p = 58.3%, rank 2"), max_examples=15),
@@ -97,3 +97,75 @@ def test_a_wrong_kind_of_answer_is_named_in_the_course_voice():
         check.problem6_paste(None)
     with pytest.raises(TypeError, match="roughness: heatmap must be"):
         check.roughness("map")
+
+
+# --- answers of the wrong shape: feedback, never a crash ----------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+_SHAPES = hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=5)
+GARBAGE = st.deferred(lambda: st.one_of(
+    st.none(), st.just(Ellipsis), st.booleans(), st.integers(-10, 300), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8), hnp.arrays(np.float64, _SHAPES, elements=st.floats(-2, 2) | st.just(float("nan"))),
+    _SHAPES.map(lambda shape: torch.full(shape, float("nan"))), _SHAPES.map(torch.rand),
+    st.lists(GARBAGE, max_size=3), st.lists(GARBAGE, max_size=3).map(tuple),
+    st.dictionaries(st.text(max_size=4) | st.integers(0, 20), GARBAGE, max_size=3)))
+
+
+def _returns(value):
+    return lambda *args, **kwargs: value
+
+
+def _swapped(fn):
+    """The learner's function with its result's items in the reverse order."""
+    return lambda *args, **kwargs: tuple(reversed(fn(*args, **kwargs)))
+
+
+def _garbled(valid, key, value):
+    """``valid`` (a dict of dicts) with one entry, or one field of one entry, replaced by ``value``."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in valid.items()}
+    first = next(iter(out))
+    if key is None or not isinstance(out[first], dict):
+        out[first] = value
+    else:
+        out[first][sorted(out[first])[key % len(out[first])]] = value
+    return out
+
+
+def _answer_cases(garbage, key):
+    """Each checker's call with a wrong-shaped answer drawn from ``garbage``."""
+    table = _table_case()
+    evidence = _evidence_case()
+    return {
+        "problem1_box_share": lambda: check.problem1_box_share(_returns(garbage)),
+        "problem2_plan": lambda: check.problem2_plan(_garbled({"plan": A.plan(_runs())}, None, garbage)["plan"]
+                                                     if key is None else dict(A.plan(_runs()), signal=garbage), _runs()),
+        "problem2_plan maps": lambda: check.problem2_plan(A.plan(_runs()), _garbled(
+            {n: dict(r, maps=(r["maps"][0], garbage)) for n, r in _runs().items()}, None,
+            {"seconds": 1.0, "maps": garbage, "difference": 0.5})),
+        "problem3_table": lambda: check.problem3_table(**dict(table, table=_garbled(table["table"], key, garbage))),
+        "problem4_word_attention": lambda: check.problem4_word_attention(_returns(garbage)),
+        "problem4_word_attention swapped": lambda: check.problem4_word_attention(_swapped(A.word_attention)),
+        "problem4_word_attention W": lambda: check.problem4_word_attention(
+            lambda matrix, tokens: (A.word_attention(matrix, tokens)[0], garbage)),
+        "problem5_evidence": lambda: check.problem5_evidence(**dict(evidence, evidence=_garbled(
+            evidence["evidence"], key, garbage))),
+        "problem5_evidence chance": lambda: check.problem5_evidence(**dict(evidence, chance=garbage)),
+        "problem6_paste": lambda: check.problem6_paste(_returns(garbage)),
+        "written_answer": lambda: check.written_answer(garbage, problem=1, measured=[0.61, 7]),
+    }
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@given(garbage=GARBAGE, key=st.none() | st.integers(0, 5), which=st.sampled_from(sorted(_answer_cases(None, None))))
+def test_every_checker_answers_a_wrong_shaped_answer_with_feedback(garbage, key, which):
+    try:
+        _answer_cases(garbage, key)[which]()
+    except check.CheckFailed:
+        pass                                     # feedback (NotAnsweredYet is a CheckFailed too)
+
+
+def test_a_pair_in_the_wrong_order_gets_feedback_not_an_error():
+    with pytest.raises(check.CheckFailed, match="wrong order"):
+        check.problem4_word_attention(_swapped(A.word_attention))

@@ -284,7 +284,7 @@ def test_problem6_paste_checker_accepts_a_right_answer(capsys):
         out = images.clone()
         out[:, :, top:bottom, left:right] = images[donors][:, :, top:bottom, left:right]
         return out
-    assert check6.problem6_paste(paste) is True and "\u2713" in capsys.readouterr().out
+    assert check6.problem6_paste(paste) is None and "\u2713" in capsys.readouterr().out
 
 
 # --- the mark score at Grad-CAM's resolution and the controls drawn per model ---------------------------------

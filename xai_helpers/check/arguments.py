@@ -31,7 +31,8 @@ def answers_checked(label, answers=()):
 
     ``label`` starts every message (``"Problem 1b"``); an argument named in ``answers`` that is None or ``...``
     raises ``NotAnsweredYet`` (the learner has not filled it in yet), any argument of the wrong kind ``CheckFailed``
-    naming it and the kind it should be.
+    naming it and the kind it should be. A checker never raises anything else on a learner's answer: an error the
+    checks did not foresee (an answer of an unexpected shape or order) becomes ``CheckFailed`` naming the answers.
     """
     def decorate(checker):
         signature = inspect.signature(checker)
@@ -49,7 +50,14 @@ def answers_checked(label, answers=()):
                                          "above first.")
                 if name in hints and not matches(value, hints[name]):
                     fail(label, _wrong_kind(name, value, hints[name]))
-            return checker(*args, **kwargs)
+            try:
+                return checker(*args, **kwargs)
+            except (AssertionError, KeyboardInterrupt):
+                raise
+            except Exception as err:  # noqa: BLE001 -- an answer the checks above did not foresee: still feedback
+                names = ", ".join(f"`{a}`" for a in answers)
+                fail(label, f"the check could not read your answer ({names}): {type(err).__name__}: {err}. Compare "
+                            "its kind, shape and order with what the task asks for.")
         return run
     return decorate
 

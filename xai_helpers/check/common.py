@@ -9,7 +9,11 @@ import collections
 import contextlib
 import functools
 import hashlib
+import inspect
 import math
+import statistics
+import time
+import types
 import warnings
 
 import numpy as np
@@ -54,6 +58,17 @@ def as_array(a):
     return np.asarray(a, dtype=np.float64)
 
 
+def numbers_of(value, label, what):
+    """A learner's array-like answer as a float64 array, or a plain-words failure (strings, ragged lists, None...)."""
+    if value is None or value is Ellipsis:
+        raise NotAnsweredYet(f"{label}: {what} is missing.")
+    try:
+        return as_array(value)
+    except (TypeError, ValueError, RuntimeError) as err:
+        fail(label, f"{what} should hold numbers (a tensor, an array or a list of numbers); got "
+                    f"{type(value).__name__} ({_short(value)}), which cannot be read as numbers: {err}")
+
+
 def ok(label, text):
     print(f"\u2713 {label}: {text}")
 
@@ -85,6 +100,18 @@ def number(value, label, what):
     return v
 
 
+def count(value, label, what, unit="things"):
+    """A learner's count as an int: a whole number (an int, or a float / 0-d array that is one), never rounded here.
+
+    ``unit`` says what is counted (in the message); a count written as 198.7 is a failure, not 199."""
+    if isinstance(value, (bool, np.bool_)):
+        fail(label, f"{what} should be a whole number of {unit}; got the truth value {value!r}.")
+    v = number(value, label, what)
+    if not float(v).is_integer():
+        fail(label, f"{what} is {v:g}, which is not a whole number of {unit}: a count of {unit} has no fraction.")
+    return int(v)
+
+
 def require_keys(value, keys, label, what, ordered=True):
     """Fail unless ``value`` is a dict with exactly ``keys`` (in this order when ``ordered``).
 
@@ -101,15 +128,20 @@ def require_fields(record, fields, label, name):
         raise NotAnsweredYet(f"{label}: {name} has no {missing}.")
 
 
-def first_mistake(wrong_answers, matches):
+def first_mistake(wrong_answers, matches, distance=None):
     """The message of the first ``(wrong answer, message)`` pair whose answer ``matches``, or None.
 
     A wrong answer of None (a mistake that cannot show with these arguments) is skipped; a generator of pairs
-    computes each wrong answer only when the ones before it did not match."""
-    for wrong, message in wrong_answers:
-        if wrong is not None and matches(wrong):
-            return message
-    return None
+    computes each wrong answer only when the ones before it did not match. With ``distance`` (wrong answer ->
+    how far the learner's answer is from it), every pair is computed and the closest matching one wins: where
+    two mistakes give nearly the same answer, the message names the one the answer is nearest to."""
+    if distance is None:
+        for wrong, message in wrong_answers:
+            if wrong is not None and matches(wrong):
+                return message
+        return None
+    found = [(distance(wrong), message) for wrong, message in wrong_answers if wrong is not None and matches(wrong)]
+    return min(found, key=lambda pair: pair[0])[1] if found else None
 
 
 def near(value, reference, atol, rtol=0.0):
@@ -117,18 +149,13 @@ def near(value, reference, atol, rtol=0.0):
     return abs(float(value) - float(reference)) <= atol + rtol * abs(float(reference))
 
 
-def identical(a, b):
-    """Two tensors hold exactly the same values (compared on the CPU)."""
-    return torch.equal(a.detach().cpu(), b.detach().cpu())
-
-
 def seeding_mistake(first, draw, seed, other_seed, what):
     """Why a seeded draw is not reproducible, or None. ``first`` = ``draw(seed)``, already made; ``what`` names
-    the draws (e.g. "maps"). Each seed must give the same ``what`` on every call, and another seed other ones."""
-    if not identical(draw(seed), first):
-        return (f"two calls with the same seed gave different {what}: the noise is not seeded. Draw it from "
-                "torch.Generator().manual_seed(seed)")
-    if identical(draw(other_seed), first):
+    the draws (e.g. "maps"). Each seed must give the same ``what`` on every call (to 1e-5 of the largest value: a
+    CPU may add floats in another order from one call to the next), and another seed other ones."""
+    if not close(draw(seed), first, 1e-5):           # equal up to the order of float additions between calls
+        return f"two calls with the same seed gave different {what}: the noise is not seeded"
+    if close(draw(other_seed), first, 1e-6):
         return f"the seed argument is ignored: seed={seed} and seed={other_seed} gave the same {what}"
     return None
 
@@ -174,17 +201,49 @@ def quiet():
         yield
 
 
+def _kept_global(name, value):
+    """Whether a notebook global stays visible to a learner's function in the check's fresh namespace: modules,
+    classes, functions and constants written in capitals (plain numbers or strings) do; data does not."""
+    if name.startswith("__") or isinstance(value, (types.ModuleType, type, types.FunctionType,
+                                                    types.BuiltinFunctionType, functools.partial)):
+        return True
+    return name.isupper() and isinstance(value, (int, float, str)) and not isinstance(value, bool)
+
+
+def isolated(fn):
+    """``fn`` with a fresh namespace: the same code and closure, but only the globals ``_kept_global`` keeps.
+
+    A function that reads a notebook variable (``image_model``, ``x_china``, ``BUTTERFLY_BOX``) instead of its
+    own argument then raises NameError, which ``call`` reports, instead of passing whenever every test input
+    happens to equal that variable. Other callables (partials of functions included) are rebuilt around their
+    function; a callable object is returned as it is."""
+    if isinstance(fn, functools.partial):
+        return functools.partial(isolated(fn.func), *fn.args, **fn.keywords)
+    if not isinstance(fn, types.FunctionType):
+        return fn
+    namespace = {k: v for k, v in fn.__globals__.items() if _kept_global(k, v)}
+    namespace.setdefault("__builtins__", __builtins__)
+    copy = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__)
+    copy.__kwdefaults__, copy.__dict__ = fn.__kwdefaults__, dict(fn.__dict__)
+    return copy
+
+
 def call(fn, label, *args, **kwargs):
-    """Call a learner's function; a NotImplementedError means 'not answered', other errors are reported."""
+    """Call a learner's function in a fresh namespace (``isolated``); a NotImplementedError means 'not answered',
+    a NameError names the notebook variable it reads, other errors are reported."""
     if not callable(fn):
         fail(label, f"expected your function, got {type(fn).__name__}.")
     try:
         with quiet():
-            return fn(*args, **kwargs)
+            return isolated(fn)(*args, **kwargs)
     except NotImplementedError:
         raise NotAnsweredYet(f"{label}: the function still raises NotImplementedError -- write its body.") from None
     except (CheckFailed, KeyboardInterrupt):
         raise
+    except NameError as err:
+        name = getattr(err, "name", None) or str(err)
+        fail(label, f"your function reads `{name}`, a variable of your notebook, instead of working from its "
+                    "arguments alone: the check calls it with other inputs, where that variable does not exist.")
     except Exception as err:  # noqa: BLE001 -- any error of the learner's code becomes feedback
         args_text = ", ".join([*(_short(a) for a in args), *(f"{k}={_short(v)}" for k, v in kwargs.items())])
         name = getattr(fn, "__name__", type(fn).__name__)
@@ -198,6 +257,89 @@ def call_for_result(fn, label, name, what, *args, **kwargs):
     if result is None:
         raise NotAnsweredYet(f"{label}: {name} returned None; return {what}.")
     return result
+
+
+def defaults_mistake(fn, expected, name):
+    """Why the defaults of the learner's function ``fn`` differ from the task's ``expected`` {argument: default},
+    or None. A default is what a call without that argument uses, so a wrong one shows in every such call."""
+    target = fn.func if isinstance(fn, functools.partial) else fn
+    try:
+        parameters = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return None
+    bound = fn.keywords if isinstance(fn, functools.partial) else {}
+    for argument, default in expected.items():
+        parameter = parameters.get(argument)
+        if parameter is None:
+            if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+                continue
+            return f"{name} has no argument `{argument}`, which the task's signature has"
+        value = bound.get(argument, parameter.default)
+        if value is parameter.empty:
+            return f"`{argument}` of {name} has no default; the task's signature gives it one"
+        if type(value) is not type(default) and not (isinstance(value, (int, float)) and isinstance(default, float)):
+            return f"the default of `{argument}` in {name} is {value!r}, not the task's"
+        if value != default:
+            return f"the default of `{argument}` in {name} is {value!r}, not the one in the task's signature"
+    return None
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run the block on one torch thread; the previous number of threads is restored after it, whatever happens.
+
+    Only for a check whose learner's results and references are all computed inside it: the number of threads
+    changes the order of float additions, and a gradient of this network at one thread can differ from one at two
+    by about 1 % of its largest value (ReLU6 kinks), so results from the notebook are compared with references
+    computed at the notebook's number of threads. One thread is faster for many small model passes on busy cores,
+    where two threads spend most of their time waiting for each other."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def timed(fn, *args, repeat=2, **kwargs):
+    """The shortest of ``repeat`` wall-clock times of ``fn(*args, **kwargs)`` in seconds (time.perf_counter)."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        with quiet():
+            fn(*args, **kwargs)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+#: A learner's timing of a call may be this many times shorter or longer than the checker's own timing of the
+#: same call before it counts as a different measurement (load on a shared machine varies between cells).
+TIMING_FACTOR: tuple[float, float] = (0.4, 1.75)
+
+
+def timing_mistake(seconds, own):
+    """Why the learner's timings ``seconds`` (n -> s) are not the time of one call each, or None.
+
+    ``own`` (n -> s) holds the checker's timing of the same call for some of the n. A timer read in
+    milliseconds or nanoseconds is 10^3 or 10^9 times too large; two calls timed together, or a timer started
+    once before the loop (each time then includes all the calls before it), makes the time too large by a
+    factor of about 2 or more; a timer stopped before the work ends makes it too short."""
+    ratios = [float(seconds[n]) / max(float(t), 1e-9) for n, t in own.items()]
+    ratio = statistics.median(ratios)
+    low, high = TIMING_FACTOR
+    if ratio > 1e5:
+        return (f"the times are about {ratio:.0e} times the time the check measures for the same call: they look "
+                "like nanoseconds, and the task asks for seconds")
+    if ratio > 100:
+        return (f"the times are about {ratio:.0f} times the time the check measures for the same call: they look "
+                "like milliseconds, and the task asks for seconds")
+    if ratio > high:
+        return (f"the times are {ratio:.1f} times the time the check measures for one call: the timer covers more "
+                "than the one call asked for (both seeds, or all the calls since the loop began)")
+    if ratio < low:
+        return (f"the times are only {ratio:.2f} of the time the check measures for the same call: the timer "
+                "stops before the call is done, or the unit is not seconds")
+    return None
 
 
 def _short(value):

@@ -13,8 +13,8 @@ from ..methods import grad_cam
 from ..methods.cam import EMPTY_MAP_TOLERANCE
 from ..models import ImageModel
 from .arguments import answers_checked, class_of, class_pair, image_batch, pixel_box, same_keys
-from .common import (NotAnsweredYet, as_array, call, fail, first_mistake, memo, near, number, ok, quiet,
-                     require, require_fields, require_keys, target_index, two_d)
+from .common import (NotAnsweredYet, as_array, call, count, fail, first_mistake, isolated, memo, near, number, ok,
+                     quiet, require, require_fields, require_keys, target_index, two_d)
 from .measures import pearson, roughness
 
 __all__ = ["problem1_box_share", "problem1_layers", "problem1_measurements"]
@@ -89,7 +89,10 @@ def problem1_box_share(box_share: Callable) -> None:
              (tall, (49, 29, 49, 29)), (torch.tensor(blob, dtype=torch.float32), (30, 10, 60, 30)),
              (blob, (0, 0, 9, 63)), (tall, (12, 12, 12, 25))]
     for heatmap, box in cases:
+        before = heatmap.clone() if isinstance(heatmap, torch.Tensor) else heatmap.copy()
         got = number(call(box_share, label, heatmap, box), label, f"box_share(map {tuple(heatmap.shape)}, {box})")
+        if not np.array_equal(as_array(heatmap), as_array(before)):
+            fail(label, "box_share changed the map it was given (in place); the maps are used again afterwards.")
         if near(got, reference_box_share(heatmap, box), 1e-6, 1e-5):
             continue
         message = first_mistake(_variants(as_array(heatmap), box), lambda wrong: near(got, wrong, 1e-6, 1e-5))
@@ -100,26 +103,35 @@ def problem1_box_share(box_share: Callable) -> None:
                     "is (sum of the map over columns x0..x1 and rows y0..y1) / (sum of the whole map).")
     zero = call(box_share, label, np.zeros((8, 8)), (0, 0, 3, 3))
     if zero is None or not np.isfinite(as_array(zero)).all() or abs(float(as_array(zero))) > _TOL:
-        fail(label, f"an all-zero map gave {zero!r}; 0 / 0 has no meaning, so return 0.0 for a map without mass.")
-    _check_signed_map_refused(box_share, tall - tall.mean(), label)
+        fail(label, f"an all-zero map gave {zero!r}; 0 / 0 has no meaning, and the task asks for a share of 0.0 for a "
+                    "map without mass.")
+    _check_signed_map_refused(box_share, tall - 0.05, label)            # some values below 0, a clearly positive sum
+    _check_signed_map_refused(box_share, -tall, label)                  # all values below 0
     ok(label, f"box shares right on {len(cases)} map/box pairs (numpy and torch, border, single pixel, whole map), "
               "0 for an empty map, ValueError for a signed map.")
+
+
+_SIGN_WORDS = ("negative", "signed", "sign", "< 0", "<0", "positive", "abs", "|")
 
 
 def _check_signed_map_refused(box_share, signed, label):
     """A map with negative values has no share of mass: ``box_share`` must raise a ValueError for it."""
     try:
         with quiet():
-            got = box_share(signed, (5, 2, 20, 10))
-    except ValueError:
+            got = isolated(box_share)(signed, (5, 2, 20, 10))
+    except ValueError as err:
+        words = str(err).lower()
+        if len(words.split()) < 4 or not any(w in words for w in _SIGN_WORDS):
+            fail(label, f"a map with negative values raised ValueError({str(err)!r}): the message does not say what is "
+                        "wrong with the map and what to do about it, which is what the task asks of it.")
         return
     except NotImplementedError:
         raise NotAnsweredYet(f"{label}: box_share still raises NotImplementedError.") from None
     except Exception as err:  # noqa: BLE001
-        fail(label, f"a map with negative values raised {type(err).__name__}; raise a ValueError that says what to do "
-                    "(reduce a signed map first, e.g. to |map| or its positive part).")
-    fail(label, f"a map with negative values returned {got!r}. A share of mass needs a non-negative map: evidence "
-                "for and against would cancel. Raise a ValueError naming the fix instead of guessing.")
+        fail(label, f"a map with negative values raised {type(err).__name__}, where the task asks for a ValueError "
+                    "whose message says what to do.")
+    fail(label, f"a map with negative values returned {got!r}, a number that means nothing: evidence for and against "
+                "would cancel in a share of mass. The task asks for a ValueError there.")
 
 
 @memo
@@ -327,9 +339,9 @@ def problem1_measurements(measurements: Mapping, maps: Mapping, classes: Sequenc
         require_fields(got, _FIELDS, label, f"measurements[{method!r}]")
         arrays = {c: two_d(per_class[c], label, f"maps[{method!r}][{c!r}]") for c in classes}
         grid = _native_grid(image_model, x, layers[method])
-        if int(number(got["grid"], label, f"{method} grid")) != grid:
-            hint = ("one value per input pixel" if layers[method] is None else
-                    "Grad-CAM is computed on the layer's own grid and then upsampled: ask for upsample=False")
+        if count(got["grid"], label, f"measurements[{method!r}]['grid']", "grid cells per side") != grid:
+            hint = ("the gradient has one value per input pixel" if layers[method] is None else
+                    "a Grad-CAM map is computed on its layer's own grid and only then upsampled to the input")
             fail(label, f"measurements[{method!r}]['grid'] is not the grid the map is computed on ({hint}).")
         _check_per_class(got, arrays, boxes, method, label)
         r = pearson(arrays[classes[0]], arrays[classes[1]])
@@ -338,6 +350,6 @@ def problem1_measurements(measurements: Mapping, maps: Mapping, classes: Sequenc
             fail(label, f"class_correlation of {method} is 1: a map compared with itself? Correlate the two classes' maps.")
         if abs(value - r) > 0.01:
             fail(label, f"class_correlation of {method} is not the Pearson correlation of the two classes' maps over "
-                        "all pixels (flatten both maps, then np.corrcoef).")
+                        "all pixels.")
     ok(label, f"grid, roughness, box shares and class correlation right for {len(maps)} methods.")
 

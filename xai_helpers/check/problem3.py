@@ -12,7 +12,7 @@ from PIL import Image
 
 from ..models import ImageModel
 from .arguments import PhotoLike, answers_checked, image_batch, photo_of, same_keys
-from .common import (as_array, call, fail, first_mistake, imagenet_normalised, near, number, ok, require,
+from .common import (as_array, call, defaults_mistake, fail, first_mistake, imagenet_normalised, near, number, ok, require,
                      require_fields, require_keys, seeding_mistake, small_input)
 
 __all__ = ["problem3_baselines", "problem3_table"]
@@ -55,11 +55,11 @@ def _diagnose_constant(name, g, pixels, image_model, x):
     if torch.allclose(g, torch.full_like(g, value), atol=1e-5):
         grey = " (the normalisation's mean, a grey)" if value == 0 else ""
         return (f"it is all {value:g}s in the model's normalised space, which is the colour RGB "
-                f"{_rgb(image_model, value)}{grey}, not {name}. Build the image in pixel space, then normalise it")
+                f"{_rgb(image_model, value)}{grey}, not {name}: the image was built in the normalised space, not in "
+                "pixel space")
     if torch.allclose(g, torch.full_like(g, -1.0 if value == 0 else 1.0), atol=1e-5):
         return (f"it is the constant {-1 if value == 0 else 1} in normalised space: that is {name} only for a "
-                "normalisation with mean and std of about 0.5 (the course model's). Build the image in pixel space "
-                "and normalise it with the model's own mean and std")
+                "normalisation with mean and std of about 0.5 (the course model's), not for the model it is given")
     extreme = x.detach().amin(dim=(2, 3), keepdim=True) if value == 0 else x.detach().amax(dim=(2, 3), keepdim=True)
     if torch.allclose(g, extreme.expand_as(g), atol=1e-4) or torch.allclose(g, torch.full_like(g, float(
             x.min() if value == 0 else x.max())), atol=1e-4):
@@ -70,18 +70,18 @@ def _diagnose_constant(name, g, pixels, image_model, x):
 def _diagnose_blur(pixels, photo, blur_sigma):
     """Why a blurred baseline is wrong: the photo itself, uniform, an ignored sigma, a too-narrow kernel."""
     if torch.allclose(pixels, photo, atol=1e-3):
-        return "it is the photo itself; blur it"
+        return "it is the photo itself, not blurred"
     if float(pixels.std(dim=(2, 3)).max()) < 1e-3:
-        return "it is a uniform image; blur the photo so that its coarse layout remains"
+        return "it is a uniform image: the photo's coarse layout is gone"
     default_sigma = 10.0
     if blur_sigma != default_sigma:
         k = 2 * math.ceil(3 * default_sigma) + 1
         if torch.allclose(pixels, TF.gaussian_blur(photo, [k, k], [default_sigma] * 2), atol=2e-3):
-            return "blur_sigma is ignored: use the sigma passed in"
+            return "blur_sigma is ignored: the blur does not change with the sigma passed in"
     k_small = 2 * math.ceil(blur_sigma) + 1
     if torch.allclose(pixels, TF.gaussian_blur(photo, [k_small, k_small], [blur_sigma, blur_sigma]), atol=2e-3):
-        return (f"the kernel is too narrow for sigma = {blur_sigma:g}: a Gaussian needs about 6 sigma + 1 taps "
-                "(2 * ceil(3 sigma) + 1); a narrow kernel cuts its tails off")
+        return (f"the kernel is too narrow for sigma = {blur_sigma:g}: it cuts the Gaussian's tails off (the task "
+                "gives the number of taps)")
     return (f"it is not the photo's pixels under a Gaussian blur of sigma = {blur_sigma:g} pixels with a kernel of "
             "2 * ceil(3 sigma) + 1 taps")
 
@@ -91,18 +91,16 @@ def _diagnose_noise(got, g, pixels, x, seed, blur_sigma, n_noise, build, label, 
     if g.shape[0] != n_noise:
         return f"it has {g.shape[0]} images; n_noise = {n_noise} asks for that many noise draws"
     if pixels.min() < -2e-3 or pixels.max() > 1 + 2e-3:
-        return ("back in pixel space it leaves [0, 1]: noise drawn in the normalised space is not an image. Draw "
-                "uniform pixels in [0, 1], then normalise")
+        return ("back in pixel space it leaves [0, 1]: noise drawn in the normalised space is not an image")
     if torch.allclose(g, torch.rand((n_noise, *x.shape[1:]), generator=torch.Generator().manual_seed(int(seed))).to(
             g.device), atol=1e-6):
-        return "uniform noise in [0, 1] was drawn but not normalised: normalise it like every other baseline"
+        return "uniform noise in [0, 1] was drawn but not normalised like the other baselines"
 
     def draw(s):
         return call(build, label, image_model, x, seed=s, blur_sigma=blur_sigma, n_noise=n_noise)["noise"]
 
     return seeding_mistake(got, draw, seed, seed + 1, "noise") or (
-        "it is not torch.rand((n_noise, 3, H, W), generator=torch.Generator().manual_seed(seed)) normalised: "
-        "draw all the noise images at once from that generator")
+        "it is not n_noise uniform noise images drawn at once from a generator seeded with seed, then normalised")
 
 
 @answers_checked("Problem 3a", answers=("build_baselines",))
@@ -133,6 +131,9 @@ def problem3_baselines(build_baselines: Callable, image_model: ImageModel, photo
         xai_helpers.check.common.CheckFailed: Problem 3a: `image_model` should be an ImageModel (from load_image_model()); got str 'resnet'.
     """
     label = "Problem 3a"
+    message = defaults_mistake(build_baselines, {"seed": 0, "blur_sigma": 10.0, "n_noise": 2}, "build_baselines")
+    if message:
+        fail(label, message + ".")
     other = imagenet_normalised(image_model)
     if isinstance(photo, str) and photo == "flower":
         from sklearn.datasets import load_sample_image   # here: scikit-learn takes seconds to import
@@ -177,12 +178,12 @@ def _part_mistakes(name, attributions, inside, part, difference):
     magnitude = np.abs(attributions).sum(0)
     yield (float(magnitude[~inside].sum() / magnitude.sum()),
            f"for {name!r} the part uses |attribution|; completeness splits F(x) - F(x') by region only for the signed "
-           "attributions: sum them outside the mask and divide by their total sum")
+           "attributions")
     yield 1 - part, f"for {name!r} the part is measured inside the flower; the column asks for outside"
     if difference:
         yield (float(attributions.sum(0)[~inside].sum()) / difference,
-               f"for {name!r} the sum outside is divided by F(x) - F(x'); divide by the sum of all attributions (the "
-               "two differ by the completeness error), so that the parts add up to 1")
+               f"for {name!r} the sum outside is divided by F(x) - F(x'), not by the sum of all attributions (the "
+               "two differ by the completeness error, so the parts do not add up to 1)")
 
 
 def _check_distances(row, name, image_model, x, baseline, inside, label):
@@ -197,8 +198,8 @@ def _check_distances(row, name, image_model, x, baseline, inside, label):
             fail(label, f"for {name!r} inside and outside are swapped: the mask is True on the flower.")
         normalised = (x.detach() - baseline.detach()).abs().mean(1).mean(0).cpu().double().numpy()
         if math.isclose(got_in, float(normalised[inside].mean()), rel_tol=1e-3):
-            fail(label, f"for {name!r} the distance is measured in the model's normalised units; measure |x - x'| "
-                        "in pixel space (denormalize both), where 1 is the distance from black to white.")
+            fail(label, f"for {name!r} the distance is measured in the model's normalised units, not in pixel space, "
+                        "where 1 is the distance from black to white.")
         fail(label, f"the distances of {name!r} are not the mean over channels (and over the baseline's images) of "
                     "|x - x'| in pixel space, averaged inside and outside the mask.")
     return ref_out

@@ -11,8 +11,8 @@ import torch
 from ..methods import attention_maps
 from ..models import TextModel
 from .arguments import answers_checked
-from .common import (as_array, call_for_result, fail, first_mistake, memo, number, ok, quiet, require,
-                     require_keys)
+from .common import (as_array, call_for_result, count, fail, first_mistake, memo, number, numbers_of, ok, quiet,
+                     require, require_keys)
 
 __all__ = ["problem4_word_attention", "problem4_margins", "problem4_held_out"]
 
@@ -55,13 +55,18 @@ def _word_variants(m, tokens):
     first = [g[0] for g in groups]
     return [
         (np.array([[m[np.ix_(gi, gj)].mean(1).mean() for gj in groups] for gi in groups]),
-         "the attention *to* a word is averaged over its pieces; it is their sum (so that every row still sums to 1)"),
+         "the attention *to* a word is averaged over its pieces, so the rows no longer sum to 1"),
         (np.array([[m[np.ix_(gi, gj)].sum(1).sum() for gj in groups] for gi in groups]),
-         "the attention *from* a word is summed over its pieces' rows; average the rows (each piece is one query)"),
-        (m[np.ix_(first, first)], "only each word's first piece is used; combine all pieces of a word"),
+         "the attention *from* a word is summed over its pieces' rows, although each piece is one query"),
+        (m[np.ix_(first, first)], "only each word's first piece is used; the other pieces are left out"),
         (np.array([[m[np.ix_(gi, gj)].sum(0).mean() for gj in groups] for gi in groups]).T,
          "rows and columns are swapped: row i of the matrix is the query i, column j the key j"),
     ]
+
+
+def _is_words(value):
+    """A list or tuple of strings (the words of ``word_attention``), not numbers."""
+    return isinstance(value, (list, tuple)) and all(isinstance(w, str) for w in value)
 
 
 def _check_words(got_words, ref_words, tokens, label):
@@ -71,13 +76,13 @@ def _check_words(got_words, ref_words, tokens, label):
     if any("##" in str(w) for w in got_words):
         fail(label, "some words still contain '##': the continuation mark is removed when pieces are joined.")
     if any(" " in str(w) for w in got_words):
-        fail(label, "pieces are joined with spaces; a word's pieces are glued together without the '##'.")
+        fail(label, "pieces are joined with spaces, so a word is not spelled as the sentence spells it.")
     if not any(w in SPECIAL_TOKENS for w in got_words):
-        fail(label, "[CLS] and [SEP] are missing: keep them as words of their own, much of the attention lands on "
-                    "them and the rows must still sum to 1.")
+        fail(label, "[CLS] and [SEP] are missing, although they are words of their own: much of the attention lands "
+                    "on them, and without them the rows no longer sum to 1.")
     if len(got_words) < len(ref_words) and len(set(got_words)) == len(got_words):
         fail(label, f"for tokens {plain} you return {len(got_words)} words where there are {len(ref_words)}: two "
-                    "occurrences of the same word are different words. Group the pieces by position, not by string.")
+                    "occurrences of the same word were merged into one, although they are different words.")
     fail(label, f"for tokens {plain} the words are {got_words}: a token starting with '##' belongs to the word before "
                 "it; every other token starts a new word.")
 
@@ -133,8 +138,14 @@ def problem4_word_attention(word_attention: Callable) -> None:
         matrix = torch.tensor(m, dtype=torch.float32) if k % 2 else m
         result = call_for_result(word_attention, label, "word_attention", "the pair (words, W)", matrix, list(tokens))
         if not isinstance(result, (tuple, list)) or len(result) != 2:
-            fail(label, "word_attention should return a pair (words, W).")
-        got_words, got_w = list(result[0]), as_array(result[1])
+            fail(label, f"word_attention should return a pair (words, W); it returned {type(result).__name__}.")
+        first, second = result
+        if _is_words(second) and not _is_words(first):
+            fail(label, "word_attention returns the pair in the wrong order: (W, words) instead of (words, W).")
+        if not _is_words(first):
+            fail(label, f"the first item of the pair should be the list of words (strings); got "
+                        f"{type(first).__name__}.")
+        got_words, got_w = list(first), numbers_of(second, label, "W (the second item of the pair)")
         ref_words, ref_w = reference_word_attention(m, tokens)
         _check_words(got_words, ref_words, tokens, label)
         if got_w.shape != ref_w.shape:
@@ -177,11 +188,11 @@ def reference_margins(attentions, tokens, verb, subject, attractor):
 def _margin_mistakes(a, toks, words, ref):
     """The classic wrong margins for attention ``a`` [layers, heads, n, n] (``ref`` = the right ones), each with
     its message."""
-    yield -ref, "the sign is flipped: subtract the weight on the attractor from the weight on the subject"
+    yield -ref, "the sign is flipped: the margin is the weight on the attractor minus that on the subject"
     first = {w: toks.index(p) for w, p in zip(words, _first_pieces(toks, words))}
     yield (a[..., first[words[0]], first[words[1]]] - a[..., first[words[0]], first[words[2]]],
-           "the margin is read from single tokens (first pieces): use the word-level matrix from word_attention, so "
-           "that a word split into pieces counts as one word")
+           "the margin is read from single tokens (first pieces), so a word split into pieces does not count as "
+           "one word")
     words_ref, _ = reference_word_attention(a[0, 0], toks)
     v, s, t = (words_ref.index(w) for w in words)
     yield (np.array([[reference_word_attention(a[l, h], toks)[1][[s, t], v] @ np.array([1, -1])
@@ -230,8 +241,8 @@ def problem4_margins(verb_margin: Callable, text_model: TextModel, sentence: str
     random_att = torch.tensor(rng.dirichlet(np.full(len(tokens), 0.5), size=(3, 4, len(tokens))), dtype=torch.float32)
     for att, toks, words in ((random_att, tokens, ("were", "kangaroos", "pelican")),
                              (real_att, real_tokens, (verb, subject, attractor))):
-        got = as_array(call_for_result(verb_margin, label, "verb_margin", "the margin of every layer and head", att,
-                                       list(toks), *words))
+        got = numbers_of(call_for_result(verb_margin, label, "verb_margin", "the margin of every layer and head", att,
+                                         list(toks), *words), label, "the result of verb_margin")
         ref = reference_margins(att, toks, *words)
         if got.shape != ref.shape:
             fail(label, f"verb_margin returned shape {got.shape}; expected one value per layer and head {ref.shape} "
@@ -297,7 +308,7 @@ def problem4_held_out(best_head: Sequence[int], held_out: Mapping, generalises: 
     _check_sentences(held_out_sentences, label)
     if len(best_head) != 2:
         fail(label, "best_head should be a pair (layer, head).")
-    layer, head = (int(v) for v in best_head)
+    layer, head = (count(v, label, f"best_head[{k}]", "layers or heads") for k, v in enumerate(best_head))
     if (layer, head) != tuple(int(v) for v in np.unravel_index(int(m.argmax()), m.shape)):
         fail(label, "best_head is not the (layer, head) with the largest margin on the first sentence.")
     require_keys(held_out, [s for s, _, _, _ in held_out_sentences], label,

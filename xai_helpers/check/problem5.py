@@ -14,8 +14,8 @@ from PIL import Image
 
 from ..models import ImageModel
 from .arguments import answers_checked, class_of, image_batch, pixel_box
-from .common import (as_array, call, call_for_result, fail, first_mistake, imagenet_normalised, logits, memo, near,
-                     number, ok, quiet, require, require_fields, require_keys, target_index)
+from .common import (as_array, call, call_for_result, count, fail, first_mistake, imagenet_normalised, logits, memo,
+                     near, number, ok, quiet, require, require_fields, require_keys, target_index)
 
 __all__ = ["problem5_numbers", "problem5_evidence", "problem5_crop", "problem5_margins"]
 
@@ -43,19 +43,18 @@ def _compare_numbers(got, ref, label, where):
     if missing:
         fail(label, f"the result has no {missing}; expected the keys {list(KEYS)}.")
     for k in ("predicted_index", "true_index"):
-        if int(number(got[k], label, k)) != ref[k]:
+        if count(got[k], label, k, "classes") != ref[k]:
             fail(label, f"{k} is wrong {where}; it is the class's index among the model's {1000} classes.")
     for k in ("predicted_label", "true_label"):
         if got[k] != ref[k]:
-            fail(label, f"{k} is {got[k]!r} {where}: use the model's own full class name, image_model.labels[index], "
-                        "not a short name or a dictionary of your own.")
+            fail(label, f"{k} is {got[k]!r} {where}: that is not the model's own full class name of that index.")
     for k in ("predicted_probability", "true_probability"):
         g, r = number(got[k], label, k), ref[k]
         if math.isclose(g, 100 * r, rel_tol=1e-3):
-            fail(label, f"{k} looks like a percentage; store a probability in [0, 1] and format it with :.1%.")
+            fail(label, f"{k} looks like a percentage, not a probability in [0, 1].")
         if not math.isclose(g, r, rel_tol=1e-3, abs_tol=1e-6):
             fail(label, f"{k} is wrong {where}: a probability is the softmax over all the model's logits.")
-    rank = int(number(got["true_rank"], label, "true_rank"))
+    rank = count(got["true_rank"], label, "true_rank", "places")
     if rank == ref["true_rank"] - 1:
         fail(label, f"true_rank is off by one {where}: the top class has rank 1.")
     if rank != ref["true_rank"]:
@@ -107,8 +106,8 @@ def problem5_numbers(misclassification_numbers: Callable, image_model: ImageMode
         got = call_for_result(misclassification_numbers, label, "misclassification_numbers",
                               f"the dict of {list(KEYS)}", model, xi, cls)
         if where != cases[0][3] and isinstance(got, dict) and all(got.get(k) == scene[k] for k in KEYS[:2]):
-            fail(label, f"{where} the function returns the scene's prediction: compute the numbers from the x it is "
-                        "given, not values typed in for one input.")
+            fail(label, f"{where} the function returns the scene's prediction: the numbers are typed in for one input, "
+                        "not computed from the x it is given.")
         _compare_numbers(got, reference_numbers(model, xi, cls), label, where)
     ok(label, "all seven fields right for the scene and for two other inputs (a right prediction; ImageNet mean/std; "
               "class by name and by index).")
@@ -125,11 +124,9 @@ def _ig_mistakes(signed, inside):
     """The classic wrong IG shares inside the box (``signed`` = IG summed over channels), each with its message."""
     magnitude = np.abs(signed)
     yield (float(magnitude[inside].sum() / magnitude.sum()),
-           "uses |IG|; the question is where the evidence *for* the class lies: keep the positive part (clip the "
-           "channel sum at 0)")
+           "uses |IG|, which counts evidence against the class as well as for it")
     yield (float(signed[inside].sum() / signed.sum()),
-           "uses the signed sum, where evidence against cancels evidence for: keep the positive part (clip the "
-           "channel sum at 0)")
+           "uses the signed sum, where evidence against cancels evidence for")
 
 
 _EVIDENCE = ("Grad-CAM share in box", "IG share in box")
@@ -254,21 +251,20 @@ def _crop_variants(image_model, image, box, margin, target):
         return _crop_probability(image_model, image, region, target, **options)
 
     yield (prob((x0 - margin, y0 - margin, x1 + 1 + margin, y1 + 1 + margin)),
-           "the widened box runs past the image border and PIL fills the outside with black: clip it to the image")
+           "the widened box runs past the image border and PIL fills the outside with black: it is not clipped to the image")
     yield (prob((max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + margin), min(h, y1 + margin))),
-           "the box's corners are included, so the crop's right and bottom edges are x1 + 1 and y1 + 1 (PIL's crop "
-           "excludes them)")
+           "the crop leaves out the box's right column and bottom row: the box's corners are included, and PIL's "
+           "crop excludes its right and lower edges")
     yield (prob(clipped, preprocess=True),
-           "image_model.preprocess resizes to 256 and cuts a centre 224 crop, which trims the crop's borders again: "
-           "resize the crop itself to the model's input size, then normalise")
-    yield prob(clipped, normalise=False), "the crop is not normalised like the model's inputs (image_model.normalize)"
-    yield prob(clipped, softmax=False), "this is the logit, not the probability: apply softmax over all classes"
-    yield prob(clipped, resample=Image.BICUBIC), "the crop is resized with bicubic interpolation; use bilinear"
+           "image_model.preprocess resizes to 256 and cuts a centre 224 crop, which trims the crop's borders again")
+    yield prob(clipped, normalise=False), "the crop is not normalised like the model's inputs"
+    yield prob(clipped, softmax=False), "this is the logit, not the probability"
+    yield prob(clipped, resample=Image.BICUBIC), "the crop is resized with bicubic interpolation, not the bilinear the task asks for"
     yield (prob(clipped, resample=Image.NEAREST),
-           "the crop is resized with nearest-neighbour interpolation; use bilinear")
+           "the crop is resized with nearest-neighbour interpolation, not the bilinear the task asks for")
     if image_model.crop != 224:
-        yield (prob(clipped, size=224), "the crop is resized to 224 pixels; use the model's own input size, "
-                                        f"image_model.crop (here {image_model.crop})")
+        yield (prob(clipped, size=224), "the crop is resized to 224 pixels, not to the model's own input size "
+                                        f"(here {image_model.crop})")
 
 
 @answers_checked("Problem 5c", answers=("crop_probability",))
@@ -307,9 +303,9 @@ def problem5_crop(crop_probability: Callable, image_model: ImageModel, scene: Im
     true_index = class_of(image_model, true_class, label, "true_class")
     other = imagenet_normalised(image_model)
     w, h = scene.size
-    cases = [(image_model, box, 0, true_class), (image_model, box, 40, true_class),
+    cases = [(image_model, box, 16, true_class), (image_model, (w - 30, h - 50, w - 1, h - 1), 12, "lakeside"),
              (image_model, (0, 0, 111, 223), 8, "palace"), (other, box, 16, true_index),
-             (image_model, (w - 30, h - 50, w - 1, h - 1), 12, "lakeside")]
+             (image_model, box, w, true_class), (image_model, box, 0, true_class)]
     for model, b, margin, target in cases:
         got = number(call(crop_probability, label, model, scene, b, margin, target), label,
                      f"crop_probability(box={b}, margin={margin})")
@@ -319,7 +315,8 @@ def problem5_crop(crop_probability: Callable, image_model: ImageModel, scene: Im
         where = f"box {b}, margin {margin}, target {target!r}" + (", ImageNet mean/std" if model is other else "")
         with quiet():
             message = first_mistake(_crop_variants(model, scene, b, margin, target),
-                                    lambda wrong: near(got, wrong, 2e-3, 1e-3))
+                                    lambda wrong: near(got, wrong, 2e-3, 1e-3) and not near(ref, wrong, 2e-3, 1e-3),
+                                    distance=lambda wrong: abs(got - wrong))
         fail(label, f"with {where}" + (f": {message}." if message else " the probability is wrong: crop the box "
                                        "widened by the margin (clipped to the image), resize to the model's input "
                                        "size (bilinear), normalise, softmax."))
@@ -366,6 +363,8 @@ def problem5_margins(p_by_margin: Mapping, largest_margin: int | None, image_mod
         if abs(got - reference_crop_probability(image_model, scene, box, m, true_class)) > 2e-3:
             fail(label, f"p_by_margin[{m}] is not crop_probability(image_model, scene, box, {m}, true_class).")
     keep = [m for m in margins if float(p_by_margin[m]) >= MAJORITY]
+    if largest_margin is not None:
+        largest_margin = count(largest_margin, label, "largest_margin", "pixels")
     if largest_margin != (max(keep) if keep else None):
         fail(label, f"largest_margin is not the largest margin at which p(true class) is at least {MAJORITY} "
                     "(None if there is none).")
