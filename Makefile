@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 PINS   := requirements/pins.txt
 PYTEST := tools/offline.sh $(BIN)/python -m pytest
 
-.PHONY: lab test unit integration system notebooks exercises html bench clean-venv
+.PHONY: lab test unit integration system notebooks exercises html bench hub clean-venv
 
 $(STAMP): pyproject.toml $(PINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 
 html: $(STAMP)  ## execute the course and build the site under build/html (Jupyter Book, offline)
 	tools/offline.sh $(BIN)/python tools/build_html.py $(HTML_ARGS)
+
+# A local classroom on this machine (as root; tools/hub/classroom.py, README "For teachers"): JupyterHub on
+# http://127.0.0.1:8000 with the teacher xai-teacher and learners xai-learner1..N (real Unix users, each server under
+# its own uid), shared password $$XAI_HUB_PASSWORD (default xai-course), nbgrader's exchange for the course; offline.
+# Not under tools/offline.sh: a browser outside a network namespace could not reach it. HUB_ARGS="--learners 8".
+hub: $(STAMP)  ## start the local JupyterHub classroom (teacher + 3 learners; Ctrl-C stops it)
+	$(BIN)/python tools/hub/classroom.py $(HUB_ARGS)
 
 bench: $(STAMP)  ## performance benchmark: prints its tables and writes bench/RESULTS.md (~30 min)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
