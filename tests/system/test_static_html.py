@@ -183,7 +183,7 @@ FIGURE_ALTS = """() => [...(document.querySelector('article') || document.body).
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: run tools/ensure_chromium.sh")
 @pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed: run tools/ensure_axe.sh (make test does)")
 def test_every_page_has_no_serious_accessibility_violation_and_every_figure_a_text_alternative(site):
-    """axe-core's default rules (WCAG 2.0-2.2 A/AA and best practices) on the landing page and every page."""
+    """axe-core's default rules (WCAG 2.0-2.2 A/AA, best practices) on the landing page and every page, light and dark."""
     from playwright.sync_api import sync_playwright
     index = site / "index.html"
     assert index.exists(), f"no site at {site}: run make html"
@@ -191,17 +191,20 @@ def test_every_page_has_no_serious_accessibility_violation_and_every_figure_a_te
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
         try:
-            page = browser.new_context(viewport={"width": 1300, "height": 900}, offline=True).new_page()
-            page.goto(index.as_uri())
-            urls = [index.as_uri()] + page.evaluate(PAGE_STATE)["nav"]
-            for url in dict.fromkeys(u.split("#")[0] for u in urls):
-                page.goto(url)
-                page.wait_for_load_state("load")
-                page.wait_for_timeout(1500)      # MathJax typesets and BertViz draws after load
-                page.add_script_tag(path=str(AXE))
-                name = url.rsplit("/", 1)[-1]
-                report[name] = page.evaluate(AXE_RUN)
-                alts[name] = page.evaluate(FIGURE_ALTS)
+            for scheme in ("light", "dark"):     # the theme follows the reader's colour scheme: audit both
+                page = browser.new_context(viewport={"width": 1300, "height": 900}, offline=True,
+                                           color_scheme=scheme).new_page()
+                page.goto(index.as_uri())
+                urls = [index.as_uri()] + page.evaluate(PAGE_STATE)["nav"]
+                for url in dict.fromkeys(u.split("#")[0] for u in urls):
+                    page.goto(url)
+                    page.wait_for_load_state("load")
+                    page.wait_for_timeout(1500)      # MathJax typesets and BertViz draws after load
+                    page.add_script_tag(path=str(AXE))
+                    name = url.rsplit("/", 1)[-1]
+                    assert page.evaluate("() => document.documentElement.dataset.theme") == scheme, name
+                    report[f"{name} ({scheme})"] = page.evaluate(AXE_RUN)
+                    alts[name] = page.evaluate(FIGURE_ALTS)
         finally:
             browser.close()
     lines = [f"{name}: {v['impact']} {v['id']} x{v['nodes']} ({v['help']}) {v['where']}"
