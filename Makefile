@@ -22,6 +22,7 @@ lab: $(STAMP)  ## open the course in JupyterLab
 # oversubscribing them (torch's default of two threads per process collapses when the cores are busy).
 test: $(STAMP)  ## every tier: unit + integration + system (notebooks by nbval, browser, packaging), offline
 	tools/ensure_chromium.sh >/dev/null || echo "make test: Chromium unavailable; the browser tests will be skipped"
+	tools/ensure_axe.sh >/dev/null || echo "make test: axe-core unavailable; the site's accessibility audit will be skipped"
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTEST) -n 2 --dist loadfile tests notebooks solutions exercises \
 		--nbval-lax --nbval-current-env --durations=15
 
@@ -34,6 +35,7 @@ integration: $(STAMP)  ## tests that load or train a pretrained/catalog model
 	$(PYTEST) tests/integration -q --durations=10
 
 system: $(STAMP)  ## notebooks (nbval), browser, network namespace, subprocesses, packaging
+	tools/ensure_axe.sh >/dev/null || echo "make system: axe-core unavailable; the site's accessibility audit will be skipped"
 	$(PYTEST) tests/system notebooks solutions exercises --nbval-lax --nbval-current-env -q --durations=10
 
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/

@@ -12,6 +12,11 @@ cut from README.md (its title, introduction and course map, links turned into li
 executes the staged notebooks, each in a fresh kernel (nbclient; ``--jobs`` at a time, so a teacher's
 laptop builds the course in the time of its slowest lesson), and runs ``jupyter-book build`` on them.
 BertViz views carry their own JavaScript (xai_helpers.bertviz_offline), so they work on the pages too.
+
+Accessibility: every figure a lesson draws gets a text alternative (the ``alt`` of its ``<img>``), taken from
+the reading the lesson states right after it -- the first sentences of the next markdown cell, as plain text
+(``figure_alt_texts``; myst-nb's cell metadata ``mystnb.image.alt``, written into the staged copy only).
+tests/system/test_static_html.py audits every built page with axe-core.
 """
 import argparse
 import functools
@@ -29,6 +34,10 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 SITE_CONFIG = ROOT / "site"
 COLAB_TAG = "colab-setup"
+# a markdown cell that opens a new section or a new task (a heading, "Task 2a.", "**Problem 3**") is no reading
+NEW_SECTION = re.compile(r"\s{0,3}(#|\**(Task|Problem|Exercise)\b)")
+IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
+ALT_MIN_CHARS, ALT_MAX_SENTENCES = 150, 3
 
 
 def default_sources():
@@ -76,6 +85,7 @@ def stage(sources, src_dir):
         shutil.rmtree(src_dir)
     src_dir.mkdir(parents=True)
     shutil.copy(SITE_CONFIG / "_config.yml", src_dir / "_config.yml")
+    shutil.copytree(SITE_CONFIG / "_templates", src_dir / "_templates")   # theme components, accessible
     pages = {}
     for source in sources:
         source = Path(source).resolve()
@@ -97,6 +107,83 @@ def stage(sources, src_dir):
         if (ROOT / name).exists() and not (src_dir / name).exists():
             (src_dir / name).symlink_to(ROOT / name, target_is_directory=True)
     return pages
+
+
+def plain_text(markdown):
+    """Markdown -> the text a screen reader should say: no headings, code ticks, emphasis, links or $ signs."""
+    text = re.sub(r"^\s{0,3}#{1,6}\s.*$", "", markdown, flags=re.M)          # headings
+    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)                 # images -> their alt
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)                   # links -> their text
+    text = re.sub(r"<[^>]+>", "", text)                                     # inline HTML tags
+    text = re.sub(r"\$\$(.+?)\$\$|\$(.+?)\$", lambda m: tex_to_text(m.group(1) or m.group(2)), text, flags=re.S)
+    text = re.sub(r"`+([^`]*)`+", r"\1", text)
+    text = re.sub(r"\*\*|(?<![\s\\])\*|\*(?!\s)", "", text)                     # *emphasis*, **strong**
+    text = re.sub(r"^\s*(?:[-*+]|\d+\.)\s+", "", text, flags=re.M)            # list bullets
+    return re.sub(r"\s+", " ", text).strip()
+
+
+TEX_WORDS = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "lambda": "λ", "mu": "μ",
+             "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "Delta": "Δ", "Sigma": "Σ", "times": "×", "cdot": "·",
+             "odot": "⊙", "approx": "≈", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "neq": "≠", "pm": "±",
+             "to": "→", "rightarrow": "→", "infty": "∞", "partial": "∂", "sqrt": "√", "sum": "Σ", "int": "∫"}
+
+
+def tex_to_text(tex):
+    """Inline TeX as a reader would say it: Greek letters and common symbols as characters, no braces."""
+    tex = re.sub(r"\\(?:mathrm|text|mathbf|operatorname|mathit)\{([^}]*)\}", r"\1", tex)
+    tex = re.sub(r"\\([A-Za-z]+)", lambda m: TEX_WORDS.get(m.group(1), m.group(1)), tex)
+    return re.sub(r"[{}]|\\[,;!]", "", tex)
+
+
+def first_sentences(text, min_chars=ALT_MIN_CHARS, max_sentences=ALT_MAX_SENTENCES):
+    """The leading sentences of ``text``: as many as make ``min_chars`` characters, at most ``max_sentences``."""
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z(\"'])", text)
+    chosen = []
+    for sentence in sentences:
+        chosen.append(sentence)
+        if len(" ".join(chosen)) >= min_chars or len(chosen) >= max_sentences:
+            break
+    return " ".join(chosen).strip()
+
+
+def _paragraphs(markdown):
+    """The cell's prose paragraphs (headings, code fences and display math left out)."""
+    markdown = re.sub(r"^```.*?^```", "", markdown, flags=re.M | re.S)
+    return [p for p in (plain_text(block) for block in re.split(r"\n\s*\n", markdown)) if p]
+
+
+def figure_alt_texts(nb):
+    """Give every code cell that draws a figure a text alternative: the reading the lesson states after it.
+
+    The alt text is the first sentences of the next markdown cell's first paragraph (with the list that
+    follows when the paragraph ends in a colon). When that cell opens a new section or task (``NEW_SECTION``),
+    the reading is the one before the figure instead: the last paragraph of the previous markdown cell. A cell
+    whose metadata already sets ``mystnb.image.alt`` keeps it. Written as myst-nb cell metadata, which Jupyter
+    Book turns into the ``alt`` of the ``<img>``.
+    Returns {cell index: alt text} of the cells it set.
+    """
+    cells, written = nb.cells, {}
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code" or not any(
+                mime in output.get("data", {}) for output in cell.get("outputs", []) for mime in IMAGE_MIMES):
+            continue
+        image_options = cell.metadata.setdefault("mystnb", {}).setdefault("image", {})
+        if image_options.get("alt"):
+            continue
+        after = next((c for c in cells[index + 1:] if c.cell_type == "markdown"), None)
+        before = next((c for c in reversed(cells[:index]) if c.cell_type == "markdown"), None)
+        reading = ""
+        if after is not None and not NEW_SECTION.match(after.source) and _paragraphs(after.source):
+            paragraphs = _paragraphs(after.source)
+            reading = paragraphs[0]
+            if reading.endswith(":") and len(paragraphs) > 1:      # "... as follows:" and its list
+                reading += " " + paragraphs[1]
+        elif before is not None and _paragraphs(before.source):
+            reading = _paragraphs(before.source)[-1]
+        alt = first_sentences(reading) if reading else "A figure drawn by the code cell above."
+        image_options["alt"] = alt
+        written[index] = alt
+    return written
 
 
 def kernel_threads(jobs):
@@ -127,6 +214,7 @@ def execute(notebook, timeout=600, threads=None):
                        resources={"metadata": {"path": str(notebook.parent)}}).execute()
     except CellExecutionError as error:
         raise RuntimeError(f"{notebook.name} failed while executing for the site:\n{str(error)[-3000:]}") from None
+    figure_alt_texts(nb)
     nbformat.write(nb, notebook)
     return notebook, time.perf_counter() - start
 

@@ -77,7 +77,7 @@ def _svg_stats(dom):
     dom = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)   # the inlined libraries' source text
     svgs = re.findall(r"<svg.*?</svg>", dom, flags=re.S)
     inside = "".join(svgs)
-    layer_select = re.search(r'<select id="layer">(.*?)</select>', dom, flags=re.S)
+    layer_select = re.search(r'<select id="layer"[^>]*>(.*?)</select>', dom, flags=re.S)
     return dict(svg=len(svgs), lines=len(re.findall(r"<line\b", inside)), paths=len(re.findall(r"<path\b", inside)),
                 layer_options=len(re.findall(r"<option\b", layer_select.group(1))) if layer_select else 0)
 

@@ -5,6 +5,9 @@ and a two-lesson site (a formula, a figure, a BertViz view; ~1 min) is built wit
 opened in headless Chromium with the network off, its navigation followed from the landing page through
 every page; the figure must load, the formula be typeset by the bundled MathJax, the BertViz view draw its
 attention lines and the search find a lesson; screenshots go to build/.
+Accessibility (issue 27): axe-core (npm registry, installed under build/npm by tools/ensure_axe.sh, which
+`make test` runs) audits every page and must report no serious or critical violation, and every figure
+must carry a text alternative taken from the lesson's reading after it (tools/build_html.py), not a file name.
 Set XAI_SITE_DIR=build/html to run the same browser checks on the full site that `make html` built.
 """
 import os
@@ -22,6 +25,10 @@ from helpers import write_notebook  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or os.environ.get("XAI_CHROMIUM")
 BUILD = ROOT / "build"
+AXE = BUILD / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--no-first-run", "--disable-sync", "--disable-quic", "--proxy-server=http://127.0.0.1:9",
+                "--host-resolver-rules=MAP * ~NOTFOUND"]
 HEADS, SEQ = 2, 4
 TOKENS = ["[CLS]", "cats", "purr", "[SEP]"]
 
@@ -36,12 +43,15 @@ def test_a_lesson_that_raises_fails_the_build(tmp_path):
 
 
 # ------------------------------------------------------------------------------ the site in a browser
+READING = "The checkerboard shows *two* colours in `viridis`, dark where the value is 0."
 LESSON_A = [
     nbformat.v4.new_markdown_cell("# Lesson alpha: gradients\n\nThe saliency of class $c$ is "
                                   "$\\partial y_c / \\partial x$, and the word quokkaquest is only here.\n\n"
                                   "$$\\mathrm{IG}_i = (x_i - x'_i) \\int_0^1 \\partial_i F\\,d\\alpha$$"),
     nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(3, 2))\n"
                               "ax.imshow([[0, 1], [1, 0]], cmap='viridis'); ax.set_title('a figure')\nplt.show()"),
+    nbformat.v4.new_markdown_cell(READING + " The second sentence is long enough to follow it into the alt text, "
+                                  "which stops after it.\n\nA second paragraph that stays out."),
 ]
 LESSON_B = [
     nbformat.v4.new_markdown_cell("# Lesson beta: attention"),
@@ -97,10 +107,7 @@ def test_site_navigates_and_renders_figure_formula_bertviz_and_search_offline(si
     assert index.exists(), f"no site at {site}: run make html"
     external, states = [], {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync", "--disable-quic", "--proxy-server=http://127.0.0.1:9",
-            "--host-resolver-rules=MAP * ~NOTFOUND"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1300, "height": 900}, offline=True)
 
@@ -161,3 +168,56 @@ def test_site_navigates_and_renders_figure_formula_bertviz_and_search_offline(si
         assert "IntSlider(" in pages[states["bertviz"]]["text"] and "widgetprobe" in pages[states["bertviz"]]["text"]
     else:
         assert hits, "search found nothing for 'saliency'"
+
+
+# ------------------------------------------------------------------------------ accessibility
+AXE_RUN = """async () => {
+    const result = await axe.run(document, {resultTypes: ['violations']});
+    return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,
+                                        where: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+}"""
+FIGURE_ALTS = """() => [...(document.querySelector('article') || document.body).querySelectorAll('.cell_output img')]
+    .map(i => i.getAttribute('alt'))"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: run tools/ensure_chromium.sh")
+@pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed: run tools/ensure_axe.sh (make test does)")
+def test_every_page_has_no_serious_accessibility_violation_and_every_figure_a_text_alternative(site):
+    """axe-core's default rules (WCAG 2.0-2.2 A/AA, best practices) on the landing page and every page, light and dark."""
+    from playwright.sync_api import sync_playwright
+    index = site / "index.html"
+    assert index.exists(), f"no site at {site}: run make html"
+    report, alts = {}, {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
+        try:
+            for scheme in ("light", "dark"):     # the theme follows the reader's colour scheme: audit both
+                page = browser.new_context(viewport={"width": 1300, "height": 900}, offline=True,
+                                           color_scheme=scheme).new_page()
+                page.goto(index.as_uri())
+                urls = [index.as_uri()] + page.evaluate(PAGE_STATE)["nav"]
+                for url in dict.fromkeys(u.split("#")[0] for u in urls):
+                    page.goto(url)
+                    page.wait_for_load_state("load")
+                    page.wait_for_timeout(1500)      # MathJax typesets and BertViz draws after load
+                    page.add_script_tag(path=str(AXE))
+                    name = url.rsplit("/", 1)[-1]
+                    assert page.evaluate("() => document.documentElement.dataset.theme") == scheme, name
+                    report[f"{name} ({scheme})"] = page.evaluate(AXE_RUN)
+                    alts[name] = page.evaluate(FIGURE_ALTS)
+        finally:
+            browser.close()
+    lines = [f"{name}: {v['impact']} {v['id']} x{v['nodes']} ({v['help']}) {v['where']}"
+             for name, violations in report.items() for v in violations]
+    print("axe-core violations per page:\n" + ("\n".join(lines) or "none"))
+    serious = [line for line in lines if line.split(": ", 1)[1].startswith(("serious", "critical"))]
+    assert serious == [], "\n".join(serious)
+    for name, figure_alts in alts.items():
+        bad = [a for a in figure_alts if not a or len(a) < 20 or a.lower().endswith((".png", ".jpg", ".jpeg", ".svg"))]
+        assert bad == [], f"{name}: figures without a meaningful text alternative: {bad[:3]}"
+    assert sum(map(len, alts.values())) >= 1, "no figure was audited"
+    if not os.environ.get("XAI_SITE_DIR"):
+        expected = build_html.first_sentences(build_html.plain_text(READING + " The second sentence is long enough "
+                                                                    "to follow it into the alt text, which stops after it."))
+        assert alts["a_lesson.html"] == [expected], alts
+        assert "second paragraph" not in expected and "*" not in expected and "`" not in expected

@@ -19,6 +19,14 @@ def test_html_is_self_contained():
     assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
 
 
+def test_menus_have_accessible_names():
+    """BertViz writes "Layer:" beside its <select>; a screen reader needs the name on the element (axe: select-name)."""
+    html = bv.head_view(_attentions(), TOKENS).data
+    assert '<select id="layer" aria-label="Layer">' in html
+    markup = html.split("<script", 1)[0]                     # the view's own elements, not the libraries
+    assert not re.search(r"<select(?![^>]*aria-label)[^>]*>", markup)
+
+
 def test_clear_errors_for_wrong_inputs():
     att = _attentions()
     with pytest.raises(ValueError, match="batch"):

@@ -4,6 +4,7 @@ What the build step writes before Jupyter Book runs: the table of contents globb
 solutions/, the landing page cut from README.md's course map, the Colab cell hidden. The site itself, built
 and opened in a browser offline, is checked in tests/system/test_static_html.py.
 """
+import re
 import sys
 from pathlib import Path
 
@@ -84,3 +85,56 @@ def test_parallel_kernels_share_the_cores_instead_of_oversubscribing_them(monkey
     assert build_html.kernel_threads(2) == 1 and build_html.kernel_threads(1) == 2
     monkeypatch.setattr(build_html.os, "cpu_count", lambda: 8)
     assert build_html.kernel_threads(3) == 2 and build_html.kernel_threads(16) == 1
+
+
+# ------------------------------------------------------------------------------ accessibility (issue 27)
+PNG = {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure size 300x200 with 1 Axes>"}
+
+
+def _figure_cell(alt=None):
+    cell = nbformat.v4.new_code_cell("plt.show()")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=PNG)]
+    if alt:
+        cell.metadata["mystnb"] = {"image": {"alt": alt}}
+    return cell
+
+
+def test_a_figure_gets_the_reading_after_it_as_plain_text():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("We draw the map."),
+        nbformat.v4.new_code_cell("x = 1"),                                   # no figure: untouched
+        _figure_cell(),
+        nbformat.v4.new_markdown_cell("The **map** of `x` peaks at $\\alpha = 0.5$ on the [dog](a.md). It is *smooth* "
+                                      "everywhere else, and its sum is 9.\nA short third. A fourth sentence stays out of the alt text."
+                                      "\n\nA second paragraph stays out too.")])
+    written = build_html.figure_alt_texts(nb)
+    # short sentences: up to three of them (a long first sentence would stand alone: ALT_MIN_CHARS)
+    assert written == {2: "The map of x peaks at α = 0.5 on the dog. It is smooth everywhere else, and its sum is 9. "
+                          "A short third."}
+    assert nb.cells[2].metadata["mystnb"]["image"]["alt"] == written[2]
+    assert "mystnb" not in nb.cells[1].metadata
+
+
+def test_a_figure_before_a_new_section_or_task_gets_the_reading_before_it():
+    for opening in ("## Next section\n\nUnrelated.", "**Task 2b.** Write a function.", "Task 3a. Complete it."):
+        nb = nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_markdown_cell("# Title\n\nIntro.\n\nThe maps of three methods, side by side (given code):"),
+            _figure_cell(), nbformat.v4.new_markdown_cell(opening)])
+        assert build_html.figure_alt_texts(nb) == {1: "The maps of three methods, side by side (given code):"}, opening
+
+
+def test_an_alt_text_set_by_hand_is_kept_and_a_reading_ending_in_a_colon_keeps_its_list():
+    nb = nbformat.v4.new_notebook(cells=[_figure_cell("By hand."), _figure_cell(),
+                                         nbformat.v4.new_markdown_cell("Three readings:\n\n- one\n- two")])
+    assert build_html.figure_alt_texts(nb) == {1: "Three readings: one two"}
+    assert nb.cells[0].metadata["mystnb"]["image"]["alt"] == "By hand."
+
+
+def test_stage_brings_the_accessible_theme_components():
+    config = (ROOT / "site" / "_config.yml").read_text()
+    assert 'templates_path: ["_templates"]' in config
+    search = (ROOT / "site" / "_templates" / "search-button-field.html").read_text()
+    switcher = (ROOT / "site" / "_templates" / "theme-switcher.html").read_text()
+    # the accessible name must contain the visible text (axe: label-content-name-mismatch)
+    assert "aria-label" not in search.split("#}")[-1] and "search-button__default-text" in search
+    assert not re.search(r"<i [^>]*\btitle=", switcher) and switcher.count('aria-hidden="true"') == 3

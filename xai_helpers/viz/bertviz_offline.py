@@ -34,6 +34,7 @@ JS_LIBRARIES: dict[str, tuple[str, str, str]] = {
 
 _CDN_LOADER = re.compile(r'<script src="https?://[^"]*require(\.min)?\.js"></script>')
 _REQUIRE_CONFIG = re.compile(r"require\.config\(\{.*?\}\);", re.S)
+_SELECT_NAMES = {"layer": "Layer", "filter": "Attention"}   # BertViz's menus: id -> accessible name
 _SCRIPT = re.compile(r'<script type="text/javascript">\n(.*)\n</script>', re.S)
 
 
@@ -135,6 +136,9 @@ def _make_offline(html):
     # "</" inside the script (e.g. a token "</s>" in the JSON data) would end the <script> element early.
     bertviz_js = _REQUIRE_CONFIG.sub("", script.group(1), count=1).replace("</", "<\\/")
     html = html[:script.start()] + _offline_script(bertviz_js) + html[script.end():]
+    # BertViz labels its menus with plain text beside them; screen readers need the name on the <select>
+    for select, name in _SELECT_NAMES.items():
+        html = html.replace(f'<select id="{select}">', f'<select id="{select}" aria-label="{name}">')
     return _CDN_LOADER.sub("", html, count=1)
 
 
