@@ -2,7 +2,7 @@
 
 Each call either returns a valid map (finite, on the CPU, the expected shape) or raises a ValueError/TypeError
 raised by the package itself (never a raw error from deep inside torch) whose message says what to pass
-instead; and no hook is ever left on the model.
+instead; and no hook is ever left on the model, whose mode, modules and weights stay as they were.
 """
 import re
 import traceback
@@ -77,7 +77,17 @@ FUZZED_METHODS = METHODS = {
     "integrated_gradients": lambda m, x, t, layer, base: xh.integrated_gradients(m, x, t, base, n_steps=3),
     "grad_cam": lambda m, x, t, layer, base: xh.grad_cam(m, x, t, layer=layer),
     "grad_cam_plus_plus": lambda m, x, t, layer, base: xh.grad_cam_plus_plus(m, x, t, layer=layer),
+    "smoothgrad_sq": lambda m, x, t, layer, base: xh.methods.smoothgrad_sq(m, x, t, n_samples=3),
+    "vargrad": lambda m, x, t, layer, base: xh.methods.vargrad(m, x, t, n_samples=3),
+    "guided_backprop": lambda m, x, t, layer, base: xh.methods.guided_backprop(m, x, t),
+    "hires_cam": lambda m, x, t, layer, base: xh.methods.hires_cam(m, x, t, layer=layer),
+    "layer_cam": lambda m, x, t, layer, base: xh.methods.layer_cam(m, x, t, layer=layer),
+    "ablation_cam": lambda m, x, t, layer, base: xh.methods.ablation_cam(m, x, t, layer=layer, batch_size=4),
+    "expected_gradients": lambda m, x, t, layer, base: xh.methods.expected_gradients(
+        m, x, t, baselines=_baseline(base, x), n_samples=3),
 }
+CAM_METHODS = ("grad_cam", "grad_cam_plus_plus", "hires_cam", "layer_cam", "ablation_cam")
+PATH_METHODS = ("integrated_gradients", "expected_gradients")
 
 
 def _model(kind):
@@ -92,15 +102,21 @@ def _baseline(kind, x):
     return kind
 
 
+def _state():
+    """Hooks, train/eval mode, modules and weights of the models a call may touch."""
+    return [(hook_count(net), net.training, [type(m).__name__ for m in net.modules()],
+             [float(p.detach().sum()) for p in net.parameters()]) for net in (NET, OTHER)]
+
+
 def _check_result(name, out, x):
-    tensor = out[0] if name == "integrated_gradients" else out
+    tensor = out[0] if name in PATH_METHODS else out
     assert isinstance(tensor, torch.Tensor) and tensor.device.type == "cpu"
     assert torch.isfinite(tensor).all(), f"{name} returned NaN/inf"
-    if name.startswith("grad_cam"):
+    if name in CAM_METHODS:
         assert tensor.shape == x.shape[-2:]
     else:
         assert tensor.shape == x.shape
-    if name == "integrated_gradients":
+    if name in PATH_METHODS:
         assert isinstance(out[1], float)
 
 
@@ -114,7 +130,7 @@ def _raised_by_the_package(err):
 @given(x=inputs(), target=TARGETS, layer=LAYERS, baseline=BASELINES, model=MODELS)
 def test_every_method_returns_a_valid_map_or_a_clear_error(name, x, target, layer, baseline, model):
     m = _model(model)
-    before = (hook_count(NET), hook_count(OTHER))
+    before = _state()
     try:
         out = METHODS[name](m, x, target, layer, _baseline(baseline, x))
     except (ValueError, TypeError) as err:
@@ -123,4 +139,4 @@ def test_every_method_returns_a_valid_map_or_a_clear_error(name, x, target, laye
         assert len(message) > 25 and NAMES_THE_FIX.search(message), f"the message names no fix: {message!r}"
     else:
         _check_result(name, out, x)
-    assert (hook_count(NET), hook_count(OTHER)) == before, "a hook was left on the model"
+    assert _state() == before, "a hook was left on the model, or its mode, modules or weights changed"
