@@ -2,7 +2,8 @@
 
 Each pair -- SmoothGrad² and VarGrad vs Captum ``NoiseTunnel``, Guided Backprop vs Captum ``GuidedBackprop``,
 HiResCAM / LayerCAM / Ablation-CAM vs pytorch-grad-cam, expected gradients vs Captum ``GradientShap``, ROAD vs
-``pytorch_grad_cam.metrics.road`` -- first has its results compared (same draws; CAMs after pytorch-grad-cam's
+``pytorch_grad_cam.metrics.road``, leave-one-out of tokens (the sentiment classifier) vs Captum ``FeatureAblation`` and
+patch occlusion (the course's ViT) vs Captum ``Occlusion`` -- first has its results compared (same draws; CAMs after pytorch-grad-cam's
 min-max scaling), and no time is reported for a pair that disagrees; that comparison also warms both up on the
 timed shapes. Then ``--newer-reps`` interleaved rounds time helper and reference one after the other in the same
 process; the ratio is paired per round. Ablation-CAM's reference runs the whole network once per channel (1280 or 2048 of them), so
@@ -16,8 +17,10 @@ from bench.subjects import MAP_TOLERANCE, MODEL_TITLE, map_difference, subject_a
 
 NAME, ORDER = "newer", 55
 N_SAMPLES = 50                 # SmoothGrad² / VarGrad noisy copies, expected-gradients draws
-PAIRS = ("smoothgrad_sq", "vargrad", "guided_backprop", "hires_cam", "layer_cam", "ablation_cam",
-         "expected_gradients", "road")
+IMAGE_PAIRS = ("smoothgrad_sq", "vargrad", "guided_backprop", "hires_cam", "layer_cam", "ablation_cam",
+               "expected_gradients", "road")
+TRANSFORMER_PAIRS = ("token_occlusion", "patch_occlusion")     # the course's sentiment classifier and ViT
+PAIRS = IMAGE_PAIRS + TRANSFORMER_PAIRS
 
 
 def add_arguments(parser):
@@ -82,8 +85,11 @@ def _gradient_pairs(im, x, target):
                     lambda: noise_tunnel("vargrad").clamp(min=0)),
         "guided_backprop": (lambda: xh.methods.guided_backprop(im, x, target),
                             lambda: _guided_reference(im.model).attribute(x, target=target)),
+        # one batch of all draws, as GradientShap runs them: convolutions sum in another order per batch size,
+        # which moves the map by ~1e-3 of its maximum at batch 4 (same draws, same maths)
         "expected_gradients": (lambda: xh.methods.expected_gradients(im, x, target, baselines=photos,
-                                                                     n_samples=N_SAMPLES, seed=0)[0], gradient_shap),
+                                                                     n_samples=N_SAMPLES, seed=0,
+                                                                     batch_size=N_SAMPLES)[0], gradient_shap),
     }
 
 
@@ -132,6 +138,28 @@ def _road_pair(im, x, target, size):
         im, small, target, cam, percentiles=percentiles, order="morf", seed=0).scores))]), reference)}
 
 
+def _transformer_pairs():
+    """Leave-one-out of tokens vs Captum FeatureAblation; patch occlusion vs Captum Occlusion -> {pair: (ours, ref)}."""
+    import torch
+    from captum.attr import FeatureAblation, Occlusion
+    import xai_helpers as xh
+    clf, vit = xh.load_text_classifier(), xh.load_vit_model()
+    sentence = "The film was not good, but the actors were wonderful."
+    batch = clf.encode([sentence])
+    image = torch.as_tensor(xh.digits.make_cluttered_digits("test", n=1).images[:1]).float()
+    p = vit.patch_size
+
+    def ablation():
+        return FeatureAblation(lambda ids, mask: clf.model(ids, mask)).attribute(
+            batch["input_ids"], baselines=clf.tokenizer.mask_token_id, target=1,
+            additional_forward_args=(batch["attention_mask"],))[0]
+    return {"token_occlusion": (lambda: xh.methods.token_occlusion(clf, sentence, 1)[1], ablation),
+            "patch_occlusion": (lambda: xh.methods.patch_occlusion(vit, image, 3),
+                                lambda: Occlusion(vit.model).attribute(vit.preprocess(image), sliding_window_shapes=(1, p, p),
+                                                                       strides=(1, p, p), baselines=0.0,
+                                                                       target=3)[0, 0, ::p, ::p])}
+
+
 def _agreement(pairs):
     """Round 0: max |helper - reference| / max |reference| per pair."""
     return {k: map_difference(ref().detach().float().cpu(), ours().detach().float().cpu())
@@ -142,7 +170,8 @@ def time_newer(model, device, reps, pairs, ablation_size, road_size):
     """Worker: agreement, then ``reps`` interleaved rounds of helper / reference per pair -> {"agreement", "times"}."""
     im, x, target = subject_and_photo(model, device)
     every = {**_gradient_pairs(im, x, target), **_cam_pairs(im, x, target, ablation_size),
-             **_road_pair(im, x, target, road_size)}
+             **_road_pair(im, x, target, road_size),
+             **(_transformer_pairs() if set(pairs) & set(TRANSFORMER_PAIRS) else {})}
     chosen = {k: every[k] for k in pairs}
     out = {"agreement": _agreement(chosen), "times": {f"{k}:{side}": [] for k in chosen for side in ("ours", "ref")}}
     for _ in range(reps):
@@ -177,6 +206,8 @@ def run(args, rep, tmp):
                 rep.goal(f"{k}: reference time / helper time ({model})", fmt_mr(ratio, "x"), "info")
         rep.table(f"Newer methods vs their reference libraries, {MODEL_TITLE[model]}, {args.newer_reps} interleaved "
                   f"rounds in one process", ["pair", "max|diff|/max", "helper", "reference", "reference / helper"],
-                  rows, f"n = {N_SAMPLES} for SmoothGrad²/VarGrad/expected gradients; Ablation-CAM at "
+                  rows, f"n = {N_SAMPLES} for SmoothGrad²/VarGrad/expected gradients (the helper's default chunks of 5 for "
+                        f"SmoothGrad²/VarGrad, NoiseTunnel at nt_samples_batch_size=5; expected gradients in one batch "
+                        f"of {N_SAMPLES}, as GradientShap); Ablation-CAM at "
                         f"{args.newer_ablation_size} px, ROAD (MoRF, 9 percentiles) at {args.newer_road_size} px; "
                         "> 1 means the helper is faster")

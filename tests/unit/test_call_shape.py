@@ -9,7 +9,8 @@ import xai_helpers as xh
 
 ATTRIBUTION_METHODS = ("vanilla_gradients", "gradient_x_input", "smoothgrad", "integrated_gradients", "grad_cam",
                        "grad_cam_plus_plus", "smoothgrad_sq", "vargrad", "guided_backprop", "hires_cam", "layer_cam",
-                       "ablation_cam", "expected_gradients")
+                       "ablation_cam", "expected_gradients", "gradient_rollout", "value_norm_attention",
+                       "token_occlusion", "patch_occlusion")
 CAM_METHODS = ("grad_cam", "grad_cam_plus_plus", "hires_cam", "layer_cam", "ablation_cam")
 #: Other spellings of n_samples, batch_size, n_steps and fractions: no public function uses them.
 OTHER_SPELLINGS = {"smoothgrad_samples", "internal_batch_size", "ig_steps", "steps"}

@@ -68,6 +68,7 @@ def _registry_left_as_it_was():
 
 
 MODEL_ALIASES = {"model": ["image_model", "wrapped model"], "x": ["input"], "target": ["class"]}
+VIT_ALIASES = {"model": ["VisionModel", "TextClassifier"], "x": ["image", "input"], "target": ["class"]}
 ATTENTION = {"layers": ["layer"], "heads": ["head"], "tokens": ["token"]}
 
 CASES = {
@@ -100,6 +101,13 @@ CASES = {
                                                                   baselines=torch.rand(3, 3, 16, 16), n_samples=4,
                                                                   batch_size=2, seed=5), aliases=MODEL_ALIASES),
     "draw_baselines": Case(M.draw_baselines, lambda: dict(n_baselines=4, n_samples=6, seed=2)),
+    "gradient_rollout": Case(M.gradient_rollout, lambda: dict(model=_vision_model(), x=torch.rand(1, 1, 16, 16),
+                                                              target="3"), aliases=VIT_ALIASES),
+    "value_norm_attention": Case(M.value_norm_attention, lambda: dict(model=_vision_model(), x=torch.rand(16, 16),
+                                                                      target=None, combine_heads=True),
+                                 aliases=VIT_ALIASES),
+    "patch_occlusion": Case(M.patch_occlusion, lambda: dict(model=_vision_model(), x=torch.rand(1, 16, 16), target=2,
+                                                            fill=0.5, batch_size=3), aliases=VIT_ALIASES),
     "resolve_layer": Case(M.resolve_layer, lambda: dict(model=_wrapped(), layer="0"), aliases=MODEL_ALIASES),
     "integrated_gradients": Case(M.integrated_gradients, lambda: dict(model=_wrapped(), x=_x(), target="fox",
                                                                       baseline="noise", n_steps=3, method="riemann_left",
