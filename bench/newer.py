@@ -2,12 +2,13 @@
 
 Each pair -- SmoothGrad² and VarGrad vs Captum ``NoiseTunnel``, Guided Backprop vs Captum ``GuidedBackprop``,
 HiResCAM / LayerCAM / Ablation-CAM vs pytorch-grad-cam, expected gradients vs Captum ``GradientShap``, ROAD vs
-``pytorch_grad_cam.metrics.road``, leave-one-out of tokens (the sentiment classifier) vs Captum ``FeatureAblation`` and
-patch occlusion (the course's ViT) vs Captum ``Occlusion`` -- first has its results compared (same draws; CAMs after pytorch-grad-cam's
-min-max scaling), and no time is reported for a pair that disagrees; that comparison also warms both up on the
-timed shapes. Then ``--newer-reps`` interleaved rounds time helper and reference one after the other in the same
-process; the ratio is paired per round. Ablation-CAM's reference runs the whole network once per channel (1280 or 2048 of them), so
-both are timed on the centre ``--newer-ablation-size`` pixels; ROAD is timed at ``--newer-road-size``.
+``pytorch_grad_cam.metrics.road``, leave-one-out of tokens (the sentiment classifier) vs Captum ``FeatureAblation``
+and patch occlusion (the course's ViT) vs Captum ``Occlusion`` -- first has its results compared (same draws; CAMs
+after pytorch-grad-cam's min-max scaling), and no time is reported for a pair that disagrees; that comparison also
+warms both up on the timed shapes. Then ``--newer-reps`` interleaved rounds time helper and reference one after the
+other in the same process; the ratio is paired per round. Ablation-CAM's reference runs the whole network once per
+channel (1280 or 2048 of them), so both are timed on the centre ``--newer-ablation-size`` pixels; ROAD is timed at
+``--newer-road-size``.
 """
 import time
 
@@ -155,9 +156,9 @@ def _transformer_pairs():
             additional_forward_args=(batch["attention_mask"],))[0]
     return {"token_occlusion": (lambda: xh.methods.token_occlusion(clf, sentence, 1)[1], ablation),
             "patch_occlusion": (lambda: xh.methods.patch_occlusion(vit, image, 3),
-                                lambda: Occlusion(vit.model).attribute(vit.preprocess(image), sliding_window_shapes=(1, p, p),
-                                                                       strides=(1, p, p), baselines=0.0,
-                                                                       target=3)[0, 0, ::p, ::p])}
+                                lambda: Occlusion(vit.model).attribute(
+                                    vit.preprocess(image), sliding_window_shapes=(1, p, p), strides=(1, p, p),
+                                    baselines=0.0, target=3)[0, 0, ::p, ::p])}
 
 
 def _agreement(pairs):
@@ -206,8 +207,8 @@ def run(args, rep, tmp):
                 rep.goal(f"{k}: reference time / helper time ({model})", fmt_mr(ratio, "x"), "info")
         rep.table(f"Newer methods vs their reference libraries, {MODEL_TITLE[model]}, {args.newer_reps} interleaved "
                   f"rounds in one process", ["pair", "max|diff|/max", "helper", "reference", "reference / helper"],
-                  rows, f"n = {N_SAMPLES} for SmoothGrad²/VarGrad/expected gradients (the helper's default chunks of 5 for "
-                        f"SmoothGrad²/VarGrad, NoiseTunnel at nt_samples_batch_size=5; expected gradients in one batch "
-                        f"of {N_SAMPLES}, as GradientShap); Ablation-CAM at "
+                  rows, f"n = {N_SAMPLES} for SmoothGrad²/VarGrad/expected gradients (the helper's default chunks "
+                        f"of 5 for SmoothGrad²/VarGrad, NoiseTunnel at nt_samples_batch_size=5; expected gradients in "
+                        f"one batch of {N_SAMPLES}, as GradientShap); Ablation-CAM at "
                         f"{args.newer_ablation_size} px, ROAD (MoRF, 9 percentiles) at {args.newer_road_size} px; "
                         "> 1 means the helper is faster")

@@ -11,8 +11,8 @@ with the input's batch size, like EfficientNet-Lite0's ``x.view(inputs.size(0), 
 forward pre-hook makes the network's first module read only one of them: the layers below the target layer run
 on ONE image and only the layers above it on the batch, so K ablations cost about K/batch_size passes of the
 head. If the model cannot run that way (the result is not one row per copy), every layer runs on the copies, as
-pytorch-grad-cam's ``AblationCAM`` always does (K forward passes of the whole network). The hooks live in context managers and are
-removed on exit, also when an exception is raised.
+pytorch-grad-cam's ``AblationCAM`` always does (K forward passes of the whole network). The hooks live in context
+managers and are removed on exit, also when an exception is raised.
 """
 import contextlib
 
@@ -156,15 +156,14 @@ def ablation_cam(model: Model, x: torch.Tensor, target: Target, *, layer: Layer 
         channels = A.shape[1]
         scores, first = [], first["first"]
         for start in range(0, channels, batch_size):
-            ks = torch.arange(start, min(channels, start + batch_size), device=A.device)
-            ablated = A.repeat(len(ks), 1, 1, 1)
-            ablated[torch.arange(len(ks), device=A.device), ks] = 0
+            keep = 1 - torch.eye(channels)[start:start + batch_size]           # row k: channel start + k zeroed
+            ablated = A * keep.to(device=A.device, dtype=A.dtype)[:, :, None, None]
             out = _ablated_scores(module, x, layer_module, ablated, first) if first is not None else None
             if out is None:     # the batch does not go through the layers above alone: run the whole net on copies
                 first = None
                 out = _ablated_scores(module, x, layer_module, ablated, first)
             if out is None:
-                raise ValueError(f"Ablation-CAM feeds a batch of {len(ks)} ablated copies of {name!r}'s output to "
+                raise ValueError(f"Ablation-CAM feeds a batch of {len(ablated)} ablated copies of {name!r}'s output to "
                                  "the layers above it, but the model does not return one row of class scores per "
                                  "copy. Pick another layer, or batch_size=1.")
             scores.append(out[:, target])

@@ -7,8 +7,8 @@ from .._typecheck import checked
 from .._validate import check_count, check_device, eval_mode, module_and_input, resolve_target
 from .kinds import Model, Target
 
-__all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "smoothgrad_sq", "vargrad", "noise_sigma", "max_abs_over_channels",
-           "sum_over_channels", "DEFAULT_SMOOTHGRAD_BATCH"]
+__all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "smoothgrad_sq", "vargrad", "noise_sigma",
+           "max_abs_over_channels", "sum_over_channels", "DEFAULT_SMOOTHGRAD_BATCH"]
 
 
 #: Noisy copies per forward/backward pass in ``smoothgrad``. Chosen by bench/run.py (bench/RESULTS.md):
