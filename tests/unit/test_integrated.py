@@ -130,3 +130,17 @@ def test_expected_gradients_clear_errors(small):
         expected_gradients(net, x, 0, baselines=torch.zeros(2, 3, 8, 8))
     with pytest.raises(TypeError, match="baselines"):
         expected_gradients(net, x, 0, baselines="noise")
+
+
+def test_step_convergence_compares_every_pixel_and_sees_what_the_sum_hides(small):
+    """The per-pixel change from n to 2n steps falls with n; it is the largest pixel, not the sum, that is checked."""
+    from xai_helpers.methods import step_convergence
+    net, x = small
+    base = torch.zeros_like(x)
+    coarse_change, coarse = step_convergence(net, x, 2, baseline=base, n_steps=2, method="riemann_right")
+    fine_change, fine = step_convergence(net, x, 2, baseline=base, n_steps=32, method="riemann_right")
+    assert fine < coarse and coarse_change.shape == x.shape
+    a2, _ = integrated_gradients(net, x, 2, base, n_steps=2, method="riemann_right")
+    a4, _ = integrated_gradients(net, x, 2, base, n_steps=4, method="riemann_right")
+    torch.testing.assert_close(coarse_change, (a2 - a4).abs())
+    assert float((a2 - a4).sum().abs()) < float((a2 - a4).abs().sum())      # errors of opposite sign cancel in a sum
