@@ -1,4 +1,5 @@
 """Control maps: reference 'explanations' that ignore the model, against which the checks compare real methods."""
+import numpy as np
 import torch
 from torch import nn
 
@@ -108,6 +109,6 @@ def centre_map(image_model: Model | None, x: torch.Tensor, target: Target | None
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0:
         raise ValueError(f"sigma must be a positive fraction of the image's side (e.g. 0.25), got {sigma!r}.")
     h, w = x.shape[-2:]
-    rows = (torch.arange(h, dtype=torch.float32) - h // 2) / (sigma * h)
-    cols = (torch.arange(w, dtype=torch.float32) - w // 2) / (sigma * w)
-    return torch.exp(-0.5 * (rows[:, None] ** 2 + cols[None, :] ** 2))
+    rows = (np.arange(h) - h // 2) / (sigma * h)                   # built with numpy: a CPU map, as the others
+    cols = (np.arange(w) - w // 2) / (sigma * w)
+    return torch.from_numpy(np.exp(-0.5 * (rows[:, None] ** 2 + cols[None, :] ** 2)).astype(np.float32))
