@@ -157,3 +157,39 @@ def test_resnet_default_layer_is_post_relu():
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)).to(resnet50.device)
     A, _, _, name = layer_activation_and_gradient(resnet50, x, 0)
     assert name == "layer4" and A.min() >= 0 and (A > 0).any()   # Bottleneck ends with relu(out + identity)
+
+
+def _library_scales(raw, size):
+    m = (raw - raw.min()) / (1e-7 + raw.max() - raw.min())
+    m = F.interpolate(m[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
+    return ((m - m.min()) / (1e-7 + m.max() - m.min())).numpy()
+
+
+@pytest.mark.parametrize("name,layer", [("hires_cam", None), ("hires_cam", "_blocks.5"), ("layer_cam", None),
+                                        ("layer_cam", "_blocks.5")])
+def test_hires_cam_and_layer_cam_equal_pytorch_grad_cam_on_the_default_model(image_model, dog_x, name, layer):
+    import pytorch_grad_cam
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    cls = {"hires_cam": pytorch_grad_cam.HiResCAM, "layer_cam": pytorch_grad_cam.LayerCAM}[name]
+    module = image_model.target_layer if layer is None else image_model.model.get_submodule(layer)
+    raw = getattr(xh.methods, name)(image_model, dog_x, 235, layer=layer, upsample=False, normalize=False)
+    with cls(model=image_model.model, target_layers=[module]) as cam:
+        library = cam(dog_x.clone().requires_grad_(True), targets=[ClassifierOutputTarget(235)])[0]
+    np.testing.assert_allclose(_library_scales(raw, (224, 224)), library, atol=1e-5)
+    if layer is None and name == "hires_cam":     # the default layer feeds global average pooling: = Grad-CAM
+        torch.testing.assert_close(raw, grad_cam(image_model, dog_x, 235, upsample=False, normalize=False),
+                                   rtol=1e-5, atol=1e-7)
+    assert _all_hooks(image_model.model) == []
+
+
+def test_ablation_cam_equals_pytorch_grad_cam_on_the_default_model(image_model, dog_x):
+    """pytorch-grad-cam runs the whole network once per channel (1280 here); the helper runs the head only, so the
+    reference is computed on the centre 112x112 crop to keep the test short."""
+    from pytorch_grad_cam import AblationCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    x = dog_x[..., 56:168, 56:168].contiguous()
+    raw = xh.methods.ablation_cam(image_model, x, 235, upsample=False, normalize=False)
+    with AblationCAM(model=image_model.model, target_layers=[image_model.target_layer], batch_size=64) as cam:
+        library = cam(x, targets=[ClassifierOutputTarget(235)])[0]
+    np.testing.assert_allclose(_library_scales(raw, (112, 112)), library, atol=1e-5)
+    assert _all_hooks(image_model.model) == []

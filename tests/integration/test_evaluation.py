@@ -137,3 +137,17 @@ def test_pointing_game_with_a_map_that_peaks_in_each_box(image_model):
     assert skipped["table"].loc["oracle", "trials"] == 2 and skipped["score"]["oracle"] == 1.0
     assert skipped["table"].loc["oracle", "chance"] == pytest.approx(
         np.mean([ev.pointing_game_chance(boxes["dog"][k]) for k in ("German shepherd", "bicycle-built-for-two")]))
+
+
+@pytest.mark.parametrize("order", ["morf", "lerf"])
+def test_road_equals_pytorch_grad_cam_on_the_default_model(image_model, cat_x, order):
+    import numpy as np
+    from pytorch_grad_cam.metrics import road as reference
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    cam = xh.grad_cam(image_model, cat_x, 281)
+    single = {"morf": reference.ROADMostRelevantFirst, "lerf": reference.ROADLeastRelevantFirst}[order]
+    torch.manual_seed(4)
+    expected = single(percentile=50)(cat_x, cam[None].numpy(), [ClassifierOutputTarget(281)], image_model.model)[0]
+    got = xh.evaluation.road(image_model, cat_x, "tabby", cam, percentiles=(50,), order=order, seed=4)
+    assert got.scores[0] == pytest.approx(float(expected), rel=1e-3, abs=1e-3)
+    assert abs(got.removed[0] - 0.5) < 0.01

@@ -81,6 +81,7 @@ CASES = {
     "get_device": Case(xh.device.get_device, dict),
     # --- models and their methods
     "freeze": Case(M.freeze, lambda: dict(model=nn.Linear(2, 2)), max_examples=15),
+    "cam_head_net": Case(M.cam_head_net, lambda: dict(head="pool", size=4, channels=2, classes=2, seed=1)),
     # predict hands x to model.predict, whose check calls it inputs (or image, for a photo that is not there)
     "predict": Case(M.predict, lambda: dict(model=_image_model(), x=_x(), k=2), aliases={"x": ["inputs"]},
                     feedback=NO_SUCH_FILE),

@@ -111,3 +111,34 @@ def test_reductions_reject_batches_and_wrong_shapes(cat_x):
 def test_noise_level_must_be_a_number(cat_x):
     with pytest.raises(TypeError, match="noise_level must be a number"):
         xh.methods.noise_sigma(cat_x, "15%")
+
+
+@pytest.mark.parametrize("nt_type", ["smoothgrad_sq", "vargrad"])
+def test_smoothgrad_sq_and_vargrad_equal_noise_tunnel_on_the_default_model(image_model, cat_x, nt_type):
+    ours = getattr(xh.methods, nt_type)(image_model, cat_x, TABBY, n_samples=6, batch_size=4, seed=7)
+    torch.manual_seed(7)
+    theirs = NoiseTunnel(Saliency(image_model.model)).attribute(
+        cat_x, nt_type=nt_type, nt_samples=6, stdevs=xh.methods.noise_sigma(cat_x, 0.15), target=TABBY, abs=False)
+    torch.testing.assert_close(ours, theirs.clamp(min=0), rtol=1e-4, atol=1e-8)
+
+
+def test_guided_backprop_on_efficientnet_equals_captums_rule_applied_to_its_relu6(image_model, cat_x):
+    """EfficientNet-Lite0's activations are ReLU6 modules, which Captum's GuidedBackprop does not hook: there it
+    returns the plain gradient. With Captum's own hook registered on ReLU6 too it equals the helper."""
+    from captum._utils.common import _register_backward_hook
+    from captum.attr import GuidedBackprop
+    from torch import nn
+    from helpers import hook_count
+
+    class GuidedBackpropWithReLU6(GuidedBackprop):
+        def _register_hooks(self, module):
+            if isinstance(module, (nn.ReLU, nn.ReLU6)):
+                self.backward_hooks.extend(_register_backward_hook(module, self._backward_hook, self))
+
+    ours = xh.methods.guided_backprop(image_model, cat_x, TABBY)
+    with pytest.warns(UserWarning):
+        theirs = GuidedBackpropWithReLU6(image_model.model).attribute(cat_x, target=TABBY)
+        captum_as_is = GuidedBackprop(image_model.model).attribute(cat_x, target=TABBY)
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-7)
+    assert torch.equal(captum_as_is, xh.vanilla_gradients(image_model, cat_x, TABBY))   # no ReLU module to hook
+    assert hook_count(image_model.model) == 0

@@ -54,3 +54,18 @@ def test_clear_errors(image_model, cat_x, small):
         integrated_gradients(net, x, 0, torch.zeros_like(x), batch_size=0)
     with pytest.raises(ValueError, match="n_steps"):
         integrated_gradients(net, x, 0, torch.zeros_like(x), n_steps=0)
+
+
+def test_expected_gradients_equal_captum_gradient_shap_with_photos_as_baselines(image_model, cat_x):
+    import numpy as np
+    from captum.attr import GradientShap
+    from xai_helpers.methods import expected_gradients
+    crop = (..., slice(56, 168), slice(56, 168))       # the centre 112x112: same code path, a quarter of the cost
+    x = cat_x[crop].contiguous()
+    data = torch.cat([image_model.preprocess(p) for p in ("dog", "coffee")])[crop].contiguous()
+    ours, delta = expected_gradients(image_model, x, "tabby", baselines=data, n_samples=6, seed=3)
+    np.random.seed(3)
+    theirs, deltas = GradientShap(image_model.model).attribute(x, baselines=data, n_samples=6, stdevs=0.0, target=281,
+                                                               return_convergence_delta=True)
+    torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-6)
+    assert delta == pytest.approx(float(deltas.mean()), rel=1e-3, abs=1e-3)

@@ -71,3 +71,55 @@ def test_hub_model_by_name_fails_fast_and_clearly_offline(monkeypatch):
 def test_unknown_name_is_a_value_error():
     with pytest.raises(ValueError, match="minilm_sentiment"):
         load_text_classifier("no-such-model")
+
+
+# --- what to read instead of raw attention (issue 26): leave-one-out, gradient rollout, value norms -----------
+SENTENCE = "The film was not good, but the actors were wonderful."
+
+
+@pytest.mark.parametrize("replacement", ["[MASK]", "[PAD]"])
+def test_token_occlusion_equals_captum_feature_ablation(clf, replacement):
+    from captum.attr import FeatureAblation
+    import xai_helpers as xh
+    tokens, drops = xh.methods.token_occlusion(clf, SENTENCE, "positive", replacement=replacement)
+    batch = clf.encode([SENTENCE])
+    reference = FeatureAblation(lambda ids, mask: clf.model(ids, mask)).attribute(
+        batch["input_ids"], baselines=clf.tokenizer.convert_tokens_to_ids(replacement), target=1,
+        additional_forward_args=(batch["attention_mask"],))
+    torch.testing.assert_close(drops, reference[0].float(), rtol=1e-4, atol=1e-5)
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and len(tokens) == len(drops)
+    with pytest.raises(ValueError, match="not a token"):
+        xh.methods.token_occlusion(clf, SENTENCE, 1, replacement="zzzqqq-not-a-token")
+
+
+def test_value_norms_decompose_minilms_attention_output_and_rollout_is_class_specific(clf):
+    """sum_h sum_j alpha^h_ij f_h(x_j) + b_O = BertSelfOutput.dense's output (Kobayashi et al. 2020, eq. 4)."""
+    import xai_helpers as xh
+    from helpers import hook_count
+    seen = {}
+    attention = clf.model.encoder.encoder.layer[0].attention
+    hooks = [attention.self.register_forward_hook(
+                 lambda m, a, k, o: seen.update(hidden=a[0] if a else k["hidden_states"], alpha=o[1]), with_kwargs=True),
+             attention.output.dense.register_forward_hook(lambda m, a, o: seen.update(dense=o))]
+    try:
+        with torch.no_grad():
+            batch = clf.encode([SENTENCE])
+            clf.model(batch["input_ids"], batch["attention_mask"])
+    finally:
+        for h in hooks:
+            h.remove()
+    n, heads, dim = batch["input_ids"].shape[1], 12, 384
+    with torch.no_grad():
+        v = attention.self.value(seen["hidden"])[0].view(n, heads, dim // heads)
+        w = attention.output.dense.weight.view(dim, heads, dim // heads)
+        f = torch.einsum("jhd,ohd->hjo", v, w)
+        moved = seen["alpha"][0][..., None] * f[:, None]                                  # [heads, i, j, dim]
+    torch.testing.assert_close(moved.sum((0, 2)) + attention.output.dense.bias, seen["dense"][0], rtol=1e-4, atol=1e-4)
+    per_head = xh.methods.value_norm_attention(clf, SENTENCE)
+    layer = xh.methods.value_norm_attention(clf, SENTENCE, combine_heads=True)
+    assert per_head.shape == (6, heads, n, n) and layer.shape == (6, n, n)
+    torch.testing.assert_close(per_head[0], moved.norm(dim=-1), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(layer[0], moved.sum(0).norm(dim=-1), rtol=1e-4, atol=1e-5)
+    positive, negative = (xh.methods.gradient_rollout(clf, SENTENCE, c) for c in ("positive", "negative"))
+    assert positive.shape == (n, n) and torch.isfinite(positive).all() and not torch.allclose(positive, negative)
+    assert hook_count(clf.model) == 0 and all(not p.requires_grad for p in clf.model.parameters())

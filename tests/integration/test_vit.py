@@ -225,3 +225,26 @@ def test_vit_helpers_run_on_a_device_and_give_the_cpus_result(tiny, test_set):
     np.testing.assert_allclose(scores.drop(index="random map (control)").values,
                                L.localisation_scores(tiny, sub).drop(index="random map (control)").values, rtol=1e-5)
     np.testing.assert_allclose(heads.values, L.head_localisation(tiny, sub).values, rtol=1e-5)
+
+
+# --- gradient-weighted rollout, value norms and patch occlusion on the course's ViT (issue 26) ----------------
+def test_gradient_rollout_and_patch_occlusion_on_the_course_vit(tiny, test_set):
+    import xai_helpers as xh
+    from captum.attr import Occlusion
+    from helpers import hook_count
+    image = torch.as_tensor(test_set.images[:1]).float()
+    label = int(test_set.labels[0])
+    x = tiny.preprocess(image).requires_grad_(True)
+    logits, attentions = tiny.model(x, output_attentions=True)
+    grads = torch.autograd.grad(logits[0, label], attentions)
+    expected = torch.eye(37)
+    for A, g in zip(attentions, grads):
+        expected = expected + (g * A).clamp(min=0).mean(1)[0].detach() @ expected
+    R = xh.methods.gradient_rollout(tiny, image, label)
+    torch.testing.assert_close(R, expected, rtol=1e-5, atol=1e-6)
+    ours = xh.methods.patch_occlusion(tiny, image, label)
+    theirs = Occlusion(tiny.model).attribute(tiny.preprocess(image), sliding_window_shapes=(1, 8, 8),
+                                             strides=(1, 8, 8), baselines=0.0, target=label)
+    torch.testing.assert_close(ours, theirs[0, 0, ::8, ::8], rtol=1e-4, atol=1e-5)
+    norms = xh.methods.value_norm_attention(tiny, image)
+    assert norms.shape == (4, 4, 37, 37) and hook_count(tiny.model) == 0

@@ -246,3 +246,11 @@ def test_results_markdown_has_the_documented_layout(tmp_path):
     assert text.startswith("# Benchmark results (bench/run.py)")
     assert "| goal one | 1.0x | MET |" in text and "| 1 | a\\|b |" in text and "* Note: quiet" in text
     assert "command: `python bench/run.py --quick`; wall time 1.0 min" in text
+
+
+def test_newer_methods_agree_with_their_reference_libraries_in_the_bench(tiny):
+    from bench import newer
+    out = newer.time_newer("tiny", "cpu", reps=1, pairs=list(newer.IMAGE_PAIRS), ablation_size=24, road_size=16)
+    assert set(out["agreement"]) == set(newer.IMAGE_PAIRS)      # the transformer pairs load models: integration
+    assert max(out["agreement"].values()) <= subjects.MAP_TOLERANCE, out["agreement"]
+    assert all(len(v) == 1 for v in out["times"].values())

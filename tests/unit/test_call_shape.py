@@ -8,7 +8,10 @@ import pytest
 import xai_helpers as xh
 
 ATTRIBUTION_METHODS = ("vanilla_gradients", "gradient_x_input", "smoothgrad", "integrated_gradients", "grad_cam",
-                       "grad_cam_plus_plus")
+                       "grad_cam_plus_plus", "smoothgrad_sq", "vargrad", "guided_backprop", "hires_cam", "layer_cam",
+                       "ablation_cam", "expected_gradients", "gradient_rollout", "value_norm_attention",
+                       "token_occlusion", "patch_occlusion")
+CAM_METHODS = ("grad_cam", "grad_cam_plus_plus", "hires_cam", "layer_cam", "ablation_cam")
 #: Other spellings of n_samples, batch_size, n_steps and fractions: no public function uses them.
 OTHER_SPELLINGS = {"smoothgrad_samples", "internal_batch_size", "ig_steps", "steps"}
 
@@ -31,7 +34,7 @@ def test_every_attribution_method_is_model_x_target_then_keywords(name):
     assert [p.name for p in parameters[:3]] == ["model", "x", "target"]
     assert all(p.kind is p.KEYWORD_ONLY or p.default is not p.empty for p in parameters[3:]
                if p.kind is not p.VAR_POSITIONAL)          # after (model, x, target): only options
-    if name.startswith("grad_cam"):
+    if name in CAM_METHODS:
         layer = inspect.signature(getattr(xh.methods, name)).parameters["layer"]
         assert layer.kind is layer.KEYWORD_ONLY and layer.default is None
 

@@ -141,3 +141,15 @@ def test_signed_maps_of_smoothgrad_alone_make_no_plain_pass(toy_model):
         assert calls == [1, 3]                                # the plain pass, then the noisy chunk
     finally:
         handle.remove()
+
+
+def test_the_centre_prior_hits_exactly_the_boxes_that_hold_the_centre():
+    """A map that always points at the middle: its pointing-game hit rate is the share of boxes around the centre."""
+    from xai_helpers.evaluation import pointing_game_hit
+    from xai_helpers.methods import centre_map
+    prior = centre_map(None, torch.zeros(1, 3, 224, 224))
+    assert divmod(int(prior.argmax()), 224) == (112, 112)
+    boxes = [[100, 100, 120, 120], [0, 0, 50, 50], [90, 130, 200, 220], [113, 0, 223, 223]]
+    hits = [pointing_game_hit(prior, box, tolerance=0) for box in boxes]
+    assert hits == [True, False, False, False]
+    assert pointing_game_hit(prior, [0, 0, 97, 97], tolerance=15) is True     # within the tolerance

@@ -76,6 +76,14 @@ HELPERS = {
     "integrated_gradients noise": lambda m, x: xh.integrated_gradients(m, x, TARGET, "noise", n_steps=6)[0],
     "output_difference": lambda m, x: torch.tensor(xh.methods.output_difference(m, x, TARGET, "black")),
     "make_baseline": lambda m, x: xh.methods.make_baseline(m, x, "black"),
+    "smoothgrad_sq": lambda m, x: xh.methods.smoothgrad_sq(m, x, TARGET, n_samples=4, batch_size=3, seed=0),
+    "vargrad": lambda m, x: xh.methods.vargrad(m, x, TARGET, n_samples=4, batch_size=3, seed=0),
+    "guided_backprop": lambda m, x: xh.methods.guided_backprop(m, x, TARGET),
+    "hires_cam": lambda m, x: xh.methods.hires_cam(m, x, TARGET),
+    "layer_cam": lambda m, x: xh.methods.layer_cam(m, x, TARGET, layer="2"),
+    "ablation_cam": lambda m, x: xh.methods.ablation_cam(m, x, TARGET, batch_size=5),
+    "expected_gradients": lambda m, x: xh.methods.expected_gradients(
+        m, x, TARGET, baselines=torch.cat([x * 0.5, x.flip(-1), -x]), n_samples=5, batch_size=2, seed=1)[0],
     "denormalize": lambda m, x: m.denormalize(x),
     "to_image": lambda m, x: torch.as_tensor(m.to_image(x)),
 }
@@ -103,13 +111,14 @@ def _numbers(obj):
     return [float(obj)] if isinstance(obj, (int, float)) else []
 
 
-@pytest.mark.parametrize("name", ["deletion_insertion_curves", "randomised_copy"])
+@pytest.mark.parametrize("name", ["deletion_insertion_curves", "randomised_copy", "road"])
 def test_evaluation_runs_on_a_device_and_gives_the_cpus_result(models, name):
     from xai_helpers import evaluation as ev
     calls = {
         "deletion_insertion_curves": lambda m, x: ev.deletion_insertion_curves(
             m, x, TARGET, xh.max_abs_over_channels(xh.vanilla_gradients(m, x, TARGET)), fractions=4),
         "randomised_copy": lambda m, x: ev.randomised_copy(m, 1).model(x),
+        "road": lambda m, x: ev.road(m, x, TARGET, xh.grad_cam(m, x, TARGET), percentiles=(30, 70), seed=2),
     }
     (cpu, x_cpu), (fake, x_fake) = models
     expected = _numbers(calls[name](cpu, x_cpu))

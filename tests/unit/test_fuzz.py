@@ -2,7 +2,7 @@
 
 Each call either returns a valid map (finite, on the CPU, the expected shape) or raises a ValueError/TypeError
 raised by the package itself (never a raw error from deep inside torch) whose message says what to pass
-instead; and no hook is ever left on the model.
+instead; and no hook is ever left on the model, whose mode, modules and weights stay as they were.
 """
 import re
 import traceback
@@ -16,6 +16,7 @@ from torch import nn
 import xai_helpers as xh
 from helpers import hook_count
 from xai_helpers.models.image import ImageModel
+from xai_helpers.models.vit import TinyViT, VisionModel
 
 LABELS = ["cat", "dog", "fox", "owl", "eel"]
 #: words that show a message tells the learner what to do (or what a valid value looks like)
@@ -48,6 +49,16 @@ NET, WRAPPED = _models()
 OTHER = TinyCNN()
 
 
+def _vit():
+    torch.manual_seed(0)
+    net = TinyViT(image_size=16, patch_size=8, depth=2, dim=8, heads=2, mlp_dim=8, stem_channels=2).eval()
+    return VisionModel(name="tiny-vit", model=net, labels=[str(i) for i in range(10)], image_size=16, patch_size=8,
+                       device=torch.device("cpu"))
+
+
+VIT = _vit()
+
+
 @st.composite
 def inputs(draw):
     ndim = draw(st.sampled_from([4, 4, 4, 4, 3, 2, 5]))
@@ -70,14 +81,30 @@ LAYERS = st.sampled_from([None, "features.3", "features.1", "features", "fc", "n
 BASELINES = st.sampled_from(["black", "white", "blur", "noise", "grey", None, 0.0, "tensor", "wrong shape"])
 MODELS = st.sampled_from(["plain", "wrapped", "wrapped", "not a model"])
 
-FUZZED_METHODS = METHODS = {
+METHODS = {
     "vanilla_gradients": lambda m, x, t, layer, base: xh.vanilla_gradients(m, x, t),
     "gradient_x_input": lambda m, x, t, layer, base: xh.gradient_x_input(m, x, t),
     "smoothgrad": lambda m, x, t, layer, base: xh.smoothgrad(m, x, t, n_samples=3),
     "integrated_gradients": lambda m, x, t, layer, base: xh.integrated_gradients(m, x, t, base, n_steps=3),
     "grad_cam": lambda m, x, t, layer, base: xh.grad_cam(m, x, t, layer=layer),
     "grad_cam_plus_plus": lambda m, x, t, layer, base: xh.grad_cam_plus_plus(m, x, t, layer=layer),
+    "smoothgrad_sq": lambda m, x, t, layer, base: xh.methods.smoothgrad_sq(m, x, t, n_samples=3),
+    "vargrad": lambda m, x, t, layer, base: xh.methods.vargrad(m, x, t, n_samples=3),
+    "guided_backprop": lambda m, x, t, layer, base: xh.methods.guided_backprop(m, x, t),
+    "hires_cam": lambda m, x, t, layer, base: xh.methods.hires_cam(m, x, t, layer=layer),
+    "layer_cam": lambda m, x, t, layer, base: xh.methods.layer_cam(m, x, t, layer=layer),
+    "ablation_cam": lambda m, x, t, layer, base: xh.methods.ablation_cam(m, x, t, layer=layer, batch_size=4),
+    "expected_gradients": lambda m, x, t, layer, base: xh.methods.expected_gradients(
+        m, x, t, baselines=_baseline(base, x), n_samples=3),
 }
+TRANSFORMER_METHODS = {
+    "gradient_rollout": lambda m, x, t: xh.methods.gradient_rollout(m, x, t),
+    "value_norm_attention": lambda m, x, t: xh.methods.value_norm_attention(m, x, t),
+    "patch_occlusion": lambda m, x, t: xh.methods.patch_occlusion(m, x, t, batch_size=3),
+}
+FUZZED_METHODS = {**METHODS, **TRANSFORMER_METHODS}
+CAM_METHODS = ("grad_cam", "grad_cam_plus_plus", "hires_cam", "layer_cam", "ablation_cam")
+PATH_METHODS = ("integrated_gradients", "expected_gradients")
 
 
 def _model(kind):
@@ -92,15 +119,22 @@ def _baseline(kind, x):
     return kind
 
 
+def _state():
+    """Hooks, train/eval mode, modules and weights of the models a call may touch."""
+    return [(hook_count(net), net.training, [type(m).__name__ for m in net.modules()],
+             [float(p.detach().sum()) for p in net.parameters()], [p.requires_grad for p in net.parameters()])
+            for net in (NET, OTHER, VIT.model)]
+
+
 def _check_result(name, out, x):
-    tensor = out[0] if name == "integrated_gradients" else out
+    tensor = out[0] if name in PATH_METHODS else out
     assert isinstance(tensor, torch.Tensor) and tensor.device.type == "cpu"
     assert torch.isfinite(tensor).all(), f"{name} returned NaN/inf"
-    if name.startswith("grad_cam"):
+    if name in CAM_METHODS:
         assert tensor.shape == x.shape[-2:]
     else:
         assert tensor.shape == x.shape
-    if name == "integrated_gradients":
+    if name in PATH_METHODS:
         assert isinstance(out[1], float)
 
 
@@ -114,7 +148,7 @@ def _raised_by_the_package(err):
 @given(x=inputs(), target=TARGETS, layer=LAYERS, baseline=BASELINES, model=MODELS)
 def test_every_method_returns_a_valid_map_or_a_clear_error(name, x, target, layer, baseline, model):
     m = _model(model)
-    before = (hook_count(NET), hook_count(OTHER))
+    before = _state()
     try:
         out = METHODS[name](m, x, target, layer, _baseline(baseline, x))
     except (ValueError, TypeError) as err:
@@ -123,4 +157,33 @@ def test_every_method_returns_a_valid_map_or_a_clear_error(name, x, target, laye
         assert len(message) > 25 and NAMES_THE_FIX.search(message), f"the message names no fix: {message!r}"
     else:
         _check_result(name, out, x)
-    assert (hook_count(NET), hook_count(OTHER)) == before, "a hook was left on the model"
+    assert _state() == before, "a hook was left on the model, or its mode, modules or weights changed"
+
+
+VIT_INPUTS = st.one_of(inputs(), st.sampled_from(["valid 1x1x16x16", "valid 16x16", "valid batch of 2"]))
+
+
+def _vit_input(kind):
+    if isinstance(kind, str) and kind.startswith("valid"):
+        shape = {"valid 1x1x16x16": (1, 1, 16, 16), "valid 16x16": (16, 16), "valid batch of 2": (2, 1, 16, 16)}[kind]
+        return torch.rand(shape, generator=torch.Generator().manual_seed(0))
+    return kind
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMER_METHODS))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(x=VIT_INPUTS, target=TARGETS, model=st.sampled_from(["vit", "vit", "vit", "cnn", "not a model"]))
+def test_every_transformer_method_returns_a_valid_map_or_a_clear_error(name, x, target, model):
+    m = {"vit": VIT, "cnn": WRAPPED, "not a model": "vit"}[model]
+    before = _state()
+    try:
+        out = TRANSFORMER_METHODS[name](m, _vit_input(x), target)
+    except (ValueError, TypeError) as err:
+        message = str(err)
+        assert _raised_by_the_package(err), f"a raw error from inside torch/numpy: {err!r}"
+        assert len(message) > 25 and NAMES_THE_FIX.search(message), f"the message names no fix: {message!r}"
+    else:
+        assert isinstance(out, torch.Tensor) and out.device.type == "cpu" and torch.isfinite(out).all()
+        assert out.shape == {"gradient_rollout": (5, 5), "value_norm_attention": (2, 2, 5, 5),
+                             "patch_occlusion": (2, 2)}[name]
+    assert _state() == before, "a hook was left on a model, or its mode, modules or weights changed"

@@ -53,7 +53,8 @@ def fuzzed_objects():
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         objects |= {id(case.fn) for case in getattr(module, "CASES", {}).values()}
-        objects |= {id(getattr(xh, name)) for name in getattr(module, "FUZZED_METHODS", ())}
+        objects |= {id(getattr(xh, name, None) or getattr(xh.methods, name))
+                    for name in getattr(module, "FUZZED_METHODS", ())}   # top-level names, else xh.methods
     return objects
 
 

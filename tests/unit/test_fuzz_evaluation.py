@@ -92,6 +92,15 @@ CASES = {
     "faithfulness": Case(E.faithfulness, lambda: dict(
         image_model=TOY, images=[_x()], explainers={"random": E.random_map}, targets=[0], fractions=2, maps=None,
         replacements=("black",), batch_size=4), aliases={"images": ["image"]}, max_examples=25),
+    "road": Case(E.road, lambda: dict(model=TOY, x=_x(), target="dog", saliency=torch.rand(16, 16), percentiles=(30, 70),
+                                      order="lerf", noise=0.01, seed=1, batch_size=2),
+                 aliases={"model": ["image_model", "wrapped model"], "target": ["class"]}),
+    "noisy_linear_imputation": Case(E.noisy_linear_imputation, lambda: dict(
+        image=torch.rand(3, 8, 8), keep=torch.rand(8, 8) > 0.5, noise=0.0, generator=torch.Generator().manual_seed(0))),
+    "pointing_masks": Case(E.pointing_masks, lambda: dict(boxes=[[1, 1, 3, 3]], size=(8, 8), tolerance=1),
+                           aliases={"boxes": ["box"]}),
+    "pixel_space_model": Case(E.pixel_space_model, lambda: dict(image_model=TOY)),
+    "PixelSpaceModel": Case(E.PixelSpaceModel, lambda: dict(image_model=TOY)),
     "pointing_game_hit": Case(E.pointing_game_hit, lambda: dict(saliency=_peak(), box=[1, 1, 5, 5], tolerance=1)),
     "pointing_game_chance": Case(E.pointing_game_chance, lambda: dict(box=[1, 1, 5, 5], tolerance=1, size=(16, 16))),
     "pointing_game": Case(E.pointing_game, lambda: dict(

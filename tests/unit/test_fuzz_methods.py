@@ -68,6 +68,7 @@ def _registry_left_as_it_was():
 
 
 MODEL_ALIASES = {"model": ["image_model", "wrapped model"], "x": ["input"], "target": ["class"]}
+VIT_ALIASES = {"model": ["VisionModel", "TextClassifier"], "x": ["image", "input"], "target": ["class"]}
 ATTENTION = {"layers": ["layer"], "heads": ["head"], "tokens": ["token"]}
 
 CASES = {
@@ -84,10 +85,36 @@ CASES = {
     "grad_cam_plus_plus": Case(M.grad_cam_plus_plus, lambda: dict(model=_net(), x=_x(), target=1, layer="1",
                                                                   upsample=False, normalize=False),
                                aliases=MODEL_ALIASES),
+    "smoothgrad_sq": Case(M.smoothgrad_sq, lambda: dict(model=_wrapped(), x=_x(), target="fox", n_samples=3,
+                                                        noise_level=0.1, batch_size=2, seed=1), aliases=MODEL_ALIASES),
+    "vargrad": Case(M.vargrad, lambda: dict(model=_net(), x=_x(), target=1, n_samples=3, noise_level=0.2,
+                                            batch_size=None, seed=0), aliases=MODEL_ALIASES),
+    "guided_backprop": Case(M.guided_backprop, lambda: dict(model=_wrapped(), x=_x(), target=2),
+                            aliases=MODEL_ALIASES),
+    "hires_cam": Case(M.hires_cam, lambda: dict(model=_wrapped(), x=_x(), target=0, layer=None, upsample=True,
+                                                normalize=True), aliases=MODEL_ALIASES),
+    "layer_cam": Case(M.layer_cam, lambda: dict(model=_net(), x=_x(), target=1, layer="1", upsample=False,
+                                                normalize=False), aliases=MODEL_ALIASES),
+    "ablation_cam": Case(M.ablation_cam, lambda: dict(model=_wrapped(), x=_x(), target="dog", layer="1", upsample=True,
+                                                      normalize=True, batch_size=3), aliases=MODEL_ALIASES),
+    "expected_gradients": Case(M.expected_gradients, lambda: dict(model=_wrapped(), x=_x(), target=1,
+                                                                  baselines=torch.rand(3, 3, 16, 16), n_samples=4,
+                                                                  batch_size=2, seed=5), aliases=MODEL_ALIASES),
+    "draw_baselines": Case(M.draw_baselines, lambda: dict(n_baselines=4, n_samples=6, seed=2)),
+    "gradient_rollout": Case(M.gradient_rollout, lambda: dict(model=_vision_model(), x=torch.rand(1, 1, 16, 16),
+                                                              target="3"), aliases=VIT_ALIASES),
+    "value_norm_attention": Case(M.value_norm_attention, lambda: dict(model=_vision_model(), x=torch.rand(16, 16),
+                                                                      target=None, combine_heads=True),
+                                 aliases=VIT_ALIASES),
+    "patch_occlusion": Case(M.patch_occlusion, lambda: dict(model=_vision_model(), x=torch.rand(1, 16, 16), target=2,
+                                                            fill=0.5, batch_size=3), aliases=VIT_ALIASES),
     "resolve_layer": Case(M.resolve_layer, lambda: dict(model=_wrapped(), layer="0"), aliases=MODEL_ALIASES),
     "integrated_gradients": Case(M.integrated_gradients, lambda: dict(model=_wrapped(), x=_x(), target="fox",
                                                                       baseline="noise", n_steps=3, method="riemann_left",
                                                                       batch_size=2), aliases=MODEL_ALIASES),
+    "step_convergence": Case(M.step_convergence, lambda: dict(model=_wrapped(), x=_x(), target="dog", baseline="black",
+                                                              n_steps=2, method="riemann_middle", batch_size=2),
+                             aliases=MODEL_ALIASES),
     "make_baseline": Case(M.make_baseline, lambda: dict(image_model=_wrapped(), x=_x(), name="noise", sigma=1.0,
                                                         n_draws=2, seed=3), aliases={"name": ["baseline"]}),
     "quadrature": Case(M.quadrature, lambda: dict(method="gausslegendre", n_steps=5)),
@@ -96,6 +123,8 @@ CASES = {
                               aliases=MODEL_ALIASES),
     "edge_map": Case(M.edge_map, lambda: dict(image_model=_wrapped(), x=_x(), target=None),
                      aliases={"image_model": ["wrapped model"]}),
+    "centre_map": Case(M.centre_map, lambda: dict(image_model=None, x=_x(), target=1, sigma=0.3),
+                       aliases={"image_model": ["wrapped model"]}),
     "random_map": Case(M.random_map, lambda: dict(image_model=None, x=_x(), target=1, seed=2),
                        aliases={"image_model": ["wrapped model"]}),
     "stack_attentions": Case(M.stack_attentions, lambda: dict(attentions=tuple(_attentions()[:, None]))),

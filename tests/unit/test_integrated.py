@@ -1,4 +1,5 @@
-"""Integrated Gradients helper: parity with Captum, completeness, baselines in pixel space, errors."""
+"""Integrated Gradients and expected gradients: parity with Captum, completeness, baselines, errors."""
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -92,3 +93,54 @@ def test_several_baselines_are_averaged_and_delta_refers_to_their_mean(small):
     with torch.no_grad():
         scores = net(torch.cat([x, bases]))[:, 4]
     assert delta == pytest.approx(float(together.sum() - (scores[0] - scores[1:].mean())), abs=1e-4)
+
+
+# --- expected gradients: baselines drawn from data, a random point per draw; = Captum GradientShap ----------
+def test_expected_gradients_equal_captum_gradient_shap_fed_the_same_draws(small):
+    import numpy as np
+    from captum.attr import GradientShap
+    from xai_helpers.methods import expected_gradients
+    net, x = small
+    data = torch.randn(7, 3, 16, 16, generator=torch.Generator().manual_seed(4))
+    ours, delta = expected_gradients(net, x, 2, baselines=data, n_samples=9, batch_size=4, seed=12)
+    np.random.seed(12)
+    theirs, deltas = GradientShap(net).attribute(x, baselines=data, n_samples=9, stdevs=0.0, target=2,
+                                                 return_convergence_delta=True)
+    torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-6)
+    assert delta == pytest.approx(float(deltas.mean()), rel=1e-3, abs=1e-4)
+    again, _ = expected_gradients(net, x, 2, baselines=data, n_samples=9, batch_size=9, seed=12)
+    torch.testing.assert_close(again, ours, rtol=1e-5, atol=1e-7)      # the batch size changes nothing
+
+
+def test_expected_gradients_complete_in_expectation(small):
+    """The completeness error of the Monte-Carlo estimate shrinks as draws are added (on average over seeds)."""
+    from xai_helpers.methods import expected_gradients, output_difference
+    net, x = small
+    data = torch.randn(5, 3, 16, 16, generator=torch.Generator().manual_seed(5))
+    scale = abs(output_difference(net, x, 1, baseline=data))
+    errors = {n: np.mean([abs(expected_gradients(net, x, 1, baselines=data, n_samples=n, seed=s)[1])
+                          for s in range(4)]) / scale for n in (4, 256)}
+    assert errors[256] < errors[4] / 2
+
+
+def test_expected_gradients_clear_errors(small):
+    from xai_helpers.methods import expected_gradients
+    net, x = small
+    with pytest.raises(ValueError, match="K x"):
+        expected_gradients(net, x, 0, baselines=torch.zeros(2, 3, 8, 8))
+    with pytest.raises(TypeError, match="baselines"):
+        expected_gradients(net, x, 0, baselines="noise")
+
+
+def test_step_convergence_compares_every_pixel_and_sees_what_the_sum_hides(small):
+    """The per-pixel change from n to 2n steps falls with n; it is the largest pixel, not the sum, that is checked."""
+    from xai_helpers.methods import step_convergence
+    net, x = small
+    base = torch.zeros_like(x)
+    coarse_change, coarse = step_convergence(net, x, 2, baseline=base, n_steps=2, method="riemann_right")
+    fine_change, fine = step_convergence(net, x, 2, baseline=base, n_steps=32, method="riemann_right")
+    assert fine < coarse and coarse_change.shape == x.shape
+    a2, _ = integrated_gradients(net, x, 2, base, n_steps=2, method="riemann_right")
+    a4, _ = integrated_gradients(net, x, 2, base, n_steps=4, method="riemann_right")
+    torch.testing.assert_close(coarse_change, (a2 - a4).abs())
+    assert float((a2 - a4).sum().abs()) < float((a2 - a4).abs().sum())      # errors of opposite sign cancel in a sum

@@ -2,6 +2,9 @@
 
 * ``sanity``: cascading model-parameter randomisation (Adebayo et al. 2018);
 * ``deletion``: faithfulness, deletion and insertion curves (Petsiuk et al. 2018; Samek et al. 2017);
+* ``road``: ROAD, deletion with noisy linear imputation instead of black or blur (Rong et al. 2022);
+* ``quantus_bridge``: adapters to compute the pointing game, randomisation and deletion with Quantus, and where
+  Quantus's numbers and the course's agree or differ;
 * ``pointing``: the pointing game on the photos' boxes (Zhang et al. 2016);
 * ``localisation``: ViT attention maps scored against the digits' true boxes (4.4b);
 * ``stats``: intervals, paired comparisons and many random draws for every verdict; ``figures`` draws them;
@@ -21,6 +24,8 @@ from .pointing import (BOXES_PATH, POINTING_TOLERANCE, load_boxes, pointing_game
                        pointing_game_hit)
 from .figures import show_differences, show_intervals, show_randomisation
 from .stats import LEVEL, N_BOOT, Comparison, Interval, Spread, compare, holm, interval, spread
+from .quantus_bridge import PixelSpaceModel, pixel_space_model, pointing_masks
+from .road import ROAD_NOISE, ROAD_ORDERS, ROAD_PERCENTILES, RoadResult, noisy_linear_imputation, road
 from .sanity import model_randomisation_test, randomisation_stages, randomised_copy
 from .signed import RANDOMISATION_METHODS, signed_maps
 
@@ -32,4 +37,5 @@ __all__ = ["spearman_rank_correlation", "randomisation_stages", "randomised_copy
            "Curves", "FaithfulnessResult", "PointingResult", "RandomisationResult", "box_patch_overlap",
            "object_attention_mass", "localisation_scores", "head_localisation", "groundtruth",
            "Interval", "Comparison", "Spread", "interval", "compare", "spread", "holm", "LEVEL", "N_BOOT",
-           "show_intervals", "show_differences"]
+           "show_intervals", "show_differences", "road", "noisy_linear_imputation", "RoadResult", "ROAD_PERCENTILES",
+           "ROAD_ORDERS", "ROAD_NOISE", "pointing_masks", "pixel_space_model", "PixelSpaceModel"]

@@ -1,4 +1,4 @@
-"""Class activation maps from gradients: Grad-CAM and Grad-CAM++ (section 4.2).
+"""Class activation maps from gradients: Grad-CAM, Grad-CAM++, HiResCAM and LayerCAM (section 4.2).
 
 Both methods read one layer's activations ``A`` (1xKxhxw) and the gradient ``g = dS/dA`` of the
 target class score ``S`` (the logit, before softmax), weight the K feature maps, sum them and keep
@@ -17,6 +17,14 @@ Grad-CAM++'s ``a`` is one number per channel, so Grad-CAM++ becomes CAM with onl
 weights, each scaled by its ``a`` in (0, 1/2]: it keeps no negative evidence and is less
 class-discriminative. Use a layer after the activation: the closed form assumes ``A >= 0``.
 
+HiResCAM (Draelos & Carin 2020, arXiv:2011.08891) and LayerCAM (Jiang et al. 2021, IEEE TIP 30:5875) keep the
+gradient per position instead of averaging it: HiResCAM sums ``g * A`` over the channels, LayerCAM sums
+``ReLU(g) * A``. Where the head pools globally the gradient is the same at every position, so HiResCAM equals
+Grad-CAM; where it does not (a head that flattens the feature map into a linear layer, or an early layer, where
+the gradient varies from position to position), they differ, and HiResCAM's map is then exactly the
+contribution of each position to the score (for a head that is linear in ``A``, its sum is the score minus
+the bias).
+
 The gradient is taken with ``torch.autograd.grad(score, activation)`` on the layer's output, and the
 graph is cut at that layer, so backpropagation stops there: one forward pass plus the part of the
 backward pass above the layer. The forward hook that does this lives in a context manager and is
@@ -32,7 +40,8 @@ from .._typecheck import checked
 from .._validate import eval_mode, module_and_input, resolve_layer, resolve_target
 from .kinds import Layer, Model, Target
 
-__all__ = ["grad_cam", "grad_cam_plus_plus", "capture_layer", "resolve_layer", "layer_activation_and_gradient"]
+__all__ = ["grad_cam", "grad_cam_plus_plus", "hires_cam", "layer_cam", "capture_layer", "resolve_layer",
+           "layer_activation_and_gradient"]
 
 #: A map whose maximum is below this is treated as empty and returned as zeros (never 0/0 = NaN).
 EMPTY_MAP_TOLERANCE = 1e-12
@@ -202,4 +211,74 @@ def grad_cam_plus_plus(model: Model, x: torch.Tensor, target: Target, *, layer: 
                       UserWarning, stacklevel=2)
     weights = (alpha * torch.relu(g)).sum(dim=(2, 3), keepdim=True)  # eq. 7: w_k = sum_ij a ReLU(g)
     cam = torch.relu((weights * A).sum(dim=1, keepdim=True))
+    return _finish_map(cam, x.shape[2:], upsample, normalize)
+
+
+@checked
+def hires_cam(model: Model, x: torch.Tensor, target: Target, *, layer: Layer = None, upsample: bool = True,
+              normalize: bool = True) -> torch.Tensor:
+    """HiResCAM (Draelos & Carin 2020, arXiv:2011.08891) -> HxW float tensor on the CPU, in [0, 1]; taught in 4.2.
+
+    ``ReLU(sum_k g^k * A^k)``: the gradient multiplies the activations position by position instead of being
+    averaged first (Grad-CAM). Equal to Grad-CAM when the head pools the layer globally (every position's gradient
+    is then the same); different otherwise, e.g. for a head that flattens the feature map into a linear layer.
+    Same arguments and output as ``grad_cam``; with ``normalize=False`` and ``upsample=False`` the map equals
+    pytorch-grad-cam's ``HiResCAM`` before its min-max scaling.
+
+    Args:
+        model: An ``ImageModel`` or a plain ``nn.Module`` returning class scores (logits).
+        x: One normalised input 1xCxHxW on the model's device.
+        target: The class to explain: an index, a class name or a one-element tensor.
+        layer: As for ``grad_cam``: None, a submodule or its dotted name; it must output 1xKxhxw and run once.
+        upsample: Upsample to the input's HxW (False: keep the layer's hxw grid).
+        normalize: Divide by the maximum (False: keep the raw values).
+
+    Returns:
+        The map, an HxW float tensor on the CPU.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> import xai_helpers as xh
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        >>> x = torch.rand(1, 3, 8, 8)
+        >>> torch.allclose(xh.methods.hires_cam(net.eval(), x, 1, layer="1"), xh.grad_cam(net, x, 1, layer="1"))
+        True
+    """
+    A, g, _, _ = layer_activation_and_gradient(model, x, target, layer=layer)
+    cam = torch.relu((g * A).sum(dim=1, keepdim=True))              # element-wise, no averaging of g
+    return _finish_map(cam, x.shape[2:], upsample, normalize)
+
+
+@checked
+def layer_cam(model: Model, x: torch.Tensor, target: Target, *, layer: Layer = None, upsample: bool = True,
+              normalize: bool = True) -> torch.Tensor:
+    """LayerCAM (Jiang et al. 2021, IEEE TIP 30:5875) -> HxW float tensor on the CPU, in [0, 1]; taught in 4.2.
+
+    ``ReLU(sum_k ReLU(g^k) * A^k)``: each position weighted by its own positive gradient, which keeps the fine
+    detail of EARLY layers where Grad-CAM's averaged weights blur it out. Same arguments and output as
+    ``grad_cam``; with ``normalize=False`` and ``upsample=False`` it equals pytorch-grad-cam's ``LayerCAM`` before
+    its min-max scaling.
+
+    Args:
+        model: An ``ImageModel`` or a plain ``nn.Module`` returning class scores (logits).
+        x: One normalised input 1xCxHxW on the model's device.
+        target: The class to explain: an index, a class name or a one-element tensor.
+        layer: As for ``grad_cam``: None, a submodule or its dotted name (early layers are LayerCAM's use).
+        upsample: Upsample to the input's HxW (False: keep the layer's hxw grid).
+        normalize: Divide by the maximum (False: keep the raw values).
+
+    Returns:
+        The map, an HxW float tensor on the CPU.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> import xai_helpers as xh
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        >>> tuple(xh.methods.layer_cam(net.eval(), torch.rand(1, 3, 8, 8), 0, layer=net[1], upsample=False).shape)
+        (6, 6)
+    """
+    A, g, _, _ = layer_activation_and_gradient(model, x, target, layer=layer)
+    cam = torch.relu((torch.relu(g) * A).sum(dim=1, keepdim=True))
     return _finish_map(cam, x.shape[2:], upsample, normalize)

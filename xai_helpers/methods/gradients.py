@@ -1,4 +1,4 @@
-"""Gradient saliency: vanilla gradients, Gradient x Input and SmoothGrad (section 4.1)."""
+"""Gradient saliency: vanilla gradients, Gradient x Input, SmoothGrad, SmoothGrad² and VarGrad (section 4.1)."""
 import numbers
 
 import torch
@@ -7,8 +7,8 @@ from .._typecheck import checked
 from .._validate import check_count, check_device, eval_mode, module_and_input, resolve_target
 from .kinds import Model, Target
 
-__all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "noise_sigma", "max_abs_over_channels",
-           "sum_over_channels", "DEFAULT_SMOOTHGRAD_BATCH"]
+__all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "smoothgrad_sq", "vargrad", "noise_sigma",
+           "max_abs_over_channels", "sum_over_channels", "DEFAULT_SMOOTHGRAD_BATCH"]
 
 
 #: Noisy copies per forward/backward pass in ``smoothgrad``. Chosen by bench/run.py (bench/RESULTS.md):
@@ -151,19 +151,106 @@ def smoothgrad(model: Model, x: torch.Tensor, target: Target, n_samples: int = 5
         >>> tuple(a.shape), torch.equal(a, b)
         ((1, 3, 8, 8), True)
     """
+    total, _ = _noisy_gradient_moments(model, x, target, n_samples, noise_level, batch_size, seed)
+    return total / n_samples
+
+
+def _noisy_gradient_moments(model, x, target, n_samples, noise_level, batch_size, seed, squares=False):
+    """Sum of the input gradients over ``n_samples`` noisy copies of ``x`` (and of their squares if ``squares``).
+
+    The noise is that of ``smoothgrad``: Gaussian, sigma = ``noise_level`` x (x.max() - x.min()), drawn in chunks
+    of ``batch_size`` copies from one CPU generator seeded with ``seed`` -> ``(sum, sum of squares or None)``.
+    """
     module, labels, x = module_and_input(model, x)
     n_samples = check_count(n_samples, "n_samples")
     batch_size = check_count(DEFAULT_SMOOTHGRAD_BATCH if batch_size is None else batch_size, "batch_size")
     sigma = noise_sigma(x, noise_level)
     generator = torch.Generator().manual_seed(int(seed))  # CPU generator: same noise on every device
     total = torch.zeros_like(x)
+    total_sq = torch.zeros_like(x) if squares else None
     with eval_mode(module):
         for start in range(0, n_samples, batch_size):
             n = min(batch_size, n_samples - start)
             noise = torch.randn((n, *x.shape[1:]), generator=generator).to(x.device) * sigma
             grad, target = _input_gradient(module, x.detach() + noise, target, labels)
             total += grad.sum(0, keepdim=True)
-    return total / n_samples
+            if squares:
+                total_sq += (grad * grad).sum(0, keepdim=True)
+    return total, total_sq
+
+
+@checked
+def smoothgrad_sq(model: Model, x: torch.Tensor, target: Target, n_samples: int = 50, noise_level: float = 0.15,
+                  batch_size: int | None = None, seed: int = 0) -> torch.Tensor:
+    """SmoothGrad² (Hooker et al. 2019, "A benchmark for interpretability methods", arXiv:1806.10758): the mean
+    of the SQUARED input gradients over noisy copies of ``x``; taught in 4.1.
+
+    Same noise as ``smoothgrad`` (same ``seed`` -> the same copies), so it equals Captum's
+    ``NoiseTunnel(Saliency(model)).attribute(..., nt_type="smoothgrad_sq", stdevs=sigma, abs=False)`` after
+    ``torch.manual_seed(seed)`` on the CPU. Unsigned (>= 0): squaring drops the sign and stresses the largest
+    gradients, which sharpens the map.
+
+    Args:
+        model: An ``ImageModel`` or a plain ``nn.Module`` returning class scores (logits).
+        x: One normalised input 1xCxHxW on the model's device.
+        target: The class to explain: an index, a class name or a one-element tensor.
+        n_samples: How many noisy copies are averaged (a positive integer).
+        noise_level: The noise's standard deviation as a fraction of the input's range (>= 0).
+        batch_size: Copies per forward/backward pass (None: ``DEFAULT_SMOOTHGRAD_BATCH``).
+        seed: Seed of the noise generator.
+
+    Returns:
+        The mean squared gradient, a tensor shaped like ``x`` (>= 0).
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> import xai_helpers as xh
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        >>> sq = xh.methods.smoothgrad_sq(net.eval(), torch.rand(1, 3, 8, 8), 1, n_samples=4)
+        >>> tuple(sq.shape), bool((sq >= 0).all())
+        ((1, 3, 8, 8), True)
+    """
+    _, total_sq = _noisy_gradient_moments(model, x, target, n_samples, noise_level, batch_size, seed, squares=True)
+    return total_sq / n_samples
+
+
+@checked
+def vargrad(model: Model, x: torch.Tensor, target: Target, n_samples: int = 50, noise_level: float = 0.15,
+            batch_size: int | None = None, seed: int = 0) -> torch.Tensor:
+    """VarGrad (Adebayo et al. 2018, "Local explanation methods for deep neural networks lack sensitivity to
+    parameter values", arXiv:1810.03307): the variance of the input gradients over noisy copies of ``x``; 4.1.
+
+    The variance over the copies, ``mean(g^2) - mean(g)^2`` (divided by n, not n - 1), with the noise of
+    ``smoothgrad``: equal to Captum's ``NoiseTunnel(Saliency(model)).attribute(..., nt_type="vargrad",
+    stdevs=sigma, abs=False)`` after ``torch.manual_seed(seed)`` on the CPU, except that float rounding can
+    make Captum's difference slightly negative where the gradients barely vary; here it is clipped at 0.
+
+    Args:
+        model: An ``ImageModel`` or a plain ``nn.Module`` returning class scores (logits).
+        x: One normalised input 1xCxHxW on the model's device.
+        target: The class to explain: an index, a class name or a one-element tensor.
+        n_samples: How many noisy copies (a positive integer; 1 gives zeros).
+        noise_level: The noise's standard deviation as a fraction of the input's range (>= 0).
+        batch_size: Copies per forward/backward pass (None: ``DEFAULT_SMOOTHGRAD_BATCH``).
+        seed: Seed of the noise generator.
+
+    Returns:
+        The variance of the gradient, a tensor shaped like ``x`` (>= 0).
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> import xai_helpers as xh
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        >>> v = xh.methods.vargrad(net.eval(), torch.rand(1, 3, 8, 8), 1, n_samples=4)
+        >>> tuple(v.shape), bool((v >= 0).all())
+        ((1, 3, 8, 8), True)
+    """
+    total, total_sq = _noisy_gradient_moments(model, x, target, n_samples, noise_level, batch_size, seed,
+                                              squares=True)
+    mean = total / n_samples
+    return (total_sq / n_samples - mean * mean).clamp(min=0)
 
 
 def _one_attribution(attribution, name):

@@ -8,11 +8,13 @@ import torch
 from torch import nn
 
 from ..models.image import ImageModel
+from ..models.sentiment import TextClassifier
 from ..models.text import TextModel
 from ..models.vit import VisionModel
 
 __all__ = ["ClassIndex", "ClassName", "WrappedModel", "Model", "Target", "Layer", "LoadedImageModel",
-           "LoadedTextModel", "LoadedVisionModel"]
+           "LoadedTextModel", "LoadedVisionModel",
+           "LoadedTextClassifier"]
 
 
 class _NamedKind(type):
@@ -45,3 +47,5 @@ LoadedImageModel = _kind("ImageModel from load_image_model()", lambda v: isinsta
 LoadedTextModel = _kind("TextModel from load_text_model()", lambda v: isinstance(v, TextModel))
 #: A ``VisionModel``; an error says where one comes from.
 LoadedVisionModel = _kind("VisionModel from load_vit_model()", lambda v: isinstance(v, VisionModel))
+#: A ``TextClassifier``; an error says where one comes from.
+LoadedTextClassifier = _kind("TextClassifier from load_text_classifier()", lambda v: isinstance(v, TextClassifier))

@@ -14,9 +14,10 @@ from .sentiment import TextClassifier, load_sentiment_data, load_text_classifier
 from .text import DEFAULT_TEXT_MODEL, TEXT_MODELS, TextModel, load_text_model
 from .vit import DEFAULT_VIT_MODEL, VIT_MODELS, TinyViT, VisionModel, load_vit_model
 from .defaults import for_default_model, is_default_model, unchecked_readings
+from .toy import CAM_HEADS, cam_head_net
 
 __all__ = ["ModelUnavailableError", "freeze", "Prediction", "DEFAULT_IMAGE_MODEL",
            "IMAGE_MODELS", "ImageModel", "load_image_model", "predict", "TextClassifier", "load_sentiment_data",
            "load_text_classifier", "DEFAULT_TEXT_MODEL", "TEXT_MODELS", "TextModel", "load_text_model",
            "DEFAULT_VIT_MODEL", "VIT_MODELS", "TinyViT", "VisionModel", "load_vit_model",
-           "is_default_model", "for_default_model", "unchecked_readings"]
+           "is_default_model", "for_default_model", "unchecked_readings", "cam_head_net", "CAM_HEADS"]
