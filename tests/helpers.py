@@ -145,3 +145,33 @@ def save_other_image_model(path):
                 "state_dict": net.state_dict(), "target_layer_name": "features", "mean": (0.485, 0.456, 0.406),
                 "std": (0.229, 0.224, 0.225)}, path)
     return path
+
+
+def execute_lesson(lesson, out_folder, env_extra, timeout=1200):
+    """Execute ``notebooks/<lesson>`` with nbconvert in a subprocess, with ``env_extra`` added to the environment.
+
+    Returns ``(notebook, printed)``: the executed notebook (nbformat) and everything its code cells printed to
+    stdout/stderr. Fails the test, with the end of nbconvert's error output, if the run fails, a cell shows an
+    error, or a code cell did not run.
+    """
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import nbformat
+    root = Path(__file__).resolve().parents[1]
+    executed = Path(out_folder) / lesson
+    env = {**os.environ, "PYTHONPATH": str(root), **{k: str(v) for k, v in env_extra.items()}}
+    run = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+                          f"--ExecutePreprocessor.timeout={timeout}", "--output", str(executed),
+                          str(root / "notebooks" / lesson)],
+                         env=env, cwd=root / "notebooks", capture_output=True, text=True, timeout=timeout + 300)
+    assert run.returncode == 0, run.stderr[-4000:]
+    notebook = nbformat.read(executed, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    outputs = [o for c in code for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"], "a cell shows an error"
+    assert all(c.get("execution_count") is not None for c in code), "every code cell ran"
+    printed = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    return notebook, printed

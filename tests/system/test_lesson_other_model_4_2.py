@@ -5,36 +5,11 @@ names, no trained readings. The sections built on EfficientNet-Lite0's own layer
 ``_blocks.7``) and every reading written for it are then skipped with a printed "Not checked for ..." line,
 while the checks that hold for any model (parity with Captum and pytorch-grad-cam) still run.
 """
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
-
-from helpers import save_other_image_model
-
-ROOT = Path(__file__).resolve().parents[2]
-LESSON = "4.2_grad_cam.ipynb"
+from helpers import execute_lesson, save_other_image_model
 
 
-@pytest.fixture(scope="module")
-def other_model(tmp_path_factory):
-    return save_other_image_model(tmp_path_factory.mktemp("model") / "mobilenet_v3_small.pt")
-
-
-def test_the_lesson_runs_to_the_end_with_another_model_and_says_what_it_did_not_check(other_model, tmp_path):
-    executed = tmp_path / LESSON
-    env = {**os.environ, "XAI_IMAGE_MODEL": str(other_model)}
-    run = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                          "--ExecutePreprocessor.timeout=600", "--output", str(executed), str(ROOT / "notebooks" / LESSON)],
-                         env=env, cwd=ROOT / "notebooks", capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-3000:]
-    cells = [c for c in json.loads(executed.read_text())["cells"] if c["cell_type"] == "code"]
-    outputs = [o for c in cells for o in c.get("outputs", [])]
-    assert not [o for o in outputs if o["output_type"] == "error"]
-    assert all(c["execution_count"] is not None for c in cells), "every code cell ran"
-    printed = "".join("".join(o.get("text", "")) for o in outputs if o["output_type"] == "stream")
+def test_the_lesson_runs_to_the_end_with_another_model_and_says_what_it_did_not_check(tmp_path):
+    model = save_other_image_model(tmp_path / "mobilenet_v3_small.pt")
+    _, printed = execute_lesson("4.2_grad_cam.ipynb", tmp_path, {"XAI_IMAGE_MODEL": model})
     assert printed.count("Not checked for mobilenet_v3_small") >= 10, printed[-2000:]
     assert "max difference to pytorch-grad-cam" in printed          # the parity check ran for this model too

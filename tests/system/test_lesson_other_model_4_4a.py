@@ -1,14 +1,6 @@
 """4.4a runs to its end with another text encoder (XAI_TEXT_MODEL = a saved folder) and names the readings it
 could not check: the readings are MiniLM's, the code must hold for any BERT-family encoder."""
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import nbformat
-
-ROOT = Path(__file__).resolve().parents[2]
-LESSON = ROOT / "notebooks" / "4.4a_attention_text.ipynb"
+from helpers import execute_lesson
 
 
 def save_other_text_model(folder):
@@ -28,13 +20,7 @@ def save_other_text_model(folder):
 
 def test_the_lesson_reaches_its_end_with_another_encoder_and_lists_the_unchecked_readings(tmp_path):
     folder = save_other_text_model(tmp_path / "small-random-bert")
-    executed = tmp_path / "executed.ipynb"
-    env = {**os.environ, "XAI_TEXT_MODEL": str(folder)}
-    run = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                          "--ExecutePreprocessor.timeout=600", "--output", str(executed), str(LESSON)],
-                         cwd=LESSON.parent, env=env, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-3000:]
-    nb = nbformat.read(executed, as_version=4)
+    nb, _ = execute_lesson("4.4a_attention_text.ipynb", tmp_path, {"XAI_TEXT_MODEL": folder})
     text = "\n".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs)
     assert "small-random-bert" in text and "4 attention tensors" in text            # the other model really ran
     last = "".join(out.get("text", "") for out in nb.cells[-1].outputs)
