@@ -8,9 +8,13 @@ For every photo of ``xh.data.load_photo_set()`` and the default image model:
   -> blur) of the main class's maps: Grad-CAM, IG from black (64 steps), IG ranked by |map|, SmoothGrad,
   the edge detector, and ``N_RANDOM`` random maps (seeds 0..N_RANDOM-1), photo by photo.
 
-Writes data/measured/4_5_faithfulness.csv, 4_5_pointing.csv and 4_5_ig.csv (IG's completeness per map).
+* ROAD (``xh.evaluation.road``, Rong et al. 2022: pixels removed most relevant first and filled by noisy linear
+  imputation) at ``ROAD_PERCENTILES`` for the same maps and ``N_RANDOM_ROAD`` random maps, photo by photo.
+
+Writes data/measured/4_5_faithfulness.csv, 4_5_pointing.csv and 4_5_ig.csv (IG's completeness per map), and
+4_5_road.csv (``--road``: only the ROAD part, about 15 min).
 The integration tier (tests/integration/test_measured_4_5.py) recomputes a random subset with
-``measure_photo`` and ``point_photo`` below and asserts that it agrees with the shipped tables.
+``measure_photo``, ``point_photo`` and ``road_photo`` below and asserts that it agrees with the shipped tables.
 
     python tools/measure_4_5.py                   # all photos (about 40 min on 2 busy cores)
     python tools/measure_4_5.py --photos dog cat  # a subset, printed, not written
@@ -36,6 +40,8 @@ N_RANDOM = 20           # random maps per photo (seeds 0..19)
 IG_STEPS = 64
 N_SAMPLES = 16
 METHODS = ("Grad-CAM", "IG (black baseline)", "IG ranked by |map|", "SmoothGrad", "edge detector")
+ROAD_PERCENTILES = (10, 30, 50, 70, 90)   # keeps the lowest p %: removes 90 %, 70 %, ..., 10 % of the pixels
+N_RANDOM_ROAD = 10      # random maps per photo for ROAD (seeds 0..9)
 POINTING_METHODS = ("Grad-CAM", "SmoothGrad", "edge detector", "random", "centre prior")
 
 
@@ -110,16 +116,46 @@ def point_photo(image_model, item, made, n_random=N_RANDOM):
     return pd.DataFrame(rows)
 
 
+def road_photo(image_model, item, made, n_random=N_RANDOM_ROAD, methods=METHODS):
+    """ROAD (most relevant first) of one photo's main class: one row per method and draw, the mean change of the
+    target's logit over ``ROAD_PERCENTILES`` (more negative: the removed pixels mattered more)."""
+    x = image_model.preprocess(item.image)
+    target = item.indices[0]
+    maps, _ = class_maps(image_model, x, target, made, with_blur=False)
+    maps = {k: maps[k] for k in methods}
+    for draw in range(n_random):
+        maps[f"random {draw}"] = xh.to_numpy(ev.random_map(image_model, x, seed=draw))
+    rows = []
+    for name, m in maps.items():
+        result = ev.road(image_model, x, target, m, percentiles=ROAD_PERCENTILES, order="morf", seed=0)
+        draw = float(name.split()[1]) if name.startswith("random ") else np.nan
+        rows.append({"photo": item.name, "cls": item.classes[0], "method": "random" if draw == draw else name,
+                     "draw": draw, "road_morf": result.mean_score,
+                     **{f"removed_{int(100 - p)}": s for p, s in zip(ROAD_PERCENTILES, result.scores)}})
+    return pd.DataFrame(rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", nargs="+", help="names from the photo set (default: all; then the tables are written)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--road", action="store_true", help="only the ROAD part (writes 4_5_road.csv)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     image_model = xh.load_image_model()
     made = explainers()
     items = [p for p in xh.data.load_photo_set() if not args.photos or p.name in args.photos]
+    if args.road:
+        road = []
+        for item in items:
+            start = time.time()
+            road.append(road_photo(image_model, item, made))
+            print(f"{item.name:14s} {time.time() - start:5.0f} s", flush=True)
+            if not args.photos:
+                pd.concat(road, ignore_index=True).to_csv(OUT / "4_5_road.csv", index=False, float_format="%.6g")
+        print(pd.concat(road).groupby("method")["road_morf"].mean().round(3))
+        return
     point = pd.concat([point_photo(image_model, item, made) for item in items], ignore_index=True)
     print(point.groupby("method")["hit"].mean().round(3), flush=True)
     if not args.photos:

@@ -61,3 +61,17 @@ def test_random_photos_pointing_rows_are_reproduced(setup):
         mine = shipped[shipped["photo"] == name].set_index(["cls", "method"]).loc[fresh.index]
         assert np.allclose(mine[["hit", "chance"]].to_numpy(float), fresh[["hit", "chance"]].to_numpy(float),
                            atol=1e-6), name
+
+
+def test_the_road_table_covers_the_set_and_a_random_photo_is_reproduced(setup):
+    image_model, made, photos = setup
+    shipped = pd.read_csv(xh.data.data_path("measured", "4_5_road.csv"))
+    assert set(shipped["photo"]) == set(photos)
+    draws = shipped[shipped["method"] == "random"].groupby("photo")["draw"].nunique()
+    assert (draws == tool.N_RANDOM_ROAD).all() and tool.N_RANDOM_ROAD >= 10
+    for name in _pick(photos, 1):
+        fresh = tool.road_photo(image_model, photos[name], made, n_random=2).fillna({"draw": -1})
+        fresh = fresh.set_index(["method", "draw"])
+        mine = shipped[shipped["photo"] == name].fillna({"draw": -1}).set_index(["method", "draw"]).loc[fresh.index]
+        columns = ["road_morf"] + [c for c in fresh.columns if c.startswith("removed_")]
+        assert np.allclose(mine[columns].to_numpy(float), fresh[columns].to_numpy(float), atol=2e-3), name
