@@ -28,7 +28,7 @@ test: $(STAMP)  ## every tier: unit + integration + system (notebooks by nbval, 
 
 # The tiers are folders (tests/unit, tests/integration, tests/system; tests/tier_folders.py): each target
 # collects only its own, so make unit imports no test module of the slower tiers.
-unit: $(STAMP)  ## the fast tier only (< 60 s on 2 cores): small hand-built inputs, no pretrained model
+unit: $(STAMP)  ## the fast tier only (~2 min on 2 cores): small hand-built inputs, no pretrained model
 	$(PYTEST) tests/unit -q --durations=5
 
 integration: $(STAMP)  ## tests that load or train a pretrained/catalog model

@@ -1,6 +1,6 @@
 """The test tiers, declared by folder (a pytest plugin; the root conftest.py loads it).
 
-* ``tests/unit/``: small hand-built inputs, no pretrained or catalog model, no processes (``make unit``, < 60 s);
+* ``tests/unit/``: small hand-built inputs, no pretrained or catalog model, no processes (``make unit``, ~2 min on 2 cores);
 * ``tests/integration/``: tests that load or train a pretrained/catalog model (``make integration``);
 * ``tests/system/``: notebooks, browsers, subprocesses, kernels, network namespaces, venvs, packaging
   (``make system``); the notebook cells nbval collects (notebooks/, solutions/, exercises/) are system too.
