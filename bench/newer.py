@@ -1,4 +1,4 @@
-"""Section "newer": the newer methods and metrics (issue 26) against their reference libraries, in one run.
+"""Section "newer": the newer methods and metrics against their reference libraries, in one run.
 
 Each pair -- SmoothGrad² and VarGrad vs Captum ``NoiseTunnel``, Guided Backprop vs Captum ``GuidedBackprop``,
 HiResCAM / LayerCAM / Ablation-CAM vs pytorch-grad-cam, expected gradients vs Captum ``GradientShap``, ROAD vs

@@ -73,7 +73,7 @@ def test_unknown_name_is_a_value_error():
         load_text_classifier("no-such-model")
 
 
-# --- what to read instead of raw attention (issue 26): leave-one-out, gradient rollout, value norms -----------
+# --- what to read instead of raw attention: leave-one-out, gradient rollout, value norms -----------
 SENTENCE = "The film was not good, but the actors were wonderful."
 
 

@@ -227,7 +227,7 @@ def test_vit_helpers_run_on_a_device_and_give_the_cpus_result(tiny, test_set):
     np.testing.assert_allclose(heads.values, L.head_localisation(tiny, sub).values, rtol=1e-5)
 
 
-# --- gradient-weighted rollout, value norms and patch occlusion on the course's ViT (issue 26) ----------------
+# --- gradient-weighted rollout, value norms and patch occlusion on the course's ViT ---------------------------
 def test_gradient_rollout_and_patch_occlusion_on_the_course_vit(tiny, test_set):
     import xai_helpers as xh
     from captum.attr import Occlusion

@@ -5,7 +5,7 @@ and a two-lesson site (a formula, a figure, a BertViz view; ~1 min) is built wit
 opened in headless Chromium with the network off, its navigation followed from the landing page through
 every page; the figure must load, the formula be typeset by the bundled MathJax, the BertViz view draw its
 attention lines and the search find a lesson; screenshots go to build/.
-Accessibility (issue 27): axe-core (npm registry, installed under build/npm by tools/ensure_axe.sh, which
+Accessibility: axe-core (npm registry, installed under build/npm by tools/ensure_axe.sh, which
 `make test` runs) audits every page and must report no serious or critical violation, and every figure
 must carry a text alternative taken from the lesson's reading after it (tools/build_html.py), not a file name.
 Set XAI_SITE_DIR=build/html to run the same browser checks on the full site that `make html` built.

@@ -1,4 +1,5 @@
-"""The course's colour maps survive colour-vision deficiency (issue 27, item 5).
+"""The course's colour maps survive colour-vision deficiency: each sequential map keeps its lightness order,
+and the diverging map keeps two distinguishable arms.
 
 About 1 in 12 men see red and green alike (deuteranopia, protanopia and their milder forms). Every ``*_CMAP``
 constant of the package is drawn as 256 colours, passed through the Machado, Oliveira & Fernandes (2009)

@@ -87,7 +87,7 @@ def test_parallel_kernels_share_the_cores_instead_of_oversubscribing_them(monkey
     assert build_html.kernel_threads(3) == 2 and build_html.kernel_threads(16) == 1
 
 
-# ------------------------------------------------------------------------------ accessibility (issue 27)
+# ------------------------------------------------------------------------------ accessibility
 PNG = {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure size 300x200 with 1 Axes>"}
 
 

@@ -1,4 +1,4 @@
-"""A class on Kubernetes (issue 27, item 4): tools/hub/z2jh/values.yaml for the Zero to JupyterHub chart.
+"""A class on Kubernetes: tools/hub/z2jh/values.yaml for the Zero to JupyterHub chart.
 
 Checks what the values promise a teacher: the image is the one repo2docker builds from binder/ (with nbgrader
 and nbgitpuller), each learner is guaranteed at least the heaviest lesson's measured kernel peak
