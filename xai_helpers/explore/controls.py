@@ -26,7 +26,7 @@ from pathlib import Path
 from .._typecheck import checked
 
 __all__ = ["ROOT_CLASS", "KEYBOARD_SCRIPT", "keyboard_support", "help_line", "png_file_name", "save_png",
-           "saved_html"]
+           "saved_html", "save_button_clicked"]
 
 #: The CSS class of an explorer's outer box (the script below finds the box by it).
 ROOT_CLASS = "xai-explorer"
@@ -151,3 +151,16 @@ def saved_html(path, png):
     data = base64.b64encode(png).decode("ascii")
     return (f"<span>Saved <code>{html.escape(str(path))}</code> · <a download='{html.escape(path.name)}' "
             f"href='data:image/png;base64,{data}'>download it</a></span>")
+
+
+def save_button_clicked(widgets):
+    """Either explorer's Save PNG button: write the newest figure and show where, or show why it could not.
+
+    ``widgets`` has ``explorer`` (with ``save_png()`` and ``png``), the HTML widget ``saved`` and ``show_error``.
+    """
+    try:
+        path = widgets.explorer.save_png()
+    except OSError as err:
+        widgets.show_error(err)
+        return
+    widgets.saved.value = saved_html(path, widgets.explorer.png)

@@ -14,7 +14,7 @@ from ..methods.registry import METHODS, title
 from ..models.base import ModelUnavailableError
 from ..models.image import DEFAULT_IMAGE_MODEL, IMAGE_MODELS
 from .classes import closest_classes, unknown_class_message
-from .controls import ROOT_CLASS, help_line, keyboard_support, saved_html
+from .controls import ROOT_CLASS, help_line, keyboard_support, save_button_clicked
 from .image_choices import EXPLORER_METHODS, UPLOAD_TYPES, UPLOADED, cam_layers, uploaded_image
 from .runner import error_text
 
@@ -216,12 +216,7 @@ class ImageWidgets:
         self.explorer.update(target=self.explorer.image_model.labels.index(name))
 
     def _saved(self):
-        try:
-            path = self.explorer.save_png()
-        except OSError as err:
-            self.show_error(err)
-            return
-        self.saved.value = saved_html(path, self.explorer.png)
+        save_button_clicked(self)
 
     def _show_knobs(self):
         chosen = [METHODS[k] for k in (self.method.value, self.compare.value) if k in METHODS]

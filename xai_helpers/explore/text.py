@@ -18,7 +18,7 @@ from ..methods.attention import attention_maps
 from ..viz.attention import plot_attention
 from ..viz.plotting import SIGNED_CMAP
 from ..viz.tokens import draw_tokens, layout_tokens
-from .controls import ROOT_CLASS, help_line, keyboard_support, png_file_name, save_png, saved_html
+from .controls import ROOT_CLASS, help_line, keyboard_support, png_file_name, save_button_clicked, save_png
 from .runner import (Choice, Runner, announce_static, error_text, figure_png, png_bundle, resolve_interactive,
                      watch_forward_passes)
 from ..interpret import TextClassifierInterpreter, render_tokens_html
@@ -383,12 +383,7 @@ class _TextWidgets:
             self.show_error(err)
 
     def _saved(self):
-        try:
-            path = self.explorer.save_png()
-        except OSError as err:
-            self.show_error(err)
-            return
-        self.saved.value = saved_html(path, self.explorer.png)
+        save_button_clicked(self)
 
     def busy(self):
         self.status.value = "<span style='color:#555'>computing …</span>"
