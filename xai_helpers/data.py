@@ -22,9 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torchvision.transforms as T
 from PIL import Image, ImageOps, UnidentifiedImageError
-from torchvision.models import ResNet50_Weights
 
 from ._typecheck import checked
 from .digits import ClutteredDigits, make_cluttered_digits
@@ -165,6 +163,7 @@ def _to_rgb(img):
 @functools.lru_cache(maxsize=1)
 def imagenet_labels() -> list[str]:
     """Return the 1000 ImageNet-1k class names in index order (shipped with torchvision, no download)."""
+    from torchvision.models import ResNet50_Weights   # torchvision pulls in torch._dynamo, ~170 MB: load it when used
     return list(ResNet50_Weights.IMAGENET1K_V2.meta["categories"])
 
 
@@ -276,8 +275,10 @@ SCENE_OBJECTS: tuple[tuple[str, str], ...] = (
 #: Shortest and longest side, in pixels, of a pasted object's longer side (drawn uniformly per scene).
 SCENE_OBJECT_SIZE: tuple[int, int] = (64, 128)
 
-#: What the model sees of a photo: resize the short side to 256, centre-crop 224 (as ``ImageModel.view``).
-_VIEW = T.Compose([T.Resize(256), T.CenterCrop(VIEW_SIZE)])
+def _view(image):
+    """What the model sees of a photo: resize the short side to 256, centre-crop 224 (as ``ImageModel.view``)."""
+    import torchvision.transforms as T      # torchvision pulls in torch._dynamo, ~170 MB: load it when used
+    return T.Compose([T.Resize(256), T.CenterCrop(VIEW_SIZE)])(image)
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,7 @@ class SceneItem:
 def _scene_parts():
     """The 224 views of the photo set and the object cut-outs, made once per process."""
     photos = {item.name: item for item in _photo_items()}
-    views = {name: _VIEW(item.image) for name, item in photos.items()}
+    views = {name: _view(item.image) for name, item in photos.items()}
     objects = []
     for photo, label in SCENE_OBJECTS:
         x0, y0, x1, y1 = photos[photo].boxes[label]

@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
-import torchvision.transforms.functional as TF
 from PIL import Image
 
 from ..models import ImageModel
@@ -25,6 +24,7 @@ BLIND_DISTANCE: float = 0.2
 
 def reference_baselines(image_model, x, seed=0, blur_sigma=10.0, n_noise=2):
     """Black, white, blurred (kernel 2*ceil(3 sigma)+1) and seeded uniform-noise images, then normalised."""
+    import torchvision.transforms.functional as TF  # torchvision pulls in torch._dynamo, ~170 MB: load it when used
     pixels = image_model.denormalize(x.detach()).clamp(0, 1)
     kernel = 2 * math.ceil(3 * blur_sigma) + 1
     generator = torch.Generator().manual_seed(int(seed))
@@ -69,6 +69,7 @@ def _diagnose_constant(name, g, pixels, image_model, x):
 
 def _diagnose_blur(pixels, photo, blur_sigma):
     """Why a blurred baseline is wrong: the photo itself, uniform, an ignored sigma, a too-narrow kernel."""
+    import torchvision.transforms.functional as TF  # torchvision pulls in torch._dynamo, ~170 MB: load it when used
     if torch.allclose(pixels, photo, atol=1e-3):
         return "it is the photo itself, not blurred"
     if float(pixels.std(dim=(2, 3)).max()) < 1e-3:

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torchvision.transforms.functional as TF
 from PIL import Image
 
 from ..models import ImageModel
@@ -227,6 +226,7 @@ def _crop_probability(image_model, image, region, target, normalise=True, prepro
     if preprocess:
         x = image_model.preprocess(crop)
     else:
+        import torchvision.transforms.functional as TF  # torchvision pulls in torch._dynamo, ~170 MB: load it when used
         x = TF.to_tensor(crop.resize((size, size), resample)).unsqueeze(0).to(image_model.device)
         x = image_model.normalize(x) if normalise else x
     out = logits(image_model, x)[0]

@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 import torch
-import torchvision.transforms.functional as TF
 
 from .._typecheck import checked
 from .._validate import (check_channels, check_count, check_device, check_input, eval_mode, module_and_input,
@@ -116,6 +115,7 @@ def make_baseline(image_model: LoadedImageModel, x: torch.Tensor, name: str, *, 
         if kernel > min(pixels.shape[-2:]):
             raise ValueError(f"sigma={sigma} needs a {kernel}-tap kernel, larger than the "
                              f"{tuple(pixels.shape[-2:])} image; use sigma <= {min(pixels.shape[-2:]) // 6}.")
+        import torchvision.transforms.functional as TF  # torchvision pulls in torch._dynamo, ~170 MB: load it when used
         base = TF.gaussian_blur(pixels.clamp(0, 1), kernel_size=[kernel, kernel], sigma=[sigma, sigma])
     elif name == "noise":
         n_draws = check_count(n_draws, "n_draws")

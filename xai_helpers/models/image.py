@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchvision.models as tvm
-import torchvision.transforms as T
 from PIL import Image
 from torch import nn
 
@@ -80,6 +78,7 @@ class ImageModel(Wrapper):
     def __post_init__(self):
         self._mean = torch.tensor(self.mean).view(1, 3, 1, 1)
         self._std = torch.tensor(self.std).view(1, 3, 1, 1)
+        import torchvision.transforms as T  # torchvision pulls in torch._dynamo, ~170 MB: load it when used
         self.pixel_transform = T.Compose([T.Resize(self.resize), T.CenterCrop(self.crop)])
 
     def __repr__(self):
@@ -140,7 +139,8 @@ class ImageModel(Wrapper):
 
     def _pixels(self, image, name):
         """``preprocess`` for an argument called ``name``."""
-        pixels = T.functional.to_tensor(self.pixel_transform(read_image(image, name))).unsqueeze(0)
+        import torchvision.transforms.functional as TF
+        pixels = TF.to_tensor(self.pixel_transform(read_image(image, name))).unsqueeze(0)
         return self.normalize(pixels.to(self.device))
 
     @checked
@@ -290,6 +290,7 @@ def _give_head_its_own_activation(net):
 
 def _torchvision_resnet(arch):
     def build(random_weights):
+        import torchvision.models as tvm  # torchvision pulls in torch._dynamo, ~170 MB: load it when used
         weights_enum = {"resnet18": tvm.ResNet18_Weights.IMAGENET1K_V1,
                         "resnet50": tvm.ResNet50_Weights.IMAGENET1K_V2}[arch]
         net = getattr(tvm, arch)(weights=None)
@@ -390,6 +391,7 @@ def _load_saved(path, device):
         raise ValueError(f"{path!r} lacks {missing}: save a dict with the keys {list(SAVED_MODEL_KEYS)} "
                          "(architecture = a torchvision model name such as 'resnet18').")
     labels = list(saved.get("labels") or imagenet_labels())
+    import torchvision.models as tvm  # torchvision pulls in torch._dynamo, ~170 MB: load it when used
     try:
         net = tvm.get_model(saved["architecture"], weights=None, num_classes=len(labels))
     except ValueError:

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
-import torchvision.transforms.functional as TF
 from torch import nn
 
 from ..._typecheck import checked
@@ -69,6 +68,7 @@ class _SceneSum(nn.Module):
 
 
 def _blurred(images, sigma):
+    import torchvision.transforms.functional as TF  # torchvision pulls in torch._dynamo, ~170 MB: load it when used
     kernel = 2 * math.ceil(3 * sigma) + 1          # >= 6 sigma + 1 taps (as xh.make_baseline)
     return TF.gaussian_blur(images, [kernel, kernel], [sigma, sigma])
 
