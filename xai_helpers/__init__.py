@@ -12,9 +12,12 @@
 * ``evaluation``: sanity, faithfulness, pointing, localisation, and ``groundtruth`` (4.5);
 * ``interpret``: end-to-end interpreters and misclassification reports; ``explore``: interactive explorers;
 * ``viz``: plots; ``check``: exercise checkers; ``_validate``: input checks shared by every public function;
-  ``attention_arrays``: stacking and indexing attention weights (shared by ``methods`` and ``viz``).
+  ``attention_arrays``: stacking and indexing attention weights (shared by ``methods`` and ``viz``);
+  ``_memory``: in a Jupyter kernel, freed memory goes back to the system after each cell (``XAI_MALLOC_TRIM=0``: not).
+
+Heavy or optional libraries (torchvision, transformers, captum, quantus, ...) load when a function needs them.
 """
-from . import _validate, attention_arrays, data, device, digits  # noqa: F401  (the bottom layer)
+from . import _memory, _validate, attention_arrays, data, device, digits  # noqa: F401  (the bottom layer)
 from . import models, methods, viz, evaluation, interpret, explore, check  # noqa: E402,F401
 from .data import load_image
 from .models import ModelUnavailableError, Prediction, load_image_model, load_text_classifier, load_text_model, load_vit_model, predict
@@ -33,3 +36,5 @@ __all__ = ["load_image", "load_image_model", "load_text_model", "load_text_class
            "check"]
 
 __version__ = "0.1.0"
+
+_memory.trim_after_each_cell()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "xai_helpers"
-BOTTOM = {"device", "data", "digits", "_validate", "_typecheck", "attention_arrays"}
+BOTTOM = {"device", "data", "digits", "_validate", "_typecheck", "attention_arrays", "_memory"}
 RANK = {"models": 1, "methods": 2, "evaluation": 3, "interpret": 4, "explore": 4, "check": 4}
 
 

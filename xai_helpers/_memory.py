@@ -1,0 +1,46 @@
+"""Give freed memory back to the operating system after each notebook cell (Linux with glibc only).
+
+A backward pass over a batch (SmoothGrad's noisy copies, Integrated Gradients' steps, the evaluation loops) frees
+hundreds of MB of tensors when it ends, but glibc's ``malloc`` keeps the freed pages in the process: measured on
+the course machine (CPU, ResNet-50), a kernel stayed at ~1150 MB after one ``smoothgrad`` instead of the ~815 MB
+it held before. ``malloc_trim(0)`` hands them back (~30 ms when there is something to hand back, ~0.2 ms when
+not). ``import xai_helpers`` in a Jupyter/IPython kernel registers it to run after every cell, so an idle learner's
+kernel holds what it uses, not the high-water mark of its last cell. Set ``XAI_MALLOC_TRIM=0`` to turn it off.
+"""
+import ctypes
+import ctypes.util
+import functools
+import os
+
+from IPython import get_ipython
+
+__all__ = ["trim_memory", "trim_after_each_cell"]
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None where there is none (macOS, Windows, musl)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def trim_memory(*_event) -> bool:
+    """Return the heap's free pages to the operating system; True where glibc did release some.
+
+    Accepts and ignores the arguments IPython passes to a ``post_run_cell`` callback.
+    """
+    trim = _malloc_trim()
+    return bool(trim(0)) if trim is not None else False
+
+
+def trim_after_each_cell(shell=None) -> bool:
+    """Register ``trim_memory`` to run after every cell of the running IPython ``shell`` (once); return whether it
+    is registered. Nothing happens outside IPython, without glibc, or when ``XAI_MALLOC_TRIM`` is ``0``."""
+    shell = shell if shell is not None else get_ipython()
+    if shell is None or _malloc_trim() is None or os.environ.get("XAI_MALLOC_TRIM", "1").strip() == "0":
+        return False
+    if trim_memory not in shell.events.callbacks.get("post_run_cell", []):
+        shell.events.register("post_run_cell", trim_memory)
+    return True
