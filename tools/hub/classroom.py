@@ -63,8 +63,8 @@ class ClassroomError(RuntimeError):
     """The classroom cannot be set up here (not root, no useradd, ...): the message says why."""
 
 
-def learners(n):
-    return [LEARNER.format(i) for i in range(1, n + 1)]
+def learners(n, pattern=LEARNER):
+    return [pattern.format(i) for i in range(1, n + 1)]
 
 
 def can_switch_users():
@@ -205,12 +205,14 @@ def _write(path, text, owner=None, mode=0o644):
         os.chmod(path, mode)
 
 
-def prepare(state, n_learners=3, port=8000, password=None, service_token=None):
-    """Users, homes, the teacher's course, the exchange, the config files -> the classroom's settings (a dict)."""
+def prepare(state, n_learners=3, port=8000, password=None, service_token=None, learner=LEARNER):
+    """Users, homes, the teacher's course, the exchange, the config files -> the classroom's settings (a dict).
+    ``learner``: the pattern of the learners' user names (bench/classroom.py uses users of its own, so that a
+    benchmark and a class or the hub system test never share, or stop, each other's users)."""
     state = Path(state).resolve()
-    names = [TEACHER, *learners(n_learners)]
+    names = [TEACHER, *learners(n_learners, learner)]
     created = ensure_users(names)
-    join_learner_groups(TEACHER, learners(n_learners))
+    join_learner_groups(TEACHER, learners(n_learners, learner))
     state.mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o755)
     for folder in (state, *state.parents):           # each learner must reach their home and the exchange
@@ -268,7 +270,7 @@ def prepare(state, n_learners=3, port=8000, password=None, service_token=None):
                    etc / "all" / "labconfig"):
         os.chmod(folder, 0o755)
 
-    settings = {"state": str(state), "port": int(port), "teacher": TEACHER, "learners": learners(n_learners),
+    settings = {"state": str(state), "port": int(port), "teacher": TEACHER, "learners": learners(n_learners, learner),
                 "course_id": COURSE_ID, "assignment": ASSIGNMENT, "password": password or PASSWORD,
                 "service_token": service_token or "", "python": sys.executable, "created_users": created,
                 "covered": [c[1:] for c in covers()]}
@@ -292,6 +294,76 @@ def _passthrough():
     keys = ("XAI_BLOCK_NETWORK", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY",
             "OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_NUM_THREADS", "XAI_DEVICE", "LANG", "LC_ALL")
     return {k: os.environ[k] for k in keys if k in os.environ}
+
+
+# ------------------------------------------------------------------ a hub started and stopped by a program
+# (bench/classroom.py: a whole class through the hub's REST API; the system test has its own copy in its fixture)
+
+
+def free_base_port():
+    """A port P with P, P+1 and P+2 free on 127.0.0.1 (the proxy, the hub, the proxy's API)."""
+    import socket
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base > 65000:
+            continue
+        try:
+            for offset in (1, 2):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    raise ClassroomError("no three consecutive free ports on 127.0.0.1")
+
+
+def start_hub(settings, env=None, timeout=120):
+    """Start JupyterHub on a classroom that prepare() made (its log: STATE/hub.log) and wait until its REST API
+    answers the service token -> the hub's process (its own session: stop_hub ends it and what it started)."""
+    import time
+    import urllib.request
+    state = Path(settings["state"])
+    log = open(state / "hub.log", "w")
+    hub = [str(Path(sys.executable).with_name("jupyterhub")), "-f", str(HERE / "jupyterhub_config.py")]
+    process = subprocess.Popen(hub, cwd=state, env={**(env or os.environ), "XAI_HUB_STATE": str(state)}, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    request = urllib.request.Request(f"http://127.0.0.1:{settings['port']}/hub/api/",
+                                     headers={"Authorization": f"token {settings['service_token']}"})
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(request, timeout=5).read()
+            return process
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                stop_hub(process, settings)
+                raise ClassroomError("JupyterHub did not start:\n"
+                                     + (state / "hub.log").read_text(errors="replace")[-3000:])
+            time.sleep(0.2)
+
+
+def stop_hub(process, settings, names=None):
+    """Stop the hub (it stops the users' servers and its proxy: cleanup_servers), then end, by id, any process
+    the users NAMES (default: the classroom's teacher and learners) still run (a kernel that outlived its server)."""
+    import signal
+    import psutil
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    names = set(names or {settings["teacher"], *settings["learners"]})
+    for proc in psutil.process_iter(["username"]):
+        if proc.info["username"] in names:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
 
 
 def main(argv=None):
