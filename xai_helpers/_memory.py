@@ -10,20 +10,23 @@ kernel holds what it uses, not the high-water mark of its last cell. Set ``XAI_M
 import ctypes
 import ctypes.util
 import functools
+import gc
 import os
 
 from IPython import get_ipython
 
-__all__ = ["trim_memory", "trim_after_each_cell"]
+__all__ = ["trim_memory", "release_memory", "trim_after_each_cell"]
 
 
 @functools.lru_cache(maxsize=1)
 def _malloc_trim():
     """glibc's ``malloc_trim``, or None where there is none (macOS, Windows, musl)."""
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):   # musl and other C libraries have no malloc_trim
         return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
 
 
 def trim_memory(*_event) -> bool:
@@ -33,6 +36,13 @@ def trim_memory(*_event) -> bool:
     """
     trim = _malloc_trim()
     return bool(trim(0)) if trim is not None else False
+
+
+def release_memory() -> bool:
+    """Collect cyclic garbage (figures, autograd graphs held in cycles), then ``trim_memory``: what a long-lived
+    loop (the explorers' worker, the evaluation's model copies) calls after dropping a large result."""
+    gc.collect()
+    return trim_memory()
 
 
 def trim_after_each_cell(shell=None) -> bool:

@@ -26,14 +26,14 @@ Both are built with ipywidgets on the package's own methods. What they share liv
 import base64
 import collections
 import contextlib
-import ctypes
-import gc
 import io
 import sys
 import threading
 
 import matplotlib
 from matplotlib.backends import BackendFilter, backend_registry
+
+from .. import _memory
 
 __all__ = ["Superseded", "Runner", "watch_forward_passes", "in_jupyter_kernel", "resolve_interactive",
            "running_in", "announce_static", "figure_png", "release_memory", "WORKER"]
@@ -132,26 +132,9 @@ def watch_forward_passes(module, on_forward):
         handle.remove()
 
 
-def _malloc_trim():
-    """glibc's ``malloc_trim`` (returns free heap pages of every arena to the OS), or None off glibc."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):   # musl and other C libraries have no malloc_trim
-        return None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
-
-
-_TRIM = _malloc_trim()
-
-
 def release_memory():
     """Collect cyclic garbage, then give the allocator's free pages back to the OS (glibc)."""
-    gc.collect()
-    if _TRIM is not None:
-        _TRIM(0)
+    _memory.release_memory()
 
 
 # Held while any explorer computes (the worker, or a first view in the caller's thread): one at a time.
