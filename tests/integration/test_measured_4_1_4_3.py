@@ -1,10 +1,11 @@
 """The shipped tables of lessons 4.1 and 4.3 (data/measured/) agree with the code that made them.
 
-tools/measure_4_1.py and tools/measure_4_3.py write one row per evaluation photo; the lessons read the tables
-instead of recomputing them (too slow for a lesson). Each test recomputes randomly chosen photos (a new
-choice every day, printed) with the tools' own functions and compares every column, so a shipped number
-cannot drift from the code, the model or the photo set.
+tools/measure_4_1.py and tools/measure_4_3.py write one row per evaluation photo (and the points of 4.3's
+walk-through path); the lessons read the tables instead of recomputing them (too slow for a lesson). Each test
+recomputes randomly chosen rows (a new choice every day, printed) with the tools' own functions and compares
+every column, so a shipped number cannot drift from the code, the model or the photo set.
 """
+import collections
 import csv
 import datetime
 import importlib.util
@@ -65,7 +66,8 @@ def test_the_4_1_large_n_table_covers_the_set_and_matches_a_recomputation(image_
 
 
 def test_the_4_3_table_covers_the_set_and_matches_a_recomputation(image_model):
-    """One photo and one group of the tool's parts a day (all of them would cost ~650 passes)."""
+    """One photo and one group of the tool's IG parts a day (all of them would cost ~650 passes); expected
+    gradients has its own test below."""
     tool, shipped = _tool("measure_4_3"), _shipped("4_3_integrated_gradients.csv")
     photos = {p.name: p for p in xh.data.load_photo_set()}
     order = [p.name for p in tool.photo_order(list(photos.values()))]
@@ -76,6 +78,38 @@ def test_the_4_3_table_covers_the_set_and_matches_a_recomputation(image_model):
     print(f"parts {parts}")
     for name in _pick(shipped, 1):
         _assert_rows_agree(shipped[name], tool.measure_photo(image_model, photos[name], parts=parts))
+
+
+def test_the_4_3_expected_gradients_part_matches_a_recomputation(image_model):
+    """Expected gradients on one photo a day (64 draws, seed 0, baselines from the other photos of the set):
+    F(x) - mean F(x'), the completeness error, the mass in the box, and their spread across draws."""
+    tool, shipped = _tool("measure_4_3"), _shipped("4_3_integrated_gradients.csv")
+    photo_set = xh.data.load_photo_set()
+    photos = {p.name: p for p in photo_set}
+    for name in _pick(shipped, 1):
+        fresh = tool.measure_photo(image_model, photos[name], parts=("eg",), photo_set=photo_set)
+        assert {"gap_eg", "error_eg", "error_eg_sd", "log_error_eg_sd", "mass_eg", "mass_eg_sd"} <= set(fresh)
+        _assert_rows_agree(shipped[name], fresh)
+
+
+def test_the_4_3_cat_path_covers_its_rules_and_matches_a_recomputation(image_model):
+    """The walk-through photo's path points that lesson 4.3 reads instead of evaluating (``--cat-path``): every
+    node of each rule and step count is there, and eight points a day, recomputed, agree."""
+    tool = _tool("measure_4_3")
+    with open(ROOT / "data" / "measured" / "4_3_cat_path.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    counts = collections.Counter((row["rule"], int(row["steps"])) for row in rows)
+    assert counts == {(rule, n): n for rule, n in tool.CAT_PATH_RULES}
+    chosen = random.Random(datetime.date.today().toordinal()).sample(rows, 8)
+    print("recomputing " + ", ".join(f"{row['rule']} {row['steps']} node {row['node']}" for row in chosen))
+    x = image_model.preprocess("cat")
+    top = xh.predict(image_model, x, k=1)[0]          # the class the lesson explains on the cat
+    assert all(row["class"] == top.label for row in rows)
+    black = tool.make_baseline(image_model, x, "black")
+    h, scores = tool.path_values(image_model.model, x, black, top.index, [float(row["alpha"]) for row in chosen])
+    for row, h_fresh, score_fresh in zip(chosen, h, scores):
+        assert math.isclose(float(row["h"]), h_fresh, rel_tol=0.02, abs_tol=2e-3), (row, h_fresh)
+        assert math.isclose(float(row["score"]), score_fresh, rel_tol=0.02, abs_tol=2e-3), (row, score_fresh)
 
 
 def test_the_4_1_noise_shares_of_the_pairs_follow_the_estimated_noise_to_signal_ratio():

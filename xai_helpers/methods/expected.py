@@ -115,8 +115,8 @@ def expected_gradients(model: Model, x: torch.Tensor, target: Target, *, baselin
     alphas = torch.from_numpy(alphas.astype(np.float32)).to(device=x.device, dtype=x.dtype).view(-1, 1, 1, 1)
     total = torch.zeros_like(x)
     with eval_mode(module):
-        with torch.no_grad():
-            scores = module(torch.cat([x, base]))
+        with torch.no_grad():   # in chunks: one pass over K photos at once would hold K images' activations
+            scores = torch.cat([module(chunk) for chunk in torch.cat([x, base]).split(batch_size)])
         target = resolve_target(target, scores.shape[1], labels)
         for start in range(0, n_samples, batch_size):
             b, a = drawn[start:start + batch_size], alphas[start:start + batch_size]
