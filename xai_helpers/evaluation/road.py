@@ -269,5 +269,8 @@ def road(model: Model, x: torch.Tensor, target: Target, saliency: ArrayLike,
                            for i in range(0, len(images), batch_size)])
     scores = (after.float().cpu() - base[0, target].float().cpu()).numpy()
     removed = np.array([1 - k.mean() for k in keeps])
+    del images, after
+    from .common import _release_memory
+    _release_memory()   # the imputed images and the passes' activations go back to the system
     return RoadResult(percentiles=ps, removed=removed, scores=scores, order=order, target=target,
                       base_score=float(base[0, target]))
