@@ -11,10 +11,16 @@ For every photo of ``xh.data.load_photo_set()`` and the default image model:
 * ROAD (``xh.evaluation.road``, Rong et al. 2022: pixels removed most relevant first and filled by noisy linear
   imputation) at ``ROAD_PERCENTILES`` for the same maps and ``N_RANDOM_ROAD`` random maps, photo by photo.
 
-Writes data/measured/4_5_faithfulness.csv, 4_5_pointing.csv and 4_5_ig.csv (IG's completeness per map), and
-4_5_road.csv (``--road``: only the ROAD part, about 15 min).
+* the cascading randomisation of section 4.1 (``xh.evaluation.model_randomisation_test``) on the lesson's three
+  photos, with its three seeds: every seed's correlations and the two-seed floor. The lesson recomputes seed 0
+  live (it draws its maps) and reads seeds 1 and 2 from this table.
+
+Writes data/measured/4_5_faithfulness.csv, 4_5_pointing.csv and 4_5_ig.csv (IG's completeness per map),
+4_5_road.csv (``--road``: only the ROAD part, about 15 min) and 4_5_randomisation.csv (``--sanity``: only the
+randomisation, about a minute).
 The integration tier (tests/integration/test_measured_4_5.py) recomputes a random subset with
-``measure_photo``, ``point_photo`` and ``road_photo`` below and asserts that it agrees with the shipped tables.
+``measure_photo``, ``point_photo``, ``road_photo`` and ``sanity_rows`` below (two random seeds) and asserts
+that it agrees with the shipped tables.
 
     python tools/measure_4_5.py                   # all photos (about 40 min on 2 busy cores)
     python tools/measure_4_5.py --photos dog cat  # a subset, printed, not written
@@ -43,6 +49,11 @@ METHODS = ("Grad-CAM", "IG (black baseline)", "IG ranked by |map|", "SmoothGrad"
 ROAD_PERCENTILES = (10, 30, 50, 70, 90)   # keeps the lowest p %: removes 90 %, 70 %, ..., 10 % of the pixels
 N_RANDOM_ROAD = 10      # random maps per photo for ROAD (seeds 0..9)
 POINTING_METHODS = ("Grad-CAM", "SmoothGrad", "edge detector", "random", "centre prior")
+# The randomisation of the lesson's section 4.1: its photos, depths (output layer, top third, all), seeds, settings
+SANITY_PHOTOS = ("dog", "squirrel", "coffee")
+SANITY_DEPTHS = ("_fc", "_blocks.11", "_conv_stem")
+SANITY_SEEDS = (0, 1, 2)
+SANITY_SETTINGS = dict(n_samples=4, batch_size=3)
 
 
 def explainers():
@@ -135,16 +146,34 @@ def road_photo(image_model, item, made, n_random=N_RANDOM_ROAD, methods=METHODS)
     return pd.DataFrame(rows)
 
 
+def sanity_rows(image_model, seeds=SANITY_SEEDS):
+    """The cascading randomisation of the lesson's three photos for ``seeds``: one DataFrame, the correlation rows
+    of every seed x depth x method x photo (``kind`` "cascade") and the floor between every two seeds' fully
+    random copies (``kind`` "floor", ``seeds`` "a vs b")."""
+    result = ev.model_randomisation_test(image_model, list(SANITY_PHOTOS), depths=SANITY_DEPTHS, seeds=seeds,
+                                         explainers={"edge_map": ev.edge_map}, **SANITY_SETTINGS)
+    return pd.concat([result.table.assign(kind="cascade"), result.floor.assign(kind="floor")], ignore_index=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", nargs="+", help="names from the photo set (default: all; then the tables are written)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--road", action="store_true", help="only the ROAD part (writes 4_5_road.csv)")
+    parser.add_argument("--sanity", action="store_true",
+                        help="only the randomisation of section 4.1 (writes 4_5_randomisation.csv)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     image_model = xh.load_image_model()
     made = explainers()
+    if args.sanity:
+        rows = sanity_rows(image_model)
+        OUT.mkdir(parents=True, exist_ok=True)
+        rows[["kind", "image", "seed", "seeds", "depth", "stage", "method", "rho", "rho_abs"]].to_csv(
+            OUT / "4_5_randomisation.csv", index=False, float_format="%.6g")
+        print(rows.groupby(["kind", "method"])[["rho", "rho_abs"]].mean().round(3))
+        return
     items = [p for p in xh.data.load_photo_set() if not args.photos or p.name in args.photos]
     if args.road:
         road = []

@@ -2,7 +2,7 @@
 
 tools/measure_4_5.py computed them with the default model on the whole photo set; here a random photo's rows
 are computed again (with fewer random draws, the first ones) and must match, so a shipped number cannot drift
-from the code.
+from the code. The randomisation table of section 4.1 (three photos, three seeds) is checked on two random seeds.
 """
 import importlib.util
 from pathlib import Path
@@ -75,3 +75,19 @@ def test_the_road_table_covers_the_set_and_a_random_photo_is_reproduced(setup):
         mine = shipped[shipped["photo"] == name].fillna({"draw": -1}).set_index(["method", "draw"]).loc[fresh.index]
         columns = ["road_morf"] + [c for c in fresh.columns if c.startswith("removed_")]
         assert np.allclose(mine[columns].to_numpy(float), fresh[columns].to_numpy(float), atol=2e-3), name
+
+
+def test_the_randomisation_table_is_reproduced_for_two_random_seeds(setup):
+    image_model, _, _ = setup
+    shipped = pd.read_csv(xh.data.data_path("measured", "4_5_randomisation.csv"))
+    cascade = shipped[shipped["kind"] == "cascade"].astype({"seed": int, "depth": int})
+    assert sorted(set(cascade["seed"])) == list(tool.SANITY_SEEDS) and set(cascade["image"]) == set(tool.SANITY_PHOTOS)
+    seeds = sorted(int(s) for s in _pick(tool.SANITY_SEEDS, 2))
+    fresh = tool.sanity_rows(image_model, seeds=seeds)
+    for kind, keys in (("cascade", ["image", "seed", "depth", "method"]), ("floor", ["image", "seeds", "method"])):
+        cast = {"seed": int, "depth": int} if kind == "cascade" else {}
+        mine = fresh[fresh["kind"] == kind].astype(cast)
+        both = mine.merge(shipped[shipped["kind"] == kind].astype(cast), on=keys, suffixes=("", " shipped"))
+        assert len(both) == len(mine) > 0, kind
+        assert np.allclose(both[["rho", "rho_abs"]].to_numpy(float),
+                           both[["rho shipped", "rho_abs shipped"]].to_numpy(float), atol=2e-3, equal_nan=True), (kind, seeds)

@@ -57,7 +57,7 @@ CASES = {
                                                               ig_baseline="black", n_samples=2, noise_level=0.1,
                                                               batch_size=None)),
     "ImageClassifierInterpreter": Case(ICI, lambda: dict(image_model=WRAPPED, n_steps=4, n_samples=2, noise_level=0.1,
-                                                         top_k=3, ig_baseline="black")),
+                                                         top_k=3, ig_baseline="black", batch_size=None)),
     "ImageClassifierInterpreter.interpret": Case(ICI.interpret, lambda: dict(
         self=_interpreter(), image=_x(), target="fox", methods=("grad_cam", "integrated_gradients", "smoothgrad")),
         fixed=SELF, feedback=NO_SUCH_FILE, max_examples=25),

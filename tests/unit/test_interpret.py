@@ -12,6 +12,25 @@ def test_interpreter_rejects_a_plain_module(tiny_net):
         ImageClassifierInterpreter(tiny_net)
 
 
+def test_interpreter_batch_size_changes_memory_not_the_maps():
+    """``batch_size`` sets IG's and SmoothGrad's images per pass; the maps stay the same (to rounding)."""
+    import numpy as np
+    import torch
+
+    from unit.test_fuzz import WRAPPED
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 16, 16)
+    default = ImageClassifierInterpreter(WRAPPED, n_steps=6, n_samples=5).interpret(x, target=1)
+    for batch_size in (1, 2, 7):
+        small = ImageClassifierInterpreter(WRAPPED, n_steps=6, n_samples=5, batch_size=batch_size).interpret(x, target=1)
+        assert list(small.maps) == list(default.maps)
+        for key in default.maps:
+            np.testing.assert_allclose(small.maps[key], default.maps[key], rtol=1e-5, atol=1e-6)
+        assert abs(small.ig_delta - default.ig_delta) < 1e-5
+    with pytest.raises(ValueError, match="batch_size"):
+        ImageClassifierInterpreter(WRAPPED, batch_size=0)
+
+
 # --- text ------------------------------------------------------------------------------------
 
 

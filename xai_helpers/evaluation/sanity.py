@@ -8,7 +8,6 @@ signed map and on |map|. A map that stays the same when the weights are destroye
 import copy
 import dataclasses
 import functools
-import gc
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -23,7 +22,7 @@ from .._typecheck import checked
 from .._validate import check_count, eval_mode
 from ..models.image import ImageModel
 from ..viz.plotting import as_2d_map
-from .common import _as_input, _target, spearman_rank_correlation
+from .common import _as_input, _release_memory, _target, spearman_rank_correlation
 from .results import RandomisationResult
 from .signed import RANDOMISATION_METHODS, signed_maps
 
@@ -279,7 +278,7 @@ def _cascade(image_model, depths, seed, all_maps):
             yield depth, all_maps(model)
     finally:
         del model, net, model_stages
-        gc.collect()
+        _release_memory()                 # the copy's weights and the passes' activations: back to the system
 
 
 def _correlation_rows(reference, maps, keys, **fields):

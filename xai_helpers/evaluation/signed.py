@@ -111,7 +111,7 @@ def _layer_and_input_gradients(image_model, x, tgt):
     handle = layer.register_forward_hook(lambda module, inputs, output: seen.append(output))
     try:
         with eval_mode(net), torch.enable_grad():
-            xr = x.detach().requires_grad_(True)
+            xr = x.detach().contiguous(memory_format=torch.channels_last).requires_grad_(True)   # the CPU's faster layout
             logits = net(xr)
             if len(seen) != 1:
                 raise ValueError(f"The target layer {image_model.target_layer_name!r} ran {len(seen)} times in one "
@@ -135,7 +135,7 @@ def _batched_smoothgrad(net, x, tgt, n_samples, noise_level, seed, batch_size):
     total = torch.zeros_like(x)
     with eval_mode(net), torch.enable_grad():
         for start in range(0, len(noisy), batch_size):
-            chunk = noisy[start:start + batch_size].requires_grad_(True)
+            chunk = noisy[start:start + batch_size].contiguous(memory_format=torch.channels_last).requires_grad_(True)
             who = owner[start:start + batch_size]
             (grad,) = torch.autograd.grad(net(chunk)[torch.arange(len(chunk), device=x.device), tgt[who]].sum(), chunk)
             total.index_add_(0, who, grad)

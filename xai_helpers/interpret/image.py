@@ -148,6 +148,8 @@ class ImageClassifierInterpreter:
         top_k: How many predictions to list.
         ig_baseline: IG's baseline: ``"black"``, ``"white"``, ``"blur"``, ``"noise"`` or a tensor shaped like
             the input.
+        batch_size: Images per forward/backward pass for IG and SmoothGrad; ``None`` = the package's defaults.
+            It bounds the memory of a map (a pass's activations grow with it), not its values.
 
     Example:
         >>> import xai_helpers as xh
@@ -157,12 +159,13 @@ class ImageClassifierInterpreter:
 
     @checked
     def __init__(self, image_model: ImageModel, n_steps: int = DEFAULT_IG_STEPS, n_samples: int = 16,
-                 noise_level: float = 0.15, top_k: int = 5, ig_baseline: str | torch.Tensor = "black") -> None:
+                 noise_level: float = 0.15, top_k: int = 5, ig_baseline: str | torch.Tensor = "black",
+                 batch_size: int | None = None) -> None:
         image_explainers((), n_steps=n_steps, ig_baseline=ig_baseline, n_samples=n_samples,
-                         noise_level=noise_level)   # checks the settings' values now, not at the first map
+                         noise_level=noise_level, batch_size=batch_size)   # checks the values now, not at the first map
         self.image_model, self.top_k = image_model, check_count(top_k, "top_k")
         self.n_steps, self.ig_baseline = n_steps, ig_baseline
-        self.n_samples, self.noise_level = n_samples, noise_level
+        self.n_samples, self.noise_level, self.batch_size = n_samples, noise_level, batch_size
 
     def __repr__(self):
         return (f"ImageClassifierInterpreter({self.image_model.name!r}, n_steps={self.n_steps}, "
@@ -194,23 +197,28 @@ class ImageClassifierInterpreter:
         methods = tuple(methods)
         m = self.image_model
         explainers = image_explainers([k for k in methods if k != "integrated_gradients"],
-                                      n_samples=self.n_samples, noise_level=self.noise_level)
+                                      n_samples=self.n_samples, noise_level=self.noise_level,
+                                      batch_size=self.batch_size)
         x = model_input(m, image)
         with torch.no_grad(), eval_mode(m.model):
             probs = m.model(x).softmax(-1)[0].cpu()
         predictions = ranked(probs, m.labels, self.top_k)
         target = predictions[0].index if target is None else resolve_target(target, len(probs), m.labels)
-        maps = {k: to_numpy(explain(m, x, target)) for k, explain in explainers.items()}
+        fast = x.contiguous(memory_format=torch.channels_last)   # the CPU's faster layout for the maps' passes
+        maps = {k: to_numpy(explain(m, fast, target)) for k, explain in explainers.items()}
         result = ImageInterpretation(image=m.to_image(x), x=x, predictions=predictions, target=target,
                                      target_label=m.labels[target], target_probability=float(probs[target]),
                                      maps={})
         if "integrated_gradients" in methods:
-            attributions, delta = integrated_gradients(m, x, target, baseline=self.ig_baseline,
-                                                       n_steps=self.n_steps)
+            ig_batch = {} if self.batch_size is None else {"batch_size": self.batch_size}
+            attributions, delta = integrated_gradients(m, fast, target, baseline=self.ig_baseline,
+                                                       n_steps=self.n_steps, **ig_batch)
             maps["integrated_gradients"] = to_numpy(sum_over_channels(attributions))
             result.ig_delta, result.n_steps = delta, self.n_steps
             result.ig_score_difference = output_difference(m, x, target, baseline=self.ig_baseline)
         result.maps = {k: maps[k] for k in methods}
+        from ..evaluation.common import _release_memory   # gc + glibc malloc_trim
+        _release_memory()   # the passes' freed activations go back to the system: the next call starts as low
         return result
 
     @checked
