@@ -1,7 +1,5 @@
 """Pieces the three checks share: input handling, rank correlation, a compact text table (and the control maps of
 ``methods.controls``, re-exported here because the checks compare methods with them)."""
-import ctypes
-import gc
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -18,20 +16,6 @@ __all__ = ["spearman_rank_correlation", "edge_map", "random_map", "format_table"
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-def _release_memory():
-    """Collect garbage and hand the heap's free pages back to the system (glibc's ``malloc_trim``).
-
-    A backward pass through a 224-px network allocates a few hundred MB of activations; freed, they stay in the
-    process's heap and count in its resident memory until the heap is trimmed. The checks that make and drop
-    whole model copies (the randomisation) call this when they are done, so the next cell starts lower.
-    Elsewhere than glibc it only collects garbage."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 def _model_input(image_model, x, name="x"):
     """``x``: one normalised 1xCxHxW float tensor, finite, on the CPU or the model's device -> there."""
     if isinstance(x, torch.Tensor):

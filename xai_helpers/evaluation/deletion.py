@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
+from .. import _memory
 from .._typecheck import checked
 from .._validate import check_count, eval_mode
 from ..methods.integrated import BLUR_SIGMA, make_baseline
@@ -255,6 +256,5 @@ def faithfulness(image_model: ImageModel, images: Sequence[str | Path | Image.Im
     table = pd.DataFrame(rows)
     mean = table.groupby(["method", "replacement"], sort=False)[["deletion_auc", "insertion_auc"]].mean().unstack()
     mean.columns = [f"{metric.split('_')[0]} {replacement}" for metric, replacement in mean.columns]
-    from .common import _release_memory
-    _release_memory()   # the curves' freed batches go back to the system: the next cell starts as low
+    _memory.release_memory()   # the curves' freed batches go back to the system: the next cell starts as low
     return FaithfulnessResult(per_image=per_image, table=table, mean=mean.loc[methods], fractions=fractions)

@@ -24,6 +24,7 @@ import scipy.sparse.linalg
 import torch
 from matplotlib.axes import Axes
 
+from .. import _memory
 from .._typecheck import checked
 from .._validate import check_count, check_input, eval_mode, module_and_input, resolve_target
 from ..methods.kinds import Model, Target
@@ -270,7 +271,6 @@ def road(model: Model, x: torch.Tensor, target: Target, saliency: ArrayLike,
     scores = (after.float().cpu() - base[0, target].float().cpu()).numpy()
     removed = np.array([1 - k.mean() for k in keeps])
     del images, after
-    from .common import _release_memory
-    _release_memory()   # the imputed images and the passes' activations go back to the system
+    _memory.release_memory()   # the imputed images and the passes' activations go back to the system
     return RoadResult(percentiles=ps, removed=removed, scores=scores, order=order, target=target,
                       base_score=float(base[0, target]))

@@ -18,11 +18,12 @@ import torch
 from PIL import Image
 from torch import nn
 
+from .. import _memory
 from .._typecheck import checked
 from .._validate import check_count, eval_mode
 from ..models.image import ImageModel
 from ..viz.plotting import as_2d_map
-from .common import _as_input, _release_memory, _target, spearman_rank_correlation
+from .common import _as_input, _target, spearman_rank_correlation
 from .results import RandomisationResult
 from .signed import RANDOMISATION_METHODS, signed_maps
 
@@ -278,7 +279,7 @@ def _cascade(image_model, depths, seed, all_maps):
             yield depth, all_maps(model)
     finally:
         del model, net, model_stages
-        _release_memory()                 # the copy's weights and the passes' activations: back to the system
+        _memory.release_memory()   # the copy's weights and the passes' activations: back to the system
 
 
 def _correlation_rows(reference, maps, keys, **fields):

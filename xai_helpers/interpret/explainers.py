@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from .. import _memory
 from .._typecheck import checked
 from .._validate import check_count, resolve_target
 from ..methods.integrated import BASELINE_NAMES, DEFAULT_IG_STEPS, output_difference
@@ -100,8 +101,7 @@ def _path_explainer(method, settings):
         if error > IG_MAX_ERROR:
             warnings.warn(f"IG completeness error {error:.1%} at {used['n_steps']} steps (target {target!r}) is "
                           f"above {IG_MAX_ERROR:.0%}: do not read this map; raise n_steps.", UserWarning, stacklevel=2)
-        from ..evaluation.common import _release_memory   # gc + glibc malloc_trim
-        _release_memory()   # the n_steps passes' freed activations go back to the system
+        _memory.release_memory()   # the n_steps passes' freed activations go back to the system
         return heatmap.cpu()
 
     explain.__name__ = method.name

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from .. import _memory
 from .._typecheck import checked
 from .._validate import check_channels, check_count, check_device, check_input, eval_mode, resolve_target
 from ..methods.gradients import sum_over_channels
@@ -217,8 +218,7 @@ class ImageClassifierInterpreter:
             result.ig_delta, result.n_steps = delta, self.n_steps
             result.ig_score_difference = output_difference(m, x, target, baseline=self.ig_baseline)
         result.maps = {k: maps[k] for k in methods}
-        from ..evaluation.common import _release_memory   # gc + glibc malloc_trim
-        _release_memory()   # the passes' freed activations go back to the system: the next call starts as low
+        _memory.release_memory()   # the passes' freed activations go back to the system: the next call starts as low
         return result
 
     @checked
