@@ -8,7 +8,6 @@ not). ``import xai_helpers`` in a Jupyter/IPython kernel registers it to run aft
 kernel holds what it uses, not the high-water mark of its last cell. Set ``XAI_MALLOC_TRIM=0`` to turn it off.
 """
 import ctypes
-import ctypes.util
 import functools
 import gc
 import os
@@ -22,7 +21,7 @@ __all__ = ["trim_memory", "release_memory", "trim_after_each_cell"]
 def _malloc_trim():
     """glibc's ``malloc_trim``, or None where there is none (macOS, Windows, musl)."""
     try:
-        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim   # the C library already loaded (no ldconfig subprocess)
     except (OSError, AttributeError):   # musl and other C libraries have no malloc_trim
         return None
     trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int

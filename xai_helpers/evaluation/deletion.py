@@ -86,7 +86,7 @@ def _curves(image_model, x, target, saliencies, fractions, replacement, batch_si
     """Deletion and insertion curves of several maps of one image; the end points are computed once.
 
     The perturbed images are made batch by batch (never all at once: 2 x (len(fractions) - 2) per map) and go
-    through the model under ``torch.inference_mode`` in channels-last layout, which convolutions on the CPU
+    through the model under ``torch.no_grad`` in channels-last layout, which convolutions on the CPU
     run faster; the probabilities are the same up to float rounding."""
     h, w = x.shape[-2:]
     x = x.detach()
@@ -113,13 +113,13 @@ def _curves(image_model, x, target, saliencies, fractions, replacement, batch_si
         return x * (1 - taken) + fill * taken if r < k else fill * (1 - taken) + x * taken
 
     probs = []
-    with torch.inference_mode(), eval_mode(image_model.model):
+    with torch.no_grad(), eval_mode(image_model.model):
         for start in range(0, n_images, batch_size):
             batch = torch.cat([image(j) for j in range(start, min(start + batch_size, n_images))])
             batch = batch.contiguous(memory_format=torch.channels_last)
             probs.append(image_model.model(batch).softmax(-1)[:, target].float().cpu())
             del batch
-    probs = torch.cat(probs).numpy()
+    probs = torch.cat(probs).cpu().numpy()
     p_x, p_fill = probs[0], probs[1]
     out = {}
     for j, name in enumerate(saliencies):

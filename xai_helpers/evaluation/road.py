@@ -263,7 +263,7 @@ def road(model: Model, x: torch.Tensor, target: Target, saliency: ArrayLike,
     generator = torch.Generator().manual_seed(int(seed))
     keeps = _keep_masks(m, ps.tolist(), order)
     images = torch.cat([noisy_linear_imputation(x.detach(), k, noise=noise, generator=generator) for k in keeps])
-    with torch.inference_mode(), eval_mode(module):       # channels-last: the CPU's faster layout for convolutions
+    with torch.no_grad(), eval_mode(module):       # channels-last: the CPU's faster layout for convolutions
         base = module(x.detach().contiguous(memory_format=torch.channels_last))
         target = resolve_target(target, base.shape[1], labels)
         after = torch.cat([module(images[i:i + batch_size].contiguous(memory_format=torch.channels_last))[:, target]
