@@ -39,7 +39,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -80,24 +79,6 @@ FIRST_LEFT_OUT = "p2"
 #: smallest contrast instead of the largest); 1d (written) stays blank.
 PARTIAL_CELLS = ("p1a-code", "p1b-code", "p1c-code")
 WRONG_1B = ("best_layer = max(contrast_by_layer", "best_layer = min(contrast_by_layer")
-
-
-def _free_base_port():
-    """A port P with P, P+1 and P+2 free on 127.0.0.1 (the proxy, the hub, the proxy's API)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base > 65000:
-            continue
-        try:
-            for offset in (1, 2):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + offset))
-            return base
-        except OSError:
-            continue
-    pytest.fail("no three consecutive free ports on 127.0.0.1")
 
 
 class Hub:
@@ -170,7 +151,7 @@ def hub():
     MODES_BEFORE.update(_modes())
     state = Path(tempfile.mkdtemp(prefix="xai-hub-", dir="/tmp"))   # not pytest's tmp_path: the users must reach it
     try:
-        settings = classroom.prepare(state, n_learners=3, port=_free_base_port(), service_token=secrets.token_hex(24))
+        settings = classroom.prepare(state, n_learners=3, port=classroom.free_base_port(), service_token=secrets.token_hex(24))
     except BaseException:
         shutil.rmtree(state, ignore_errors=True)
         raise

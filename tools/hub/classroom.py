@@ -297,7 +297,7 @@ def _passthrough():
 
 
 # ------------------------------------------------------------------ a hub started and stopped by a program
-# (bench/classroom.py: a whole class through the hub's REST API; the system test has its own copy in its fixture)
+# (bench/classroom.py: a whole class through the hub's REST API; tests/system/test_hub_classroom.py: the class flow)
 
 
 def free_base_port():
