@@ -2,7 +2,7 @@
 
 ``bench.explorer_memory.drive`` builds the image and the text explorer in a new kernel and sends 24
 alternating heavy changes, one cell each (``explorer.update(...)`` as a widget change calls it, then a
-wait for the redraw), reading the kernel's /proc status after each. The mix hits every path that used to
+wait for the redraw), reading the kernel's /proc status after each. The mix hits every path that can
 grow, with 14 changes to settle and 10 to judge: 12 image changes -- 3 of them Integrated Gradients with
 200 steps (~12 s each; one falls among the last 10), the other 9 SmoothGrad with 50 samples at
 alternating noise levels -- and 12 text changes cycling through two long sentences and their
