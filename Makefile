@@ -19,11 +19,12 @@ lab: $(STAMP)  ## open the course in JupyterLab
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
 
 # Two workers, one thread each: a file (a notebook's cells) stays on one worker; two cores are shared without
-# oversubscribing them (torch's default of two threads per process collapses when the cores are busy).
+# oversubscribing them (torch's default of two threads per process collapses when the cores are busy). Files go
+# out in collection order, slowest tier first (tests/tier_folders.py), not xdist's default of most tests first.
 test: $(STAMP)  ## every tier: unit + integration + system (notebooks by nbval, browser, packaging), offline
 	tools/ensure_chromium.sh >/dev/null || echo "make test: Chromium unavailable; the browser tests will be skipped"
 	tools/ensure_axe.sh >/dev/null || echo "make test: axe-core unavailable; the site's accessibility audit will be skipped"
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTEST) -n 2 --dist loadfile tests notebooks solutions exercises \
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTEST) -n 2 --dist loadfile --no-loadscope-reorder tests notebooks solutions exercises \
 		--nbval-lax --nbval-current-env --durations=15
 
 # The tiers are folders (tests/unit, tests/integration, tests/system; tests/tier_folders.py): each target

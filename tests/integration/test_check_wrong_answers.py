@@ -28,6 +28,15 @@ def check():
     return xh.check
 
 
+@pytest.fixture(autouse=True)
+def _a_quiet_machine(monkeypatch):
+    """The wrong timings (two calls timed together, a timer before the loop) are named only on a machine that is not
+    busy (common.machine_is_busy); `make test` keeps both cores busy, so the catalogue is checked as on a quiet one.
+    tests/unit/test_check.py checks what a busy machine changes."""
+    import importlib
+    monkeypatch.setattr(importlib.import_module("xai_helpers.check.problem2"), "machine_is_busy", lambda: False)
+
+
 @pytest.fixture(scope="module")
 def model():
     return xh.load_image_model()

@@ -46,6 +46,17 @@ def test_the_folder_declares_the_tier_and_a_notebook_cell_is_system(pytester):
     assert item_tier(cell) == "system"
 
 
+def test_the_slowest_tier_is_collected_first_and_files_keep_their_order_inside_a_tier(pytester):
+    _tree(pytester, {"tests/unit/test_a.py": "def test_a():\n    pass\n",
+                     "tests/integration/test_b.py": "def test_b():\n    pass\n",
+                     "tests/system/test_c.py": "def test_c():\n    pass\n",
+                     "tests/system/test_d.py": "def test_d():\n    pass\n",
+                     "tests/unit/test_e.py": "def test_e():\n    pass\n"})
+    result = pytester.runpytest("--collect-only", "-q")
+    assert [line.split("::")[1] for line in result.outlines if "::" in line] == [
+        "test_c", "test_d", "test_b", "test_a", "test_e"]
+
+
 def test_a_test_module_outside_the_tier_folders_fails_the_collection(pytester):
     _tree(pytester, {"tests/unit/test_a.py": "def test_a():\n    pass\n",
                      "tests/test_new.py": "def test_new():\n    pass\n"})

@@ -11,8 +11,8 @@ import torch
 from ..models import ImageModel
 from .arguments import PhotoLike, answers_checked, class_of, image_batch, photo_of
 from .common import (as_array, batch_sizes, call, call_for_result, close, count, defaults_mistake, fail, first_mistake,
-                     imagenet_normalised, memo, number, numbers_of, ok, one_thread, quiet, require, require_fields,
-                     require_keys, seeding_mistake, small_input, target_index, timed, timing_mistake)
+                     imagenet_normalised, machine_is_busy, memo, number, numbers_of, ok, one_thread, quiet, require,
+                     require_fields, require_keys, seeding_mistake, small_input, target_index, timed, timing_mistake)
 from .measures import rms_difference
 
 __all__ = ["problem2_smoothgrad", "problem2_experiment", "problem2_plan"]
@@ -193,7 +193,8 @@ def problem2_experiment(results: Mapping, image_model: ImageModel, x: torch.Tens
     "difference": rms_difference of the two maps}, for every n in ``n_list``; the maps are recomputed with the
     pretrained model. The timings are compared with the check's own timing of ``my_smoothgrad`` at the largest n
     (within ``common.TIMING_FACTOR``), which catches a timer read in milliseconds, two calls timed together and a
-    timer started once before the loop.
+    timer started once before the loop. On a busy machine (``common.machine_is_busy``) only the unit is judged
+    (within ``common.UNIT_FACTOR``), and the check says so: load alone changes a time by a factor of 2.
 
     Args:
         results: The learner's dict n -> the measurements above.
@@ -248,15 +249,17 @@ def problem2_experiment(results: Mapping, image_model: ImageModel, x: torch.Tens
     if len(n_list) > 1 and not seconds[n_list[-1]] > seconds[n_list[0]]:
         fail(label, f"n = {n_list[-1]} took no longer than n = {n_list[0]}, although the cost grows with the number "
                     "of samples: the times are not those of the calls.")
-    largest = n_list[-1]
+    largest, busy = n_list[-1], machine_is_busy()
     for _ in range(3):                 # a busy moment of the machine during the check's own timing: time again
         own = {largest: timed(call, my_smoothgrad, label, image_model, x, target, n_samples=largest, seed=0, repeat=1)}
-        message = timing_mistake(seconds, own)
+        message = timing_mistake(seconds, own, busy=busy)
         if message is None:
             break
     if message:
         fail(label, f"results[{largest}]['seconds']: {message}.")
-    ok(label, f"seeded maps, RMS differences and timings for n = {list(n_list)}.")
+    ok(label, f"seeded maps, RMS differences and timings for n = {list(n_list)}"
+              + (" (the machine is busy, so only the unit of the times was judged: run this cell again when it is "
+                 "quieter to have each time checked as one call)." if busy else "."))
 
 
 _PLAN_KEYS = ("slope", "intercept", "signal", "target", "n_needed", "seconds_needed")
