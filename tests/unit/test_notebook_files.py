@@ -1,0 +1,29 @@
+"""The committed notebooks are clean nbformat 4.5 files: every cell has a unique id (JupyterLab, nbgrader and
+nbval key cells by it; nbformat warns, and will refuse, where one is missing), and no code cell carries outputs
+or an execution count (the repository holds sources; `make html` and the tests execute them)."""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted(p.relative_to(ROOT).as_posix() for folder in ("notebooks", "solutions", "exercises")
+                   for p in (ROOT / folder).glob("*.ipynb"))
+
+
+def test_the_course_notebooks_are_found():
+    assert len([n for n in NOTEBOOKS if n.startswith("notebooks/")]) >= 6 and len(NOTEBOOKS) >= 8
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_cell_has_a_unique_id_and_no_output(name):
+    raw = json.loads((ROOT / name).read_text(encoding="utf-8"))
+    assert (raw["nbformat"], raw["nbformat_minor"]) >= (4, 5)
+    ids = [cell.get("id") for cell in raw["cells"]]
+    assert None not in ids, f"{name}: cells {[i for i, v in enumerate(ids) if v is None]} have no id"
+    assert len(set(ids)) == len(ids), f"{name}: repeated cell ids"
+    nbformat.validate(nbformat.reads(json.dumps(raw), as_version=4))
+    dirty = [i for i, cell in enumerate(raw["cells"]) if cell["cell_type"] == "code"
+             and (cell.get("outputs") or cell.get("execution_count") is not None)]
+    assert not dirty, f"{name}: code cells {dirty} were committed with outputs or an execution count"
