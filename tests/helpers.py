@@ -147,8 +147,12 @@ def save_other_image_model(path):
     return path
 
 
-def execute_lesson(lesson, out_folder, env_extra, timeout=1200):
+def execute_lesson(lesson, out_folder, env_extra, timeout=1200, skip_tag=None):
     """Execute ``notebooks/<lesson>`` with nbconvert in a subprocess, with ``env_extra`` added to the environment.
+
+    ``skip_tag`` (``"same-for-any-image-model"`` or ``"-text-model"``): leave out the cells with that tag, after
+    ``lesson_cells.independent_cells`` has proved on the source that they cannot see the model ``env_extra``
+    replaces and that no other cell reads what they bind (they compute what nbval's default run computes).
 
     Returns ``(notebook, printed)``: the executed notebook (nbformat) and everything its code cells printed to
     stdout/stderr. Fails the test, with the end of nbconvert's error output, if the run fails, a cell shows an
@@ -161,11 +165,18 @@ def execute_lesson(lesson, out_folder, env_extra, timeout=1200):
 
     import nbformat
     root = Path(__file__).resolve().parents[1]
-    executed = Path(out_folder) / lesson
+    executed, source = Path(out_folder) / lesson, root / "notebooks" / lesson
+    if skip_tag:
+        from lesson_cells import independent_cells
+        notebook = nbformat.read(source, as_version=4)
+        skipped = set(independent_cells(notebook.cells, skip_tag))
+        assert skipped, f"no cell of {lesson} is tagged {skip_tag!r}"
+        notebook.cells = [c for i, c in enumerate(notebook.cells) if i not in skipped]
+        source = Path(out_folder) / f"source-{lesson}"
+        nbformat.write(notebook, source)
     env = {**os.environ, "PYTHONPATH": str(root), **{k: str(v) for k, v in env_extra.items()}}
     run = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                          f"--ExecutePreprocessor.timeout={timeout}", "--output", str(executed),
-                          str(root / "notebooks" / lesson)],
+                          f"--ExecutePreprocessor.timeout={timeout}", "--output", str(executed), str(source)],
                          env=env, cwd=root / "notebooks", capture_output=True, text=True, timeout=timeout + 300)
     assert run.returncode == 0, run.stderr[-4000:]
     notebook = nbformat.read(executed, as_version=4)

@@ -27,3 +27,16 @@ def test_every_cell_has_a_unique_id_and_no_output(name):
     dirty = [i for i, cell in enumerate(raw["cells"]) if cell["cell_type"] == "code"
              and (cell.get("outputs") or cell.get("execution_count") is not None)]
     assert not dirty, f"{name}: code cells {dirty} were committed with outputs or an execution count"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_no_markdown_cell_shows_an_unfilled_placeholder(name):
+    """A `{name}` left in prose (outside math and code) is a format field that was never filled: the learner would
+    read it literally."""
+    import re
+    found = []
+    for index, cell in enumerate(nbformat.read(str(ROOT / name), as_version=4).cells):
+        if cell.cell_type == "markdown":
+            prose = re.sub(r"`[^`]*`", "", re.sub(r"\$[^$]*\$", "", re.sub(r"\$\$.*?\$\$", "", cell.source, flags=re.S)))
+            found += [(index, m) for m in re.findall(r"\{[A-Za-z_][A-Za-z_0-9.]*\}", prose)]
+    assert not found, f"{name}: unfilled placeholders (cell, text): {found}"
