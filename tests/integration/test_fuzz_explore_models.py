@@ -3,8 +3,8 @@ the image explorer with its model argument fuzzed too (``None`` loads the offlin
 the text explorer, which runs on the course's sentiment classifier (harness: fuzz_support.py).
 
 As in tests/unit/test_fuzz_explore.py, explorers are built with ``interactive=False``, the methods that start a
-worker are called through ``joined``, and each test ends with every thread it started finished and no hook on
-the models. The loaders cache the models, so each loads once.
+worker are called through ``joined`` (``set_model`` on one explorer per test), and each test ends with every
+thread it started finished and no hook on the models. The loaders cache the models, so each loads once.
 """
 import functools
 import tempfile
@@ -15,7 +15,7 @@ from matplotlib import pyplot as plt
 
 import xai_helpers as xh
 from fuzz_support import Case, fuzz
-from helpers import hook_count
+from helpers import frozen_heap, hook_count
 from unit.test_fuzz_explore import NO_SUCH_FILE, SELF, finish_threads, joined
 from xai_helpers.explore import ImageExplorer, TextExplorer, explore_image, explore_text
 
@@ -34,11 +34,24 @@ def _text_explorer():
     return TextExplorer("Great.", interactive=False)
 
 
+#: The image explorer the set_model case shares (``_image_explorer``); emptied when each test ends.
+_SHARED = {}
+
+
+def _image_explorer():
+    """The running test's image explorer, built on first use: each ``set_model`` call names the model and resets
+    the layer and class, so it sets the same state whatever an earlier call did (a first view of the pretrained
+    model per call cost more than the calls)."""
+    if "explorer" not in _SHARED:
+        _SHARED["explorer"] = ImageExplorer(interactive=False)
+    return _SHARED["explorer"]
+
+
 CASES = {
     "explore_image": Case(explore_image, _image_arguments, feedback=NO_SUCH_FILE, max_examples=12),
     "ImageExplorer": Case(ImageExplorer, _image_arguments, feedback=NO_SUCH_FILE, max_examples=12),
     "ImageExplorer.set_model": Case(joined(ImageExplorer.set_model),
-                                    lambda: dict(self=ImageExplorer(interactive=False), name="efficientnet_lite0"),
+                                    lambda: dict(self=_image_explorer(), name="efficientnet_lite0"),
                                     fixed=SELF, max_examples=8),
     "explore_text": Case(explore_text, _text_arguments, max_examples=12),
     "TextExplorer": Case(TextExplorer, _text_arguments, max_examples=12),
@@ -71,7 +84,9 @@ def _in_a_scratch_folder(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def _nothing_left_behind(models):
     before, hooks = set(threading.enumerate()), [hook_count(m) for m in models]
-    yield
+    with frozen_heap():   # each redraw's release_memory scans only what the test made
+        yield
+    _SHARED.clear()
     plt.close("all")
     finish_threads(before, models, hooks)
 

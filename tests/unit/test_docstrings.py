@@ -28,6 +28,8 @@ from pathlib import Path
 import matplotlib
 import pytest
 
+from helpers import frozen_heap
+
 matplotlib.use("Agg")  # the plotting examples draw off screen
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -222,6 +224,15 @@ def run_examples(obj, name, globs=None):
 
 
 ENTRIES = public_entries()
+
+
+@pytest.fixture(autouse=True)
+def _earlier_objects_frozen():
+    """The examples' explorers and interpreters collect garbage after each map or redraw (``release_memory``):
+    with what existed before the test frozen (``frozen_heap``: the imported modules, the loaded models) each
+    collection scans only what the example made."""
+    with frozen_heap():
+        yield
 
 
 @pytest.fixture(autouse=True)

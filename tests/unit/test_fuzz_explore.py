@@ -3,9 +3,12 @@ fuzz_support.py).
 
 An explorer computes every change in a worker thread: each case builds its explorers with ``interactive=False``
 (or, for the wrong value ``True``, with widgets, which start nothing), calls the methods that start a worker
-through ``joined`` (so one worker runs at a time, on a model the cases share, and a worker's error is judged too), and each test ends with every
-thread it started finished and no hook on the model. The cases that need the pretrained models (the default
-image model that ``model=None`` loads, the text classifier) are in tests/integration/test_fuzz_explore_models.py.
+through ``joined`` (so one worker runs at a time, on a model the cases share, and a worker's error is judged
+too), and each test ends with every thread it started finished and no hook on the model. The method cases of
+one test share one explorer (``_shared_explorer``): each call passes every argument of its method, so it sets
+the same state whatever an earlier call did, and building an explorer (first view, figure, PNG) per call cost
+more than the calls. The cases that need the pretrained models (the default image model that ``model=None``
+loads, the text classifier) are in tests/integration/test_fuzz_explore_models.py.
 """
 import functools
 import tempfile
@@ -15,7 +18,7 @@ import pytest
 from matplotlib import pyplot as plt
 
 from fuzz_support import Case, fuzz
-from helpers import hook_count
+from helpers import frozen_heap, hook_count
 from unit.test_fuzz import WRAPPED
 from xai_helpers.explore import ImageExplorer, explore_image
 from xai_helpers.explore.runner import WORKER
@@ -47,6 +50,18 @@ def _explorer():
     return ImageExplorer("cat", model=WRAPPED, interactive=False)
 
 
+#: The explorer the method cases of the running test share (``_shared_explorer``); emptied when each test ends.
+_SHARED = {}
+
+
+def _shared_explorer():
+    """The running test's explorer, built on first use. Sharing it keeps each call's inputs the same: ``update``
+    is given all its settings, ``set_photo`` its photo and name, the others only read the newest view."""
+    if "explorer" not in _SHARED:
+        _SHARED["explorer"] = _explorer()
+    return _SHARED["explorer"]
+
+
 def _arguments():
     return dict(image="cat", model=WRAPPED, method="smoothgrad", target=2, interactive=False)
 
@@ -54,17 +69,19 @@ def _arguments():
 CASES = {
     "explore_image": Case(explore_image, _arguments, fixed=DEFAULT_MODEL, feedback=NO_SUCH_FILE),
     "ImageExplorer": Case(ImageExplorer, _arguments, fixed=DEFAULT_MODEL, feedback=NO_SUCH_FILE),
-    "ImageExplorer.update": Case(joined(ImageExplorer.update), lambda: dict(self=_explorer(), **SETTINGS),
+    "ImageExplorer.update": Case(joined(ImageExplorer.update), lambda: dict(self=_shared_explorer(), **SETTINGS),
                                  fixed=SELF, max_examples=20),
-    "ImageExplorer.set_photo": Case(joined(ImageExplorer.set_photo), lambda: dict(self=_explorer(), image="dog",
-                                                                                  name="a dog"),
+    "ImageExplorer.set_photo": Case(joined(ImageExplorer.set_photo),
+                                    lambda: dict(self=_shared_explorer(), image="dog", name="a dog"),
                                     fixed=SELF, feedback=NO_SUCH_FILE, max_examples=10),
-    "ImageExplorer.figure": Case(ImageExplorer.figure, lambda: dict(self=_explorer(), view=None), fixed=SELF,
+    "ImageExplorer.figure": Case(ImageExplorer.figure, lambda: dict(self=_shared_explorer(), view=None), fixed=SELF,
                                  max_examples=8),
-    "ImageExplorer.prediction_html": Case(ImageExplorer.prediction_html, lambda: dict(self=_explorer(), view=None),
-                                          fixed=SELF, max_examples=8),
-    "ImageExplorer.save_png": Case(ImageExplorer.save_png, lambda: dict(self=_explorer(), folder=tempfile.mkdtemp()),
-                                   fixed=SELF, feedback=NO_SUCH_FILE, max_examples=8),
+    "ImageExplorer.prediction_html": Case(ImageExplorer.prediction_html,
+                                          lambda: dict(self=_shared_explorer(), view=None), fixed=SELF,
+                                          max_examples=8),
+    "ImageExplorer.save_png": Case(ImageExplorer.save_png,
+                                   lambda: dict(self=_shared_explorer(), folder=tempfile.mkdtemp()), fixed=SELF,
+                                   feedback=NO_SUCH_FILE, max_examples=8),
 }
 
 
@@ -89,7 +106,9 @@ def _in_a_scratch_folder(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def _nothing_left_behind():
     before = set(threading.enumerate())
-    yield
+    with frozen_heap():   # each redraw's release_memory scans only what the test made
+        yield
+    _SHARED.clear()
     plt.close("all")
     finish_threads(before, [WRAPPED.model], [0])
 
