@@ -151,8 +151,9 @@ CASES = {
                             fixed={"self": "the record"}),
     "show_intervals": Case(E.show_intervals, lambda: dict(
         scores={"a": [0.1, 0.4, 0.3], "b": [0.2, 0.1, 0.0]}, items=["x", "y", "z"], ax=_axes()[0], ylabel="s",
-        title="t", chance=0.2, chance_label="c", highlight="x", unit="photos", level=0.9, n_boot=200, seed=0),
-        max_examples=10),
+        title="t", chance=0.2, chance_label="c", highlight="x", unit="photos", level=0.9, n_boot=200, seed=0,
+        yscale="log"), max_examples=10),
+    "legend_above": Case(E.legend_above, lambda: dict(ax=_axes()[0]), max_examples=5),
     "show_differences": Case(E.show_differences, lambda: dict(
         scores={"a": [0.1, 0.4, 0.3], "b": [0.2, 0.1, 0.0]}, against="b", items=["x", "y", "z"], ax=_axes()[0],
         ylabel="d", title="t", higher_is_better=True, unit="photos", level=0.9, n_boot=200, seed=0),

@@ -85,6 +85,39 @@ def test_drawn_interval_is_the_printed_one():
     plt.close(ax.figure)
 
 
+def _data_points_in_display(ax):
+    """Display coordinates of every item dot, mean marker and interval end the panel draws."""
+    points = [c.get_offsets() for c in ax.collections if len(c.get_offsets())]
+    points += [np.column_stack([line.get_xdata(), line.get_ydata()]) for line in ax.lines if len(line.get_xdata())]
+    data = np.concatenate([np.asarray(p, dtype=float) for p in points])
+    data = data[np.isfinite(data).all(1)]
+    return ax.transData.transform(data)
+
+
+@pytest.mark.parametrize("yscale", ["linear", "log"])
+def test_the_legend_covers_no_point_whatever_the_data(yscale):
+    """Dense data at the top, middle and bottom of every column (as in a hit/miss panel with a long chance label):
+    the legend gets a band of its own above the data, in either scale."""
+    rng = np.random.default_rng(3)
+    scores = {name: np.clip(rng.choice([0.01, 1.0, 0.5], 38) + rng.normal(0, 0.02, 38), 0.005, None)
+              for name in ("Grad-CAM", "SmoothGrad", "edge detector", "centre prior", "random")}
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+    ax = show_intervals(scores, items=[f"box {i}" for i in range(38)], ax=axes[0], highlight="box 3", yscale=yscale,
+                        chance=0.65, chance_label="chance rate (mean share of the view a hit may fall in)")
+    fig.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    inside = [(x, y) for x, y in _data_points_in_display(ax) if box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1]
+    assert not inside, f"{len(inside)} points under the legend"
+    assert ax.get_legend().get_window_extent().y1 <= ax.get_window_extent().y1 + 1     # and it stays in the panel
+    plt.close(fig)
+
+
+def test_yscale_must_be_linear_or_log():
+    with pytest.raises(ValueError, match="yscale"):
+        show_intervals({"a": [1.0, 2.0, 3.0]}, yscale="symlog")
+    plt.close("all")
+
+
 def test_difference_panel_names_the_verdict():
     rng = np.random.default_rng(5)
     ref, noise = rng.normal(size=20), rng.normal(size=20)

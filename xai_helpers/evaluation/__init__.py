@@ -22,7 +22,7 @@ from .localisation import box_patch_overlap, head_localisation, localisation_sco
 from .results import Curves, FaithfulnessResult, PointingResult, RandomisationResult
 from .pointing import (BOXES_PATH, POINTING_TOLERANCE, load_boxes, pointing_game, pointing_game_chance,
                        pointing_game_hit)
-from .figures import show_differences, show_intervals, show_randomisation
+from .figures import legend_above, show_differences, show_intervals, show_randomisation
 from .stats import LEVEL, N_BOOT, Comparison, Interval, Spread, compare, holm, interval, spread
 from .quantus_bridge import PixelSpaceModel, pixel_space_model, pointing_masks
 from .road import ROAD_NOISE, ROAD_ORDERS, ROAD_PERCENTILES, RoadResult, noisy_linear_imputation, road
@@ -37,5 +37,5 @@ __all__ = ["spearman_rank_correlation", "randomisation_stages", "randomised_copy
            "Curves", "FaithfulnessResult", "PointingResult", "RandomisationResult", "box_patch_overlap",
            "object_attention_mass", "localisation_scores", "head_localisation", "groundtruth",
            "Interval", "Comparison", "Spread", "interval", "compare", "spread", "holm", "LEVEL", "N_BOOT",
-           "show_intervals", "show_differences", "road", "noisy_linear_imputation", "RoadResult", "ROAD_PERCENTILES",
-           "ROAD_ORDERS", "ROAD_NOISE", "pointing_masks", "pixel_space_model", "PixelSpaceModel"]
+           "show_intervals", "show_differences", "legend_above", "road", "noisy_linear_imputation", "RoadResult",
+           "ROAD_PERCENTILES", "ROAD_ORDERS", "ROAD_NOISE", "pointing_masks", "pixel_space_model", "PixelSpaceModel"]

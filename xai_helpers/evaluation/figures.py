@@ -12,7 +12,7 @@ from ..methods.registry import title as method_title
 from .record import Record
 from .stats import LEVEL, N_BOOT, Spread, as_float64, compare, interval
 
-__all__ = ["show_randomisation", "show_intervals", "show_differences"]
+__all__ = ["show_randomisation", "show_intervals", "show_differences", "legend_above"]
 
 #: The fields of a randomisation result that the figure reads.
 _FIELDS = ("table", "depths", "labels", "stages")
@@ -119,6 +119,52 @@ def _ci_function(level, n_boot, seed):
     return bounds
 
 
+@checked
+def legend_above(ax: Axes) -> Axes:
+    """Put the panel's legend in a band of its own above the data, where it covers no point (used by 4.4a, 4.5).
+
+    ``show_intervals`` does this itself; call it again after adding artists with labels of your own (a marked
+    sentence, a reference line), instead of ``ax.legend()``, whose "best" place can still cover a mean or an
+    interval when the data fill the panel. The y range grows (in the axis's scale, linear or log) by the legend's
+    rows; calling it again reuses the data's own range, so the band does not grow twice. Columns: as many
+    labels side by side as fit the panel's width.
+
+    Args:
+        ax: The axes (its artists with labels make the legend).
+
+    Returns:
+        The axes.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> from xai_helpers.evaluation import legend_above
+        >>> fig, ax = plt.subplots()
+        >>> _ = ax.plot([0, 1], [0, 1], label="data")
+        >>> legend_above(ax).get_legend().get_texts()[0].get_text()
+        'data'
+        >>> bool(ax.get_ylim()[1] > 1)
+        True
+        >>> plt.close(fig)
+    """
+    _, labels = ax.get_legend_handles_labels()
+    if not labels:
+        return ax
+    width_in = ax.get_position().width * ax.figure.get_figwidth()
+    fits = lambda k: sum(sorted(map(len, labels))[-k:]) + 6 * k <= 15 * width_in   # noqa: E731 (8-pt text, ~15 characters an inch)
+    ncol = next(k for k in range(len(labels), 0, -1) if k == 1 or fits(k))
+    rows = -(-len(labels) // ncol)
+    lo, hi = getattr(ax, "_xai_data_ylim", None) or ax.get_ylim()
+    ax._xai_data_ylim = (lo, hi)                        # the data's own range, for a second call
+    share = 0.09 * rows + 0.03                           # of the new range: the legend's rows and a gap
+    if ax.get_yscale() == "log":
+        top = np.log10(hi) + share / (1 - share) * (np.log10(hi) - np.log10(lo))
+        ax.set_ylim(lo, 10 ** top)
+    else:
+        ax.set_ylim(lo, hi + share / (1 - share) * (hi - lo))
+    ax.legend(fontsize=8, loc="upper center", ncol=ncol, frameon=False, borderaxespad=0.3, columnspacing=1.2)
+    return ax
+
+
 def _new_axes(ax, n):
     import matplotlib.pyplot as plt
     if ax is not None:
@@ -132,13 +178,14 @@ def show_intervals(scores: Mapping[str, Sequence[float] | np.ndarray], items: Se
                    ax: Axes | None = None, ylabel: str = "score", title: str | None = None,
                    chance: float | Spread | None = None, chance_label: str = "chance",
                    highlight: str | None = None, unit: str = "items", level: float = LEVEL,
-                   n_boot: int = N_BOOT, seed: int = 0) -> Axes:
+                   n_boot: int = N_BOOT, seed: int = 0, yscale: str = "linear") -> Axes:
     """Scores of several methods over the same items: each item's value, the mean and its 95 % interval (4.5).
 
     Grey dots are the items (jittered sideways); the black point and bar are the mean and the bootstrap
     interval that ``evaluation.interval`` prints (same resampling, same seed). A ``highlight`` item (the
     photo of the walk-through) is drawn in orange, so the learner sees how typical it is. ``chance`` draws a
-    line (a number) or a band (the ``Spread`` of many random draws).
+    line (a number) or a band (the ``Spread`` of many random draws). The legend sits in a band above the data,
+    never over a point.
 
     Args:
         scores: ``{method name: one score per item}``, every entry over the same items in the same order.
@@ -153,6 +200,7 @@ def show_intervals(scores: Mapping[str, Sequence[float] | np.ndarray], items: Se
         level: Confidence level of the intervals.
         n_boot: Bootstrap resamples.
         seed: Seed of the resampling.
+        yscale: ``"linear"`` or ``"log"`` (set here, before the legend's band is made room for).
 
     Returns:
         The axes.
@@ -192,7 +240,10 @@ def show_intervals(scores: Mapping[str, Sequence[float] | np.ndarray], items: Se
     ax.set_xlabel("")
     ax.set_ylabel(ylabel, fontsize=9)
     ax.set_title(title or f"{len(items)} {unit}: each dot one item", fontsize=10)
-    ax.legend(fontsize=8, loc="best")
+    if yscale not in ("linear", "log"):
+        raise ValueError(f"yscale={yscale!r}: use 'linear' or 'log'.")
+    ax.set_yscale(yscale)
+    legend_above(ax)
     return ax
 
 
