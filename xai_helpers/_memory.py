@@ -7,14 +7,16 @@ it held before. ``malloc_trim(0)`` hands them back (~30 ms when there is somethi
 not). ``import xai_helpers`` in a Jupyter/IPython kernel registers it to run after every cell, so an idle learner's
 kernel holds what it uses, not the high-water mark of its last cell. Set ``XAI_MALLOC_TRIM=0`` to turn it off.
 """
+import contextlib
 import ctypes
 import functools
 import gc
 import os
+import threading
 
 from IPython import get_ipython
 
-__all__ = ["trim_memory", "release_memory", "trim_after_each_cell"]
+__all__ = ["trim_memory", "release_memory", "releasing", "trim_after_each_cell"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -42,6 +44,44 @@ def release_memory() -> bool:
     loop (the explorers' worker, the evaluation's model copies) calls after dropping a large result."""
     gc.collect()
     return trim_memory()
+
+
+class releasing(contextlib.ContextDecorator):
+    """Around a heavy call (a decorator or a ``with`` block): on the way out, collect the cyclic garbage the call
+    made and trim the heap, as ``release_memory`` does, but without scanning the objects that existed before.
+
+    A full collection in a kernel with torch, transformers and matplotlib loaded scans ~530,000 objects (modules,
+    models, caches) and costs ~0.24 s of CPU each time, measured on the course machine: more than an explorer's
+    redraw of a small map. On entry the existing heap is frozen (``gc.freeze``: moving lists, no scan); the
+    collection on exit then scans only what was made inside, where the call's garbage is, and the heap is
+    unfrozen. Nested and concurrent uses (the explorers' worker and the notebook's own calls) share one frozen
+    period, ended by the last to leave; garbage that older objects became meanwhile waits for the next ordinary
+    collection. A freeze made by someone else is left as it is."""
+
+    _lock = threading.Lock()
+    _depth = 0
+    _ours = False
+
+    def __enter__(self):
+        cls = type(self)
+        with cls._lock:
+            if cls._depth == 0:
+                cls._ours = gc.get_freeze_count() == 0
+                if cls._ours:
+                    gc.freeze()
+            cls._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        cls = type(self)
+        with cls._lock:
+            cls._depth -= 1
+            gc.collect()
+            if cls._depth == 0 and cls._ours:
+                gc.unfreeze()
+                cls._ours = False
+        trim_memory()
+        return False
 
 
 def trim_after_each_cell(shell=None) -> bool:

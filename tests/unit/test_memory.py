@@ -48,3 +48,58 @@ def test_trim_runs_as_a_cell_callback_and_gives_back_freed_heap_pages():
     del freed                                  # ~95 MB freed between kept blocks: free() cannot shrink the heap
     assert _memory.trim_memory(object()) is True      # IPython passes the cell's result; glibc released pages
     assert len(keep) == 120
+
+
+class _Cycle:
+    """An object in a reference cycle: only the cyclic garbage collector frees it."""
+    freed = 0
+
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        type(self).freed += 1
+
+
+def test_releasing_collects_the_cycles_made_inside_and_unfreezes_the_heap():
+    import gc
+    _Cycle.freed = 0
+    gc.disable()                                   # no automatic collection: only releasing's own
+    try:
+        with _memory.releasing():
+            assert gc.get_freeze_count() > 0       # the heap from before is frozen while the block runs
+            for _ in range(5):
+                _Cycle()
+        assert _Cycle.freed == 5 and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
+
+
+def test_releasing_nests_and_decorates_and_the_last_to_leave_unfreezes():
+    import gc
+
+    @_memory.releasing()
+    def inner():
+        _Cycle()
+        return gc.get_freeze_count() > 0
+
+    _Cycle.freed = 0
+    with _memory.releasing():
+        assert inner()                             # still frozen inside: the outer block has not left
+        assert _Cycle.freed == 1 and gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
+
+def test_releasing_leaves_a_freeze_made_by_someone_else_and_survives_an_error():
+    import gc
+    gc.freeze()
+    try:
+        with _memory.releasing():
+            pass
+        assert gc.get_freeze_count() > 0           # not ours to end
+    finally:
+        gc.unfreeze()
+    with pytest.raises(ZeroDivisionError):
+        with _memory.releasing():
+            1 / 0
+    assert gc.get_freeze_count() == 0

@@ -180,6 +180,7 @@ def deletion_insertion_curves(image_model: ImageModel, x: torch.Tensor, target: 
 
 
 @checked
+@_memory.releasing()   # the curves' freed batches go back to the system: the next cell starts as low
 def faithfulness(image_model: ImageModel, images: Sequence[str | Path | Image.Image | torch.Tensor],
                  explainers: Mapping[str, Callable] | None = None, targets: Sequence[int | str | None] | None = None,
                  fractions: int | Sequence[float] = 10, maps: Mapping[str, Mapping[str, ArrayLike]] | None = None,
@@ -256,5 +257,4 @@ def faithfulness(image_model: ImageModel, images: Sequence[str | Path | Image.Im
     table = pd.DataFrame(rows)
     mean = table.groupby(["method", "replacement"], sort=False)[["deletion_auc", "insertion_auc"]].mean().unstack()
     mean.columns = [f"{metric.split('_')[0]} {replacement}" for metric, replacement in mean.columns]
-    _memory.release_memory()   # the curves' freed batches go back to the system: the next cell starts as low
     return FaithfulnessResult(per_image=per_image, table=table, mean=mean.loc[methods], fractions=fractions)

@@ -215,6 +215,7 @@ def _keep_masks(saliency, percentiles, order):
 
 
 @checked
+@_memory.releasing()   # the imputed images and the passes' activations go back to the system
 def road(model: Model, x: torch.Tensor, target: Target, saliency: ArrayLike,
          percentiles: Sequence[int | float] = ROAD_PERCENTILES, order: str = "morf", noise: float = ROAD_NOISE,
          seed: int = 0, batch_size: int = 8) -> RoadResult:
@@ -271,6 +272,5 @@ def road(model: Model, x: torch.Tensor, target: Target, saliency: ArrayLike,
     scores = (after.float().cpu() - base[0, target].float().cpu()).numpy()
     removed = np.array([1 - k.mean() for k in keeps])
     del images, after
-    _memory.release_memory()   # the imputed images and the passes' activations go back to the system
     return RoadResult(percentiles=ps, removed=removed, scores=scores, order=order, target=target,
                       base_score=float(base[0, target]))

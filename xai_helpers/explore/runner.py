@@ -36,7 +36,7 @@ from matplotlib.backends import BackendFilter, backend_registry
 from .. import _memory
 
 __all__ = ["Superseded", "Runner", "watch_forward_passes", "in_jupyter_kernel", "resolve_interactive",
-           "running_in", "announce_static", "figure_png", "release_memory", "WORKER"]
+           "running_in", "announce_static", "figure_png", "WORKER"]
 
 
 class Superseded(Exception):
@@ -132,11 +132,6 @@ def watch_forward_passes(module, on_forward):
         handle.remove()
 
 
-def release_memory():
-    """Collect cyclic garbage, then give the allocator's free pages back to the OS (glibc)."""
-    _memory.release_memory()
-
-
 # Held while any explorer computes (the worker, or a first view in the caller's thread): one at a time.
 _COMPUTING = threading.Lock()
 
@@ -211,22 +206,18 @@ class Runner:
 
     def run_now(self, compute, draw):
         """Compute and draw in the calling thread (the explorer's first, static view)."""
-        with _COMPUTING:
+        with _memory.releasing(), _COMPUTING:
             draw(compute(self.generation))
-        release_memory()
 
     def _run_pending(self):
         """In the worker: run the pending job, then release memory and report idle unless a newer one waits."""
         with self._state:
             job, self._pending = self._pending, None
         if job is not None:
-            with _COMPUTING:
-                self._run(*job)
-            del job                             # its closures hold the settings, photo and model
-        with self._state:
-            newer = self._pending is not None
-        if not newer:
-            release_memory()
+            with _memory.releasing():           # on the way out: the redraw's garbage collected, the heap trimmed
+                with _COMPUTING:
+                    self._run(*job)
+                del job                         # its closures hold the settings, photo and model
         with self._state:
             if self._pending is None:
                 self._busy = False

@@ -89,6 +89,7 @@ def _explainer(method, settings):
 
 def _path_explainer(method, settings):
     """A path method's explainer: its signed map; every call records and checks IG's completeness."""
+    @_memory.releasing()   # the n_steps passes' freed activations go back to the system
     def explain(model, x, target):
         if isinstance(model, ImageModel):
             target = resolve_target(target, len(model.labels), model.labels)
@@ -101,7 +102,6 @@ def _path_explainer(method, settings):
         if error > IG_MAX_ERROR:
             warnings.warn(f"IG completeness error {error:.1%} at {used['n_steps']} steps (target {target!r}) is "
                           f"above {IG_MAX_ERROR:.0%}: do not read this map; raise n_steps.", UserWarning, stacklevel=2)
-        _memory.release_memory()   # the n_steps passes' freed activations go back to the system
         return heatmap.cpu()
 
     explain.__name__ = method.name

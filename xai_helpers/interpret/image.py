@@ -173,6 +173,7 @@ class ImageClassifierInterpreter:
                 f"n_samples={self.n_samples})")
 
     @checked
+    @_memory.releasing()   # the passes' freed activations go back to the system: the next call starts as low
     def interpret(self, image: torch.Tensor | ImageInput, target: int | str | None = None,
                   methods: Sequence[str] = DEFAULT_EXPLAINERS) -> ImageInterpretation:
         """Explain one image: its top-k predictions and one map per method for ``target``.
@@ -218,7 +219,6 @@ class ImageClassifierInterpreter:
             result.ig_delta, result.n_steps = delta, self.n_steps
             result.ig_score_difference = output_difference(m, x, target, baseline=self.ig_baseline)
         result.maps = {k: maps[k] for k in methods}
-        _memory.release_memory()   # the passes' freed activations go back to the system: the next call starts as low
         return result
 
     @checked
