@@ -160,3 +160,28 @@ def independent_cells(cells, tag):
         if is_tagged:
             tagged.append(index)
     return tagged
+
+
+def without(cells, drop):
+    """``cells`` less the code cells for which ``drop(cell)`` is true and every later code cell that reads or
+    changes a name only dropped cells bind (found by the same dataflow as ``independent_cells``); markdown stays."""
+    dropped_names, kept, modules = set(), [], set()
+    for cell in cells:
+        if cell.cell_type != "code":
+            kept.append(cell)
+            continue
+        pieces = []
+        for statement in _statements(cell.source):
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                modules |= _binds(statement)[0]
+            pieces += list(_pieces(statement, modules))
+        stale, depends = set(dropped_names), False
+        for reads, bound, mutated, _ in pieces:         # in order: a name bound anew earlier in the cell is fresh
+            depends |= bool((reads | mutated) & stale)
+            stale -= bound
+        if drop(cell) or depends:
+            dropped_names |= {n for _, b, m, _ in pieces for n in b | m}
+        else:
+            kept.append(cell)
+            dropped_names = stale
+    return kept

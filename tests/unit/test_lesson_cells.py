@@ -67,3 +67,11 @@ def test_a_name_bound_anew_from_clean_values_is_clean_and_a_named_loader_is_fixe
 def test_the_lessons_tagged_cells_pass_the_check(lesson, tag):
     notebook = nbformat.read(ROOT / "notebooks" / lesson, as_version=4)
     assert len(independent_cells(notebook.cells, tag)) >= 5
+
+
+def test_without_drops_the_matching_cells_and_what_depends_on_them():
+    from lesson_cells import without
+    notebook = cells("import numpy as np", "corpus = load_corpus()", "stats = np.mean(corpus)", "x = 1",
+                     "print(stats)", "stats = 2\nprint(stats, x)")
+    kept = without(notebook, lambda cell: "load_corpus(" in cell.source)
+    assert [c.source for c in kept] == ["import numpy as np", "x = 1", "stats = 2\nprint(stats, x)"]
