@@ -4,8 +4,9 @@
 alternating heavy changes, one cell each (``explorer.update(...)`` as a widget change calls it, then a
 wait for the redraw), reading the kernel's /proc status after each. The mix is ``heavy_changes(10,
 ig_every=6)`` with its first change cut to Integrated Gradients with 40 steps. The first 6 changes settle
-the kernel and take every path once: IG (40 steps run the same batches of 4 as 200 steps, so they set up
-the same buffers, in a fifth of the time), SmoothGrad with 50 samples at both noise levels, and the three
+the kernel and take every path once: IG (40 steps run the same passes of one image as 200 steps --
+``explore.image.EXPLORER_BATCH`` -- so they set up the same buffers, in a fifth of the time), SmoothGrad with
+50 samples at both noise levels, and the three
 texts -- two long sentences and their concatenation (~130 tokens), so tensor shapes change between
 redraws. The last 4 are judged: IG with 200 steps (the heaviest redraw), SmoothGrad with 50 samples and
 two texts, i.e. two heavy redraws of each explorer. ``make bench`` (section explorer_memory) runs the
@@ -14,12 +15,12 @@ two texts, i.e. two heavy redraws of each explorer. ``make bench`` (section expl
 Why this is enough (measured on 2 CPU cores; the package trims the heap after every cell): in five runs
 (of 10 changes, and one of the former 24-change mix) the kernel's RSS ends 25-72 MB above its value after
 building the explorers, reaches that by the 5th change at the latest and then stays flat within 1 MB; a
-flat kernel moves by a few MB between redraws of different shapes. The peak (VmHWM, 1475-1616 MB) is set
-by a single redraw -- one batch of IG or of SmoothGrad -- and both run in the judged window. A leak of L
-per heavy redraw of one explorer adds about 2 x L within the judged 4 (L for a leak on the IG path
-alone), so a leak of 100 MB per redraw shows as ~200 MB (~100 MB on the IG path alone) against the 50 MB
-limit: 100 MB injected per image redraw, or per text redraw, raised the judged RSS by ~200 MB and failed
-this test (the image leak also pushed the peak past 2 GB).
+flat kernel moves by a few MB between redraws of different shapes. The peak (VmHWM) is set by a single
+redraw: 1195 MB, by the text explorer's longest sentence, since the image explorer passes one image at a
+time (1475-1616 MB, set by one batch of IG or SmoothGrad, when it passed 4-5). A leak of L per heavy redraw
+of one explorer adds about 2 x L within the judged 4 (L for a leak on the IG path alone), so a leak of
+100 MB per redraw shows as ~200 MB (~100 MB on the IG path alone) against the 50 MB limit: 100 MB injected
+per image redraw, or per text redraw, raised the judged RSS by ~200 MB and failed this test.
 
 Asserted: the kernel's peak (VmHWM) stays below 2 GB (Binder's limit); the judged changes add nothing
 (RSS never rises more than 50 MB above its value before them); and after the 10 changes the kernel has
