@@ -16,8 +16,8 @@ Why this is enough (measured on 2 CPU cores; the package trims the heap after ev
 (of 10 changes, and one of the former 24-change mix) the kernel's RSS ends 25-72 MB above its value after
 building the explorers, reaches that by the 5th change at the latest and then stays flat within 1 MB; a
 flat kernel moves by a few MB between redraws of different shapes. The peak (VmHWM) is set by a single
-redraw: 1195 MB, by the text explorer's longest sentence, since the image explorer passes one image at a
-time (1475-1616 MB, set by one batch of IG or SmoothGrad, when it passed 4-5). A leak of L per heavy redraw
+redraw: 1195 MB, by the text explorer's longest sentence; the image explorer's IG and SmoothGrad pass one
+image at a time, so their redraws stay below it (a batch of 4-5 images would add 325-406 MB). A leak of L per heavy redraw
 of one explorer adds about 2 x L within the judged 4 (L for a leak on the IG path alone), so a leak of
 100 MB per redraw shows as ~200 MB (~100 MB on the IG path alone) against the 50 MB limit: 100 MB injected
 per image redraw, or per text redraw, raised the judged RSS by ~200 MB and failed this test.
