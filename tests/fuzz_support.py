@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from helpers import frozen_heap, hook_count
+from helpers import hook_count
+from xai_helpers import _memory
 
 
 class _Other(nn.Module):
@@ -124,10 +125,10 @@ def fuzzed_arguments(case):
 def fuzz(case):
     """The valid call works; then every drawn (argument, wrong kind) gives a value or a clear error.
 
-    Runs with the heap as it was on entry frozen (``frozen_heap``): the calls' ``release_memory`` then scans only
-    what the calls made, not the imported modules again.
+    Runs inside ``_memory.releasing``: the heap as it was on entry stays frozen, so every collection the calls make
+    scans only what they made, not the imported modules again.
     """
-    with frozen_heap():
+    with _memory.releasing():
         _fuzz(case)
 
 

@@ -24,29 +24,6 @@ def live_tensors():
     return sum(1 for o in gc.get_objects() if isinstance(o, torch.Tensor))
 
 
-@contextlib.contextmanager
-def frozen_heap():
-    """Within: the garbage collector skips the objects that exist on entry (``gc.freeze``), so each full
-    collection scans only what was made since.
-
-    The package's ``release_memory`` runs ``gc.collect()`` after every explorer redraw, ``interpret`` call and
-    evaluation loop. In a test process that has imported torch, transformers, matplotlib, hypothesis and the test
-    modules (~440,000 tracked objects) one full collection costs ~0.2 s of CPU, more than a redraw on the tiny
-    test model; those objects are modules, models and caches, not garbage, so scanning them again finds nothing.
-    Garbage made inside is collected as before. Freezing and unfreezing move whole lists (no scan, no cost);
-    garbage left from before entry waits for the first collection after exit. Nested uses leave the outermost in
-    charge.
-    """
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def made_file(folder, name, make):
     """``make(path)`` for ``path = folder / name`` -> ``path``."""
     path = folder / name

@@ -126,37 +126,47 @@ def _pieces(statement, modules):
             yield from _pieces(inner, modules)
 
 
+def _code_cells(cells):
+    """``(index, cell, pieces)`` for each code cell, in order: its steps as ``_pieces`` gives them, with the names
+    bound to modules so far (``import``, and ``ev = xh.evaluation``: another name of a module)."""
+    modules = set()
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        pieces = []
+        for statement in _statements(cell.source):
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                modules |= _binds(statement)[0]
+            elif (isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Attribute)
+                  and _base(statement.value) in modules):
+                modules |= {t.id for t in statement.targets if isinstance(t, ast.Name)}
+            pieces += list(_pieces(statement, modules))
+        yield index, cell, pieces
+
+
 def independent_cells(cells, tag):
     """Indices (into ``cells``, nbformat cells) of the code cells tagged ``tag``; raises AssertionError, naming the
     cell and the name, where a tagged cell could see the model or a cell that stays reads what only tagged cells
     bind or change."""
     seeds = SEEDS[tag]
-    tainted, only_tagged, tagged, modules = set(seeds["names"]), set(), [], set()
-    for index, cell in enumerate(cells):
-        if cell.cell_type != "code":
-            continue
+    tainted, only_tagged, tagged = set(seeds["names"]), set(), []
+    for index, cell, pieces in _code_cells(cells):
         is_tagged = tag in cell.get("metadata", {}).get("tags", [])
-        for statement in _statements(cell.source):
-            if isinstance(statement, (ast.Import, ast.ImportFrom)):
-                modules |= _binds(statement)[0]
-            elif (isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Attribute)
-                  and _base(statement.value) in modules):          # ev = xh.evaluation: another name of a module
-                modules |= {t.id for t in statement.targets if isinstance(t, ast.Name)}
-            for reads, bound, mutated, calls in _pieces(statement, modules):
-                loads_model = bool(calls & set(seeds["calls"]))
-                if is_tagged:
-                    seen = (reads & tainted) or (loads_model and {"a loader of the model"}) or (mutated & tainted)
-                    assert not seen, f"cell {index} is tagged {tag!r} but reads {sorted(seen)}: {cell.source[:120]!r}"
-                    only_tagged |= bound | mutated
-                else:
-                    leaked = (reads | mutated) & only_tagged
-                    assert not leaked, (f"cell {index} reads {sorted(leaked)}, which cells tagged {tag!r} bind or "
-                                        "change: tag it too, or bind the name anew in an untagged cell first")
-                    only_tagged -= bound
-                if loads_model or reads & tainted:
-                    tainted |= bound | mutated
-                else:
-                    tainted -= bound               # bound anew from clean names; a mutated object keeps its taint
+        for reads, bound, mutated, calls in pieces:
+            loads_model = bool(calls & set(seeds["calls"]))
+            if is_tagged:
+                seen = (reads & tainted) or (loads_model and {"a loader of the model"}) or (mutated & tainted)
+                assert not seen, f"cell {index} is tagged {tag!r} but reads {sorted(seen)}: {cell.source[:120]!r}"
+                only_tagged |= bound | mutated
+            else:
+                leaked = (reads | mutated) & only_tagged
+                assert not leaked, (f"cell {index} reads {sorted(leaked)}, which cells tagged {tag!r} bind or "
+                                    "change: tag it too, or bind the name anew in an untagged cell first")
+                only_tagged -= bound
+            if loads_model or reads & tainted:
+                tainted |= bound | mutated
+            else:
+                tainted -= bound                   # bound anew from clean names; a mutated object keeps its taint
         if is_tagged:
             tagged.append(index)
     return tagged
@@ -165,23 +175,15 @@ def independent_cells(cells, tag):
 def without(cells, drop):
     """``cells`` less the code cells for which ``drop(cell)`` is true and every later code cell that reads or
     changes a name only dropped cells bind (found by the same dataflow as ``independent_cells``); markdown stays."""
-    dropped_names, kept, modules = set(), [], set()
-    for cell in cells:
-        if cell.cell_type != "code":
-            kept.append(cell)
-            continue
-        pieces = []
-        for statement in _statements(cell.source):
-            if isinstance(statement, (ast.Import, ast.ImportFrom)):
-                modules |= _binds(statement)[0]
-            pieces += list(_pieces(statement, modules))
+    dropped_names, dropped = set(), set()
+    for index, cell, pieces in _code_cells(cells):
         stale, depends = set(dropped_names), False
         for reads, bound, mutated, _ in pieces:         # in order: a name bound anew earlier in the cell is fresh
             depends |= bool((reads | mutated) & stale)
             stale -= bound
         if drop(cell) or depends:
             dropped_names |= {n for _, b, m, _ in pieces for n in b | m}
+            dropped.add(index)
         else:
-            kept.append(cell)
             dropped_names = stale
-    return kept
+    return [cell for index, cell in enumerate(cells) if index not in dropped]

@@ -15,7 +15,8 @@ from matplotlib import pyplot as plt
 
 import xai_helpers as xh
 from fuzz_support import Case, fuzz
-from helpers import frozen_heap, hook_count
+from helpers import hook_count
+from xai_helpers import _memory
 from unit.test_fuzz_explore import NO_SUCH_FILE, SELF, finish_threads, joined
 from xai_helpers.explore import ImageExplorer, TextExplorer, explore_image, explore_text
 
@@ -84,7 +85,7 @@ def _in_a_scratch_folder(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def _nothing_left_behind(models):
     before, hooks = set(threading.enumerate()), [hook_count(m) for m in models]
-    with frozen_heap():   # each redraw's release_memory scans only what the test made
+    with _memory.releasing():   # the heap from before stays frozen: each collection scans only what the test made
         yield
     _SHARED.clear()
     plt.close("all")

@@ -28,10 +28,10 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from helpers import frozen_heap
-
 matplotlib.use("Agg")  # the plotting examples draw off screen
 import matplotlib.pyplot as plt  # noqa: E402
+
+from xai_helpers import _memory  # noqa: E402
 
 pytestmark = pytest.mark.loads_pretrained   # the loaders' examples load the offline default models
 
@@ -228,10 +228,10 @@ ENTRIES = public_entries()
 
 @pytest.fixture(autouse=True)
 def _earlier_objects_frozen():
-    """The examples' explorers and interpreters collect garbage after each map or redraw (``release_memory``):
-    with what existed before the test frozen (``frozen_heap``: the imported modules, the loaded models) each
-    collection scans only what the example made."""
-    with frozen_heap():
+    """The examples' explorers and interpreters collect garbage after each map or redraw: inside
+    ``_memory.releasing`` what existed before the test (the imported modules, the loaded models) stays frozen,
+    so each collection scans only what the example made."""
+    with _memory.releasing():
         yield
 
 

@@ -18,7 +18,8 @@ import pytest
 from matplotlib import pyplot as plt
 
 from fuzz_support import Case, fuzz
-from helpers import frozen_heap, hook_count
+from helpers import hook_count
+from xai_helpers import _memory
 from unit.test_fuzz import WRAPPED
 from xai_helpers.explore import ImageExplorer, explore_image
 from xai_helpers.explore.runner import WORKER
@@ -106,7 +107,7 @@ def _in_a_scratch_folder(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def _nothing_left_behind():
     before = set(threading.enumerate())
-    with frozen_heap():   # each redraw's release_memory scans only what the test made
+    with _memory.releasing():   # the heap from before stays frozen: each collection scans only what the test made
         yield
     _SHARED.clear()
     plt.close("all")
