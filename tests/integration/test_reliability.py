@@ -16,7 +16,7 @@ def _rss_mb():
 def test_a_thousand_cam_calls_including_failures_leave_no_hooks_and_no_memory_behind():
     image_model = xh.load_image_model("resnet18", random_weights=True)
     net = image_model.model
-    x = torch.randn(1, 3, 64, 64, device=image_model.device)  # small input: the hook logic is the same
+    x = torch.randn(1, 3, 32, 32, device=image_model.device)  # small input (1x1 at layer4): the hook logic is the same
     hooks_before = hook_count(net)
 
     def calls(n):
