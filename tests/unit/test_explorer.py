@@ -252,6 +252,18 @@ def widgets():
     assert explorer.runner.wait(60)
 
 
+def test_the_first_view_opens_with_the_settings_given_and_the_controls_show_them():
+    explorer = xh.explore_image("cat", WRAPPED, method="integrated_gradients", n_steps=16, baseline="white",
+                                interactive=True)
+    assert explorer.settings["n_steps"] == 16 and explorer.view["settings"]["n_steps"] == 16
+    assert explorer.ui.steps.value == 16 and explorer.view["maps"][0][3]     # the slider, and IG's completeness note
+    assert explorer.view["settings"]["baseline"] == "white"
+    with pytest.raises(ValueError, match="Unknown explorer setting"):
+        ImageExplorer("cat", model=WRAPPED, steps=16, interactive=False)
+    with pytest.raises(TypeError, match="n_steps must be"):
+        ImageExplorer("cat", model=WRAPPED, n_steps="many", interactive=False)
+
+
 def test_the_same_file_uploaded_twice_is_read_twice(widgets):
     explorer, content = widgets.explorer, _png((40, 400))
     widgets.upload.value = _upload("strip.png", content)

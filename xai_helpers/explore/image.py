@@ -132,6 +132,7 @@ class ImageExplorer:
         method: The first method shown, one of ``EXPLORER_METHODS``.
         target: The class explained (index or name), ``None`` for the top-1.
         interactive: Widgets or the static figure (see ``explore_image``).
+        **settings: Other settings of the first view, as for ``update`` (e.g. ``n_steps=64``).
 
     Raises:
         TypeError, ValueError, FileNotFoundError: As ``explore_image`` (each message names the argument).
@@ -147,11 +148,11 @@ class ImageExplorer:
 
     @checked
     def __init__(self, image: ImageInput = "cat", model: str | ImageModel | None = None, method: str = "grad_cam",
-                 target: int | str | None = None, interactive: bool | None = None) -> None:
+                 target: int | str | None = None, interactive: bool | None = None, **settings: object) -> None:
         asked, interactive = interactive, resolve_interactive(interactive)
         self.image_model = model if isinstance(model, ImageModel) else load_image_model(model)
         self.settings = _default_settings()
-        given = {"method": method, "target": target}
+        given = {"method": method, "target": target, **settings}
         self.settings.update(check_settings("ImageExplorer", IMAGE_SETTING_HINTS, given, self._checked_value))
         self.photo_name = image if isinstance(image, str) else "your photo"
         self.photo = read_image(image, "image")
@@ -444,7 +445,8 @@ class ImageExplorer:
 
 @checked
 def explore_image(image: ImageInput = "cat", model: str | ImageModel | None = None, *, method: str = "grad_cam",
-                  target: int | str | None = None, interactive: bool | None = None) -> ImageExplorer:
+                  target: int | str | None = None, interactive: bool | None = None,
+                  **settings: object) -> ImageExplorer:
     """Explore the attribution maps of a photo: widgets in a notebook, a static figure elsewhere (4.2, 4.3, 4.5).
 
     The explorer shows the photo as the model sees it, the chosen method's map laid over it and the top-5
@@ -459,6 +461,8 @@ def explore_image(image: ImageInput = "cat", model: str | ImageModel | None = No
         target: The class explained: an index or a class name; ``None`` means the top-1 class.
         interactive: ``True`` for widgets, ``False`` for the static figure, ``None`` for widgets inside a
             Jupyter kernel and the static figure elsewhere.
+        **settings: Other settings of the first view, as for ``ImageExplorer.update`` (``layer``,
+            ``noise_level``, ``n_samples``, ``baseline``, ``n_steps``, ``compare``); the rest keep their defaults.
 
     Returns:
         The ``ImageExplorer``; as the last expression of a cell it displays itself (widgets, or the figure).
@@ -474,4 +478,4 @@ def explore_image(image: ImageInput = "cat", model: str | ImageModel | None = No
         >>> explorer.view["maps"][0][0], explorer.view["label"], explorer.view["top"][0].label
         ('grad_cam_plus_plus', 'tabby', 'Egyptian cat')
     """
-    return ImageExplorer(image, model=model, method=method, target=target, interactive=interactive)
+    return ImageExplorer(image, model=model, method=method, target=target, interactive=interactive, **settings)
