@@ -47,6 +47,7 @@ LARGE_STREAM = 128   # copies per seed with --large-n
 PAIR_STEPS = (4, 8, 16)
 STREAM = 16          # copies per seed
 BATCH = 16
+PARTS = ("pairs", "levels")   # measure_photo's column groups beyond the one-pass maps (the test's rotation)
 
 
 def max_abs(m):
@@ -97,34 +98,43 @@ def noisy_gradients(image_model, x, target, level, n, seed):
     return torch.cat(grads)
 
 
-def measure_photo(image_model, item):
+def measure_photo(image_model, item, parts=PARTS):
+    """One row of the table (every column: ``parts`` = ``PARTS``). ``parts`` can limit it to one group: "pairs"
+    (the two 15 % streams, 32 passes: noise shares, top overlaps, noise-to-signal, the 15 % maps' speckle and
+    mass) or "levels" (the 5 % and 30 % maps, 32 passes: their speckle); the one-pass maps' columns (vanilla,
+    Gradient x Input, Grad-CAM, Grad-CAM++) are always there."""
     x = image_model.preprocess(item.image)
     target, cls = item.indices[0], item.classes[0]
     mask = box_mask(item.boxes[cls])
     row = {"photo": item.name, "class": cls, "box_share": round(float(mask.float().mean()), 4)}
     grad = xh.vanilla_gradients(image_model, x, target)
     gxi = x * grad
-    a_all = noisy_gradients(image_model, x, target, 0.15, STREAM, seed=0)
-    b_all = noisy_gradients(image_model, x, target, 0.15, STREAM, seed=1)
-    for n in PAIR_STEPS:
-        a, b = a_all[:n].mean(0, keepdim=True), b_all[:n].mean(0, keepdim=True)
-        energy = (a.pow(2).sum() + b.pow(2).sum()) / 2
-        row[f"noise_share_{n}"] = round(float((a - b).pow(2).sum() / 2 / energy), 5)
-        ta, tb = top_blocks(a), top_blocks(b)
-        row[f"top_overlap_{n}"] = round(float((ta & tb).sum() / (ta | tb).sum()), 5)
-    draws = torch.cat([a_all, b_all])
-    mean = draws.mean(0, keepdim=True)
-    variance = float(draws.var(0, unbiased=True).sum())
-    signal = float(mean.pow(2).sum()) - variance / len(draws)
-    row["noise_to_signal"] = round(variance / signal, 3) if signal > 0 else float("inf")
-    level_maps = {"vanilla": grad,
-                  "sg05_16": xh.smoothgrad(image_model, x, target, n_samples=16, noise_level=0.05, seed=0),
-                  "sg15_16": a_all.mean(0, keepdim=True), "sg15_32": mean,
-                  "sg30_16": xh.smoothgrad(image_model, x, target, n_samples=16, noise_level=0.30, seed=0)}
+    level_maps, mass_maps = {"vanilla": grad}, {"vanilla": max_abs(grad), "gxi": max_abs(gxi)}
+    if "pairs" in parts:
+        a_all = noisy_gradients(image_model, x, target, 0.15, STREAM, seed=0)
+        b_all = noisy_gradients(image_model, x, target, 0.15, STREAM, seed=1)
+        for n in PAIR_STEPS:
+            a, b = a_all[:n].mean(0, keepdim=True), b_all[:n].mean(0, keepdim=True)
+            energy = (a.pow(2).sum() + b.pow(2).sum()) / 2
+            row[f"noise_share_{n}"] = round(float((a - b).pow(2).sum() / 2 / energy), 5)
+            ta, tb = top_blocks(a), top_blocks(b)
+            row[f"top_overlap_{n}"] = round(float((ta & tb).sum() / (ta | tb).sum()), 5)
+        draws = torch.cat([a_all, b_all])
+        mean = draws.mean(0, keepdim=True)
+        variance = float(draws.var(0, unbiased=True).sum())
+        signal = float(mean.pow(2).sum()) - variance / len(draws)
+        row["noise_to_signal"] = round(variance / signal, 3) if signal > 0 else float("inf")
+    if "levels" in parts:
+        level_maps["sg05_16"] = xh.smoothgrad(image_model, x, target, n_samples=16, noise_level=0.05, seed=0)
+    if "pairs" in parts:
+        level_maps.update(sg15_16=a_all.mean(0, keepdim=True), sg15_32=mean)
+        mass_maps["sg15_32"] = max_abs(mean)
+    if "levels" in parts:
+        level_maps["sg30_16"] = xh.smoothgrad(image_model, x, target, n_samples=16, noise_level=0.30, seed=0)
     for name, m in level_maps.items():
         row[f"speckle_{name}"] = round(speckle(m), 5)
     cams = {"gradcam": xh.grad_cam(image_model, x, target), "gradcampp": xh.grad_cam_plus_plus(image_model, x, target)}
-    for name, m in {"vanilla": max_abs(grad), "gxi": max_abs(gxi), "sg15_32": max_abs(mean), **cams}.items():
+    for name, m in {**mass_maps, **cams}.items():
         row[f"mass_{name}"] = round(mass_ratio(m.reshape(224, 224).cpu(), mask), 5)
     return row
 

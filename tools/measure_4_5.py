@@ -90,7 +90,8 @@ def class_maps(image_model, x, target, made, with_blur=True):
     return maps, ig
 
 
-def measure_photo(image_model, item, made, n_random=N_RANDOM, methods=METHODS, batch_size=32):
+def measure_photo(image_model, item, made, n_random=N_RANDOM, methods=METHODS, batch_size=32,
+                  replacements=ev.REPLACEMENTS):
     """Deletion/insertion AUCs of one photo's main class: a DataFrame, one row per replacement, method and draw."""
     x = image_model.preprocess(item.image)
     target = item.indices[0]
@@ -99,7 +100,7 @@ def measure_photo(image_model, item, made, n_random=N_RANDOM, methods=METHODS, b
     for draw in range(n_random):
         maps[f"random {draw}"] = xh.to_numpy(ev.random_map(image_model, x, seed=draw))
     result = ev.faithfulness(image_model, [x], maps={"image 0": maps}, targets=[target], fractions=FRACTIONS,
-                             batch_size=batch_size)
+                             batch_size=batch_size, replacements=replacements)
     table = result.table.drop(columns="image").assign(photo=item.name, cls=item.classes[0])
     table["draw"] = table["method"].str.extract(r"^random (\d+)$")[0].astype(float)
     table.loc[table["draw"].notna(), "method"] = "random"
@@ -127,12 +128,15 @@ def point_photo(image_model, item, made, n_random=N_RANDOM):
     return pd.DataFrame(rows)
 
 
-def road_photo(image_model, item, made, n_random=N_RANDOM_ROAD, methods=METHODS):
+def road_photo(image_model, item, made, n_random=N_RANDOM_ROAD, methods=METHODS, maps=None):
     """ROAD (most relevant first) of one photo's main class: one row per method and draw, the mean change of the
-    target's logit over ``ROAD_PERCENTILES`` (more negative: the removed pixels mattered more)."""
+    target's logit over ``ROAD_PERCENTILES`` (more negative: the removed pixels mattered more). ``maps``: the
+    photo's class maps when the caller has them already (``measure_photo``'s third result, the same
+    ``class_maps``); by default they are computed here."""
     x = image_model.preprocess(item.image)
     target = item.indices[0]
-    maps, _ = class_maps(image_model, x, target, made, with_blur=False)
+    if maps is None:
+        maps, _ = class_maps(image_model, x, target, made, with_blur=False)
     maps = {k: maps[k] for k in methods}
     for draw in range(n_random):
         maps[f"random {draw}"] = xh.to_numpy(ev.random_map(image_model, x, seed=draw))
