@@ -124,15 +124,15 @@ def measure_photo(image_model, item, parts=PARTS):
         variance = float(draws.var(0, unbiased=True).sum())
         signal = float(mean.pow(2).sum()) - variance / len(draws)
         row["noise_to_signal"] = round(variance / signal, 3) if signal > 0 else float("inf")
-    if "levels" in parts:
-        level_maps["sg05_16"] = xh.smoothgrad(image_model, x, target, n_samples=16, noise_level=0.05, seed=0)
-    if "pairs" in parts:
         level_maps.update(sg15_16=a_all.mean(0, keepdim=True), sg15_32=mean)
         mass_maps["sg15_32"] = max_abs(mean)
     if "levels" in parts:
-        level_maps["sg30_16"] = xh.smoothgrad(image_model, x, target, n_samples=16, noise_level=0.30, seed=0)
-    for name, m in level_maps.items():
-        row[f"speckle_{name}"] = round(speckle(m), 5)
+        for level in (5, 30):
+            level_maps[f"sg{level:02d}_16"] = xh.smoothgrad(image_model, x, target, n_samples=16,
+                                                            noise_level=level / 100, seed=0)
+    for name in ("vanilla", "sg05_16", "sg15_16", "sg15_32", "sg30_16"):   # the table's column order
+        if name in level_maps:
+            row[f"speckle_{name}"] = round(speckle(level_maps[name]), 5)
     cams = {"gradcam": xh.grad_cam(image_model, x, target), "gradcampp": xh.grad_cam_plus_plus(image_model, x, target)}
     for name, m in {**mass_maps, **cams}.items():
         row[f"mass_{name}"] = round(mass_ratio(m.reshape(224, 224).cpu(), mask), 5)
