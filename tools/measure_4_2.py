@@ -7,7 +7,10 @@ class discrimination on the composite scenes. Writes two small tables to data/me
   Grad-CAM++, the correlation of the pasted object's class map with the background photo's class map, each
   map's share of mass inside the pasted object's box, and whether each map's peak lies in that box.
 
-Every map is 224x224 and divided by its maximum (as ``xh.grad_cam``); computed for the default model.
+Every map is 224x224 and divided by its maximum (as ``xh.grad_cam``); computed for the default model on one torch
+thread, as tests/integration/test_measured_4_2_4_4b.py recomputes them: the middle layer's map for a class the model
+gives almost no probability (the dog photo's pickup, p = 6e-5) is a small sum of cancelling terms, and the order in
+which two threads add them moves its box mass by 1e-3.
 
     python tools/measure_4_2.py                 # both tables (~5 min on 2 busy cores)
 """
@@ -112,7 +115,9 @@ def scene_rows(image_model, scenes, photos):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: the recompute test's setting)")
     args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
     image_model = xh.load_image_model()
     if not xh.models.is_default_model(image_model):
         raise SystemExit("The shipped tables are the default model's: unset XAI_IMAGE_MODEL.")
