@@ -9,6 +9,7 @@ and below 2 GB (Binder's memory limit).
 import datetime
 import os
 import resource
+import sys
 import time
 from pathlib import Path
 
@@ -50,7 +51,8 @@ def kernel_env():
 def run_notebook(path, timeout):
     """Worker: execute one notebook -> {"seconds", "error", "cells": [...], "kernel_maxrss"}."""
     import nbformat
-    from nbclient import NotebookClient
+    sys.path.insert(0, str(ROOT / "tools"))
+    from notebook_client import NotebookClient  # nbclient's, without the Output-widget stall (its docstring)
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,

@@ -148,14 +148,17 @@ def save_other_image_model(path):
 
 
 def execute_lesson(lesson, out_folder, env_extra, timeout=1200, skip_tag=None):
-    """Execute ``notebooks/<lesson>`` with nbconvert in a subprocess, with ``env_extra`` added to the environment.
+    """Execute ``notebooks/<lesson>`` in a subprocess, with ``env_extra`` added to the environment.
+
+    tools/notebook_client.py runs it (nbclient, as ``jupyter nbconvert --execute``, without the stall of a cell
+    that drives an ipywidgets Output: see that module's docstring).
 
     ``skip_tag`` (``"same-for-any-image-model"`` or ``"-text-model"``): leave out the cells with that tag, after
     ``lesson_cells.independent_cells`` has proved on the source that they cannot see the model ``env_extra``
     replaces and that no other cell reads what they bind (they compute what nbval's default run computes).
 
     Returns ``(notebook, printed)``: the executed notebook (nbformat) and everything its code cells printed to
-    stdout/stderr. Fails the test, with the end of nbconvert's error output, if the run fails, a cell shows an
+    stdout/stderr. Fails the test, with the end of the run's error output, if the run fails, a cell shows an
     error, or a code cell did not run.
     """
     import os
@@ -175,8 +178,8 @@ def execute_lesson(lesson, out_folder, env_extra, timeout=1200, skip_tag=None):
         source = Path(out_folder) / f"source-{lesson}"
         nbformat.write(notebook, source)
     env = {**os.environ, "PYTHONPATH": str(root), **{k: str(v) for k, v in env_extra.items()}}
-    run = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                          f"--ExecutePreprocessor.timeout={timeout}", "--output", str(executed), str(source)],
+    run = subprocess.run([sys.executable, str(root / "tools" / "notebook_client.py"), str(source), str(executed),
+                          "--timeout", str(timeout)],
                          env=env, cwd=root / "notebooks", capture_output=True, text=True, timeout=timeout + 300)
     assert run.returncode == 0, run.stderr[-4000:]
     notebook = nbformat.read(executed, as_version=4)

@@ -201,8 +201,9 @@ def execute(notebook, timeout=600, threads=None):
     ``threads``: OMP_NUM_THREADS of the kernel (None: PyTorch's default). Returns (notebook, seconds).
     A cell that raises stops the build: RuntimeError naming the notebook.
     """
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
+
+    from notebook_client import NotebookClient  # tools/: nbclient's, without the Output-widget stall
     os.environ.pop("MPLBACKEND", None)  # kernels must use the inline backend so figures are embedded
     if threads is not None:             # this is a worker process of its own: only its kernel sees it
         os.environ["OMP_NUM_THREADS"] = str(threads)
