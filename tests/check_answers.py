@@ -110,7 +110,7 @@ def measurements(maps, layers, classes, image_model, x, boxes, *, mistake=None):
 
 
 # --- Problem 2 ------------------------------------------------------------------------------------
-def smoothgrad(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=8, *, mistake=None):
+def smoothgrad(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=4, *, mistake=None):
     if mistake == "one at a time":
         return smoothgrad(image_model, x, target, n_samples, noise_level, seed, batch_size=1)
     if isinstance(target, str):
@@ -157,12 +157,12 @@ def smoothgrad(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, b
     return total / used
 
 
-def smoothgrad_low_default(image_model, x, target, n_samples=16, noise_level=0.1, seed=0, batch_size=8):
+def smoothgrad_low_default(image_model, x, target, n_samples=16, noise_level=0.1, seed=0, batch_size=4):
     """A wrong default: noise_level 0.1 where the task's signature gives 0.15."""
     return smoothgrad(image_model, x, target, n_samples, noise_level, seed, batch_size)
 
 
-def smoothgrad_global(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=8):
+def smoothgrad_global(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=4):
     """Reads the notebook's ``the_model`` instead of its argument ``image_model``."""
     return smoothgrad(the_model, x, target, n_samples, noise_level, seed, batch_size)  # noqa: F821
 

@@ -180,16 +180,16 @@ def test_counts_must_be_whole_numbers_and_defaults_are_compared_with_the_task():
     with pytest.raises(check().CheckFailed, match="truth value"):
         count(True, "Task", "n")
 
-    def right(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=8):
+    def right(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=4):
         return None
 
-    def wrong(image_model, x, target, n_samples=16, noise_level=0.1, seed=0, batch_size=8):
+    def wrong(image_model, x, target, n_samples=16, noise_level=0.1, seed=0, batch_size=4):
         return None
 
-    def missing(image_model, x, target, n_samples, noise_level=0.15, seed=0, batch_size=8):
+    def missing(image_model, x, target, n_samples, noise_level=0.15, seed=0, batch_size=4):
         return None
 
-    expected = {"n_samples": 16, "noise_level": 0.15, "seed": 0, "batch_size": 8}
+    expected = {"n_samples": 16, "noise_level": 0.15, "seed": 0, "batch_size": 4}
     assert defaults_mistake(right, expected, "f") is None
     assert "default of `noise_level` in f is 0.1" in defaults_mistake(wrong, expected, "f")
     assert "`n_samples` of f has no default" in defaults_mistake(missing, expected, "f")

@@ -19,7 +19,7 @@ __all__ = ["problem2_smoothgrad", "problem2_experiment", "problem2_plan"]
 
 #: The plan's goal: two seeds' signed maps differ (RMS) by at most this fraction of the map's RMS.
 TARGET_RATIO: float = 0.5
-_DEFAULTS = {"n_samples": 16, "noise_level": 0.15, "seed": 0, "batch_size": 8}
+_DEFAULTS = {"n_samples": 16, "noise_level": 0.15, "seed": 0, "batch_size": 4}
 
 
 def _noise(x, n, seed):
@@ -41,7 +41,7 @@ def _gradients(image_model, points, target, chunk=8, score="logit"):
 
 
 @memo
-def reference_smoothgrad(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=8):
+def reference_smoothgrad(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=4):
     """Mean gradient of the target logit over ``n_samples`` copies x + sigma * N(0, 1), sigma relative to the
     range of x; the noise is one draw of shape (n_samples, C, H, W) from a generator seeded with ``seed``."""
     target = target_index(image_model, target)
@@ -127,7 +127,7 @@ def problem2_smoothgrad(my_smoothgrad: Callable, image_model: ImageModel, photo:
 
         >>> import xai_helpers as xh
         >>> import xai_helpers.check as check
-        >>> def my_smoothgrad(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=8):
+        >>> def my_smoothgrad(image_model, x, target, n_samples=16, noise_level=0.15, seed=0, batch_size=4):
         ...     raise NotImplementedError()
         >>> check.problem2_smoothgrad(my_smoothgrad, xh.load_image_model())
         Traceback (most recent call last):
