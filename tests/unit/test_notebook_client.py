@@ -1,6 +1,7 @@
 """tools/notebook_client.py: a reply stranded on the shell socket by a raw send is read within a slice, not at the
 timeout. Built without a kernel: a ROUTER plays the kernel, the client's channel is jupyter_client's own."""
 import asyncio
+import contextlib
 import importlib.util
 import time
 from pathlib import Path
@@ -19,9 +20,10 @@ spec.loader.exec_module(notebook_client)
 TIMEOUT = 4.0
 
 
-async def _seconds_until_the_reply_is_read(sliced):
-    """nbclient's situation: the client waits on the shell socket for a reply; the reply arrives while the loop is
-    busy; the client then sends a comm message on that socket (raw, as Session.send does for an asyncio socket)."""
+@contextlib.contextmanager
+def _kernel_and_channel(step=None):
+    """A ROUTER playing the kernel, and jupyter_client's asyncio shell channel connected to it, polled in slices of
+    ``step`` seconds by ``poll_in_slices`` (None: the stock channel)."""
     session = Session(key=b"course")
     kernel = zmq.Context.instance().socket(zmq.ROUTER)
     context = zmq.asyncio.Context()
@@ -29,8 +31,18 @@ async def _seconds_until_the_reply_is_read(sliced):
     try:
         client.connect(f"tcp://127.0.0.1:{kernel.bind_to_random_port('tcp://127.0.0.1')}")
         channel = AsyncZMQSocketChannel(client, session)
-        if sliced:
-            notebook_client.poll_in_slices(channel)
+        yield session, kernel, channel if step is None else notebook_client.poll_in_slices(channel, step)
+    finally:
+        client.close(0)
+        kernel.close(0)
+        context.term()
+
+
+async def _seconds_until_the_reply_is_read(sliced):
+    """nbclient's situation: the client waits on the shell socket for a reply; the reply arrives while the loop is
+    busy; the client then sends a comm message on that socket (raw, as Session.send does for an asyncio socket)."""
+    with _kernel_and_channel(notebook_client.POLL_SLICE if sliced else None) as (session, kernel, channel):
+        client = channel.socket
         session.send(client, "execute_request", {"code": ""})
         identity = kernel.recv_multipart()[0]
         start = time.monotonic()
@@ -42,10 +54,6 @@ async def _seconds_until_the_reply_is_read(sliced):
         reply = await waiting
         assert reply["msg_type"] == "execute_reply"
         return time.monotonic() - start
-    finally:
-        client.close(0)
-        kernel.close(0)
-        context.term()
 
 
 def test_the_reply_stranded_by_a_raw_send_is_read_within_a_slice():
@@ -59,25 +67,15 @@ def test_the_reply_stranded_by_a_raw_send_is_read_within_a_slice():
 
 def test_slices_keep_the_timeout_and_the_result():
     async def run():
-        session = Session(key=b"course")
-        context = zmq.asyncio.Context()
-        client = context.socket(zmq.DEALER)
-        kernel = zmq.Context.instance().socket(zmq.ROUTER)
-        try:
-            client.connect(f"tcp://127.0.0.1:{kernel.bind_to_random_port('tcp://127.0.0.1')}")
-            channel = notebook_client.poll_in_slices(AsyncZMQSocketChannel(client, session), step=0.1)
+        with _kernel_and_channel(step=0.1) as (session, kernel, channel):
             start = time.monotonic()
             with pytest.raises(notebook_client.Empty):
                 await channel.get_msg(timeout=0.35)
             elapsed = time.monotonic() - start
-            session.send(client, "kernel_info_request")
+            session.send(channel.socket, "kernel_info_request")
             identity = kernel.recv_multipart()[0]
             session.send(kernel, "kernel_info_reply", {"status": "ok"}, ident=[identity])
             return elapsed, (await channel.get_msg(timeout=5))["msg_type"]
-        finally:
-            client.close(0)
-            kernel.close(0)
-            context.term()
 
     elapsed, msg_type = asyncio.run(run())
     assert 0.3 < elapsed < 3 and msg_type == "kernel_info_reply"
