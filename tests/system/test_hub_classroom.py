@@ -35,6 +35,7 @@ import concurrent.futures
 import json
 import os
 import pwd
+import re
 import resource
 import secrets
 import shutil
@@ -302,8 +303,10 @@ def _learner_in_chromium(hub):
     """One learner in headless Chromium: log in through the hub, open the fetched exercises, run the cells above
     Problem 1a's check and then the check -> (the check's first output, the number of its error outputs, seconds)."""
     begun = time.time()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
-    check_index = [c.id for c in nbformat.read(str(SOLUTIONS), as_version=4).cells].index("p1a-check")
+    ids = [c.id for c in nbformat.read(str(SOLUTIONS), as_version=4).cells]
+    check_index, answer_index = ids.index("p1a-check"), ids.index("p1a-code")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -319,9 +322,18 @@ def _learner_in_chromium(hub):
             cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(check_index)
             cell.wait_for(timeout=120_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-            cell.locator(".jp-InputPrompt").click()
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Above Selected Cell").first.click()
+            answer_prompt = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(
+                answer_index).locator(".jp-InputPrompt")
+            for attempt in range(3):   # a menu command given before the notebook is ready does nothing: try again
+                cell.locator(".jp-InputPrompt").click()
+                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+                page.locator(".lm-Menu-itemLabel", has_text="Run All Above Selected Cell").first.click()
+                try:   # queued cells show [*] at once, run ones [n]
+                    answer_prompt.filter(has_text=re.compile(r"\[(\*|\d+)\]")).wait_for(timeout=20_000)
+                    break
+                except PlaywrightTimeout:
+                    page.keyboard.press("Escape")
+            answer_prompt.filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=180_000)   # 1a's answer ran
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
             cell.locator(".jp-InputPrompt").click()
             page.keyboard.press("Shift+Enter")
