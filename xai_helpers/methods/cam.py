@@ -113,7 +113,7 @@ def layer_activation_and_gradient(model, x, target, *, layer=None):
         (gradient,) = torch.autograd.grad(logits[0, target], activation, allow_unused=True)
     if gradient is None:  # the score does not depend on the layer at all
         gradient = torch.zeros_like(activation)
-    return activation.detach(), gradient.detach(), target, name
+    return activation.detach().contiguous(), gradient.detach().contiguous(), target, name   # plain layout (fast_layout)
 
 
 def _finish_map(cam, size, upsample, normalize):

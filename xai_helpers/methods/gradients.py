@@ -27,7 +27,7 @@ def _input_gradient(module, x, target, labels=None):
         logits = module(x)
         target = resolve_target(target, logits.shape[1], labels)
         (grad,) = torch.autograd.grad(logits[:, target].sum(), x)
-    return grad, target
+    return grad.contiguous(), target   # a channels-last model (fast_layout) gives it channels-last
 
 
 @checked

@@ -105,4 +105,4 @@ def guided_backprop(model: Model, x: torch.Tensor, target: Target) -> torch.Tens
                              "whose activations are nn.ReLU / nn.ReLU6 modules (not F.relu).")
         target = resolve_target(target, logits.shape[1], labels)
         (grad,) = torch.autograd.grad(logits[:, target].sum(), x)
-    return grad
+    return grad.contiguous()   # channels-last from a fast_layout model

@@ -14,7 +14,7 @@ from .._typecheck import checked
 from .._validate import check_batch, check_channels, check_device, eval_mode, readable_tensor
 from ..data import imagenet_labels, read_image
 from ..device import get_device
-from .base import _reachable, _unreachable_reason, cached, freeze, normalise_name, unavailable_error
+from .base import _reachable, _unreachable_reason, cached, fast_layout, freeze, normalise_name, unavailable_error
 from .prediction import Wrapper
 
 __all__ = ["ImageModel", "IMAGE_MODELS", "DEFAULT_IMAGE_MODEL", "SAVED_MODEL_SUFFIXES", "SAVED_MODEL_KEYS",
@@ -398,7 +398,7 @@ def _load_saved(path, device):
         raise ValueError(f"{path!r}: {saved['architecture']!r} is not a torchvision architecture; choose one of "
                          "torchvision.models.list_models().") from None
     net.load_state_dict(saved["state_dict"])
-    net = freeze(net).to(device)
+    net = fast_layout(freeze(net).to(device), device)
     return ImageModel(name=str(saved["name"]), model=net, labels=labels,
                       target_layer=net.get_submodule(saved["target_layer_name"]),
                       target_layer_name=saved["target_layer_name"], mean=tuple(saved["mean"]), std=tuple(saved["std"]),
@@ -411,7 +411,7 @@ def _load_fresh(key_and_random, device):
     with torch.random.fork_rng(devices=[]):  # random weights are seeded, the global RNG untouched
         torch.manual_seed(0)
         net, layer_name, mean, std = build(random_weights)
-    net = freeze(net).to(device)
+    net = fast_layout(freeze(net).to(device), device)
     return ImageModel(name=key + (" (random weights)" if random_weights else ""), model=net,
                       labels=imagenet_labels(), target_layer=net.get_submodule(layer_name),
                       target_layer_name=layer_name, mean=mean, std=std, description=description,
