@@ -78,11 +78,32 @@ def test_the_ig_table_covers_the_set_and_the_same_photo_is_reproduced(setup, mai
     _, _, photos = setup
     name, _, fresh, _ = main_class_run
     shipped = pd.read_csv(xh.data.data_path("measured", "4_5_ig.csv"))
-    assert sorted(shipped["photo"]) == sorted(photos), "one row per photo (IG from black)"
+    for baseline in ("black", "blur"):
+        assert sorted(shipped[shipped["baseline"] == baseline]["photo"]) == sorted(photos), \
+            f"one row per photo and baseline ({baseline})"
     mine = shipped[shipped["photo"] == name].set_index("baseline").loc[fresh["baseline"]]
     assert len(fresh) > 0 and (mine["cls"].to_numpy() == fresh["cls"].to_numpy()).all(), name
     assert np.allclose(mine[["relative_error", "score_difference"]].to_numpy(float),
                        fresh[["relative_error", "score_difference"]].to_numpy(float), atol=2e-3), name
+
+
+def test_a_random_photo_ig_blur_rows_are_reproduced(setup):
+    """IG from the blurred photo (the lesson's section 4.2 link experiment reads it for the whole set): a random
+    photo's deletion/insertion AUCs under both replacements and its completeness row (64 steps + 36 passes)."""
+    image_model, made, photos = setup
+    shipped = pd.read_csv(xh.data.data_path("measured", "4_5_faithfulness.csv"))
+    shipped_ig = pd.read_csv(xh.data.data_path("measured", "4_5_ig.csv"))
+    blur_rows = shipped[shipped["method"] == "IG (blur baseline)"]
+    assert sorted(blur_rows["photo"].unique()) == sorted(photos)
+    assert (blur_rows.groupby("photo")["replacement"].nunique() == len(xh.evaluation.REPLACEMENTS)).all()
+    (name,) = _pick(photos, 1)
+    fresh, fresh_ig = tool.ig_blur_photo(image_model, photos[name], made)
+    mine = blur_rows[blur_rows["photo"] == name].set_index("replacement").loc[fresh["replacement"]]
+    assert np.allclose(mine[["deletion_auc", "insertion_auc"]].to_numpy(float),
+                       fresh[["deletion_auc", "insertion_auc"]].to_numpy(float), atol=2e-3), name
+    row = shipped_ig[(shipped_ig["photo"] == name) & (shipped_ig["baseline"] == "blur")]
+    assert np.allclose(row[["relative_error", "score_difference"]].to_numpy(float),
+                       fresh_ig[["relative_error", "score_difference"]].to_numpy(float), atol=2e-3), name
 
 
 def test_random_photos_pointing_rows_are_reproduced(setup):
