@@ -131,6 +131,29 @@ def running_jupyterlab(work):
         log.close()
 
 
+def run_menu_until_started(page, item, started, select=None, tries=3, wait_ms=20_000):
+    """In JupyterLab (Playwright ``page``): Run > ``item`` until the locator ``started`` appears -> the tries taken.
+
+    A menu command given while the notebook is still getting ready does nothing and says nothing (seen in the
+    suite: "Run All Cells" ran no cell, so the test waited out its 420 s; "Run All Above Selected Cell" ran no
+    cell, so the check that followed raised NameError). ``started`` is a prompt that shows ``[*]`` or ``[n]``:
+    queued cells show ``[*]`` at once. ``select()``, if given, makes the cell the command needs active before
+    each try. Fails with the reason after ``tries`` tries of ``wait_ms`` each.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    for attempt in range(1, tries + 1):
+        if select:
+            select()
+        page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+        page.click(f"div.lm-Menu-itemLabel:text-is('{item}')")
+        try:
+            started.wait_for(timeout=wait_ms)
+            return attempt
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"JupyterLab's Run > {item} started no cell in {tries} tries of {wait_ms / 1000:g} s")
+
+
 def save_other_image_model(path):
     """Save a torchvision MobileNet-V3-Small with seeded random weights as a classifier file (offline, no download).
 

@@ -55,6 +55,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools" / "hub"))
 import classroom  # noqa: E402  (tools/hub/classroom.py)
+from helpers import run_menu_until_started  # noqa: E402
 
 pytest.importorskip("jupyterhub", reason="jupyterhub is not installed: pip install jupyterhub (in the course's test "
                                          "extra; make test installs it)")
@@ -303,7 +304,6 @@ def _learner_in_chromium(hub):
     """One learner in headless Chromium: log in through the hub, open the fetched exercises, run the cells above
     Problem 1a's check and then the check -> (the check's first output, the number of its error outputs, seconds)."""
     begun = time.time()
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
     ids = [c.id for c in nbformat.read(str(SOLUTIONS), as_version=4).cells]
     check_index, answer_index = ids.index("p1a-check"), ids.index("p1a-code")
@@ -324,15 +324,9 @@ def _learner_in_chromium(hub):
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
             answer_prompt = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(
                 answer_index).locator(".jp-InputPrompt")
-            for attempt in range(3):   # a menu command given before the notebook is ready does nothing: try again
-                cell.locator(".jp-InputPrompt").click()
-                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-                page.locator(".lm-Menu-itemLabel", has_text="Run All Above Selected Cell").first.click()
-                try:   # queued cells show [*] at once, run ones [n]
-                    answer_prompt.filter(has_text=re.compile(r"\[(\*|\d+)\]")).wait_for(timeout=20_000)
-                    break
-                except PlaywrightTimeout:
-                    page.keyboard.press("Escape")
+            run_menu_until_started(page, "Run All Above Selected Cell",
+                                   answer_prompt.filter(has_text=re.compile(r"\[(\*|\d+)\]")),
+                                   select=lambda: cell.locator(".jp-InputPrompt").click())
             answer_prompt.filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=180_000)   # 1a's answer ran
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
             cell.locator(".jp-InputPrompt").click()

@@ -8,12 +8,13 @@ of output the lesson shows, while the parts left out (~35 s) only add more figur
 lesson is executed by nbval in the same `make test`. A screenshot is saved under build/.
 The copy lives in a temporary folder, so JupyterLab's autosave cannot write outputs into the repository.
 """
+import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import running_jupyterlab
+from helpers import run_menu_until_started, running_jupyterlab
 from lesson_cells import without
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,9 +54,9 @@ def test_notebook_4_4_runs_in_jupyterlab_and_draws_bertviz_and_figures(lab_url):
             page.goto(f"{lab_url}/lab/tree/{NOTEBOOK.name}", timeout=120_000)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
             page.wait_for_function("() => document.querySelector('.jp-Notebook') !== null")
-            page.wait_for_timeout(2000)  # let the kernel connect
-            page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-            page.click("div.lm-Menu-itemLabel:text-is('Run All Cells')")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            run_menu_until_started(page, "Run All Cells", page.locator(".jp-CodeCell .jp-InputArea-prompt").filter(
+                has_text=re.compile(r"\[(\*|\d+)\]")).first)
             # finished when the last cell has an execution count and no cell shows [*]
             page.wait_for_function(
                 """() => {
