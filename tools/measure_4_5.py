@@ -101,16 +101,7 @@ def measure_photo(image_model, item, made, n_random=N_RANDOM, methods=METHODS, b
     maps = {k: maps[k] for k in methods}
     for draw in range(n_random):
         maps[f"random {draw}"] = xh.to_numpy(ev.random_map(image_model, x, seed=draw))
-    result = ev.faithfulness(image_model, [x], maps={"image 0": maps}, targets=[target], fractions=FRACTIONS,
-                             batch_size=batch_size, replacements=replacements)
-    table = result.table.drop(columns="image").assign(photo=item.name, cls=item.classes[0])
-    table["draw"] = table["method"].str.extract(r"^random (\d+)$")[0].astype(float)
-    table.loc[table["draw"].notna(), "method"] = "random"
-    with torch.no_grad():
-        p = float(image_model.model(x).softmax(-1)[0, target])
-    ig_rows = [{"photo": item.name, "cls": item.classes[0], "baseline": b, "relative_error": r["relative_error"],
-                "score_difference": r["score_difference"]} for b, r in ig.items()]
-    return table.assign(p_class=p), pd.DataFrame(ig_rows), maps
+    return (*_scored(image_model, item, x, target, maps, ig, batch_size, replacements), maps)
 
 
 def ig_blur_photo(image_model, item, made):
@@ -122,15 +113,23 @@ def ig_blur_photo(image_model, item, made):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")          # an IG error above 5 % is recorded, not shown
         blur_map = xh.to_numpy(made["ig_blur"](image_model, x, target))
-    record = made["ig_blur"].completeness[-1]
-    result = ev.faithfulness(image_model, [x], maps={"image 0": {"IG (blur baseline)": blur_map}}, targets=[target],
-                             fractions=FRACTIONS, batch_size=32)
+    return _scored(image_model, item, x, target, {"IG (blur baseline)": blur_map},
+                   {"blur": made["ig_blur"].completeness[-1]})
+
+
+def _scored(image_model, item, x, target, maps, ig, batch_size=32, replacements=ev.REPLACEMENTS):
+    """The rows of one photo's ``maps`` ({method or "random <draw>": map}) and IG records ({baseline: record}) ->
+    (deletion/insertion AUCs: one row per replacement, method and draw, with the class probability; IG's rows)."""
+    result = ev.faithfulness(image_model, [x], maps={"image 0": maps}, targets=[target], fractions=FRACTIONS,
+                             batch_size=batch_size, replacements=replacements)
+    table = result.table.drop(columns="image").assign(photo=item.name, cls=item.classes[0])
+    table["draw"] = table["method"].str.extract(r"^random (\d+)$")[0].astype(float)
+    table.loc[table["draw"].notna(), "method"] = "random"
     with torch.no_grad():
         p = float(image_model.model(x).softmax(-1)[0, target])
-    table = result.table.drop(columns="image").assign(photo=item.name, cls=item.classes[0], draw=np.nan, p_class=p)
-    ig_row = pd.DataFrame([{"photo": item.name, "cls": item.classes[0], "baseline": "blur",
-                            "relative_error": record["relative_error"], "score_difference": record["score_difference"]}])
-    return table, ig_row
+    ig_rows = [{"photo": item.name, "cls": item.classes[0], "baseline": b, "relative_error": r["relative_error"],
+                "score_difference": r["score_difference"]} for b, r in ig.items()]
+    return table.assign(p_class=p), pd.DataFrame(ig_rows)
 
 
 def point_photo(image_model, item, made, n_random=N_RANDOM):
