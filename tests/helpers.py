@@ -1,6 +1,7 @@
 """Small helpers several test files share (imported as ``from helpers import ...``; tests/ is on sys.path)."""
 import contextlib
 import gc
+import re
 
 import torch
 from torch import nn
@@ -131,16 +132,22 @@ def running_jupyterlab(work):
         log.close()
 
 
-def run_menu_until_started(page, item, started, select=None, tries=3, wait_ms=20_000):
-    """In JupyterLab (Playwright ``page``): Run > ``item`` until the locator ``started`` appears -> the tries taken.
+#: A JupyterLab input prompt of a cell that has run ([n]), and of one queued or running ([*]) as well.
+RAN_PROMPT, STARTED_PROMPT = re.compile(r"\[\d+\]"), re.compile(r"\[(\*|\d+)\]")
+
+
+def run_menu_until_started(page, item, prompts, select=None, tries=3, wait_ms=20_000):
+    """In JupyterLab (Playwright ``page``): Run > ``item`` until one of ``prompts`` shows ``[*]`` or ``[n]``
+    -> the tries taken.
 
     A menu command given while the notebook is still getting ready does nothing and says nothing (seen in the
     suite: "Run All Cells" ran no cell, so the test waited out its 420 s; "Run All Above Selected Cell" ran no
-    cell, so the check that followed raised NameError). ``started`` is a prompt that shows ``[*]`` or ``[n]``:
+    cell, so the check that followed raised NameError). ``prompts`` locates input prompts (``.jp-InputPrompt``):
     queued cells show ``[*]`` at once. ``select()``, if given, makes the cell the command needs active before
     each try. Fails with the reason after ``tries`` tries of ``wait_ms`` each.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    started = prompts.filter(has_text=STARTED_PROMPT).first
     for attempt in range(1, tries + 1):
         if select:
             select()

@@ -35,7 +35,6 @@ import concurrent.futures
 import json
 import os
 import pwd
-import re
 import resource
 import secrets
 import shutil
@@ -55,7 +54,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools" / "hub"))
 import classroom  # noqa: E402  (tools/hub/classroom.py)
-from helpers import run_menu_until_started  # noqa: E402
+from helpers import RAN_PROMPT, run_menu_until_started  # noqa: E402
 
 pytest.importorskip("jupyterhub", reason="jupyterhub is not installed: pip install jupyterhub (in the course's test "
                                          "extra; make test installs it)")
@@ -324,10 +323,9 @@ def _learner_in_chromium(hub):
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
             answer_prompt = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(
                 answer_index).locator(".jp-InputPrompt")
-            run_menu_until_started(page, "Run All Above Selected Cell",
-                                   answer_prompt.filter(has_text=re.compile(r"\[(\*|\d+)\]")),
+            run_menu_until_started(page, "Run All Above Selected Cell", answer_prompt,
                                    select=lambda: cell.locator(".jp-InputPrompt").click())
-            answer_prompt.filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=180_000)   # 1a's answer ran
+            answer_prompt.filter(has_text=RAN_PROMPT).wait_for(timeout=180_000)   # 1a's answer ran
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
             cell.locator(".jp-InputPrompt").click()
             page.keyboard.press("Shift+Enter")
