@@ -116,7 +116,22 @@ def test_random_photos_pointing_rows_are_reproduced(setup):
                            atol=1e-6), name
 
 
+#: ROAD's imputation noise: the standard deviation of each column across noise seeds (0..5), pooled (root mean
+#: square) over 5 photos (cat, coffee, peppers, dog, parking sign) x 4 maps (IG, |IG|, SmoothGrad, edge detector);
+#: measured on 2026-12-07 (the mean over the five percentiles first, then removed_90 .. removed_10).
+ROAD_NOISE_SD = {"road_morf": 0.042, "removed_90": 0.125, "removed_70": 0.095, "removed_50": 0.101,
+                 "removed_30": 0.080, "removed_10": 0.047}
+
+
 def test_the_road_table_covers_the_set_and_a_random_photo_is_reproduced(setup, main_class_run):
+    """The random maps' rows agree to 2e-3 on any CPU: their maps come from torch's seeded generator, so their
+    pixel ranking, and with it the order in which the imputation draws its noise, is the same everywhere, and the
+    rows check the imputation, the model and the percentiles. An attribution map's values carry the float rounding
+    of the CPU's kernels (AVX2 and AVX-512 differ in the last digits): a few pixels then rank across a percentile,
+    every later removed pixel gets another noise draw, and the row is a fresh draw of ROAD's noise (seen on the cat,
+    the coffee and the peppers, up to 0.29 in one column, on an AVX-512 machine against the table's). Those rows
+    must agree within that noise: each column's difference at most 4 standard deviations of the difference of two
+    draws (4 x sqrt(2) x ``ROAD_NOISE_SD``), a bound a wrong map, percentile or imputation exceeds."""
     image_model, made, photos = setup
     name, _, _, maps = main_class_run
     shipped = pd.read_csv(xh.data.data_path("measured", "4_5_road.csv"))
@@ -128,7 +143,16 @@ def test_the_road_table_covers_the_set_and_a_random_photo_is_reproduced(setup, m
     assert len(fresh) == len(tool.METHODS) + 2, list(fresh.index)
     mine = shipped[shipped["photo"] == name].fillna({"draw": -1}).set_index(["method", "draw"]).loc[fresh.index]
     columns = ["road_morf"] + [c for c in fresh.columns if c.startswith("removed_")]
-    assert np.allclose(mine[columns].to_numpy(float), fresh[columns].to_numpy(float), atol=2e-3), name
+    assert set(columns) == set(ROAD_NOISE_SD), columns
+    difference = (mine[columns].astype(float) - fresh[columns].astype(float)).abs()
+    tolerance = pd.Series({c: 4 * np.sqrt(2) * ROAD_NOISE_SD[c] for c in columns})
+    print(f"{name}: largest difference of the random rows {difference.loc['random'].to_numpy().max():.2g}, of the "
+          f"attribution rows {difference.drop(index='random').to_numpy().max():.2g}")
+    for (method, draw), row in difference.iterrows():
+        if method == "random":
+            assert (row <= 2e-3).all(), (name, draw, row.round(5).to_dict())
+        else:
+            assert (row <= tolerance).all(), (name, method, row.round(3).to_dict())
 
 
 def test_the_randomisation_table_is_reproduced_for_two_random_seeds(setup):
