@@ -11,6 +11,13 @@ For every photo of ``xh.data.load_photo_set()`` and the default image model:
 * ROAD (``xh.evaluation.road``, Rong et al. 2022: pixels removed most relevant first and filled by noisy linear
   imputation) at ``ROAD_PERCENTILES`` for the same maps and ``N_RANDOM_ROAD`` random maps, photo by photo.
 
+* the ground-truth lab of section 5 (``--groundtruth``, about 25 s on one core): the five digit CNNs (clean,
+  shortcut, three random-weights controls), each explaining the first ``GT_SCENES`` scenes with the course's own
+  mark with every scored method (``gt.method_table``, seed 1000 x (i + 1) for the i-th CNN, as the lesson draws
+  them): the method table per CNN with IG's largest completeness error per baseline
+  (4_5_groundtruth_tables.csv), and the mass on the mark per scene, method and CNN in multiples of chance, at
+  Grad-CAM's cells and pixel by pixel (``gt.mark_scores``; 4_5_groundtruth_marks.csv).
+
 * the cascading randomisation of section 4.1 (``xh.evaluation.model_randomisation_test``) on the lesson's three
   photos, with its three seeds: every seed's correlations and the two-seed floor. The lesson recomputes seed 0
   live (it draws its maps) and reads seeds 1 and 2 from this table.
@@ -26,6 +33,7 @@ that it agrees with the shipped tables.
 
     python tools/measure_4_5.py                   # all photos (about 40 min on 2 busy cores)
     python tools/measure_4_5.py --photos dog cat  # a subset, printed, not written
+    python tools/measure_4_5.py --groundtruth     # the ground-truth lab's two tables
 """
 import argparse
 import sys
@@ -56,6 +64,9 @@ SANITY_PHOTOS = ("dog", "squirrel", "coffee")
 SANITY_DEPTHS = ("_fc", "_blocks.11", "_conv_stem")
 SANITY_SEEDS = (0, 1, 2)
 SANITY_SETTINGS = dict(n_samples=4, batch_size=3)
+GT_SCENES = 160         # the ground-truth lab's scenes: the first 160 of gt.make_scenes(200, marks="own")
+GT_CELLS = ("cam", 1)   # mark scores at Grad-CAM's cells (gt.CAM_CELL) and pixel by pixel
+GT_PIXEL_METHODS = ("gradient_x_input", "integrated_gradients_black", "integrated_gradients_blur")
 
 
 def explainers():
@@ -171,6 +182,41 @@ def road_photo(image_model, item, made, n_random=N_RANDOM_ROAD, methods=METHODS,
     return pd.DataFrame(rows)
 
 
+def groundtruth_cnns():
+    """The lab's five digit CNNs, in the lesson's order: clean, shortcut (mark on every training scene), and three
+    with random weights (seeds 0, 1, 2)."""
+    gt = xh.evaluation.groundtruth
+    return {"clean": gt.load_digit_cnn(0.0), "shortcut": gt.load_digit_cnn(1.0),
+            **{f"random weights {k}": gt.random_digit_cnn(seed=k) for k in range(3)}}
+
+
+def groundtruth_scenes():
+    return xh.evaluation.groundtruth.make_scenes(200, marks="own")[:GT_SCENES]
+
+
+def groundtruth_rows(names=None):
+    """The lab's two tables for the CNNs ``names`` (default: all five) -> (method tables: one row per CNN and
+    method, with IG's largest completeness error per baseline; mark scores: one row per CNN, cell and scene, one
+    column per method; pixel by pixel only for the per-pixel methods the lesson reads there)."""
+    gt = xh.evaluation.groundtruth
+    scenes = groundtruth_scenes()
+    tables, marks = [], []
+    for i, (name, cnn) in enumerate(groundtruth_cnns().items()):
+        if names is not None and name not in names:
+            continue
+        table, maps = gt.method_table(cnn, scenes, seed=1000 * (i + 1))
+        errors = {f"ig_error_{b}": float(e.max()) for b, e in maps.ig_error.items()}
+        tables.append(table.rename_axis("method").reset_index().assign(cnn=name, **errors))
+        for cell in GT_CELLS:
+            scores = gt.mark_scores(maps, scenes, cell=gt.CAM_CELL if cell == "cam" else cell)
+            scores = scores if cell == "cam" else scores[list(GT_PIXEL_METHODS)]
+            marks.append(scores.reset_index().assign(cnn=name, cell=cell))
+    tables, marks = pd.concat(tables, ignore_index=True), pd.concat(marks, ignore_index=True)
+    first = ["cnn", "method"], ["cnn", "cell", "scene"]
+    return (tables[first[0] + [c for c in tables if c not in first[0]]],
+            marks[first[1] + [c for c in marks if c not in first[1]]])
+
+
 def sanity_rows(image_model, seeds=SANITY_SEEDS):
     """The cascading randomisation of the lesson's three photos for ``seeds``: one DataFrame, the correlation rows
     of every seed x depth x method x photo (``kind`` "cascade") and the floor between every two seeds' fully
@@ -187,6 +233,8 @@ def main(argv=None):
     parser.add_argument("--road", action="store_true", help="only the ROAD part (writes 4_5_road.csv)")
     parser.add_argument("--ig-blur", action="store_true",
                         help="only IG from the blurred photo (adds its rows to 4_5_faithfulness.csv and 4_5_ig.csv)")
+    parser.add_argument("--groundtruth", action="store_true",
+                        help="only the ground-truth lab (writes 4_5_groundtruth_tables.csv and 4_5_groundtruth_marks.csv)")
     parser.add_argument("--sanity", action="store_true",
                         help="only the randomisation of section 4.1 (writes 4_5_randomisation.csv)")
     args = parser.parse_args(argv)
@@ -194,6 +242,14 @@ def main(argv=None):
     torch.manual_seed(0)
     image_model = xh.load_image_model()
     made = explainers()
+    if args.groundtruth:
+        start = time.time()
+        tables, marks = groundtruth_rows()
+        OUT.mkdir(parents=True, exist_ok=True)
+        tables.to_csv(OUT / "4_5_groundtruth_tables.csv", index=False, float_format="%.6g")
+        marks.to_csv(OUT / "4_5_groundtruth_marks.csv", index=False, float_format="%.5g")
+        print(f"{len(tables)} method rows, {len(marks)} scene rows in {time.time() - start:.0f} s")
+        return
     if args.sanity:
         rows = sanity_rows(image_model)
         OUT.mkdir(parents=True, exist_ok=True)
