@@ -63,6 +63,14 @@ def test_the_tables_cover_the_whole_set(setup):
     assert len(point) == sum(len(p.classes) for p in photos.values()) * len(tool.POINTING_METHODS)
 
 
+#: How far a deletion/insertion AUC of an attribution map may move with the CPU: the map carries the float rounding
+#: of the CPU's kernels (AVX2 and AVX-512 differ in the last digits), so pixels near a fraction's cut change sides.
+#: Measured: the IG-from-blur rows of all 34 photos recomputed on an AVX-512 machine against the shipped table (made
+#: on another) differ by at most 2.5e-3 (the butterfly), most by under 3e-4; twice that largest difference. The
+#: random maps come from torch's seeded generator, the same on every CPU: their rows are held to 2e-3.
+AUC_ACROSS_CPUS = 5e-3
+
+
 def test_a_random_photo_deletion_and_insertion_rows_are_reproduced(main_class_run):
     name, fresh, _, _ = main_class_run
     shipped = pd.read_csv(xh.data.data_path("measured", "4_5_faithfulness.csv"))
@@ -71,8 +79,11 @@ def test_a_random_photo_deletion_and_insertion_rows_are_reproduced(main_class_ru
     fresh = fresh.fillna({"draw": -1}).set_index(keys)
     assert len(fresh) == len(tool.METHODS) + 3, list(fresh.index)
     mine = mine.loc[fresh.index]
-    assert np.allclose(mine[["deletion_auc", "insertion_auc"]].to_numpy(float),
-                       fresh[["deletion_auc", "insertion_auc"]].to_numpy(float), atol=2e-3), name
+    difference = (mine[["deletion_auc", "insertion_auc"]].astype(float)
+                  - fresh[["deletion_auc", "insertion_auc"]].astype(float)).abs().max(axis=1)
+    random_rows = difference.index.get_level_values("method") == "random"
+    assert (difference[random_rows] <= 2e-3).all(), (name, difference[random_rows].to_dict())
+    assert (difference[~random_rows] <= AUC_ACROSS_CPUS).all(), (name, difference[~random_rows].to_dict())
 
 
 def test_the_ig_table_covers_the_set_and_the_same_photo_is_reproduced(setup, main_class_run):
@@ -101,7 +112,7 @@ def test_a_random_photo_ig_blur_rows_are_reproduced(setup):
     fresh, fresh_ig = tool.ig_blur_photo(image_model, photos[name], made)
     mine = blur_rows[blur_rows["photo"] == name].set_index("replacement").loc[fresh["replacement"]]
     assert np.allclose(mine[["deletion_auc", "insertion_auc"]].to_numpy(float),
-                       fresh[["deletion_auc", "insertion_auc"]].to_numpy(float), atol=2e-3), name
+                       fresh[["deletion_auc", "insertion_auc"]].to_numpy(float), atol=AUC_ACROSS_CPUS), name
     row = shipped_ig[(shipped_ig["photo"] == name) & (shipped_ig["baseline"] == "blur")]
     assert np.allclose(row[["relative_error", "score_difference"]].to_numpy(float),
                        fresh_ig[["relative_error", "score_difference"]].to_numpy(float), atol=2e-3), name
