@@ -136,6 +136,24 @@ def running_jupyterlab(work):
 RAN_PROMPT, STARTED_PROMPT = re.compile(r"\[\d+\]"), re.compile(r"\[(\*|\d+)\]")
 
 
+def accept_dialogs(page, seen, most=5):
+    """Accept every JupyterLab dialog that is open (its default button, else Escape), appending each one's text to
+    ``seen``. Under load JupyterLab can open one before the test's first click (seen once in the suite: a
+    ``jp-Dialog`` took the clicks on the menu bar for 30 s); the test goes on and names it if it then fails."""
+    dialogs = page.locator(".jp-Dialog")
+    for _ in range(most):
+        if not dialogs.count():
+            return
+        seen.append(" ".join(dialogs.first.inner_text(timeout=5_000).split())[:300])
+        print(f"accepting a JupyterLab dialog: {seen[-1]}")
+        accept = dialogs.first.locator(".jp-Dialog-button.jp-mod-accept")
+        if accept.count():
+            accept.first.click(timeout=5_000)
+        else:
+            page.keyboard.press("Escape")
+        page.wait_for_timeout(500)
+
+
 def run_menu_until_started(page, item, prompts, select=None, tries=3, wait_ms=20_000):
     """In JupyterLab (Playwright ``page``): Run > ``item`` until one of ``prompts`` shows ``[*]`` or ``[n]``
     -> the tries taken.
@@ -144,21 +162,25 @@ def run_menu_until_started(page, item, prompts, select=None, tries=3, wait_ms=20
     suite: "Run All Cells" ran no cell, so the test waited out its 420 s; "Run All Above Selected Cell" ran no
     cell, so the check that followed raised NameError). ``prompts`` locates input prompts (``.jp-InputPrompt``):
     queued cells show ``[*]`` at once. ``select()``, if given, makes the cell the command needs active before
-    each try. Fails with the reason after ``tries`` tries of ``wait_ms`` each.
+    each try. A dialog in the way is accepted first (``accept_dialogs``) and named in the failure. Fails with the
+    reason after ``tries`` tries of ``wait_ms`` each.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     started = prompts.filter(has_text=STARTED_PROMPT).first
+    dialogs = []
     for attempt in range(1, tries + 1):
+        accept_dialogs(page, dialogs)
         if select:
             select()
-        page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-        page.click(f"div.lm-Menu-itemLabel:text-is('{item}')")
         try:
+            page.click("div.lm-MenuBar-itemLabel:text-is('Run')", timeout=10_000)
+            page.click(f"div.lm-Menu-itemLabel:text-is('{item}')", timeout=10_000)
             started.wait_for(timeout=wait_ms)
             return attempt
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
-    raise AssertionError(f"JupyterLab's Run > {item} started no cell in {tries} tries of {wait_ms / 1000:g} s")
+    raise AssertionError(f"JupyterLab's Run > {item} started no cell in {tries} tries of {wait_ms / 1000:g} s"
+                         + (f"; dialogs accepted on the way: {dialogs}" if dialogs else ""))
 
 
 def save_other_image_model(path):
