@@ -41,13 +41,21 @@ def _pick(names, k):
     return chosen
 
 
+#: top_overlap_* is the share of 8x8 blocks two maps both have in their top 10 % (~79 of the 784 blocks): a count,
+#: and a block whose mean ties with the 90 % quantile to the last digits changes sides with the CPU's float rounding
+#: (the kernels of AVX2 and AVX-512 differ there). Recomputed on an AVX-512 machine against the shipped table (made
+#: on another), 3 of 34 photos moved by 0.014-0.017, about two blocks; three blocks are allowed: 3 / 79.
+BLOCKS_ACROSS_CPUS = 3 / 79
+
+
 def _assert_rows_agree(shipped, fresh, rel=0.02, abs_=2e-3):
     assert set(fresh) <= set(shipped), f"columns not in the shipped table: {set(fresh) - set(shipped)}"
     for column, value in fresh.items():
         if isinstance(value, str):
             assert shipped[column] == value, (column, shipped[column], value)
         else:
-            assert math.isclose(float(shipped[column]), value, rel_tol=rel, abs_tol=abs_), \
+            tolerance = BLOCKS_ACROSS_CPUS if column.startswith("top_overlap") else abs_
+            assert math.isclose(float(shipped[column]), value, rel_tol=rel, abs_tol=tolerance), \
                 (shipped["photo"], column, shipped[column], value)
 
 
