@@ -43,13 +43,22 @@ def test_the_batched_maps_equal_the_helpers_one_photo_maps(image_model):
         assert torch.allclose(maps["Grad-CAM++"][i], xh.grad_cam_plus_plus(image_model, one, label), atol=1e-5)
 
 
+#: The middle layer's Grad-CAM of a class the model hardly sees is a small sum of cancelling terms: its box mass moves
+#: by up to 1.1e-3 with the order its terms are added in -- two threads against one, or another CPU's kernels (the
+#: whole photo table recomputed on an AVX-512 machine against the shipped one: dog/pickup 1.1e-3 and
+#: dog/bicycle-built-for-two 1.3e-4 in that column, every other value within 1e-6). That column gets 2e-3.
+MIDDLE_LAYER_ACROSS_CPUS = 2e-3
+
+
 def _agree(shipped, fresh, keys):
     shipped = shipped.set_index(keys).loc[fresh.set_index(keys).index]
     fresh = fresh.set_index(keys)
     exact = [c for c in fresh.columns if c.endswith("hit") or not pd.api.types.is_numeric_dtype(fresh[c])]   # hits and class names
-    values = [c for c in fresh.columns if c not in exact]
+    middle = [c for c in fresh.columns if c not in exact and tool.MIDDLE_LAYER in c]
+    values = [c for c in fresh.columns if c not in exact + middle]
     assert (shipped[exact].to_numpy() == fresh[exact].to_numpy()).all()
     assert np.allclose(shipped[values].to_numpy(float), fresh[values].to_numpy(float), atol=1e-4)
+    assert np.allclose(shipped[middle].to_numpy(float), fresh[middle].to_numpy(float), atol=MIDDLE_LAYER_ACROSS_CPUS)
 
 
 def test_a_random_part_of_the_photo_table_is_reproduced(image_model, photos):
