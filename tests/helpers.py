@@ -136,6 +136,30 @@ def running_jupyterlab(work):
 RAN_PROMPT, STARTED_PROMPT = re.compile(r"\[\d+\]"), re.compile(r"\[(\*|\d+)\]")
 
 
+def start_notebook_session(url, path, token=None, kernel="python3"):
+    """Start the kernel of the notebook ``path`` (relative to the server's root) on the Jupyter server at ``url``
+    through its REST API, before a browser opens the notebook -> the session's id.
+
+    JupyterLab then connects to this session instead of starting a kernel itself. Under load its own start request
+    can fail, and it then asks "Select Kernel" (seen twice in the suite: the dialog came back each time it was
+    accepted, and no Run menu command could start a cell). Without a ``token`` (a server with authentication off)
+    the server wants its ``_xsrf`` cookie back as a header, as JupyterLab sends it."""
+    import http.cookiejar
+    import json
+    import urllib.request
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"token {token}"
+    else:
+        opener.open(url + "/lab", timeout=120).read()
+        headers["X-XSRFToken"] = next(c.value for c in jar if c.name == "_xsrf")
+    body = json.dumps({"path": path, "name": path.rsplit("/", 1)[-1], "type": "notebook", "kernel": {"name": kernel}})
+    request = urllib.request.Request(url + "/api/sessions", data=body.encode(), method="POST", headers=headers)
+    return json.load(opener.open(request, timeout=300))["id"]
+
+
 def accept_dialogs(page, seen, most=5):
     """Accept every JupyterLab dialog that is open (its default button, else Escape), appending each one's text to
     ``seen``. Under load JupyterLab can open one before the test's first click (seen once in the suite: a
@@ -151,7 +175,10 @@ def accept_dialogs(page, seen, most=5):
             accept.first.click(timeout=5_000)
         else:
             page.keyboard.press("Escape")
-        page.wait_for_timeout(500)
+        try:
+            dialogs.first.wait_for(state="detached", timeout=5_000)   # closed, not counted again while it fades
+        except Exception:  # noqa: BLE001  (still open or another one: the loop reads it again)
+            pass
 
 
 def run_menu_until_started(page, item, prompts, select=None, tries=3, wait_ms=20_000):

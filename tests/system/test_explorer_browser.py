@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import running_jupyterlab
+from helpers import run_menu_until_started, running_jupyterlab, start_notebook_session
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("XAI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -149,11 +149,11 @@ def _focused(page):
 
 
 def _run_all(page, url):
+    start_notebook_session(url, NOTEBOOK)   # the kernel first: JupyterLab connects to it (tests/helpers.py)
     page.goto(f"{url}/lab/tree/{NOTEBOOK}", timeout=120_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-    page.wait_for_timeout(2000)  # let the kernel connect
-    page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-    page.click("div.lm-Menu-itemLabel:text-is('Run All Cells')")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    run_menu_until_started(page, "Run All Cells", page.locator(".jp-CodeCell .jp-InputArea-prompt"))
     page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea img.widget-image').length >= 2",
                            timeout=300_000, polling=1000)
     page.wait_for_function("() => document.querySelectorAll('.xai-explorer[data-lm-suppress-shortcuts]').length >= 2",

@@ -54,7 +54,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools" / "hub"))
 import classroom  # noqa: E402  (tools/hub/classroom.py)
-from helpers import RAN_PROMPT, run_menu_until_started  # noqa: E402
+from helpers import RAN_PROMPT, run_menu_until_started, start_notebook_session  # noqa: E402
 
 pytest.importorskip("jupyterhub", reason="jupyterhub is not installed: pip install jupyterhub (in the course's test "
                                          "extra; make test installs it)")
@@ -317,6 +317,8 @@ def _learner_in_chromium(hub):
             page.fill("#password_input", hub.settings["password"])
             page.click("#login_submit")
             page.wait_for_url(f"**/user/{REFERENCE}/**", timeout=120_000)
+            start_notebook_session(f"{hub.url}/user/{REFERENCE}", f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb",
+                                   token=hub.token(REFERENCE))   # the kernel first: JupyterLab connects to it
             page.goto(f"{hub.url}/user/{REFERENCE}/lab/tree/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", timeout=120_000)
             cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(check_index)
             cell.wait_for(timeout=120_000)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import run_menu_until_started, running_jupyterlab
+from helpers import run_menu_until_started, running_jupyterlab, start_notebook_session
 from lesson_cells import without
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +49,7 @@ def test_notebook_4_4_runs_in_jupyterlab_and_draws_bertviz_and_figures(lab_url):
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--no-first-run", "--disable-sync", "--disable-quic"])
         try:
+            start_notebook_session(lab_url, NOTEBOOK.name)   # the kernel first: JupyterLab connects to it
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{lab_url}/lab/tree/{NOTEBOOK.name}", timeout=120_000)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
