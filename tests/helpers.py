@@ -181,7 +181,7 @@ def accept_dialogs(page, seen, most=5):
             pass
 
 
-def run_menu_until_started(page, item, prompts, select=None, tries=3, wait_ms=20_000):
+def run_menu_until_started(page, item, prompts, select=None, tries=3, wait_ms=20_000, reopen=None):
     """In JupyterLab (Playwright ``page``): Run > ``item`` until one of ``prompts`` shows ``[*]`` or ``[n]``
     -> the tries taken.
 
@@ -189,8 +189,11 @@ def run_menu_until_started(page, item, prompts, select=None, tries=3, wait_ms=20
     suite: "Run All Cells" ran no cell, so the test waited out its 420 s; "Run All Above Selected Cell" ran no
     cell, so the check that followed raised NameError). ``prompts`` locates input prompts (``.jp-InputPrompt``):
     queued cells show ``[*]`` at once. ``select()``, if given, makes the cell the command needs active before
-    each try. A dialog in the way is accepted first (``accept_dialogs``) and named in the failure. Fails with the
-    reason after ``tries`` tries of ``wait_ms`` each.
+    each try. A dialog in the way is accepted first (``accept_dialogs``) and named in the failure. ``reopen()``, if
+    given, reloads the page and waits for the notebook after a try that started nothing: a notebook whose session
+    never got its kernel in the page (seen at the start of fresh-clone runs: the server's kernel was up and
+    connected, yet Run asked "Select Kernel") comes back with it, as it does for a learner who reloads. Fails with
+    the reason after ``tries`` tries of ``wait_ms`` each.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     started = prompts.filter(has_text=STARTED_PROMPT).first
@@ -206,6 +209,9 @@ def run_menu_until_started(page, item, prompts, select=None, tries=3, wait_ms=20
             return attempt
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
+            if reopen and attempt < tries:
+                print(f"Run > {item} started no cell (try {attempt}): reloading the page")
+                reopen()
     raise AssertionError(f"JupyterLab's Run > {item} started no cell in {tries} tries of {wait_ms / 1000:g} s"
                          + (f"; dialogs accepted on the way: {dialogs}" if dialogs else ""))
 

@@ -150,10 +150,15 @@ def _focused(page):
 
 def _run_all(page, url):
     start_notebook_session(url, NOTEBOOK)   # the kernel first: JupyterLab connects to it (tests/helpers.py)
-    page.goto(f"{url}/lab/tree/{NOTEBOOK}", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-    run_menu_until_started(page, "Run All Cells", page.locator(".jp-CodeCell .jp-InputArea-prompt"))
+
+    def open_notebook(reload=False):
+        page.reload(timeout=120_000) if reload else page.goto(f"{url}/lab/tree/{NOTEBOOK}", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+
+    open_notebook()
+    run_menu_until_started(page, "Run All Cells", page.locator(".jp-CodeCell .jp-InputArea-prompt"),
+                           reopen=lambda: open_notebook(reload=True))
     page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea img.widget-image').length >= 2",
                            timeout=300_000, polling=1000)
     page.wait_for_function("() => document.querySelectorAll('.xai-explorer[data-lm-suppress-shortcuts]').length >= 2",

@@ -325,8 +325,13 @@ def _learner_in_chromium(hub):
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
             answer_prompt = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(
                 answer_index).locator(".jp-InputPrompt")
+            def reopen():   # after a try that started nothing (tests/helpers.py)
+                page.reload(timeout=120_000)
+                cell.wait_for(timeout=120_000)
+                page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+
             run_menu_until_started(page, "Run All Above Selected Cell", answer_prompt,
-                                   select=lambda: cell.locator(".jp-InputPrompt").click())
+                                   select=lambda: cell.locator(".jp-InputPrompt").click(), reopen=reopen)
             answer_prompt.filter(has_text=RAN_PROMPT).wait_for(timeout=180_000)   # 1a's answer ran
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
             cell.locator(".jp-InputPrompt").click()

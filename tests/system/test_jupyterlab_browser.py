@@ -51,11 +51,16 @@ def test_notebook_4_4_runs_in_jupyterlab_and_draws_bertviz_and_figures(lab_url):
         try:
             start_notebook_session(lab_url, NOTEBOOK.name)   # the kernel first: JupyterLab connects to it
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{lab_url}/lab/tree/{NOTEBOOK.name}", timeout=120_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-            page.wait_for_function("() => document.querySelector('.jp-Notebook') !== null")
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-            run_menu_until_started(page, "Run All Cells", page.locator(".jp-CodeCell .jp-InputArea-prompt"))
+
+            def open_notebook(reload=False):
+                page.reload(timeout=120_000) if reload else page.goto(f"{lab_url}/lab/tree/{NOTEBOOK.name}",
+                                                                      timeout=120_000)
+                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+                page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+
+            open_notebook()
+            run_menu_until_started(page, "Run All Cells", page.locator(".jp-CodeCell .jp-InputArea-prompt"),
+                                   reopen=lambda: open_notebook(reload=True))
             # finished when the last cell has an execution count and no cell shows [*]
             page.wait_for_function(
                 """() => {
