@@ -216,6 +216,22 @@ def run_menu_until_started(page, item, prompts, select=None, tries=3, wait_ms=20
                          + (f"; dialogs accepted on the way: {dialogs}" if dialogs else ""))
 
 
+def run_all_in_jupyterlab(page, url, notebook):
+    """Open ``notebook`` (a path under the server's root) in JupyterLab at ``url`` and run all its cells: its kernel
+    is started through the API first (``start_notebook_session``), the page waits for the idle indicator, and a Run
+    that starts nothing reloads the page before the next try (``run_menu_until_started``)."""
+    start_notebook_session(url, notebook)
+
+    def open_notebook(reload=False):
+        page.reload(timeout=120_000) if reload else page.goto(f"{url}/lab/tree/{notebook}", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+
+    open_notebook()
+    run_menu_until_started(page, "Run All Cells", page.locator(".jp-CodeCell .jp-InputArea-prompt"),
+                           reopen=lambda: open_notebook(reload=True))
+
+
 def save_other_image_model(path):
     """Save a torchvision MobileNet-V3-Small with seeded random weights as a classifier file (offline, no download).
 

@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import run_menu_until_started, running_jupyterlab, start_notebook_session
+from helpers import run_all_in_jupyterlab, running_jupyterlab
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("XAI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -149,16 +149,7 @@ def _focused(page):
 
 
 def _run_all(page, url):
-    start_notebook_session(url, NOTEBOOK)   # the kernel first: JupyterLab connects to it (tests/helpers.py)
-
-    def open_notebook(reload=False):
-        page.reload(timeout=120_000) if reload else page.goto(f"{url}/lab/tree/{NOTEBOOK}", timeout=120_000)
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-
-    open_notebook()
-    run_menu_until_started(page, "Run All Cells", page.locator(".jp-CodeCell .jp-InputArea-prompt"),
-                           reopen=lambda: open_notebook(reload=True))
+    run_all_in_jupyterlab(page, url, NOTEBOOK)   # tests/helpers.py
     page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea img.widget-image').length >= 2",
                            timeout=300_000, polling=1000)
     page.wait_for_function("() => document.querySelectorAll('.xai-explorer[data-lm-suppress-shortcuts]').length >= 2",

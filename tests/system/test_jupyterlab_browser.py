@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import run_menu_until_started, running_jupyterlab, start_notebook_session
+from helpers import run_all_in_jupyterlab, running_jupyterlab
 from lesson_cells import without
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,18 +49,8 @@ def test_notebook_4_4_runs_in_jupyterlab_and_draws_bertviz_and_figures(lab_url):
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--no-first-run", "--disable-sync", "--disable-quic"])
         try:
-            start_notebook_session(lab_url, NOTEBOOK.name)   # the kernel first: JupyterLab connects to it
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-
-            def open_notebook(reload=False):
-                page.reload(timeout=120_000) if reload else page.goto(f"{lab_url}/lab/tree/{NOTEBOOK.name}",
-                                                                      timeout=120_000)
-                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-                page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-
-            open_notebook()
-            run_menu_until_started(page, "Run All Cells", page.locator(".jp-CodeCell .jp-InputArea-prompt"),
-                                   reopen=lambda: open_notebook(reload=True))
+            run_all_in_jupyterlab(page, lab_url, NOTEBOOK.name)   # tests/helpers.py
             # finished when the last cell has an execution count and no cell shows [*]
             page.wait_for_function(
                 """() => {
