@@ -65,10 +65,14 @@ def test_the_tables_cover_the_whole_set(setup):
 
 #: How far a deletion/insertion AUC of an attribution map may move with the CPU: the map carries the float rounding
 #: of the CPU's kernels (AVX2 and AVX-512 differ in the last digits), so pixels near a fraction's cut change sides.
-#: Measured: the IG-from-blur rows of all 34 photos recomputed on an AVX-512 machine against the shipped table (made
-#: on another) differ by at most 2.5e-3 (the butterfly), most by under 3e-4; twice that largest difference. The
-#: random maps come from torch's seeded generator, the same on every CPU: their rows are held to 2e-3.
-AUC_ACROSS_CPUS = 5e-3
+#: Measured: every photo's rows under both replacements (34 x 2), and the IG-from-blur rows, recomputed on an AVX-512
+#: machine against the shipped table (made on AVX2). Largest difference per map: Grad-CAM 7e-7, the edge detector
+#: 4.7e-4, IG from black 2.3e-3, IG from blur 2.5e-3 (the butterfly), IG ranked by |map| 4.6e-3, SmoothGrad 1.4e-2
+#: (the rocket's insertion onto black; then the space shuttle's 8.7e-3; the median photo 6.7e-4). SmoothGrad's map
+#: averages 16 noisy gradients and its pixel order is the least stable. Each map is allowed twice its largest, at
+#: least 2e-3. The random maps come from torch's seeded generator, the same on every CPU: their rows are held to 2e-3.
+AUC_ACROSS_CPUS = {"Grad-CAM": 2e-3, "edge detector": 2e-3, "IG (black baseline)": 5e-3, "IG (blur baseline)": 5e-3,
+                   "IG ranked by |map|": 1e-2, "SmoothGrad": 3e-2}
 
 
 def test_a_random_photo_deletion_and_insertion_rows_are_reproduced(main_class_run):
@@ -83,7 +87,9 @@ def test_a_random_photo_deletion_and_insertion_rows_are_reproduced(main_class_ru
                   - fresh[["deletion_auc", "insertion_auc"]].astype(float)).abs().max(axis=1)
     random_rows = difference.index.get_level_values("method") == "random"
     assert (difference[random_rows] <= 2e-3).all(), (name, difference[random_rows].to_dict())
-    assert (difference[~random_rows] <= AUC_ACROSS_CPUS).all(), (name, difference[~random_rows].to_dict())
+    attribution = difference[~random_rows]
+    allowed = [AUC_ACROSS_CPUS[method] for method in attribution.index.get_level_values("method")]
+    assert (attribution <= allowed).all(), (name, attribution.to_dict())
 
 
 def test_the_ig_table_covers_the_set_and_the_same_photo_is_reproduced(setup, main_class_run):
@@ -112,7 +118,7 @@ def test_a_random_photo_ig_blur_rows_are_reproduced(setup):
     fresh, fresh_ig = tool.ig_blur_photo(image_model, photos[name], made)
     mine = blur_rows[blur_rows["photo"] == name].set_index("replacement").loc[fresh["replacement"]]
     assert np.allclose(mine[["deletion_auc", "insertion_auc"]].to_numpy(float),
-                       fresh[["deletion_auc", "insertion_auc"]].to_numpy(float), atol=AUC_ACROSS_CPUS), name
+                       fresh[["deletion_auc", "insertion_auc"]].to_numpy(float), atol=AUC_ACROSS_CPUS["IG (blur baseline)"]), name
     row = shipped_ig[(shipped_ig["photo"] == name) & (shipped_ig["baseline"] == "blur")]
     assert np.allclose(row[["relative_error", "score_difference"]].to_numpy(float),
                        fresh_ig[["relative_error", "score_difference"]].to_numpy(float), atol=2e-3), name
