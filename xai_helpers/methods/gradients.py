@@ -11,10 +11,11 @@ __all__ = ["vanilla_gradients", "gradient_x_input", "smoothgrad", "smoothgrad_sq
            "max_abs_over_channels", "sum_over_channels", "DEFAULT_SMOOTHGRAD_BATCH"]
 
 
-#: Noisy copies per forward/backward pass in ``smoothgrad``. Chosen by bench/run.py (bench/RESULTS.md):
-#: on 2 CPU cores chunks of 5 were fastest on EfficientNet-Lite0 and within 2 % of the best on
-#: ResNet-50, at 1.2-1.3 GB peak; chunks of 25-50 were slower and need 3-5 GB.
-DEFAULT_SMOOTHGRAD_BATCH: int = 5
+#: Noisy copies per forward/backward pass in ``smoothgrad``. Chosen by bench/run.py (bench/RESULTS.md, "Ninth
+#: session"): on 2 CPU cores, over chunks of 1, 2, 3, 5 and 10, chunks of 2 were the fastest on EfficientNet-Lite0
+#: and the smallest chunk within 5 % of the best mean over EfficientNet-Lite0 and ResNet-50 (``pick_default``),
+#: at 0.98 GB peak against 1.29 GB for chunks of 5; chunks of 25-50 were slower and need 3-5 GB.
+DEFAULT_SMOOTHGRAD_BATCH: int = 2
 
 
 def _input_gradient(module, x, target, labels=None):
