@@ -18,7 +18,8 @@ from bench.report import fmt_gb
 
 NAME, ORDER = "notebooks", 40
 FOLDERS = ("notebooks", "solutions", "exercises")
-GOALS = {"nb_slowest_s": 90.0, "nb_total_s": 8 * 60.0, "nb_peak_bytes": 2 * GB}
+GOALS = {"nb_slowest_s": 90.0, "nb_total_s": 8 * 60.0, "nb_peak_bytes": 2 * GB,
+         "nb_class_bytes": 1.5 * GB}   # a learner's share when a class shares one machine (README, teachers)
 
 
 def add_arguments(parser):
@@ -135,5 +136,7 @@ def _goals(rep, results):
     rep.goal("all notebooks <= 8 min (sum of executions; proxy for the nbval run)", f"{total:.1f} s",
              total <= GOALS["nb_total_s"] and not failures)
     rep.goal(f"peak RSS < {fmt_gb(limit_b)} per notebook (Binder's limit)", fmt_gb(worst), worst < limit_b)
+    rep.goal(f"peak RSS <= {fmt_gb(GOALS['nb_class_bytes'])} per notebook (a learner's share in a class on one machine)",
+             fmt_gb(worst), worst <= GOALS["nb_class_bytes"] and not failures)
     if failures:
         rep.goal("every notebook executes without error", ", ".join(failures), False)
