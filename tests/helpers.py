@@ -221,15 +221,17 @@ def run_all_in_jupyterlab(page, url, notebook):
     is started through the API first (``start_notebook_session``), the page waits for the idle indicator, and a Run
     that starts nothing reloads the page before the next try (``run_menu_until_started``)."""
     start_notebook_session(url, notebook)
-
-    def open_notebook(reload=False):
-        page.reload(timeout=120_000) if reload else page.goto(f"{url}/lab/tree/{notebook}", timeout=120_000)
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-
-    open_notebook()
+    open_notebook(page, f"{url}/lab/tree/{notebook}")
     run_menu_until_started(page, "Run All Cells", page.locator(".jp-CodeCell .jp-InputArea-prompt"),
-                           reopen=lambda: open_notebook(reload=True))
+                           reopen=lambda: open_notebook(page))
+
+
+def open_notebook(page, address=None, cell=None):
+    """Go to the notebook at ``address`` in JupyterLab (``None``: reload the page, as after a Run that started
+    nothing) and wait until it is ready: ``cell`` (a locator; default: its first cell) shown and the kernel idle."""
+    page.reload(timeout=120_000) if address is None else page.goto(address, timeout=120_000)
+    (cell or page.locator(".jp-Notebook .jp-Cell").first).wait_for(timeout=120_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
 
 
 def save_other_image_model(path):

@@ -118,7 +118,8 @@ def test_a_random_photo_ig_blur_rows_are_reproduced(setup):
     fresh, fresh_ig = tool.ig_blur_photo(image_model, photos[name], made)
     mine = blur_rows[blur_rows["photo"] == name].set_index("replacement").loc[fresh["replacement"]]
     assert np.allclose(mine[["deletion_auc", "insertion_auc"]].to_numpy(float),
-                       fresh[["deletion_auc", "insertion_auc"]].to_numpy(float), atol=AUC_ACROSS_CPUS["IG (blur baseline)"]), name
+                       fresh[["deletion_auc", "insertion_auc"]].to_numpy(float),
+                       atol=AUC_ACROSS_CPUS["IG (blur baseline)"]), name
     row = shipped_ig[(shipped_ig["photo"] == name) & (shipped_ig["baseline"] == "blur")]
     assert np.allclose(row[["relative_error", "score_difference"]].to_numpy(float),
                        fresh_ig[["relative_error", "score_difference"]].to_numpy(float), atol=2e-3), name

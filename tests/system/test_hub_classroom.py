@@ -54,7 +54,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools" / "hub"))
 import classroom  # noqa: E402  (tools/hub/classroom.py)
-from helpers import RAN_PROMPT, run_menu_until_started, start_notebook_session  # noqa: E402
+from helpers import RAN_PROMPT, open_notebook, run_menu_until_started, start_notebook_session  # noqa: E402
 
 pytest.importorskip("jupyterhub", reason="jupyterhub is not installed: pip install jupyterhub (in the course's test "
                                          "extra; make test installs it)")
@@ -319,19 +319,13 @@ def _learner_in_chromium(hub):
             page.wait_for_url(f"**/user/{REFERENCE}/**", timeout=120_000)
             start_notebook_session(f"{hub.url}/user/{REFERENCE}", f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb",
                                    token=hub.token(REFERENCE))   # the kernel first: JupyterLab connects to it
-            page.goto(f"{hub.url}/user/{REFERENCE}/lab/tree/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", timeout=120_000)
             cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(check_index)
-            cell.wait_for(timeout=120_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            open_notebook(page, f"{hub.url}/user/{REFERENCE}/lab/tree/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", cell)
             answer_prompt = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(
                 answer_index).locator(".jp-InputPrompt")
-            def reopen():   # after a try that started nothing (tests/helpers.py)
-                page.reload(timeout=120_000)
-                cell.wait_for(timeout=120_000)
-                page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-
             run_menu_until_started(page, "Run All Above Selected Cell", answer_prompt,
-                                   select=lambda: cell.locator(".jp-InputPrompt").click(), reopen=reopen)
+                                   select=lambda: cell.locator(".jp-InputPrompt").click(),
+                                   reopen=lambda: open_notebook(page, cell=cell))   # reload after a try that started nothing
             answer_prompt.filter(has_text=RAN_PROMPT).wait_for(timeout=180_000)   # 1a's answer ran
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
             cell.locator(".jp-InputPrompt").click()
