@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import run_all_in_jupyterlab, running_jupyterlab
+from helpers import open_notebook, run_all_in_jupyterlab, run_menu_until_started, running_jupyterlab
 from lesson_cells import without
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,19 @@ def lab_url(tmp_path_factory):
         yield url
 
 
+#: Finished when the last cell has an execution count and no cell shows [*].
+FINISHED = """() => {
+    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+    if (!prompts.length) return false;
+    if (prompts.some(p => p.textContent.includes('*'))) return false;
+    return /\\[\\d+\\]/.test(prompts[prompts.length - 1].textContent);
+}"""
+#: The notebook runs in under a minute in the suite (37 s with the browser); a run not finished by then has stalled.
+STALL_MS = 240_000
+
+
 def test_notebook_4_4_runs_in_jupyterlab_and_draws_bertviz_and_figures(lab_url):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
     BUILD.mkdir(exist_ok=True)
     with sync_playwright() as p:
@@ -51,14 +63,19 @@ def test_notebook_4_4_runs_in_jupyterlab_and_draws_bertviz_and_figures(lab_url):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             run_all_in_jupyterlab(page, lab_url, NOTEBOOK.name)   # tests/helpers.py
-            # finished when the last cell has an execution count and no cell shows [*]
-            page.wait_for_function(
-                """() => {
-                    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
-                    if (!prompts.length) return false;
-                    if (prompts.some(p => p.textContent.includes('*'))) return false;
-                    return /\\[\\d+\\]/.test(prompts[prompts.length - 1].textContent);
-                }""", timeout=420_000, polling=1000)
+            try:
+                page.wait_for_function(FINISHED, timeout=STALL_MS, polling=1000)
+            except PlaywrightTimeout:
+                # Seen once in a fresh-clone run (2026-12-08): the cells started, and the run had not finished after 420 s. What
+                # the page showed is printed and saved; then the page is reloaded and run again, as a learner would.
+                stalled = page.evaluate("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
+                                        ".map(p => p.textContent.trim())")
+                page.screenshot(path=str(BUILD / "jupyterlab-4.4-stalled.png"))
+                print(f"Run All Cells had not finished after {STALL_MS / 1000:g} s; prompts: {stalled}; "
+                      f"dialogs: {page.locator('.jp-Dialog').all_inner_texts()}; reloading and running again")
+                open_notebook(page)
+                run_menu_until_started(page, "Run All Cells", page.locator(".jp-CodeCell .jp-InputArea-prompt"))
+                page.wait_for_function(FINISHED, timeout=420_000, polling=1000)
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
                                   " >> text=Traceback").count()
             lines = page.evaluate("""() => {
